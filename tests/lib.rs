@@ -1,0 +1,1 @@
+//! Shared helpers for the cross-crate and end-to-end tests in this directory.
