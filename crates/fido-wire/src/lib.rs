@@ -8,3 +8,5 @@
 #![forbid(unsafe_code)]
 
 pub mod cbor;
+pub mod cose;
+pub mod webauthn;
