@@ -19,6 +19,10 @@ impl CoseAlgorithm {
     pub const ES512: CoseAlgorithm = CoseAlgorithm(-36);
     /// EdDSA (in WebAuthn: Ed25519).
     pub const EDDSA: CoseAlgorithm = CoseAlgorithm(-8);
+    /// Ed25519, fully specified (RFC 9864).
+    pub const ED25519: CoseAlgorithm = CoseAlgorithm(-19);
+    /// Ed448, fully specified (RFC 9864).
+    pub const ED448: CoseAlgorithm = CoseAlgorithm(-53);
     /// RSASSA-PKCS1-v1_5 with SHA-256.
     pub const RS256: CoseAlgorithm = CoseAlgorithm(-257);
     /// RSASSA-PSS with SHA-256.
@@ -31,11 +35,13 @@ impl CoseAlgorithm {
     pub const ML_DSA_87: CoseAlgorithm = CoseAlgorithm(-50);
 
     /// Every algorithm this crate has a name for, strongest post-quantum first.
-    pub const KNOWN: [CoseAlgorithm; 9] = [
+    pub const KNOWN: [CoseAlgorithm; 11] = [
         Self::ML_DSA_87,
         Self::ML_DSA_65,
         Self::ML_DSA_44,
         Self::EDDSA,
+        Self::ED25519,
+        Self::ED448,
         Self::ES256,
         Self::ES384,
         Self::ES512,
@@ -50,6 +56,8 @@ impl CoseAlgorithm {
             Self::ES384 => "ES384",
             Self::ES512 => "ES512",
             Self::EDDSA => "EdDSA",
+            Self::ED25519 => "Ed25519",
+            Self::ED448 => "Ed448",
             Self::RS256 => "RS256",
             Self::PS256 => "PS256",
             Self::ML_DSA_44 => "ML-DSA-44",
