@@ -2,7 +2,12 @@
 //! authenticator data and the JSON forms, plus a cross-check of the CBOR
 //! decoder against an independent one (ciborium).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use fido_wire::cbor::{self, DecodeOptions, Float, Int, Value};
 use fido_wire::cose::{CoseAlgorithm, CoseCurve, CoseKey, KeyParams};
@@ -27,19 +32,37 @@ fn int() -> impl Strategy<Value = Int> {
 fn scalar(tags: bool, simple: bool) -> BoxedStrategy<Value> {
     let mut options: Vec<BoxedStrategy<Value>> = vec![
         int().prop_map(Value::Integer).boxed(),
-        proptest::collection::vec(any::<u8>(), 0..40).prop_map(Value::Bytes).boxed(),
+        proptest::collection::vec(any::<u8>(), 0..40)
+            .prop_map(Value::Bytes)
+            .boxed(),
         ".{0,12}".prop_map(Value::Text).boxed(),
         any::<bool>().prop_map(Value::Bool).boxed(),
         Just(Value::Null).boxed(),
     ];
     if simple {
         options.push(Just(Value::Undefined).boxed());
-        options.push(prop_oneof![0u8..20, 32u8..=255].prop_map(Value::Simple).boxed());
-        options.push(any::<u16>().prop_map(|b| Value::Float(Float::Half(b))).boxed());
+        options.push(
+            prop_oneof![0u8..20, 32u8..=255]
+                .prop_map(Value::Simple)
+                .boxed(),
+        );
+        options.push(
+            any::<u16>()
+                .prop_map(|b| Value::Float(Float::Half(b)))
+                .boxed(),
+        );
     }
     if tags && simple {
-        options.push(any::<u64>().prop_map(|b| Value::Float(Float::Double(b))).boxed());
-        options.push(any::<u32>().prop_map(|b| Value::Float(Float::Single(b))).boxed());
+        options.push(
+            any::<u64>()
+                .prop_map(|b| Value::Float(Float::Double(b)))
+                .boxed(),
+        );
+        options.push(
+            any::<u32>()
+                .prop_map(|b| Value::Float(Float::Single(b)))
+                .boxed(),
+        );
     }
     proptest::strategy::Union::new(options).boxed()
 }
@@ -49,7 +72,9 @@ fn scalar(tags: bool, simple: bool) -> BoxedStrategy<Value> {
 fn value_with(general: bool, simple: bool) -> impl Strategy<Value = Value> {
     scalar(general, simple).prop_recursive(4, 48, 6, move |inner| {
         let mut options: Vec<BoxedStrategy<Value>> = vec![
-            proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array).boxed(),
+            proptest::collection::vec(inner.clone(), 0..6)
+                .prop_map(Value::Array)
+                .boxed(),
             proptest::collection::vec((inner.clone(), inner.clone()), 0..6)
                 .prop_map(|entries| {
                     let mut seen = HashSet::new();
@@ -63,7 +88,11 @@ fn value_with(general: bool, simple: bool) -> impl Strategy<Value = Value> {
                 .boxed(),
         ];
         if general {
-            options.push((any::<u64>(), inner).prop_map(|(t, v)| Value::Tag(t, Box::new(v))).boxed());
+            options.push(
+                (any::<u64>(), inner)
+                    .prop_map(|(t, v)| Value::Tag(t, Box::new(v)))
+                    .boxed(),
+            );
         }
         proptest::strategy::Union::new(options)
     })
@@ -86,9 +115,12 @@ fn from_ciborium(v: ciborium::Value) -> Option<Value> {
         ciborium::Value::Bool(b) => Value::Bool(b),
         ciborium::Value::Null => Value::Null,
         ciborium::Value::Tag(t, inner) => Value::Tag(t, Box::new(from_ciborium(*inner)?)),
-        ciborium::Value::Array(items) => {
-            Value::Array(items.into_iter().map(from_ciborium).collect::<Option<_>>()?)
-        }
+        ciborium::Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(from_ciborium)
+                .collect::<Option<_>>()?,
+        ),
         ciborium::Value::Map(entries) => Value::Map(
             entries
                 .into_iter()
@@ -104,7 +136,9 @@ fn has_float_or_simple(v: &Value) -> bool {
     match v {
         Value::Float(_) | Value::Simple(_) | Value::Undefined => true,
         Value::Array(items) => items.iter().any(has_float_or_simple),
-        Value::Map(entries) => entries.iter().any(|(k, v)| has_float_or_simple(k) || has_float_or_simple(v)),
+        Value::Map(entries) => entries
+            .iter()
+            .any(|(k, v)| has_float_or_simple(k) || has_float_or_simple(v)),
         Value::Tag(_, inner) => has_float_or_simple(inner),
         _ => false,
     }
@@ -159,42 +193,62 @@ proptest! {
 }
 
 fn cose_key() -> impl Strategy<Value = CoseKey> {
-    let ec2 = (proptest::array::uniform32(any::<u8>()), proptest::array::uniform32(any::<u8>())).prop_map(|(x, y)| CoseKey {
-        kid: None,
-        alg: Some(CoseAlgorithm::ES256),
-        params: KeyParams::Ec2 { curve: CoseCurve::P256, x: x.to_vec(), y: y.to_vec(), d: None },
-        other: vec![],
-    });
+    let ec2 = (
+        proptest::array::uniform32(any::<u8>()),
+        proptest::array::uniform32(any::<u8>()),
+    )
+        .prop_map(|(x, y)| CoseKey {
+            kid: None,
+            alg: Some(CoseAlgorithm::ES256),
+            params: KeyParams::Ec2 {
+                curve: CoseCurve::P256,
+                x: x.to_vec(),
+                y: y.to_vec(),
+                d: None,
+            },
+            other: vec![],
+        });
     let okp = proptest::array::uniform32(any::<u8>()).prop_map(|x| CoseKey {
         kid: None,
         alg: Some(CoseAlgorithm::EDDSA),
-        params: KeyParams::Okp { curve: CoseCurve::ED25519, x: x.to_vec(), d: None },
+        params: KeyParams::Okp {
+            curve: CoseCurve::ED25519,
+            x: x.to_vec(),
+            d: None,
+        },
         other: vec![],
     });
-    let akp = prop_oneof![Just(CoseAlgorithm::ML_DSA_44), Just(CoseAlgorithm::ML_DSA_65), Just(CoseAlgorithm::ML_DSA_87)]
-        .prop_flat_map(|alg| {
-            let len = alg.ml_dsa_sizes().unwrap().public_key;
-            proptest::collection::vec(any::<u8>(), len).prop_map(move |public| CoseKey {
-                kid: None,
-                alg: Some(alg),
-                params: KeyParams::Akp { public, seed: None },
-                other: vec![],
-            })
+    let akp = prop_oneof![
+        Just(CoseAlgorithm::ML_DSA_44),
+        Just(CoseAlgorithm::ML_DSA_65),
+        Just(CoseAlgorithm::ML_DSA_87)
+    ]
+    .prop_flat_map(|alg| {
+        let len = alg.ml_dsa_sizes().unwrap().public_key;
+        proptest::collection::vec(any::<u8>(), len).prop_map(move |public| CoseKey {
+            kid: None,
+            alg: Some(alg),
+            params: KeyParams::Akp { public, seed: None },
+            other: vec![],
+        })
+    });
+    let rsa = (
+        proptest::collection::vec(any::<u8>(), 256),
+        Just(vec![1u8, 0, 1]),
+    )
+        .prop_map(|(n, e)| CoseKey {
+            kid: None,
+            alg: Some(CoseAlgorithm::RS256),
+            params: KeyParams::Rsa { n, e },
+            other: vec![],
         });
-    let rsa = (proptest::collection::vec(any::<u8>(), 256), Just(vec![1u8, 0, 1])).prop_map(|(n, e)| CoseKey {
-        kid: None,
-        alg: Some(CoseAlgorithm::RS256),
-        params: KeyParams::Rsa { n, e },
-        other: vec![],
-    });
     prop_oneof![ec2, okp, akp, rsa]
 }
 
 fn extensions() -> impl Strategy<Value = Option<Value>> {
     proptest::option::of(
-        proptest::collection::btree_map("[a-z]{1,12}", any::<bool>(), 0..4).prop_map(|m| {
-            Value::map(m.into_iter().map(|(k, v)| (Value::Text(k), Value::Bool(v))))
-        }),
+        proptest::collection::btree_map("[a-z]{1,12}", any::<bool>(), 0..4)
+            .prop_map(|m| Value::map(m.into_iter().map(|(k, v)| (Value::Text(k), Value::Bool(v))))),
     )
 }
 

@@ -2,14 +2,19 @@
 //! the WebAuthn Level 3 test vectors and the COSE ML-DSA examples of the draft
 //! that became RFC 9964. Each decodes, and re-encodes byte for byte.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use fido_wire::cbor::{self, DecodeOptions, Value};
 use fido_wire::cose::{CoseAlgorithm, CoseKey, KeyParams};
 use fido_wire::webauthn::base64url;
 use fido_wire::webauthn::json::{
-    AssertionResponseJson, AttestationResponseJson, AuthenticationResponseJson,
-    CredentialType, RegistrationResponseJson,
+    AssertionResponseJson, AttestationResponseJson, AuthenticationResponseJson, CredentialType,
+    RegistrationResponseJson,
 };
 use fido_wire::webauthn::{
     AttestationObject, AuthenticatorData, CeremonyType, CollectedClientData,
@@ -34,7 +39,10 @@ fn webauthn_sections() -> Vec<Section> {
         if line.starts_with("## ") {
             if let Some(start) = line.find("{#") {
                 let id = line[start + 2..line.len() - 1].to_string();
-                sections.push(Section { id, blocks: Vec::new() });
+                sections.push(Section {
+                    id,
+                    blocks: Vec::new(),
+                });
             }
         } else if line.starts_with("<xmp") {
             current = Some(Block::new());
@@ -66,8 +74,20 @@ fn ceremony_sections() -> Vec<Section> {
 fn webauthn_vectors_are_all_found() {
     let ids: Vec<String> = ceremony_sections().into_iter().map(|s| s.id).collect();
     assert_eq!(ids.len(), 15, "{ids:?}");
-    for expected in ["none-es256", "packed-es512", "packed-rs256", "packed-ed448", "tpm-es256", "android-key-es256", "apple-es256", "fido-u2f-es256"] {
-        assert!(ids.iter().any(|id| id.ends_with(expected)), "{expected} missing from {ids:?}");
+    for expected in [
+        "none-es256",
+        "packed-es512",
+        "packed-rs256",
+        "packed-ed448",
+        "tpm-es256",
+        "android-key-es256",
+        "apple-es256",
+        "fido-u2f-es256",
+    ] {
+        assert!(
+            ids.iter().any(|id| id.ends_with(expected)),
+            "{expected} missing from {ids:?}"
+        );
     }
 }
 
@@ -116,7 +136,11 @@ fn webauthn_registrations_decode_and_reencode_byte_for_byte() {
         assert_eq!(acd.credential_id, reg["credential_id"], "{id}");
         assert_eq!(acd.aaguid.as_slice(), reg["aaguid"].as_slice(), "{id}");
         assert_eq!(acd.public_key.alg, Some(expected_alg(id)), "{id}");
-        assert_eq!(acd.public_key.to_cbor(), acd.public_key_cbor, "{id}: key re-encodes");
+        assert_eq!(
+            acd.public_key.to_cbor(),
+            acd.public_key_cbor,
+            "{id}: key re-encodes"
+        );
         assert_eq!(att.auth_data.to_bytes(), att.auth_data_bytes, "{id}");
         assert!(att.auth_data.flags.user_present(), "{id}");
 
@@ -137,8 +161,16 @@ fn webauthn_registrations_decode_and_reencode_byte_for_byte() {
         assert_eq!(cd.origin, "https://example.org", "{id}");
         assert_eq!(cd.challenge_bytes().unwrap(), reg["challenge"], "{id}");
         assert_eq!(&cd.to_json(), cdj, "{id}: CCDToString form");
-        assert_eq!(cd.cross_origin == Some(true), id.contains("crossOrigin") || id.contains("topOrigin"), "{id}");
-        assert_eq!(cd.top_origin.as_deref(), id.contains("topOrigin").then_some("https://example.com"), "{id}");
+        assert_eq!(
+            cd.cross_origin == Some(true),
+            id.contains("crossOrigin") || id.contains("topOrigin"),
+            "{id}"
+        );
+        assert_eq!(
+            cd.top_origin.as_deref(),
+            id.contains("topOrigin").then_some("https://example.com"),
+            "{id}"
+        );
     }
 }
 
@@ -146,7 +178,8 @@ fn webauthn_registrations_decode_and_reencode_byte_for_byte() {
 fn webauthn_authentications_decode_and_reencode_byte_for_byte() {
     for section in ceremony_sections() {
         let id = &section.id;
-        let reg_att = AttestationObject::from_cbor(&section.blocks[0]["attestationObject"]).unwrap();
+        let reg_att =
+            AttestationObject::from_cbor(&section.blocks[0]["attestationObject"]).unwrap();
         let auth = &section.blocks[1];
         let ad_bytes = &auth["authenticatorData"];
         let ad = AuthenticatorData::parse(ad_bytes).unwrap_or_else(|e| panic!("{id}: {e}"));
@@ -223,12 +256,24 @@ impl CoseExample {
 
 fn cose_examples() -> Vec<CoseExample> {
     [
-        (CoseAlgorithm::ML_DSA_44, include_str!("data/cose-ml-dsa/ML_DSA_44.cose.json")),
-        (CoseAlgorithm::ML_DSA_65, include_str!("data/cose-ml-dsa/ML_DSA_65.cose.json")),
-        (CoseAlgorithm::ML_DSA_87, include_str!("data/cose-ml-dsa/ML_DSA_87.cose.json")),
+        (
+            CoseAlgorithm::ML_DSA_44,
+            include_str!("data/cose-ml-dsa/ML_DSA_44.cose.json"),
+        ),
+        (
+            CoseAlgorithm::ML_DSA_65,
+            include_str!("data/cose-ml-dsa/ML_DSA_65.cose.json"),
+        ),
+        (
+            CoseAlgorithm::ML_DSA_87,
+            include_str!("data/cose-ml-dsa/ML_DSA_87.cose.json"),
+        ),
     ]
     .into_iter()
-    .map(|(alg, text)| CoseExample { alg, json: serde_json::from_str(text).unwrap() })
+    .map(|(alg, text)| CoseExample {
+        alg,
+        json: serde_json::from_str(text).unwrap(),
+    })
     .collect()
 }
 
@@ -247,14 +292,26 @@ fn cose_ml_dsa_keys_decode_and_reencode_byte_for_byte() {
 
         let key = CoseKey::from_value(&value).unwrap();
         assert_eq!(key.alg, Some(ex.alg));
-        let KeyParams::Akp { public, seed } = &key.params else { panic!("not AKP") };
+        let KeyParams::Akp { public, seed } = &key.params else {
+            panic!("not AKP")
+        };
         assert_eq!(public, &ex.hex("raw_public_key"));
         assert_eq!(public.len(), ex.alg.ml_dsa_sizes().unwrap().public_key);
         assert_eq!(seed.as_ref().unwrap().0, ex.hex("priv"));
-        assert_eq!(key.to_cbor(), cbor::to_canonical_vec(&value), "typed form keeps every parameter");
+        assert_eq!(
+            key.to_cbor(),
+            cbor::to_canonical_vec(&value),
+            "typed form keeps every parameter"
+        );
         // What a credential public key would carry: no seed, canonical.
         let public_only = key.public_only().to_cbor();
-        assert!(CoseKey::from_cbor(&public_only).unwrap().params == KeyParams::Akp { public: public.clone(), seed: None });
+        assert!(
+            CoseKey::from_cbor(&public_only).unwrap().params
+                == KeyParams::Akp {
+                    public: public.clone(),
+                    seed: None
+                }
+        );
     }
 }
 
@@ -267,7 +324,9 @@ fn cose_ml_dsa_sign1_decodes_and_its_sig_structure_matches() {
         assert_eq!(value.to_string(), ex.text("sign1_diag"));
 
         // COSE_Sign1 = 18([protected: bstr, unprotected: map, payload: bstr, signature: bstr])
-        let Value::Tag(18, inner) = &value else { panic!("not tag 18") };
+        let Value::Tag(18, inner) = &value else {
+            panic!("not tag 18")
+        };
         let parts = inner.as_array().unwrap();
         let protected_bytes = parts[0].as_bytes().unwrap();
         let protected = cbor::from_slice(protected_bytes, &DecodeOptions::GENERAL).unwrap();

@@ -1,3 +1,23 @@
-fn main() {
-    println!("Hello, world!");
+//! `keybench`: the command line over the Keybench library crates.
+//!
+//! Thin by design (as ripgrep's core): argument parsing and dispatch live
+//! here, the work lives in the library crates. Later issues add the device,
+//! virtual-key and server subcommands.
+
+#![forbid(unsafe_code)]
+
+mod cli;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = cli::Args::parse();
+    match cli::run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("keybench: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -188,7 +188,9 @@ pub enum DecodeError {
         tag: u64,
     },
     /// A two-byte simple value below 32 (not well-formed per RFC 8949 §3.3).
-    #[error("simple value {value} at byte {offset} uses the two-byte form, which is invalid below 32")]
+    #[error(
+        "simple value {value} at byte {offset} uses the two-byte form, which is invalid below 32"
+    )]
     InvalidSimpleValue {
         /// Where the item starts.
         offset: usize,
@@ -260,23 +262,23 @@ impl<'a> Decoder<'a> {
                 offset: self.input.len(),
                 needed: n.saturating_sub(available as u64),
             })?;
-        let slice = self
-            .input
-            .get(self.pos..self.pos + n_usize)
-            .ok_or(DecodeError::UnexpectedEnd {
-                offset: self.input.len(),
-                needed: n,
-            })?;
+        let slice =
+            self.input
+                .get(self.pos..self.pos + n_usize)
+                .ok_or(DecodeError::UnexpectedEnd {
+                    offset: self.input.len(),
+                    needed: n,
+                })?;
         self.pos += n_usize;
         Ok(slice)
     }
 
     fn head(&mut self) -> Result<Head, DecodeError> {
         let offset = self.pos;
-        let first = *self.take(1)?.first().ok_or(DecodeError::UnexpectedEnd {
-            offset,
-            needed: 1,
-        })?;
+        let first = *self
+            .take(1)?
+            .first()
+            .ok_or(DecodeError::UnexpectedEnd { offset, needed: 1 })?;
         let major = first >> 5;
         let info = first & 0x1f;
         let arg = match info {
@@ -459,7 +461,10 @@ mod tests {
         assert_eq!(dec("6449455446").unwrap(), Value::text("IETF"));
         assert_eq!(
             dec("a201020304").unwrap(),
-            Value::map([(Value::int(1), Value::int(2)), (Value::int(3), Value::int(4))])
+            Value::map([
+                (Value::int(1), Value::int(2)),
+                (Value::int(3), Value::int(4))
+            ])
         );
         assert_eq!(dec("f90000").unwrap(), Value::Float(Float::Half(0)));
     }
@@ -468,18 +473,48 @@ mod tests {
     fn rejects_each_rule_with_its_own_error() {
         use DecodeError::*;
         assert!(matches!(dec(""), Err(UnexpectedEnd { offset: 0, .. })));
-        assert!(matches!(dec("1817"), Err(NonMinimalHead { offset: 0, value: 23 })));
+        assert!(matches!(
+            dec("1817"),
+            Err(NonMinimalHead {
+                offset: 0,
+                value: 23
+            })
+        ));
         assert!(matches!(dec("190017"), Err(NonMinimalHead { .. })));
-        assert!(matches!(dec("1c"), Err(ReservedAdditionalInfo { info: 28, .. })));
-        assert!(matches!(dec("5f4101ff"), Err(IndefiniteLength { offset: 0 })));
+        assert!(matches!(
+            dec("1c"),
+            Err(ReservedAdditionalInfo { info: 28, .. })
+        ));
+        assert!(matches!(
+            dec("5f4101ff"),
+            Err(IndefiniteLength { offset: 0 })
+        ));
         assert!(matches!(dec("ff"), Err(IndefiniteLength { offset: 0 })));
-        assert!(matches!(dec("0000"), Err(TrailingBytes { offset: 1, count: 1 })));
+        assert!(matches!(
+            dec("0000"),
+            Err(TrailingBytes {
+                offset: 1,
+                count: 1
+            })
+        ));
         assert!(matches!(dec("62c328"), Err(InvalidUtf8 { offset: 0 })));
-        assert!(matches!(dec("a203040102"), Err(MapKeysNotCanonical { offset: 3 })));
-        assert!(matches!(dec("a201020102"), Err(DuplicateMapKey { offset: 3 })));
-        assert!(matches!(dec("c11a514b67b0"), Err(TagNotAllowed { tag: 1, .. })));
+        assert!(matches!(
+            dec("a203040102"),
+            Err(MapKeysNotCanonical { offset: 3 })
+        ));
+        assert!(matches!(
+            dec("a201020102"),
+            Err(DuplicateMapKey { offset: 3 })
+        ));
+        assert!(matches!(
+            dec("c11a514b67b0"),
+            Err(TagNotAllowed { tag: 1, .. })
+        ));
         assert!(matches!(dec("fa3fc00000"), Err(NonCanonicalFloat { .. })));
-        assert!(matches!(dec("f810"), Err(InvalidSimpleValue { value: 16, .. })));
+        assert!(matches!(
+            dec("f810"),
+            Err(InvalidSimpleValue { value: 16, .. })
+        ));
         assert!(matches!(
             dec("5bffffffffffffffff00"),
             Err(UnexpectedEnd { .. })
@@ -497,7 +532,10 @@ mod tests {
         let v = from_slice(&hex::decode("a203040102").unwrap(), &opts).unwrap();
         assert_eq!(
             v,
-            Value::map([(Value::int(3), Value::int(4)), (Value::int(1), Value::int(2))])
+            Value::map([
+                (Value::int(3), Value::int(4)),
+                (Value::int(1), Value::int(2))
+            ])
         );
         assert!(matches!(
             from_slice(&hex::decode("a201020102").unwrap(), &opts),
@@ -535,8 +573,7 @@ mod tests {
     #[test]
     fn prefix_reports_consumed_length() {
         let (v, used) =
-            from_slice_prefix(&hex::decode("a10102ffff").unwrap(), &DecodeOptions::CTAP2)
-                .unwrap();
+            from_slice_prefix(&hex::decode("a10102ffff").unwrap(), &DecodeOptions::CTAP2).unwrap();
         assert_eq!(v, Value::map([(Value::int(1), Value::int(2))]));
         assert_eq!(used, 3);
     }

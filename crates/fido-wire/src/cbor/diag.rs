@@ -72,9 +72,15 @@ mod tests {
         let v = Value::map([
             (Value::int(1), Value::int(7)),
             (Value::int(-1), Value::bytes(vec![0xab, 0x01])),
-            (Value::text("a\"b"), Value::Array(vec![Value::Null, Value::Bool(true)])),
+            (
+                Value::text("a\"b"),
+                Value::Array(vec![Value::Null, Value::Bool(true)]),
+            ),
         ]);
-        assert_eq!(v.to_string(), r#"{1: 7, -1: h'ab01', "a\"b": [null, true]}"#);
+        assert_eq!(
+            v.to_string(),
+            r#"{1: 7, -1: h'ab01', "a\"b": [null, true]}"#
+        );
         assert_eq!(
             Value::Tag(18, Box::new(Value::Array(vec![]))).to_string(),
             "18([])"

@@ -357,8 +357,14 @@ mod tests {
     fn int_range_is_enforced() {
         assert!(Int::try_from(Int::MIN).is_ok());
         assert!(Int::try_from(Int::MAX).is_ok());
-        assert_eq!(Int::try_from(Int::MIN - 1), Err(IntOutOfRange(Int::MIN - 1)));
-        assert_eq!(Int::try_from(Int::MAX + 1), Err(IntOutOfRange(Int::MAX + 1)));
+        assert_eq!(
+            Int::try_from(Int::MIN - 1),
+            Err(IntOutOfRange(Int::MIN - 1))
+        );
+        assert_eq!(
+            Int::try_from(Int::MAX + 1),
+            Err(IntOutOfRange(Int::MAX + 1))
+        );
     }
 
     #[test]

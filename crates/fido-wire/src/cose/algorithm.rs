@@ -6,7 +6,9 @@
 use std::fmt;
 
 /// A COSE algorithm identifier.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct CoseAlgorithm(pub i64);
 
@@ -192,6 +194,9 @@ mod tests {
             assert_eq!(CoseAlgorithm::from_name(alg.name().unwrap()), Some(alg));
         }
         assert_eq!(CoseAlgorithm(-65535).name(), None);
-        assert_eq!(CoseAlgorithm::from_name("ml-dsa-65"), Some(CoseAlgorithm(-49)));
+        assert_eq!(
+            CoseAlgorithm::from_name("ml-dsa-65"),
+            Some(CoseAlgorithm(-49))
+        );
     }
 }

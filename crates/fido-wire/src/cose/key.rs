@@ -141,7 +141,9 @@ pub enum CoseKeyError {
         found: &'static str,
     },
     /// A parameter has the wrong length for its curve or algorithm.
-    #[error("COSE key parameter {name} (label {label}) is {found} bytes, {context} requires {expected}")]
+    #[error(
+        "COSE key parameter {name} (label {label}) is {found} bytes, {context} requires {expected}"
+    )]
     WrongLength {
         /// Its label.
         label: i64,
@@ -179,12 +181,14 @@ fn as_int(v: &Value, label: i64, name: &'static str) -> Result<i64, CoseKeyError
 }
 
 fn as_bytes(v: &Value, label: i64, name: &'static str) -> Result<Vec<u8>, CoseKeyError> {
-    v.as_bytes().map(<[u8]>::to_vec).ok_or(CoseKeyError::WrongType {
-        label,
-        name,
-        expected: "a byte string",
-        found: v.kind(),
-    })
+    v.as_bytes()
+        .map(<[u8]>::to_vec)
+        .ok_or(CoseKeyError::WrongType {
+            label,
+            name,
+            expected: "a byte string",
+            found: v.kind(),
+        })
 }
 
 fn check_len(
@@ -237,7 +241,13 @@ impl CoseKey {
                     "crv",
                 )?);
                 let x = as_bytes(required(map, label::MINUS_2, "x")?, label::MINUS_2, "x")?;
-                check_len(&x, curve.coordinate_len(), label::MINUS_2, "x", curve.name())?;
+                check_len(
+                    &x,
+                    curve.coordinate_len(),
+                    label::MINUS_2,
+                    "x",
+                    curve.name(),
+                )?;
                 let d = param(map, label::MINUS_4)
                     .map(|v| as_bytes(v, label::MINUS_4, "d").map(PrivateKeyBytes))
                     .transpose()?;
@@ -252,12 +262,29 @@ impl CoseKey {
                 )?);
                 let x = as_bytes(required(map, label::MINUS_2, "x")?, label::MINUS_2, "x")?;
                 let y = as_bytes(required(map, label::MINUS_3, "y")?, label::MINUS_3, "y")?;
-                check_len(&x, curve.coordinate_len(), label::MINUS_2, "x", curve.name())?;
-                check_len(&y, curve.coordinate_len(), label::MINUS_3, "y", curve.name())?;
+                check_len(
+                    &x,
+                    curve.coordinate_len(),
+                    label::MINUS_2,
+                    "x",
+                    curve.name(),
+                )?;
+                check_len(
+                    &y,
+                    curve.coordinate_len(),
+                    label::MINUS_3,
+                    "y",
+                    curve.name(),
+                )?;
                 let d = param(map, label::MINUS_4)
                     .map(|v| as_bytes(v, label::MINUS_4, "d").map(PrivateKeyBytes))
                     .transpose()?;
-                consumed.extend([label::MINUS_1, label::MINUS_2, label::MINUS_3, label::MINUS_4]);
+                consumed.extend([
+                    label::MINUS_1,
+                    label::MINUS_2,
+                    label::MINUS_3,
+                    label::MINUS_4,
+                ]);
                 KeyParams::Ec2 { curve, x, y, d }
             }
             Some(kty::RSA) => {
@@ -272,11 +299,8 @@ impl CoseKey {
                     label: label::ALG,
                     name: "alg",
                 })?;
-                let public = as_bytes(
-                    required(map, label::MINUS_1, "pub")?,
-                    label::MINUS_1,
-                    "pub",
-                )?;
+                let public =
+                    as_bytes(required(map, label::MINUS_1, "pub")?, label::MINUS_1, "pub")?;
                 let sizes = alg.ml_dsa_sizes();
                 check_len(
                     &public,
@@ -413,7 +437,13 @@ mod tests {
     fn ec2_round_trip() {
         let key = CoseKey::from_cbor(&es256_key()).unwrap();
         assert_eq!(key.alg, Some(CoseAlgorithm::ES256));
-        assert!(matches!(key.params, KeyParams::Ec2 { curve: CoseCurve::P256, .. }));
+        assert!(matches!(
+            key.params,
+            KeyParams::Ec2 {
+                curve: CoseCurve::P256,
+                ..
+            }
+        ));
         assert_eq!(key.to_cbor(), es256_key());
     }
 
@@ -426,7 +456,10 @@ mod tests {
         ]);
         assert_eq!(
             CoseKey::from_value(&no_alg),
-            Err(CoseKeyError::MissingParameter { label: 3, name: "alg" })
+            Err(CoseKeyError::MissingParameter {
+                label: 3,
+                name: "alg"
+            })
         );
         let wrong_len = Value::map([
             (Value::int(1), Value::int(7)),
@@ -435,7 +468,11 @@ mod tests {
         ]);
         assert!(matches!(
             CoseKey::from_value(&wrong_len),
-            Err(CoseKeyError::WrongLength { expected: 1312, found: 1952, .. })
+            Err(CoseKeyError::WrongLength {
+                expected: 1312,
+                found: 1952,
+                ..
+            })
         ));
         let ok = Value::map([
             (Value::int(1), Value::int(7)),
@@ -443,7 +480,13 @@ mod tests {
             (Value::int(-1), Value::bytes(pk.clone())),
         ]);
         let key = CoseKey::from_value(&ok).unwrap();
-        assert_eq!(key.params, KeyParams::Akp { public: pk, seed: None });
+        assert_eq!(
+            key.params,
+            KeyParams::Akp {
+                public: pk,
+                seed: None
+            }
+        );
     }
 
     #[test]

@@ -138,7 +138,9 @@ pub enum AuthDataError {
         max: usize,
     },
     /// Ends before a field is complete.
-    #[error("authenticator data ends at byte {len} inside {field} (needs {needed} bytes from byte {offset})")]
+    #[error(
+        "authenticator data ends at byte {len} inside {field} (needs {needed} bytes from byte {offset})"
+    )]
     Truncated {
         /// The field being read.
         field: &'static str,
@@ -206,15 +208,14 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], AuthDataError> {
-        let slice = self
-            .bytes
-            .get(self.pos..self.pos.saturating_add(n))
-            .ok_or(AuthDataError::Truncated {
+        let slice = self.bytes.get(self.pos..self.pos.saturating_add(n)).ok_or(
+            AuthDataError::Truncated {
                 field,
                 offset: self.pos,
                 needed: n,
                 len: self.bytes.len(),
-            })?;
+            },
+        )?;
         self.pos += n;
         Ok(slice)
     }
@@ -356,13 +357,21 @@ mod tests {
     fn errors_are_precise() {
         assert!(matches!(
             AuthenticatorData::parse(&[0u8; 36]),
-            Err(AuthDataError::Truncated { field: "signCount", offset: 33, .. })
+            Err(AuthDataError::Truncated {
+                field: "signCount",
+                offset: 33,
+                ..
+            })
         ));
         let mut b = vec![0u8; 37];
         b.push(0);
         assert!(matches!(
             AuthenticatorData::parse(&b),
-            Err(AuthDataError::TrailingBytes { offset: 37, count: 1, .. })
+            Err(AuthDataError::TrailingBytes {
+                offset: 37,
+                count: 1,
+                ..
+            })
         ));
         let mut b = vec![0u8; 37];
         b[32] = Flags::AT;
@@ -377,7 +386,10 @@ mod tests {
         b.push(0x01);
         assert!(matches!(
             AuthenticatorData::parse(&b),
-            Err(AuthDataError::ExtensionsNotAMap { offset: 37, found: "integer" })
+            Err(AuthDataError::ExtensionsNotAMap {
+                offset: 37,
+                found: "integer"
+            })
         ));
     }
 }

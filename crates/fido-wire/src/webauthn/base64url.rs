@@ -84,7 +84,9 @@ impl Serialize for Base64UrlBytes {
 impl<'de> Deserialize<'de> for Base64UrlBytes {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        decode(&s).map(Base64UrlBytes).map_err(serde::de::Error::custom)
+        decode(&s)
+            .map(Base64UrlBytes)
+            .map_err(serde::de::Error::custom)
     }
 }
 

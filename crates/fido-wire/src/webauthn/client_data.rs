@@ -82,7 +82,10 @@ pub enum ClientDataError {
     },
 }
 
-fn take_string(map: &mut Map<String, Json>, member: &'static str) -> Result<String, ClientDataError> {
+fn take_string(
+    map: &mut Map<String, Json>,
+    member: &'static str,
+) -> Result<String, ClientDataError> {
     match map.shift_remove(member) {
         Some(Json::String(s)) => Ok(s),
         _ => Err(ClientDataError::Member {

@@ -371,7 +371,10 @@ mod tests {
         let opts: CreationOptionsJson = from_json(json.as_bytes()).unwrap();
         assert_eq!(opts.pub_key_cred_params[0].alg, CoseAlgorithm::ML_DSA_65);
         assert_eq!(
-            opts.authenticator_selection.as_ref().unwrap().user_verification,
+            opts.authenticator_selection
+                .as_ref()
+                .unwrap()
+                .user_verification,
             Some(UserVerificationRequirement::Other("future-value".into()))
         );
         assert_eq!(serde_json::to_string(&opts).unwrap(), json);

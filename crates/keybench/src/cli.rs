@@ -1,0 +1,150 @@
+//! Argument definitions and dispatch.
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use fido_wire::cbor::{self, DecodeOptions};
+use fido_wire::cose::CoseAlgorithm;
+use fido_wire::webauthn::{AttestationObject, AuthenticatorData, CollectedClientData};
+use std::io::Read;
+
+/// Keybench: a workbench for FIDO2 security keys, classical and post-quantum.
+#[derive(Debug, Parser)]
+#[command(name = "keybench", version, about, long_about = None)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the COSE algorithms Keybench knows, with their identifiers.
+    Algorithms,
+    /// Decode a WebAuthn or CBOR structure given as hex or base64url (stdin if omitted).
+    Decode {
+        /// What the input is.
+        #[arg(value_enum)]
+        kind: DecodeKind,
+        /// The input; read from standard input when absent.
+        input: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DecodeKind {
+    /// Any CBOR item, printed in diagnostic notation.
+    Cbor,
+    /// An attestation object.
+    AttestationObject,
+    /// Authenticator data.
+    AuthData,
+    /// clientDataJSON.
+    ClientData,
+}
+
+/// Runs the parsed command.
+pub fn run(args: Args) -> Result<()> {
+    match args.command {
+        None => {
+            println!(
+                "keybench {}: no subcommand given; `keybench --help` lists them.",
+                env!("CARGO_PKG_VERSION")
+            );
+            Ok(())
+        }
+        Some(Command::Algorithms) => {
+            for alg in CoseAlgorithm::KNOWN {
+                println!("{:>5}  {}", alg.0, alg.name().unwrap_or("?"));
+            }
+            Ok(())
+        }
+        Some(Command::Decode { kind, input }) => decode(kind, input),
+    }
+}
+
+fn read_input(input: Option<String>) -> Result<Vec<u8>> {
+    let text = match input {
+        Some(s) => s,
+        None => {
+            let mut s = String::new();
+            std::io::stdin()
+                .take(1 << 20)
+                .read_to_string(&mut s)
+                .context("reading standard input")?;
+            s
+        }
+    };
+    let text = text.trim();
+    let is_hex = text.len() % 2 == 0 && text.bytes().all(|b| b.is_ascii_hexdigit());
+    if is_hex {
+        return (0..text.len())
+            .step_by(2)
+            .map(|i| {
+                text.get(i..i + 2)
+                    .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+                    .context("invalid hex")
+            })
+            .collect();
+    }
+    match fido_wire::webauthn::base64url::decode(text) {
+        Ok(bytes) => Ok(bytes),
+        Err(e) => bail!("input is neither hex nor unpadded base64url ({e})"),
+    }
+}
+
+fn decode(kind: DecodeKind, input: Option<String>) -> Result<()> {
+    let bytes = read_input(input)?;
+    match kind {
+        DecodeKind::Cbor => {
+            let value = cbor::from_slice(&bytes, &DecodeOptions::GENERAL)?;
+            println!("{value}");
+            if cbor::from_slice(&bytes, &DecodeOptions::CTAP2).is_err() {
+                println!("(well-formed, but not CTAP2 canonical)");
+            }
+        }
+        DecodeKind::AttestationObject => {
+            let att = AttestationObject::from_cbor(&bytes)?;
+            println!("fmt: {}", att.fmt);
+            println!("attStmt: {}", att.att_stmt);
+            print_auth_data(&att.auth_data);
+        }
+        DecodeKind::AuthData => print_auth_data(&AuthenticatorData::parse(&bytes)?),
+        DecodeKind::ClientData => {
+            let cd = CollectedClientData::parse(&bytes)?;
+            println!("type: {}", cd.ceremony.as_str());
+            println!("challenge: {}", cd.challenge);
+            println!("origin: {}", cd.origin);
+            println!("crossOrigin: {:?}", cd.cross_origin);
+            if let Some(top) = &cd.top_origin {
+                println!("topOrigin: {top}");
+            }
+            for (k, v) in &cd.other {
+                println!("{k}: {v}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_auth_data(ad: &AuthenticatorData) {
+    println!("rpIdHash: {}", hex(&ad.rp_id_hash));
+    println!("flags: {:?}", ad.flags);
+    println!("signCount: {}", ad.sign_count);
+    if let Some(acd) = &ad.attested_credential {
+        println!("aaguid: {}", hex(&acd.aaguid));
+        println!("credentialId: {}", hex(&acd.credential_id));
+        match acd.public_key.alg {
+            Some(alg) => println!("credentialPublicKey alg: {alg}"),
+            None => println!("credentialPublicKey alg: absent"),
+        }
+        if let Ok(value) = cbor::from_slice(&acd.public_key_cbor, &DecodeOptions::GENERAL) {
+            println!("credentialPublicKey: {value}");
+        }
+    }
+    if let Some(ext) = &ad.extensions {
+        println!("extensions: {ext}");
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
