@@ -52,11 +52,11 @@ fn webauthn_sections() -> Vec<Section> {
             }
         } else if let Some(block) = current.as_mut() {
             // name = h'hex'   ; comment
-            if let Some((name, rest)) = line.split_once(" = h'") {
-                if !name.contains(' ') {
-                    let hex_str = &rest[..rest.find('\'').unwrap()];
-                    block.insert(name.to_string(), hex::decode(hex_str).unwrap());
-                }
+            if let Some((name, rest)) = line.split_once(" = h'")
+                && !name.contains(' ')
+            {
+                let hex_str = &rest[..rest.find('\'').unwrap()];
+                block.insert(name.to_string(), hex::decode(hex_str).unwrap());
             }
         }
     }

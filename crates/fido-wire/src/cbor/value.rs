@@ -175,7 +175,7 @@ fn f32_fits_half(x: f32) -> bool {
     }
     let exp = raw_exp - 127;
     let mant = bits & 0x7f_ffff;
-    if exp > 15 || exp < -24 {
+    if !(-24..=15).contains(&exp) {
         return false;
     }
     if exp >= -14 {

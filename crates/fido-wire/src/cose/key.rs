@@ -158,7 +158,7 @@ pub enum CoseKeyError {
     },
 }
 
-fn param<'a>(map: &'a [(Value, Value)], label: i64) -> Option<&'a Value> {
+fn param(map: &[(Value, Value)], label: i64) -> Option<&Value> {
     map.iter()
         .find_map(|(k, v)| (k.as_i64() == Some(label)).then_some(v))
 }
