@@ -1,0 +1,158 @@
+//! The small trait every CTAPHID backend implements (send and receive one
+//! 64-byte report), and the backends that need no hardware: an in-process
+//! pipe and UDP on loopback (one datagram carries one report). The hidapi
+//! backend for real keys lives with the CTAP client.
+
+use crate::packet::{REPORT_LEN, Report};
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::Duration;
+
+/// Why a report could not be moved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The other end is gone (key unplugged, virtual key stopped).
+    #[error("the device is disconnected")]
+    Disconnected,
+    /// An operating-system error.
+    #[error("I/O error: {0}")]
+    Io(String),
+}
+
+/// Moves whole 64-byte reports to and from one device.
+pub trait ReportTransport: Send {
+    /// Sends one report.
+    fn send(&mut self, report: &Report) -> Result<(), TransportError>;
+    /// Waits at most `timeout` for one report; `Ok(None)` when none came.
+    fn recv(&mut self, timeout: Duration) -> Result<Option<Report>, TransportError>;
+}
+
+impl<T: ReportTransport + ?Sized> ReportTransport for Box<T> {
+    fn send(&mut self, report: &Report) -> Result<(), TransportError> {
+        (**self).send(report)
+    }
+    fn recv(&mut self, timeout: Duration) -> Result<Option<Report>, TransportError> {
+        (**self).recv(timeout)
+    }
+}
+
+/// One end of an in-process report pipe.
+#[derive(Debug)]
+pub struct PipeEnd {
+    tx: Sender<Report>,
+    rx: Receiver<Report>,
+}
+
+/// Two connected pipe ends: whatever one sends, the other receives.
+pub fn pipe() -> (PipeEnd, PipeEnd) {
+    let (a_tx, b_rx) = mpsc::channel();
+    let (b_tx, a_rx) = mpsc::channel();
+    (
+        PipeEnd { tx: a_tx, rx: a_rx },
+        PipeEnd { tx: b_tx, rx: b_rx },
+    )
+}
+
+impl ReportTransport for PipeEnd {
+    fn send(&mut self, report: &Report) -> Result<(), TransportError> {
+        self.tx
+            .send(*report)
+            .map_err(|_| TransportError::Disconnected)
+    }
+
+    fn recv(&mut self, timeout: Duration) -> Result<Option<Report>, TransportError> {
+        match self.rx.recv_timeout(timeout) {
+            Ok(r) => Ok(Some(r)),
+            Err(RecvTimeoutError::Timeout) => Ok(None),
+            Err(RecvTimeoutError::Disconnected) => Err(TransportError::Disconnected),
+        }
+    }
+}
+
+/// Reports over UDP: each datagram is exactly one 64-byte report. Datagrams
+/// of any other size are dropped, as a HID stack drops malformed reports.
+#[derive(Debug)]
+pub struct UdpReports {
+    socket: UdpSocket,
+    peer: Option<SocketAddr>,
+}
+
+impl UdpReports {
+    /// The client side: talks to the device at `device`.
+    pub fn connect(device: SocketAddr) -> Result<Self, TransportError> {
+        let bind: SocketAddr = if device.is_ipv4() {
+            ([127, 0, 0, 1], 0).into()
+        } else {
+            (std::net::Ipv6Addr::LOCALHOST, 0).into()
+        };
+        let socket = UdpSocket::bind(bind).map_err(io)?;
+        socket.connect(device).map_err(io)?;
+        Ok(UdpReports {
+            socket,
+            peer: Some(device),
+        })
+    }
+
+    /// The device side: listens on `addr` and answers whoever wrote last.
+    pub fn listen(addr: SocketAddr) -> Result<Self, TransportError> {
+        Ok(UdpReports {
+            socket: UdpSocket::bind(addr).map_err(io)?,
+            peer: None,
+        })
+    }
+
+    /// The local address (to learn the port chosen for `:0`).
+    pub fn local_addr(&self) -> Result<SocketAddr, TransportError> {
+        self.socket.local_addr().map_err(io)
+    }
+}
+
+fn io(e: std::io::Error) -> TransportError {
+    TransportError::Io(e.to_string())
+}
+
+impl ReportTransport for UdpReports {
+    fn send(&mut self, report: &Report) -> Result<(), TransportError> {
+        let peer = self.peer.ok_or(TransportError::Disconnected)?;
+        self.socket.send_to(report, peer).map_err(io)?;
+        Ok(())
+    }
+
+    fn recv(&mut self, timeout: Duration) -> Result<Option<Report>, TransportError> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            self.socket.set_read_timeout(Some(left)).map_err(io)?;
+            let mut buf = [0u8; REPORT_LEN + 1];
+            match self.socket.recv_from(&mut buf) {
+                Ok((n, from)) => {
+                    if self.peer.is_some_and(|p| p != from) && self.socket.peer_addr().is_ok() {
+                        continue; // a connected client only hears its device
+                    }
+                    let Some(report) = buf.get(..n).and_then(|b| <Report>::try_from(b).ok()) else {
+                        continue;
+                    };
+                    self.peer = Some(from);
+                    return Ok(Some(report));
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Ok(None);
+                }
+                // A previous datagram bounced (nobody listening): the device is gone.
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    return Err(TransportError::Disconnected);
+                }
+                Err(e) => return Err(io(e)),
+            }
+        }
+    }
+}
