@@ -81,22 +81,30 @@ pub fn serve<T: ReportTransport, H: RequestHandler>(
         if stop.load(Ordering::SeqCst) {
             break Ok(());
         }
+        let mut actions = Vec::new();
+        // While the handler works, wait on its answer first so a fast answer
+        // goes out at once, then look briefly at the transport (CANCEL, other
+        // channels). While idle, wait on the transport.
+        let transport_wait = if current.is_some() {
+            if let Ok(answer) = done_rx.recv_timeout(Duration::from_millis(2)) {
+                current = None;
+                // An answer too long to frame is refused cleanly, never sent oversized.
+                if let Ok(reports) = framing.respond(answer) {
+                    actions.push(DeviceAction::Send(reports));
+                }
+                Duration::ZERO
+            } else {
+                Duration::from_millis(1)
+            }
+        } else {
+            Duration::from_millis(10)
+        };
         let now = Instant::now();
-        let mut actions = match transport.recv(Duration::from_millis(10)) {
+        actions.extend(match transport.recv(transport_wait) {
             Ok(Some(report)) => framing.on_report(&report, now),
             Ok(None) => framing.on_tick(now),
             Err(e) => break Err(e),
-        };
-        if let Ok(answer) = done_rx.try_recv() {
-            current = None;
-            match framing.respond(answer) {
-                Ok(reports) => actions.push(DeviceAction::Send(reports)),
-                Err(_) => {
-                    // A handler answer too long to frame: the device refuses
-                    // cleanly rather than sending it oversized.
-                }
-            }
-        }
+        });
         let mut send_failed = None;
         for action in actions {
             match action {
