@@ -103,8 +103,38 @@ impl AttestationObject {
         ])
     }
 
-    /// The attestation object in CTAP2 canonical CBOR.
+    /// The attestation object as CBOR: the three members in canonical order,
+    /// the attestation statement exactly as received (its member order is part
+    /// of what the authenticator sent, so it is not rearranged).
     pub fn to_cbor(&self) -> Vec<u8> {
-        cbor::to_canonical_vec(&self.to_value())
+        cbor::to_vec(&self.to_value())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn att_stmt_order_is_kept() {
+        // From a fuzzing find: a packed attStmt with "ver" before "sig".
+        let auth_data = hex::decode("bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b54100000000000000000000000000000000000000000001aaa5010203262001215820afefa16f97ca9b2d23eb86ccb64098d20db90856062eb249c33a9b672f26df61225820930a56b87a2fca66334b03458abf879717c12cc68ed73290af2e2664796b9220").unwrap();
+        let att_stmt = Value::map([
+            (Value::text("ver"), Value::int(-7)),
+            (Value::text("sig"), Value::bytes(vec![1, 2])),
+        ]);
+        let obj = Value::map([
+            (Value::text("fmt"), Value::text("packed")),
+            (Value::text("attStmt"), att_stmt.clone()),
+            (Value::text("authData"), Value::bytes(auth_data)),
+        ]);
+        let bytes = cbor::to_vec(&obj);
+        let parsed = AttestationObject::from_cbor(&bytes).unwrap();
+        assert_eq!(parsed.att_stmt, att_stmt);
+        assert_eq!(parsed.to_cbor(), bytes);
+        assert_eq!(
+            AttestationObject::from_cbor(&parsed.to_cbor()).unwrap(),
+            parsed
+        );
     }
 }
