@@ -9,4 +9,5 @@
 
 pub mod cbor;
 pub mod cose;
+pub mod ctap2;
 pub mod webauthn;
