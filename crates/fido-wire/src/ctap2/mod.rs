@@ -7,11 +7,16 @@
 
 mod fields;
 mod get_info;
+mod requests;
 mod responses;
 mod status;
 
 pub use fields::Ctap2Error;
 pub use get_info::{AlgorithmEntry, GetInfo};
+pub use requests::{
+    Descriptor, GetAssertionRequest, MakeCredentialRequest, PinUvAuthParam, RequestOptions,
+    encode_request,
+};
 pub use responses::{
     GetAssertionResponse, MakeCredentialResponse, ToAttestationError, UserEntity, parse_response,
 };
