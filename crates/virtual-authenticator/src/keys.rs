@@ -1,0 +1,134 @@
+//! Credential key pairs: generation, the COSE public key, and signing.
+//! ES256 and Ed25519 through aws-lc-rs; ML-DSA-44/65/87 through
+//! pqcrypto-mldsa (pure ML-DSA, empty context, as RFC 9964 and WebAuthn use).
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _,
+};
+use fido_wire::cose::{CoseAlgorithm, CoseCurve, CoseKey, KeyParams};
+use pqcrypto_mldsa::{mldsa44, mldsa65, mldsa87};
+use pqcrypto_traits::sign::{DetachedSignature as _, PublicKey as _};
+use std::fmt;
+
+/// The algorithms this authenticator can create credentials with.
+pub const SUPPORTED: [CoseAlgorithm; 5] = [
+    CoseAlgorithm::ML_DSA_87,
+    CoseAlgorithm::ML_DSA_65,
+    CoseAlgorithm::ML_DSA_44,
+    CoseAlgorithm::EDDSA,
+    CoseAlgorithm::ES256,
+];
+
+/// A credential's private key.
+pub enum CredentialKey {
+    /// ECDSA P-256 with SHA-256.
+    Es256(EcdsaKeyPair),
+    /// Ed25519.
+    Ed25519(Ed25519KeyPair),
+    /// ML-DSA-44.
+    MlDsa44(Box<(mldsa44::PublicKey, mldsa44::SecretKey)>),
+    /// ML-DSA-65.
+    MlDsa65(Box<(mldsa65::PublicKey, mldsa65::SecretKey)>),
+    /// ML-DSA-87.
+    MlDsa87(Box<(mldsa87::PublicKey, mldsa87::SecretKey)>),
+}
+
+impl fmt::Debug for CredentialKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "CredentialKey({}, private part redacted)",
+            self.algorithm()
+        )
+    }
+}
+
+/// Key generation or signing failed inside the crypto library.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("crypto failure: {0}")]
+pub struct CryptoError(pub &'static str);
+
+impl CredentialKey {
+    /// Generates a fresh key pair for `alg`; `None` when `alg` is not supported.
+    pub fn generate(alg: CoseAlgorithm) -> Option<Result<CredentialKey, CryptoError>> {
+        Some(match alg {
+            CoseAlgorithm::ES256 => EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING)
+                .map(CredentialKey::Es256)
+                .map_err(|_| CryptoError("P-256 key generation")),
+            CoseAlgorithm::EDDSA => Ed25519KeyPair::generate()
+                .map(CredentialKey::Ed25519)
+                .map_err(|_| CryptoError("Ed25519 key generation")),
+            CoseAlgorithm::ML_DSA_44 => Ok(CredentialKey::MlDsa44(Box::new(mldsa44::keypair()))),
+            CoseAlgorithm::ML_DSA_65 => Ok(CredentialKey::MlDsa65(Box::new(mldsa65::keypair()))),
+            CoseAlgorithm::ML_DSA_87 => Ok(CredentialKey::MlDsa87(Box::new(mldsa87::keypair()))),
+            _ => return None,
+        })
+    }
+
+    /// The key's COSE algorithm.
+    pub fn algorithm(&self) -> CoseAlgorithm {
+        match self {
+            CredentialKey::Es256(_) => CoseAlgorithm::ES256,
+            CredentialKey::Ed25519(_) => CoseAlgorithm::EDDSA,
+            CredentialKey::MlDsa44(_) => CoseAlgorithm::ML_DSA_44,
+            CredentialKey::MlDsa65(_) => CoseAlgorithm::ML_DSA_65,
+            CredentialKey::MlDsa87(_) => CoseAlgorithm::ML_DSA_87,
+        }
+    }
+
+    /// The public key as a COSE_Key (EC2, OKP or AKP), alg always present.
+    pub fn cose_public_key(&self) -> CoseKey {
+        let alg = Some(self.algorithm());
+        let params = match self {
+            CredentialKey::Es256(k) => {
+                // Uncompressed SEC1 point: 0x04 || x || y.
+                let point = k.public_key().as_ref();
+                let coords = point.get(1..).unwrap_or_default();
+                let (x, y) = coords.split_at(coords.len() / 2);
+                KeyParams::Ec2 {
+                    curve: CoseCurve::P256,
+                    x: x.to_vec(),
+                    y: y.to_vec(),
+                    d: None,
+                }
+            }
+            CredentialKey::Ed25519(k) => KeyParams::Okp {
+                curve: CoseCurve::ED25519,
+                x: k.public_key().as_ref().to_vec(),
+                d: None,
+            },
+            CredentialKey::MlDsa44(k) => akp(k.0.as_bytes()),
+            CredentialKey::MlDsa65(k) => akp(k.0.as_bytes()),
+            CredentialKey::MlDsa87(k) => akp(k.0.as_bytes()),
+        };
+        CoseKey {
+            kid: None,
+            alg,
+            params,
+            other: Vec::new(),
+        }
+    }
+
+    /// Signs `message` (authenticatorData || clientDataHash).
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        Ok(match self {
+            CredentialKey::Es256(k) => k
+                .sign(&SystemRandom::new(), message)
+                .map_err(|_| CryptoError("ECDSA signing"))?
+                .as_ref()
+                .to_vec(),
+            CredentialKey::Ed25519(k) => k.sign(message).as_ref().to_vec(),
+            CredentialKey::MlDsa44(k) => mldsa44::detached_sign(message, &k.1).as_bytes().to_vec(),
+            CredentialKey::MlDsa65(k) => mldsa65::detached_sign(message, &k.1).as_bytes().to_vec(),
+            CredentialKey::MlDsa87(k) => mldsa87::detached_sign(message, &k.1).as_bytes().to_vec(),
+        })
+    }
+}
+
+fn akp(public: &[u8]) -> KeyParams {
+    KeyParams::Akp {
+        public: public.to_vec(),
+        seed: None,
+    }
+}

@@ -1,0 +1,477 @@
+//! The virtual authenticator driven over CTAPHID (the real framing, an
+//! in-process pipe) the way a client drives a key: every algorithm and
+//! attestation mode, the positive paths and the refusals CTAP 2.1 names.
+//! Signatures are verified with the crypto libraries directly.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1, ED25519, UnparsedPublicKey};
+use ctaphid::transport::PipeEnd;
+use ctaphid::{
+    CancelToken, ClientConfig, ClientError, DeviceIdentity, HidChannel, KeepaliveStatus,
+    Transaction, pipe,
+};
+use fido_wire::cbor::Value;
+use fido_wire::cose::{CoseAlgorithm, CoseKey, KeyParams};
+use fido_wire::ctap2::{
+    Descriptor, GetAssertionRequest, GetAssertionResponse, GetInfo, MakeCredentialRequest,
+    MakeCredentialResponse, RequestOptions, StatusCode, command, encode_request, parse_response,
+};
+use pqcrypto_mldsa::{mldsa44, mldsa65, mldsa87};
+use pqcrypto_traits::sign::{DetachedSignature as _, PublicKey as _};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+use virtual_authenticator::{AttestationMode, Authenticator, Config, PresencePolicy};
+
+struct Key {
+    channel: HidChannel<PipeEnd>,
+    _stop: Arc<AtomicBool>,
+}
+
+fn key(config: Config) -> Key {
+    let (host, device) = pipe();
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    let identity = DeviceIdentity {
+        version: (0, 1, 0),
+        capabilities: 0x0d,
+    };
+    std::thread::spawn(move || {
+        ctaphid::serve::serve(device, identity, Authenticator::new(config), s)
+    });
+    Key {
+        channel: HidChannel::open(host, ClientConfig::default()).unwrap(),
+        _stop: stop,
+    }
+}
+
+impl Key {
+    fn raw(&mut self, request: &[u8]) -> Vec<u8> {
+        self.channel
+            .cbor(request, Transaction::with_timeout(Duration::from_secs(10)))
+            .unwrap()
+    }
+    fn call(&mut self, cmd: u8, params: Option<&Value>) -> (StatusCode, Option<Value>, usize) {
+        let answer = self.raw(&encode_request(cmd, params));
+        let (status, body) = parse_response(&answer).unwrap();
+        (status, body, answer.len())
+    }
+    fn make_credential(
+        &mut self,
+        req: &MakeCredentialRequest,
+    ) -> Result<(MakeCredentialResponse, usize), StatusCode> {
+        match self.call(command::MAKE_CREDENTIAL, Some(&req.to_value())) {
+            (StatusCode::OK, Some(body), len) => {
+                Ok((MakeCredentialResponse::from_value(&body).unwrap(), len))
+            }
+            (status, ..) => Err(status),
+        }
+    }
+    fn get_assertion(
+        &mut self,
+        req: &GetAssertionRequest,
+    ) -> Result<GetAssertionResponse, StatusCode> {
+        match self.call(command::GET_ASSERTION, Some(&req.to_value())) {
+            (StatusCode::OK, Some(body), _) => Ok(GetAssertionResponse::from_value(&body).unwrap()),
+            (status, ..) => Err(status),
+        }
+    }
+}
+
+fn mc(algs: &[CoseAlgorithm], rk: bool) -> MakeCredentialRequest {
+    MakeCredentialRequest {
+        client_data_hash: vec![0x11; 32],
+        rp_id: "example.org".into(),
+        rp_name: Some("Example".into()),
+        user_id: vec![0xa1; 16],
+        user_name: Some("alice".into()),
+        user_display_name: Some("Alice".into()),
+        pub_key_cred_params: algs
+            .iter()
+            .map(|a| ("public-key".to_string(), *a))
+            .collect(),
+        exclude_list: vec![],
+        extensions: None,
+        options: RequestOptions {
+            rk: Some(rk),
+            ..Default::default()
+        },
+        pin_uv_auth_param: None,
+        pin_uv_auth_protocol: None,
+        enterprise_attestation: None,
+        attestation_formats_preference: vec![],
+    }
+}
+
+fn ga(allow: Vec<Vec<u8>>) -> GetAssertionRequest {
+    GetAssertionRequest {
+        rp_id: "example.org".into(),
+        client_data_hash: vec![0x22; 32],
+        allow_list: allow
+            .into_iter()
+            .map(|id| Descriptor {
+                kind: "public-key".into(),
+                id,
+            })
+            .collect(),
+        extensions: None,
+        options: RequestOptions::default(),
+        pin_uv_auth_param: None,
+        pin_uv_auth_protocol: None,
+    }
+}
+
+fn verify(key: &CoseKey, message: &[u8], signature: &[u8]) -> bool {
+    match (&key.params, key.alg) {
+        (KeyParams::Ec2 { x, y, .. }, Some(CoseAlgorithm::ES256)) => {
+            let point = [&[4u8][..], x, y].concat();
+            UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, point)
+                .verify(message, signature)
+                .is_ok()
+        }
+        (KeyParams::Okp { x, .. }, Some(CoseAlgorithm::EDDSA)) => {
+            UnparsedPublicKey::new(&ED25519, x)
+                .verify(message, signature)
+                .is_ok()
+        }
+        (KeyParams::Akp { public, .. }, Some(CoseAlgorithm::ML_DSA_44)) => {
+            mldsa44::verify_detached_signature(
+                &mldsa44::DetachedSignature::from_bytes(signature).unwrap(),
+                message,
+                &mldsa44::PublicKey::from_bytes(public).unwrap(),
+            )
+            .is_ok()
+        }
+        (KeyParams::Akp { public, .. }, Some(CoseAlgorithm::ML_DSA_65)) => {
+            mldsa65::verify_detached_signature(
+                &mldsa65::DetachedSignature::from_bytes(signature).unwrap(),
+                message,
+                &mldsa65::PublicKey::from_bytes(public).unwrap(),
+            )
+            .is_ok()
+        }
+        (KeyParams::Akp { public, .. }, Some(CoseAlgorithm::ML_DSA_87)) => {
+            mldsa87::verify_detached_signature(
+                &mldsa87::DetachedSignature::from_bytes(signature).unwrap(),
+                message,
+                &mldsa87::PublicKey::from_bytes(public).unwrap(),
+            )
+            .is_ok()
+        }
+        other => panic!("unexpected key {other:?}"),
+    }
+}
+
+#[test]
+fn get_info_reports_the_ctap_2_1_shape() {
+    let mut k = key(Config::default());
+    let (status, body, _) = k.call(command::GET_INFO, None);
+    assert_eq!(status, StatusCode::OK);
+    let info = GetInfo::from_value(&body.unwrap()).unwrap();
+    assert_eq!(info.versions, ["FIDO_2_0", "FIDO_2_1"]);
+    assert_eq!(info.max_msg_size, Some(7609));
+    assert_eq!(info.option("rk"), Some(true));
+    let algs: Vec<i64> = info.algorithms.iter().map(|a| a.alg.0).collect();
+    assert_eq!(algs, [-50, -49, -48, -8, -7]);
+}
+
+#[test]
+fn every_algorithm_and_attestation_mode_registers_and_authenticates() {
+    for attestation in [AttestationMode::PackedSelf, AttestationMode::None] {
+        let mut k = key(Config {
+            attestation,
+            ..Config::default()
+        });
+        for alg in [
+            CoseAlgorithm::ES256,
+            CoseAlgorithm::EDDSA,
+            CoseAlgorithm::ML_DSA_44,
+            CoseAlgorithm::ML_DSA_65,
+            CoseAlgorithm::ML_DSA_87,
+        ] {
+            let req = mc(&[alg], false);
+            let (resp, len) = k.make_credential(&req).unwrap();
+            let att = resp.to_attestation_object().unwrap();
+            let acd = att.auth_data.attested_credential.clone().unwrap();
+            assert_eq!(acd.public_key.alg, Some(alg));
+            assert!(att.auth_data.flags.user_present());
+            match attestation {
+                AttestationMode::PackedSelf => {
+                    assert_eq!(att.fmt, "packed");
+                    assert_eq!(
+                        att.att_stmt.get_text("alg").and_then(Value::as_i64),
+                        Some(alg.0)
+                    );
+                    let sig = att
+                        .att_stmt
+                        .get_text("sig")
+                        .and_then(Value::as_bytes)
+                        .unwrap();
+                    let signed = [resp.auth_data.as_slice(), &req.client_data_hash].concat();
+                    assert!(
+                        verify(&acd.public_key, &signed, sig),
+                        "{alg:?} self attestation verifies"
+                    );
+                    if alg == CoseAlgorithm::ML_DSA_87 {
+                        assert!(
+                            len > 7300,
+                            "ML-DSA-87 self-attested registration is {len} bytes"
+                        );
+                        assert!(len <= 7609);
+                    }
+                }
+                _ => assert_eq!(att.fmt, "none"),
+            }
+
+            for expected_count in 1..=2 {
+                let a = k
+                    .get_assertion(&ga(vec![acd.credential_id.clone()]))
+                    .unwrap();
+                let ad = a.parsed_auth_data().unwrap();
+                assert_eq!(ad.sign_count, expected_count);
+                assert_eq!(ad.rp_id_hash, att.auth_data.rp_id_hash);
+                let signed = [a.auth_data.as_slice(), &[0x22; 32]].concat();
+                assert!(
+                    verify(&acd.public_key, &signed, &a.signature),
+                    "{alg:?} assertion verifies"
+                );
+                assert_eq!(
+                    a.credential_id.as_deref(),
+                    Some(acd.credential_id.as_slice())
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn algorithm_is_chosen_in_the_rp_order_and_unsupported_is_refused() {
+    let mut k = key(Config::default());
+    let (resp, _) = k
+        .make_credential(&mc(
+            &[
+                CoseAlgorithm(-257),
+                CoseAlgorithm::ML_DSA_65,
+                CoseAlgorithm::ES256,
+            ],
+            false,
+        ))
+        .unwrap();
+    let att = resp.to_attestation_object().unwrap();
+    assert_eq!(
+        att.auth_data.attested_credential.unwrap().public_key.alg,
+        Some(CoseAlgorithm::ML_DSA_65)
+    );
+    assert_eq!(
+        k.make_credential(&mc(&[CoseAlgorithm::RS256], false))
+            .unwrap_err(),
+        StatusCode::UNSUPPORTED_ALGORITHM
+    );
+    let limited = Config {
+        algorithms: vec![CoseAlgorithm::ES256],
+        ..Config::default()
+    };
+    let mut k = key(limited);
+    assert_eq!(
+        k.make_credential(&mc(&[CoseAlgorithm::ML_DSA_87], false))
+            .unwrap_err(),
+        StatusCode::UNSUPPORTED_ALGORITHM
+    );
+}
+
+#[test]
+fn excluded_credential_and_missing_credentials() {
+    let mut k = key(Config::default());
+    let (resp, _) = k
+        .make_credential(&mc(&[CoseAlgorithm::ES256], false))
+        .unwrap();
+    let id = resp
+        .to_attestation_object()
+        .unwrap()
+        .auth_data
+        .attested_credential
+        .unwrap()
+        .credential_id;
+    let mut again = mc(&[CoseAlgorithm::ES256], false);
+    again.exclude_list = vec![Descriptor {
+        kind: "public-key".into(),
+        id: id.clone(),
+    }];
+    assert_eq!(
+        k.make_credential(&again).unwrap_err(),
+        StatusCode::CREDENTIAL_EXCLUDED
+    );
+    assert_eq!(
+        k.get_assertion(&ga(vec![vec![9; 32]])).unwrap_err(),
+        StatusCode::NO_CREDENTIALS
+    );
+    let mut other_rp = ga(vec![id]);
+    other_rp.rp_id = "evil.example".into();
+    assert_eq!(
+        k.get_assertion(&other_rp).unwrap_err(),
+        StatusCode::NO_CREDENTIALS
+    );
+}
+
+#[test]
+fn discoverable_credentials_and_get_next_assertion() {
+    let mut k = key(Config::default());
+    let mut ids = Vec::new();
+    for user in [1u8, 2] {
+        let mut req = mc(&[CoseAlgorithm::EDDSA], true);
+        req.user_id = vec![user; 8];
+        let (resp, _) = k.make_credential(&req).unwrap();
+        ids.push(
+            resp.to_attestation_object()
+                .unwrap()
+                .auth_data
+                .attested_credential
+                .unwrap()
+                .credential_id,
+        );
+    }
+    let first = k.get_assertion(&ga(vec![])).unwrap();
+    assert_eq!(first.number_of_credentials, Some(2));
+    assert_eq!(
+        first.user.as_ref().unwrap().id,
+        vec![2; 8],
+        "most recent first"
+    );
+    let (status, body, _) = k.call(command::GET_NEXT_ASSERTION, None);
+    assert_eq!(status, StatusCode::OK);
+    let second = GetAssertionResponse::from_value(&body.unwrap()).unwrap();
+    assert_eq!(second.user.unwrap().id, vec![1; 8]);
+    assert_eq!(
+        k.call(command::GET_NEXT_ASSERTION, None).0,
+        StatusCode::NOT_ALLOWED
+    );
+}
+
+#[test]
+fn presence_denied_and_silent_assertions() {
+    let mut k = key(Config {
+        presence: PresencePolicy::Deny,
+        ..Config::default()
+    });
+    assert_eq!(
+        k.make_credential(&mc(&[CoseAlgorithm::ES256], false))
+            .unwrap_err(),
+        StatusCode::OPERATION_DENIED
+    );
+    assert_eq!(
+        k.call(command::SELECTION, None).0,
+        StatusCode::OPERATION_DENIED
+    );
+
+    let mut k = key(Config::default());
+    let (resp, _) = k
+        .make_credential(&mc(&[CoseAlgorithm::ES256], false))
+        .unwrap();
+    let id = resp
+        .to_attestation_object()
+        .unwrap()
+        .auth_data
+        .attested_credential
+        .unwrap()
+        .credential_id;
+    let mut silent = ga(vec![id]);
+    silent.options.up = Some(false);
+    let a = k.get_assertion(&silent).unwrap();
+    assert!(!a.parsed_auth_data().unwrap().flags.user_present());
+}
+
+#[test]
+fn cancel_while_waiting_for_touch() {
+    let mut k = key(Config {
+        presence: PresencePolicy::Delay(Duration::from_secs(30)),
+        ..Config::default()
+    });
+    let token = CancelToken::new();
+    let t = token.clone();
+    let mut touch_prompts = 0;
+    let mut cb = |s: KeepaliveStatus| {
+        if s == KeepaliveStatus::UpNeeded {
+            touch_prompts += 1;
+            t.cancel();
+        }
+    };
+    let request = encode_request(
+        command::MAKE_CREDENTIAL,
+        Some(&mc(&[CoseAlgorithm::ES256], false).to_value()),
+    );
+    let result = k.channel.cbor(
+        &request,
+        Transaction {
+            timeout: Duration::from_secs(20),
+            on_keepalive: Some(&mut cb),
+            cancel: Some(&token),
+        },
+    );
+    assert_eq!(result, Err(ClientError::Cancelled));
+    assert!(touch_prompts >= 1);
+    assert_eq!(
+        k.call(command::GET_INFO, None).0,
+        StatusCode::OK,
+        "the key answers again"
+    );
+}
+
+#[test]
+fn malformed_requests_get_their_ctap2_status() {
+    let mut k = key(Config::default());
+    assert_eq!(
+        k.raw(&[command::MAKE_CREDENTIAL, 0xa1, 0x01]),
+        [StatusCode::INVALID_CBOR.0]
+    );
+    // Keys out of canonical order.
+    assert_eq!(
+        k.raw(&[command::GET_ASSERTION, 0xa2, 0x02, 0x00, 0x01, 0x00]),
+        [StatusCode::INVALID_CBOR.0]
+    );
+    assert_eq!(
+        k.raw(&[command::MAKE_CREDENTIAL, 0xa0]),
+        [StatusCode::MISSING_PARAMETER.0]
+    );
+    assert_eq!(
+        k.raw(&[command::MAKE_CREDENTIAL]),
+        [StatusCode::MISSING_PARAMETER.0]
+    );
+    let mut wrong_type = mc(&[CoseAlgorithm::ES256], false).to_value();
+    if let Value::Map(entries) = &mut wrong_type {
+        entries[0].1 = Value::text("not bytes");
+    }
+    assert_eq!(
+        k.call(command::MAKE_CREDENTIAL, Some(&wrong_type)).0,
+        StatusCode::CBOR_UNEXPECTED_TYPE
+    );
+    assert_eq!(k.raw(&[0x55]), [StatusCode::INVALID_COMMAND.0]);
+    let mut uv = mc(&[CoseAlgorithm::ES256], false);
+    uv.options.uv = Some(true);
+    assert_eq!(
+        k.make_credential(&uv).unwrap_err(),
+        StatusCode::UNSUPPORTED_OPTION
+    );
+}
+
+#[test]
+fn reset_only_within_the_power_up_window() {
+    let mut k = key(Config {
+        reset_window: Duration::from_millis(300),
+        ..Config::default()
+    });
+    k.make_credential(&mc(&[CoseAlgorithm::ES256], true))
+        .unwrap();
+    assert_eq!(k.call(command::RESET, None).0, StatusCode::OK);
+    assert_eq!(
+        k.get_assertion(&ga(vec![])).unwrap_err(),
+        StatusCode::NO_CREDENTIALS
+    );
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(k.call(command::RESET, None).0, StatusCode::NOT_ALLOWED);
+}
