@@ -61,8 +61,11 @@ require_rust() {
     command -v cargo >/dev/null || die "cargo is missing: install the Rust toolchain from https://rustup.rs and run this again"
 }
 
-# Debian packages every build needs.
+# Debian packages every build needs (a C compiler for aws-lc-sys and
+# PQClean's ML-DSA).
 BUILD_PACKAGES=(build-essential pkg-config)
+# Debian packages the test suite needs besides (python-fido2 runs in a venv).
+TEST_PACKAGES=(python3 python3-venv)
 
 # setup_platform "cargo args for the help text" PKG... : checks the platform
 # and installs the listed Debian packages where it can.

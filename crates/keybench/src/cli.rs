@@ -19,6 +19,11 @@ pub struct Args {
 enum Command {
     /// List the COSE algorithms Keybench knows, with their identifiers.
     Algorithms,
+    /// Run a virtual security key (classical and ML-DSA) for demos and tests.
+    VirtualKey {
+        #[command(subcommand)]
+        command: VirtualKeyCommand,
+    },
     /// Decode a WebAuthn or CBOR structure given as hex or base64url (stdin if omitted).
     Decode {
         /// What the input is.
@@ -27,6 +32,48 @@ enum Command {
         /// The input; read from standard input when absent.
         input: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum VirtualKeyCommand {
+    /// Serve the key until interrupted. One UDP datagram carries one 64-byte
+    /// CTAPHID report, both ways, so any client with a UDP transport can use it.
+    Serve {
+        /// Address to listen on (port 0 picks a free one; the address is printed).
+        #[arg(long, default_value = "127.0.0.1:8111")]
+        udp: std::net::SocketAddr,
+        /// How the virtual user answers requests for presence.
+        #[arg(long, value_enum, default_value_t = Presence::Approve)]
+        presence: Presence,
+        /// Algorithms offered, preferred first (names or COSE ids).
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "ML-DSA-87,ML-DSA-65,ML-DSA-44,EdDSA,ES256"
+        )]
+        algorithms: Vec<String>,
+        /// Attestation produced on registration.
+        #[arg(long, value_enum, default_value_t = Attestation::PackedSelf)]
+        attestation: Attestation,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Presence {
+    /// Touch at once.
+    Approve,
+    /// Never touch.
+    Deny,
+    /// Touch after two seconds (UP_NEEDED is reported meanwhile).
+    Delay,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Attestation {
+    /// fmt "none".
+    None,
+    /// fmt "packed", self attestation.
+    PackedSelf,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -58,7 +105,71 @@ pub fn run(args: Args) -> Result<()> {
             Ok(())
         }
         Some(Command::Decode { kind, input }) => decode(kind, input),
+        Some(Command::VirtualKey {
+            command:
+                VirtualKeyCommand::Serve {
+                    udp,
+                    presence,
+                    algorithms,
+                    attestation,
+                },
+        }) => serve_virtual_key(udp, presence, &algorithms, attestation),
     }
+}
+
+fn parse_algorithm(name: &str) -> Result<CoseAlgorithm> {
+    if let Some(alg) = CoseAlgorithm::from_name(name) {
+        return Ok(alg);
+    }
+    let id: i64 = name
+        .parse()
+        .with_context(|| format!("unknown algorithm {name:?} (see `keybench algorithms`)"))?;
+    Ok(CoseAlgorithm(id))
+}
+
+fn serve_virtual_key(
+    udp: std::net::SocketAddr,
+    presence: Presence,
+    algorithms: &[String],
+    attestation: Attestation,
+) -> Result<()> {
+    use virtual_authenticator::{AttestationMode, Authenticator, Config, PresencePolicy};
+    let algorithms = algorithms
+        .iter()
+        .map(|a| parse_algorithm(a))
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(bad) = algorithms
+        .iter()
+        .find(|a| !virtual_authenticator::keys::SUPPORTED.contains(a))
+    {
+        bail!("the virtual key cannot create {bad} credentials");
+    }
+    let config = Config {
+        algorithms,
+        presence: match presence {
+            Presence::Approve => PresencePolicy::Approve,
+            Presence::Deny => PresencePolicy::Deny,
+            Presence::Delay => PresencePolicy::Delay(std::time::Duration::from_secs(2)),
+        },
+        attestation: match attestation {
+            Attestation::None => AttestationMode::None,
+            Attestation::PackedSelf => AttestationMode::PackedSelf,
+        },
+        ..Config::default()
+    };
+    let transport =
+        ctaphid::UdpReports::listen(udp).with_context(|| format!("listening on udp {udp}"))?;
+    let addr = transport.local_addr()?;
+    println!("virtual key listening on udp {addr} (one datagram = one 64-byte CTAPHID report)");
+    let identity = ctaphid::DeviceIdentity {
+        version: (0, 1, 0),
+        capabilities: ctaphid::client::capability::WINK
+            | ctaphid::client::capability::CBOR
+            | ctaphid::client::capability::NMSG,
+    };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    ctaphid::serve::serve(transport, identity, Authenticator::new(config), stop)?;
+    Ok(())
 }
 
 fn read_input(input: Option<String>) -> Result<Vec<u8>> {
