@@ -48,7 +48,7 @@ fn python_fido2_registers_and_authenticates_every_algorithm_over_udp() {
         )
     });
 
-    let script = workspace_root().join("tests/interop/python_fido2_udp.py");
+    let script = workspace_root().join("tests/interop/python_fido2.py");
     let out = Command::new(&python)
         .arg(&script)
         .arg(addr.ip().to_string())

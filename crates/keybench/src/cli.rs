@@ -40,8 +40,11 @@ enum VirtualKeyCommand {
     /// CTAPHID report, both ways, so any client with a UDP transport can use it.
     Serve {
         /// Address to listen on (port 0 picks a free one; the address is printed).
-        #[arg(long, default_value = "127.0.0.1:8111")]
+        #[arg(long, default_value = "127.0.0.1:8111", conflicts_with = "uhid")]
         udp: std::net::SocketAddr,
+        /// Become a real HID security key through /dev/uhid (Linux) instead of UDP.
+        #[arg(long)]
+        uhid: bool,
         /// How the virtual user answers requests for presence.
         #[arg(long, value_enum, default_value_t = Presence::Approve)]
         presence: Presence,
@@ -109,11 +112,18 @@ pub fn run(args: Args) -> Result<()> {
             command:
                 VirtualKeyCommand::Serve {
                     udp,
+                    uhid,
                     presence,
                     algorithms,
                     attestation,
                 },
-        }) => serve_virtual_key(udp, presence, &algorithms, attestation),
+        }) => serve_virtual_key(
+            uhid.then_some(())
+                .map_or(Listen::Udp(udp), |()| Listen::Uhid),
+            presence,
+            &algorithms,
+            attestation,
+        ),
     }
 }
 
@@ -127,8 +137,13 @@ fn parse_algorithm(name: &str) -> Result<CoseAlgorithm> {
     Ok(CoseAlgorithm(id))
 }
 
+enum Listen {
+    Udp(std::net::SocketAddr),
+    Uhid,
+}
+
 fn serve_virtual_key(
-    udp: std::net::SocketAddr,
+    listen: Listen,
     presence: Presence,
     algorithms: &[String],
     attestation: Attestation,
@@ -157,10 +172,18 @@ fn serve_virtual_key(
         },
         ..Config::default()
     };
-    let transport =
-        ctaphid::UdpReports::listen(udp).with_context(|| format!("listening on udp {udp}"))?;
-    let addr = transport.local_addr()?;
-    println!("virtual key listening on udp {addr} (one datagram = one 64-byte CTAPHID report)");
+    let transport: Box<dyn ctaphid::ReportTransport> = match listen {
+        Listen::Udp(udp) => {
+            let transport = ctaphid::UdpReports::listen(udp)
+                .with_context(|| format!("listening on udp {udp}"))?;
+            let addr = transport.local_addr()?;
+            println!(
+                "virtual key listening on udp {addr} (one datagram = one 64-byte CTAPHID report)"
+            );
+            Box::new(transport)
+        }
+        Listen::Uhid => uhid_transport()?,
+    };
     let identity = ctaphid::DeviceIdentity {
         version: (0, 1, 0),
         capabilities: ctaphid::client::capability::WINK
@@ -170,6 +193,19 @@ fn serve_virtual_key(
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     ctaphid::serve::serve(transport, identity, Authenticator::new(config), stop)?;
     Ok(())
+}
+
+#[cfg(target_os = "linux")]
+fn uhid_transport() -> Result<Box<dyn ctaphid::ReportTransport>> {
+    use virtual_authenticator::uhid::{UhidDevice, UhidIdentity};
+    let device = UhidDevice::create(std::path::Path::new("/dev/uhid"), &UhidIdentity::default())?;
+    println!("virtual key created through /dev/uhid: it appears as a /dev/hidraw device");
+    Ok(Box::new(device))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn uhid_transport() -> Result<Box<dyn ctaphid::ReportTransport>> {
+    bail!("--uhid needs Linux's /dev/uhid; use --udp on this system")
 }
 
 fn read_input(input: Option<String>) -> Result<Vec<u8>> {

@@ -5,7 +5,8 @@ python-fido2's own CTAPHID layer (CtapHidDevice) talks to the key; its
 Fido2Client makes and gets credentials; its Fido2Server verifies them; its
 PackedAttestation verifies the self-attestation signatures.
 
-Usage: python_fido2_udp.py HOST PORT   (prints one JSON line per algorithm)
+Usage: python_fido2.py HOST PORT   (prints one JSON line per algorithm)
+       python_fido2.py /dev/hidrawN   (the same over a real HID device)
 """
 
 import json
@@ -44,10 +45,19 @@ class UdpConnection(CtapHidConnection):
         self.sock.close()
 
 
-def main():
+def open_device():
+    if len(sys.argv) == 2:
+        from fido2.hid.linux import get_descriptor, open_connection
+
+        descriptor = get_descriptor(sys.argv[1])
+        return CtapHidDevice(descriptor, open_connection(descriptor))
     host, port = sys.argv[1], int(sys.argv[2])
     descriptor = HidDescriptor(f"udp:{host}:{port}", 0x1209, 0x000F, 64, 64, "Keybench virtual key", None)
-    device = CtapHidDevice(descriptor, UdpConnection(host, port))
+    return CtapHidDevice(descriptor, UdpConnection(host, port))
+
+
+def main():
+    device = open_device()
     info = Ctap2(device).get_info()
     print(json.dumps({"getInfo": {"versions": info.versions, "algorithms": [a["alg"] for a in info.algorithms], "max_msg_size": info.max_msg_size}}), flush=True)
 

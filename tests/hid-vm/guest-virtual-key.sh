@@ -1,0 +1,40 @@
+# Runs inside the harness VM, chrooted into the (read-only) host root.
+# Starts the Keybench virtual key on /dev/uhid and drives it through
+# /dev/hidrawN with independent clients: libfido2's fido2-token, fido2-cred
+# and fido2-assert (ES256 and EdDSA; FIDO_MAXMSG 2048 keeps them from ML-DSA),
+# then python-fido2 (every algorithm, verified by its Fido2Server).
+# Paths come from the environment file the test writes next to this script.
+set -u
+. "$(dirname "$0")/guest.env"
+OUT=$KB_WORK/out
+t() { cut -d' ' -f1 /proc/uptime; }
+echo "guest: start t=$(t)"
+"$KB_BIN" virtual-key serve --uhid > "$OUT/virtual-key.log" 2>&1 &
+KEY=$!
+for i in $(seq 100); do ls /dev/hidraw* >/dev/null 2>&1 && break; sleep 0.1; done
+HR=$(ls /dev/hidraw* 2>/dev/null | head -1)
+[ -n "$HR" ] || { echo "guest: no hidraw node"; cat "$OUT/virtual-key.log"; exit 10; }
+echo "guest: $HR up t=$(t)"
+fail=0
+echo "--- fido2-token -L"
+fido2-token -L | tee "$OUT/token-L.txt" || fail=11
+grep -q "^$HR: vendor=0x1209, product=0x000f" "$OUT/token-L.txt" || fail=12
+echo "--- fido2-token -I $HR"
+fido2-token -I "$HR" | tee "$OUT/token-I.txt" || fail=13
+CDH=$(printf 'keybench-vm-client-data-hash-32b' | base64)
+UID64=$(printf 'user-1' | base64)
+for type in es256 eddsa; do
+    echo "--- fido2-cred -M / -V, fido2-assert -G / -V ($type)"
+    printf '%s\nexample.org\nalice\n%s\n' "$CDH" "$UID64" | fido2-cred -M "$HR" "$type" > "$OUT/cred-$type.out" || { fail=20; continue; }
+    fido2-cred -V -o "$OUT/cred-$type.verified" "$type" < "$OUT/cred-$type.out" || { fail=21; continue; }
+    sed -n '2,$p' "$OUT/cred-$type.verified" > "$OUT/cred-$type.pem"
+    CRED_ID=$(sed -n 5p "$OUT/cred-$type.out")
+    printf '%s\nexample.org\n%s\n' "$CDH" "$CRED_ID" | fido2-assert -G "$HR" "$type" > "$OUT/assert-$type.out" || { fail=22; continue; }
+    fido2-assert -V "$OUT/cred-$type.pem" "$type" < "$OUT/assert-$type.out" || { fail=23; continue; }
+    echo "guest: $type credential made, verified, asserted and assertion verified by libfido2"
+done
+echo "--- python-fido2 over $HR"
+"$KB_PYTHON" -I "$KB_PY_SCRIPT" "$HR" | tee "$OUT/python-fido2.jsonl" || fail=30
+echo "guest: done t=$(t) fail=$fail"
+kill $KEY 2>/dev/null
+exit $fail
