@@ -20,6 +20,11 @@ const UHID_OUTPUT: u32 = 6;
 const UHID_CREATE2: u32 = 11;
 const UHID_INPUT2: u32 = 12;
 const BUS_USB: u16 = 0x03;
+/// Gap between input reports. hidraw queues at most 64 reports per reader
+/// (HIDRAW_BUFFER_SIZE) and drops the rest, and uhid has no flow control: a
+/// 7,609-byte answer is 129 reports, so they are paced like a full-speed USB
+/// interrupt endpoint (one per millisecond) would deliver them.
+const REPORT_INTERVAL: Duration = Duration::from_millis(1);
 
 /// The FIDO HID report descriptor: usage page 0xF1D0, usage 1, 64-byte input
 /// and output reports (CTAP 2.1 §11.2.8.1).
@@ -80,6 +85,7 @@ impl Default for UhidIdentity {
 pub struct UhidDevice {
     file: Arc<File>,
     reports: Receiver<Report>,
+    last_input: Option<std::time::Instant>,
 }
 
 fn put(buf: &mut [u8], at: usize, bytes: &[u8]) {
@@ -156,7 +162,11 @@ impl UhidDevice {
                 }
             }
         });
-        Ok(UhidDevice { file, reports })
+        Ok(UhidDevice {
+            file,
+            reports,
+            last_input: None,
+        })
     }
 }
 
@@ -166,6 +176,13 @@ impl ReportTransport for UhidDevice {
         put(&mut ev, 0, &UHID_INPUT2.to_ne_bytes());
         put(&mut ev, 4, &(REPORT_LEN as u16).to_ne_bytes());
         put(&mut ev, 6, report);
+        if let Some(wait) = self
+            .last_input
+            .and_then(|t| REPORT_INTERVAL.checked_sub(t.elapsed()))
+        {
+            std::thread::sleep(wait);
+        }
+        self.last_input = Some(std::time::Instant::now());
         (&*self.file)
             .write_all(&ev)
             .map_err(|e| TransportError::Io(e.to_string()))

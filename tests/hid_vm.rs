@@ -1,0 +1,115 @@
+//! The real HID path, without hardware: inside a VM with Debian's kernel
+//! (tests/hid-vm), `keybench virtual-key serve --uhid` becomes /dev/hidrawN,
+//! and independent clients drive it there: libfido2's fido2-token -L/-I,
+//! fido2-cred and fido2-assert (ES256 and EdDSA, each credential and
+//! assertion verified by libfido2), then python-fido2 for every algorithm,
+//! ML-DSA-87 included, verified by its Fido2Server.
+//!
+//! Needs the harness prepared by tests/hid-vm/setup.sh in `KEYBENCH_HID_VM`
+//! and python-fido2 in `KEYBENCH_PYTHON`; `scripts/test` provides both.
+//! Without them the test fails and says so, unless `KEYBENCH_SKIP_VM=1`
+//! asks explicitly to skip.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use keybench_tests::workspace_root;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn keybench_binary() -> PathBuf {
+    // target/<profile>/deps/hid_vm-… → target/<profile>/keybench
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .unwrap()
+        .join("keybench");
+    assert!(
+        bin.exists(),
+        "{} is not built: run `cargo build -p keybench` (cargo test --workspace builds it)",
+        bin.display()
+    );
+    bin
+}
+
+#[test]
+fn independent_clients_drive_the_virtual_key_over_real_hidraw() {
+    let (Ok(work), Ok(python)) = (
+        std::env::var("KEYBENCH_HID_VM"),
+        std::env::var("KEYBENCH_PYTHON"),
+    ) else {
+        if std::env::var("KEYBENCH_SKIP_VM").as_deref() == Ok("1") {
+            eprintln!("skipped on request (KEYBENCH_SKIP_VM=1)");
+            return;
+        }
+        panic!(
+            "set KEYBENCH_HID_VM (a work dir prepared by tests/hid-vm/setup.sh) and KEYBENCH_PYTHON (python with fido2==2.2.1); scripts/test does both. KEYBENCH_SKIP_VM=1 skips."
+        );
+    };
+    let work = PathBuf::from(work);
+    let root = workspace_root();
+    std::fs::copy(
+        root.join("tests/hid-vm/guest-virtual-key.sh"),
+        work.join("keybench-guest.sh"),
+    )
+    .unwrap();
+    std::fs::write(
+        work.join("guest.env"),
+        format!(
+            "KB_WORK={}\nKB_BIN={}\nKB_PYTHON={python}\nKB_PY_SCRIPT={}\n",
+            work.display(),
+            keybench_binary().display(),
+            root.join("tests/interop/python_fido2.py").display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new("bash")
+        .arg(root.join("tests/hid-vm/run-harness.sh"))
+        .arg(work.join("keybench-guest.sh"))
+        .arg("240")
+        .env("HARNESS_WORK", &work)
+        .output()
+        .unwrap();
+    let console = String::from_utf8_lossy(&out.stdout);
+    let log = String::from_utf8_lossy(&out.stderr);
+    println!("{console}\n{log}");
+    assert!(
+        out.status.success(),
+        "guest failed (exit {:?}):\n{console}\n{log}",
+        out.status.code()
+    );
+
+    assert!(
+        console.contains("/dev/hidraw0: vendor=0x1209, product=0x000f"),
+        "fido2-token -L lists the key"
+    );
+    assert!(
+        console.contains("maxmsgsiz: 7609"),
+        "fido2-token -I reads getInfo"
+    );
+    for t in ["es256", "eddsa"] {
+        assert!(
+            console.contains(&format!(
+                "guest: {t} credential made, verified, asserted and assertion verified by libfido2"
+            )),
+            "{t}"
+        );
+    }
+    let results: Vec<serde_json::Value> = console
+        .lines()
+        .filter(|l| l.starts_with("{\"alg\""))
+        .map(|l| serde_json::from_str(l.trim()).unwrap())
+        .collect();
+    let algs: Vec<i64> = results.iter().map(|r| r["alg"].as_i64().unwrap()).collect();
+    assert_eq!(
+        algs,
+        [-7, -8, -48, -49, -50],
+        "python-fido2 over hidraw, every algorithm"
+    );
+    assert!(results.iter().all(|r| r["verified"] == true));
+}
