@@ -62,11 +62,20 @@ impl ReportTransport for PipeEnd {
     }
 
     fn recv(&mut self, timeout: Duration) -> Result<Option<Report>, TransportError> {
-        match self.rx.recv_timeout(timeout) {
-            Ok(r) => Ok(Some(r)),
-            Err(RecvTimeoutError::Timeout) => Ok(None),
-            Err(RecvTimeoutError::Disconnected) => Err(TransportError::Disconnected),
-        }
+        recv_queued(&self.rx, timeout)
+    }
+}
+
+/// [`ReportTransport::recv`] for backends that queue incoming reports on a
+/// channel (the pipe, a reader thread): a closed queue means disconnected.
+pub fn recv_queued(
+    rx: &Receiver<Report>,
+    timeout: Duration,
+) -> Result<Option<Report>, TransportError> {
+    match rx.recv_timeout(timeout) {
+        Ok(r) => Ok(Some(r)),
+        Err(RecvTimeoutError::Timeout) => Ok(None),
+        Err(RecvTimeoutError::Disconnected) => Err(TransportError::Disconnected),
     }
 }
 

@@ -14,7 +14,7 @@ use ctaphid::serve::{RequestContext, RequestHandler, serve};
 use ctaphid::transport::PipeEnd;
 use ctaphid::*;
 use std::sync::atomic::AtomicBool;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -248,11 +248,7 @@ impl ReportTransport for BusDevice {
         Ok(())
     }
     fn recv(&mut self, t: Duration) -> Result<Option<Report>, TransportError> {
-        match self.inbox.recv_timeout(t) {
-            Ok(r) => Ok(Some(r)),
-            Err(RecvTimeoutError::Timeout) => Ok(None),
-            Err(RecvTimeoutError::Disconnected) => Err(TransportError::Disconnected),
-        }
+        ctaphid::transport::recv_queued(&self.inbox, t)
     }
 }
 
@@ -263,11 +259,7 @@ impl ReportTransport for BusHost {
             .map_err(|_| TransportError::Disconnected)
     }
     fn recv(&mut self, t: Duration) -> Result<Option<Report>, TransportError> {
-        match self.inbox.recv_timeout(t) {
-            Ok(r) => Ok(Some(r)),
-            Err(RecvTimeoutError::Timeout) => Ok(None),
-            Err(RecvTimeoutError::Disconnected) => Err(TransportError::Disconnected),
-        }
+        ctaphid::transport::recv_queued(&self.inbox, t)
     }
 }
 

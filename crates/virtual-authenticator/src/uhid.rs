@@ -12,7 +12,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
 const EVENT_LEN: usize = 4 + 128 + 64 + 64 + 2 + 2 + 4 + 4 + 4 + 4 + 4096;
@@ -189,11 +189,7 @@ impl ReportTransport for UhidDevice {
     }
 
     fn recv(&mut self, timeout: Duration) -> Result<Option<Report>, TransportError> {
-        match self.reports.recv_timeout(timeout) {
-            Ok(r) => Ok(Some(r)),
-            Err(RecvTimeoutError::Timeout) => Ok(None),
-            Err(RecvTimeoutError::Disconnected) => Err(TransportError::Disconnected),
-        }
+        ctaphid::transport::recv_queued(&self.reports, timeout)
     }
 }
 
