@@ -53,18 +53,32 @@ fn independent_clients_drive_the_virtual_key_over_real_hidraw() {
     };
     let work = PathBuf::from(work);
     let root = workspace_root();
-    std::fs::copy(
-        root.join("tests/hid-vm/guest-virtual-key.sh"),
-        work.join("keybench-guest.sh"),
-    )
-    .unwrap();
+    // The guest sees the host's root read-only, but with fresh tmpfs over /tmp
+    // and /run: what it runs is copied into the shared work directory, and the
+    // Python (a virtualenv, which cannot move) must live elsewhere.
+    assert!(
+        !python.starts_with("/tmp/") && !python.starts_with("/run/"),
+        "KEYBENCH_PYTHON={python} is under /tmp or /run, which the VM guest cannot see"
+    );
+    for (from, to) in [
+        (
+            root.join("tests/hid-vm/guest-virtual-key.sh"),
+            "keybench-guest.sh",
+        ),
+        (
+            root.join("tests/interop/python_fido2.py"),
+            "python_fido2.py",
+        ),
+        (keybench_binary(), "keybench"),
+    ] {
+        std::fs::copy(&from, work.join(to))
+            .unwrap_or_else(|e| panic!("copying {}: {e}", from.display()));
+    }
     std::fs::write(
         work.join("guest.env"),
         format!(
-            "KB_WORK={}\nKB_BIN={}\nKB_PYTHON={python}\nKB_PY_SCRIPT={}\n",
-            work.display(),
-            keybench_binary().display(),
-            root.join("tests/interop/python_fido2.py").display()
+            "KB_WORK={w}\nKB_BIN={w}/keybench\nKB_PYTHON={python}\nKB_PY_SCRIPT={w}/python_fido2.py\n",
+            w = work.display(),
         ),
     )
     .unwrap();
