@@ -169,18 +169,20 @@ impl Authenticator {
             Some(_) if request.len() > MAX_MESSAGE_LEN => Err(StatusCode::REQUEST_TOO_LARGE),
             Some((&cmd, params)) => self.dispatch(cmd, params, ctx),
         };
-        match result {
-            Ok(Some(body)) => {
-                let mut out = vec![StatusCode::OK.0];
-                cbor::write(&mut out, &body, true);
-                if out.len() > MAX_MESSAGE_LEN {
-                    return vec![StatusCode::LIMIT_EXCEEDED.0];
-                }
-                out
-            }
-            Ok(None) => vec![StatusCode::OK.0],
-            Err(status) => vec![status.0],
+        result.unwrap_or_else(|status| vec![status.0])
+    }
+
+    /// A successful response: status OK and the body in canonical CBOR, or
+    /// LIMIT_EXCEEDED when that would not fit one CTAPHID message.
+    fn encode_ok(body: Option<&Value>) -> CtapResult<Vec<u8>> {
+        let mut out = vec![StatusCode::OK.0];
+        if let Some(body) = body {
+            cbor::write(&mut out, body, true);
         }
+        if out.len() > MAX_MESSAGE_LEN {
+            return Err(StatusCode::LIMIT_EXCEEDED);
+        }
+        Ok(out)
     }
 
     fn params(params: &[u8]) -> CtapResult<Value> {
@@ -190,30 +192,25 @@ impl Authenticator {
         cbor::from_slice(params, &DecodeOptions::CTAP2).map_err(|e| decode_error(&e))
     }
 
-    fn dispatch(
-        &mut self,
-        cmd: u8,
-        params: &[u8],
-        ctx: &RequestContext,
-    ) -> CtapResult<Option<Value>> {
+    fn dispatch(&mut self, cmd: u8, params: &[u8], ctx: &RequestContext) -> CtapResult<Vec<u8>> {
         if cmd != command::GET_NEXT_ASSERTION {
             self.pending = None;
         }
         match cmd {
-            command::GET_INFO => Ok(Some(self.info().to_value())),
+            command::GET_INFO => Self::encode_ok(Some(&self.info().to_value())),
             command::MAKE_CREDENTIAL => {
                 let req = MakeCredentialRequest::from_value(&Self::params(params)?)
                     .map_err(|e| field_error(&e))?;
-                self.make_credential(&req, ctx).map(Some)
+                self.make_credential(&req, ctx)
             }
             command::GET_ASSERTION => {
                 let req = GetAssertionRequest::from_value(&Self::params(params)?)
                     .map_err(|e| field_error(&e))?;
-                self.get_assertion(&req, ctx).map(Some)
+                Self::encode_ok(Some(&self.get_assertion(&req, ctx)?))
             }
-            command::GET_NEXT_ASSERTION => self.get_next_assertion().map(Some),
-            command::SELECTION => self.user_presence(ctx).map(|()| None),
-            command::RESET => self.reset(ctx).map(|()| None),
+            command::GET_NEXT_ASSERTION => Self::encode_ok(Some(&self.get_next_assertion()?)),
+            command::SELECTION => self.user_presence(ctx).and_then(|()| Self::encode_ok(None)),
+            command::RESET => self.reset(ctx).and_then(|()| Self::encode_ok(None)),
             _ => Err(StatusCode::INVALID_COMMAND),
         }
     }
@@ -242,7 +239,7 @@ impl Authenticator {
         &mut self,
         req: &MakeCredentialRequest,
         ctx: &RequestContext,
-    ) -> CtapResult<Value> {
+    ) -> CtapResult<Vec<u8>> {
         // §6.1.2 step 3: the first supported algorithm in the RP's order.
         let alg = req
             .pub_key_cred_params
@@ -310,10 +307,8 @@ impl Authenticator {
             unsigned_extension_outputs: None,
         }
         .to_value();
-        // Refuse before storing when the answer cannot be sent.
-        if 1 + cbor::to_canonical_vec(&response).len() > MAX_MESSAGE_LEN {
-            return Err(StatusCode::LIMIT_EXCEEDED);
-        }
+        // Encoded (and refused if too large) before the credential is kept.
+        let response = Self::encode_ok(Some(&response))?;
         self.credentials.push(Credential {
             id,
             rp_id: req.rp_id.clone(),

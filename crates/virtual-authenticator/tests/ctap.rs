@@ -127,6 +127,17 @@ fn ga(allow: Vec<Vec<u8>>) -> GetAssertionRequest {
     }
 }
 
+macro_rules! ml_dsa_verify {
+    ($set:ident, $public:expr, $message:expr, $signature:expr) => {
+        $set::verify_detached_signature(
+            &$set::DetachedSignature::from_bytes($signature).unwrap(),
+            $message,
+            &$set::PublicKey::from_bytes($public).unwrap(),
+        )
+        .is_ok()
+    };
+}
+
 fn verify(key: &CoseKey, message: &[u8], signature: &[u8]) -> bool {
     match (&key.params, key.alg) {
         (KeyParams::Ec2 { x, y, .. }, Some(CoseAlgorithm::ES256)) => {
@@ -141,28 +152,13 @@ fn verify(key: &CoseKey, message: &[u8], signature: &[u8]) -> bool {
                 .is_ok()
         }
         (KeyParams::Akp { public, .. }, Some(CoseAlgorithm::ML_DSA_44)) => {
-            mldsa44::verify_detached_signature(
-                &mldsa44::DetachedSignature::from_bytes(signature).unwrap(),
-                message,
-                &mldsa44::PublicKey::from_bytes(public).unwrap(),
-            )
-            .is_ok()
+            ml_dsa_verify!(mldsa44, public, message, signature)
         }
         (KeyParams::Akp { public, .. }, Some(CoseAlgorithm::ML_DSA_65)) => {
-            mldsa65::verify_detached_signature(
-                &mldsa65::DetachedSignature::from_bytes(signature).unwrap(),
-                message,
-                &mldsa65::PublicKey::from_bytes(public).unwrap(),
-            )
-            .is_ok()
+            ml_dsa_verify!(mldsa65, public, message, signature)
         }
         (KeyParams::Akp { public, .. }, Some(CoseAlgorithm::ML_DSA_87)) => {
-            mldsa87::verify_detached_signature(
-                &mldsa87::DetachedSignature::from_bytes(signature).unwrap(),
-                message,
-                &mldsa87::PublicKey::from_bytes(public).unwrap(),
-            )
-            .is_ok()
+            ml_dsa_verify!(mldsa87, public, message, signature)
         }
         other => panic!("unexpected key {other:?}"),
     }

@@ -290,7 +290,6 @@ impl<'a> Decoder<'a> {
                 // Floats (major 7, info 25-27) carry bits, not an argument, and
                 // the one-byte simple form has its own rule below.
                 let shortest_ok = match (major, info) {
-                    (7, 24) => true,
                     (7, _) => true,
                     (_, 24) => arg >= 24,
                     (_, 25) => arg > 0xff,

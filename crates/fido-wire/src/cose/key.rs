@@ -212,6 +212,31 @@ fn check_len(
     }
 }
 
+/// crv (label -1) of an EC2 or OKP key.
+fn curve(map: &[(Value, Value)]) -> Result<CoseCurve, CoseKeyError> {
+    let v = required(map, label::MINUS_1, "crv")?;
+    as_int(v, label::MINUS_1, "crv").map(CoseCurve)
+}
+
+/// A required coordinate of an EC2 or OKP key, its length checked for known curves.
+fn coordinate(
+    map: &[(Value, Value)],
+    label: i64,
+    name: &'static str,
+    curve: CoseCurve,
+) -> Result<Vec<u8>, CoseKeyError> {
+    let bytes = as_bytes(required(map, label, name)?, label, name)?;
+    check_len(&bytes, curve.coordinate_len(), label, name, curve.name())?;
+    Ok(bytes)
+}
+
+/// The private scalar d (label -4) of an EC2 or OKP key, when present.
+fn private_d(map: &[(Value, Value)]) -> Result<Option<PrivateKeyBytes>, CoseKeyError> {
+    param(map, label::MINUS_4)
+        .map(|v| as_bytes(v, label::MINUS_4, "d").map(PrivateKeyBytes))
+        .transpose()
+}
+
 impl CoseKey {
     /// Parses a COSE_Key from CBOR bytes (any key order, no trailing bytes).
     pub fn from_cbor(bytes: &[u8]) -> Result<CoseKey, CoseKeyError> {
@@ -235,50 +260,17 @@ impl CoseKey {
         let mut consumed: Vec<i64> = vec![label::KTY, label::KID, label::ALG];
         let params = match kty_value.as_i64() {
             Some(kty::OKP) => {
-                let curve = CoseCurve(as_int(
-                    required(map, label::MINUS_1, "crv")?,
-                    label::MINUS_1,
-                    "crv",
-                )?);
-                let x = as_bytes(required(map, label::MINUS_2, "x")?, label::MINUS_2, "x")?;
-                check_len(
-                    &x,
-                    curve.coordinate_len(),
-                    label::MINUS_2,
-                    "x",
-                    curve.name(),
-                )?;
-                let d = param(map, label::MINUS_4)
-                    .map(|v| as_bytes(v, label::MINUS_4, "d").map(PrivateKeyBytes))
-                    .transpose()?;
+                let curve = curve(map)?;
+                let x = coordinate(map, label::MINUS_2, "x", curve)?;
+                let d = private_d(map)?;
                 consumed.extend([label::MINUS_1, label::MINUS_2, label::MINUS_4]);
                 KeyParams::Okp { curve, x, d }
             }
             Some(kty::EC2) => {
-                let curve = CoseCurve(as_int(
-                    required(map, label::MINUS_1, "crv")?,
-                    label::MINUS_1,
-                    "crv",
-                )?);
-                let x = as_bytes(required(map, label::MINUS_2, "x")?, label::MINUS_2, "x")?;
-                let y = as_bytes(required(map, label::MINUS_3, "y")?, label::MINUS_3, "y")?;
-                check_len(
-                    &x,
-                    curve.coordinate_len(),
-                    label::MINUS_2,
-                    "x",
-                    curve.name(),
-                )?;
-                check_len(
-                    &y,
-                    curve.coordinate_len(),
-                    label::MINUS_3,
-                    "y",
-                    curve.name(),
-                )?;
-                let d = param(map, label::MINUS_4)
-                    .map(|v| as_bytes(v, label::MINUS_4, "d").map(PrivateKeyBytes))
-                    .transpose()?;
+                let curve = curve(map)?;
+                let x = coordinate(map, label::MINUS_2, "x", curve)?;
+                let y = coordinate(map, label::MINUS_3, "y", curve)?;
+                let d = private_d(map)?;
                 consumed.extend([
                     label::MINUS_1,
                     label::MINUS_2,
