@@ -43,7 +43,7 @@ fn python_fido2_registers_and_authenticates_every_algorithm_over_udp() {
         ctaphid::serve::serve(
             transport,
             identity,
-            Authenticator::new(Config::default()),
+            Authenticator::new(Config::default()).unwrap(),
             s,
         )
     });

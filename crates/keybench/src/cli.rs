@@ -58,6 +58,10 @@ enum VirtualKeyCommand {
         /// Attestation produced on registration.
         #[arg(long, value_enum, default_value_t = Attestation::PackedSelf)]
         attestation: Attestation,
+        /// Keep credentials, PIN and settings in this file (mode 0600, written
+        /// atomically); without it the key forgets everything when it stops.
+        #[arg(long)]
+        state: Option<std::path::PathBuf>,
     },
 }
 
@@ -69,6 +73,8 @@ enum Presence {
     Deny,
     /// Touch after two seconds (UP_NEEDED is reported meanwhile).
     Delay,
+    /// Ask on this terminal: answer y to touch, anything else to refuse.
+    Ask,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -77,6 +83,9 @@ enum Attestation {
     None,
     /// fmt "packed", self attestation.
     PackedSelf,
+    /// fmt "packed" with an ES256 batch certificate (x5c) chaining to a
+    /// generated root; keeps ML-DSA-87 registrations small.
+    PackedBasic,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -116,6 +125,7 @@ pub fn run(args: Args) -> Result<()> {
                     presence,
                     algorithms,
                     attestation,
+                    state,
                 },
         }) => serve_virtual_key(
             uhid.then_some(())
@@ -123,6 +133,7 @@ pub fn run(args: Args) -> Result<()> {
             presence,
             &algorithms,
             attestation,
+            state,
         ),
     }
 }
@@ -147,8 +158,11 @@ fn serve_virtual_key(
     presence: Presence,
     algorithms: &[String],
     attestation: Attestation,
+    state: Option<std::path::PathBuf>,
 ) -> Result<()> {
-    use virtual_authenticator::{AttestationMode, Authenticator, Config, PresencePolicy};
+    use virtual_authenticator::{
+        AttestationMode, Authenticator, Config, PresencePolicy, StateStore,
+    };
     let algorithms = algorithms
         .iter()
         .map(|a| parse_algorithm(a))
@@ -165,13 +179,23 @@ fn serve_virtual_key(
             Presence::Approve => PresencePolicy::Approve,
             Presence::Deny => PresencePolicy::Deny,
             Presence::Delay => PresencePolicy::Delay(std::time::Duration::from_secs(2)),
+            Presence::Ask => PresencePolicy::Ask(terminal_prompt()),
         },
         attestation: match attestation {
             Attestation::None => AttestationMode::None,
             Attestation::PackedSelf => AttestationMode::PackedSelf,
+            Attestation::PackedBasic => AttestationMode::PackedBasic,
         },
+        state: state.map_or(StateStore::Memory, StateStore::File),
         ..Config::default()
     };
+    let authenticator = Authenticator::new(config)?;
+    if let Some(root) = authenticator.attestation_root() {
+        println!(
+            "attestation root (install as a trust anchor to trust this key):\n{}",
+            pem("CERTIFICATE", root)
+        );
+    }
     let transport: Box<dyn ctaphid::ReportTransport> = match listen {
         Listen::Udp(udp) => {
             let transport = ctaphid::UdpReports::listen(udp)
@@ -191,8 +215,46 @@ fn serve_virtual_key(
             | ctaphid::client::capability::NMSG,
     };
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    ctaphid::serve::serve(transport, identity, Authenticator::new(config), stop)?;
+    ctaphid::serve::serve(transport, identity, authenticator, stop)?;
     Ok(())
+}
+
+/// A presence prompt on this terminal: each request is printed, and the next
+/// line typed answers it (y touches).
+fn terminal_prompt() -> std::sync::Arc<dyn virtual_authenticator::PresencePrompt> {
+    use virtual_authenticator::{PresenceRequest, PresenceResponder};
+    let (tx, rx) = std::sync::mpsc::channel::<(PresenceRequest, PresenceResponder)>();
+    std::thread::spawn(move || {
+        let stdin = std::io::stdin();
+        for (request, responder) in rx {
+            println!(
+                "touch requested for {}{} — type y and Enter to touch, anything else to refuse",
+                request.operation,
+                request
+                    .rp_id
+                    .as_deref()
+                    .map(|rp| format!(" by {rp}"))
+                    .unwrap_or_default()
+            );
+            let mut line = String::new();
+            let touched =
+                stdin.read_line(&mut line).is_ok() && line.trim().eq_ignore_ascii_case("y");
+            responder.answer(touched);
+        }
+    });
+    std::sync::Arc::new(tx)
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----"));
+    out
 }
 
 #[cfg(target_os = "linux")]

@@ -53,13 +53,13 @@ fn bench(c: &mut Criterion) {
             b.iter(|| key.sign(black_box(&message)).unwrap())
         });
 
-        let mut auth = Authenticator::new(Config::default());
+        let mut auth = Authenticator::new(Config::default()).unwrap();
         let mc = make_credential(alg);
         group.bench_function("make_credential", |b| {
             b.iter(|| auth.process(black_box(&mc), &ctx))
         });
 
-        let mut auth = Authenticator::new(Config::default());
+        let mut auth = Authenticator::new(Config::default()).unwrap();
         let (_, body) = parse_response(&auth.process(&mc, &ctx)).unwrap();
         let att = MakeCredentialResponse::from_value(&body.unwrap())
             .unwrap()

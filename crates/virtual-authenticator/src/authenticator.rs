@@ -1,35 +1,31 @@
 //! The authenticator's CTAP2 command processing (CTAP 2.1 §6): getInfo,
-//! makeCredential, getAssertion, getNextAssertion, selection and reset,
-//! with user presence through a [`PresencePolicy`].
+//! makeCredential, getAssertion, getNextAssertion, clientPIN, selection,
+//! reset, credentialManagement and authenticatorConfig, with user presence
+//! through a [`PresencePolicy`] and state through a [`StateStore`].
 //!
 //! Requests are decoded with the strict CTAP2 profile; every failure maps to
 //! its CTAP2 status. A response that would not fit the 7,609-byte CTAPHID
 //! limit is refused with LIMIT_EXCEEDED and its credential is not kept.
 
+use crate::attestation::AttestationIdentity;
+use crate::extensions::{AssertionExtensions, RegistrationExtensions};
 use crate::keys::{CredentialKey, SUPPORTED};
+use crate::pin::PinSession;
+use crate::presence::{PresencePolicy, PresenceRequest};
+use crate::state::{Credential, MAX_CREDENTIALS, PersistentState, StateError, StateStore};
 use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use ctaphid::serve::{RequestContext, RequestHandler};
-use ctaphid::{Command, KeepaliveStatus, MAX_MESSAGE_LEN, Message};
+use ctaphid::{Command, MAX_MESSAGE_LEN, Message};
 use fido_wire::cbor::{self, DecodeError, DecodeOptions, Value};
 use fido_wire::cose::CoseAlgorithm;
 use fido_wire::ctap2::{
-    AlgorithmEntry, Ctap2Error, GetAssertionRequest, GetAssertionResponse, GetInfo,
-    MakeCredentialRequest, MakeCredentialResponse, StatusCode, UserEntity, command,
+    AlgorithmEntry, ClientPinRequest, ConfigRequest, CredMgmtRequest, Ctap2Error,
+    GetAssertionRequest, GetAssertionResponse, GetInfo, MakeCredentialRequest,
+    MakeCredentialResponse, Permissions, StatusCode, UserEntity, command,
 };
 use fido_wire::webauthn::{AttestedCredentialData, AuthenticatorData, Flags};
 use std::time::{Duration, Instant};
-
-/// How the virtual user answers a request for presence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PresencePolicy {
-    /// Touch at once.
-    Approve,
-    /// Never touch: presence is refused (OPERATION_DENIED).
-    Deny,
-    /// Touch after this long, reporting UP_NEEDED meanwhile; CANCEL ends the wait.
-    Delay(Duration),
-}
 
 /// Attestation the authenticator produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,10 +34,13 @@ pub enum AttestationMode {
     None,
     /// fmt "packed", signed with the credential's own key.
     PackedSelf,
+    /// fmt "packed" with x5c: signed by an ES256 batch attestation key whose
+    /// certificate (with the AAGUID extension) chains to a generated root.
+    PackedBasic,
 }
 
 /// Configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// The model's AAGUID.
     pub aaguid: [u8; 16],
@@ -55,6 +54,12 @@ pub struct Config {
     pub reset_window: Duration,
     /// firmwareVersion reported by getInfo.
     pub firmware_version: u64,
+    /// Where credentials, the PIN and settings are kept.
+    pub state: StateStore,
+    /// How long a pinUvAuthToken stays usable.
+    pub token_lifetime: Duration,
+    /// How many discoverable credentials fit.
+    pub max_discoverable: usize,
 }
 
 impl Default for Config {
@@ -67,18 +72,11 @@ impl Default for Config {
             presence: PresencePolicy::Approve,
             reset_window: Duration::from_secs(10),
             firmware_version: 1,
+            state: StateStore::Memory,
+            token_lifetime: Duration::from_secs(600),
+            max_discoverable: 100,
         }
     }
-}
-
-#[derive(Debug)]
-struct Credential {
-    id: Vec<u8>,
-    rp_id: String,
-    user: UserEntity,
-    discoverable: bool,
-    key: CredentialKey,
-    sign_count: u32,
 }
 
 /// Assertions left for getNextAssertion (CTAP 2.1 §6.3).
@@ -86,20 +84,45 @@ struct PendingAssertions {
     rp_id: String,
     client_data_hash: Vec<u8>,
     user_present: bool,
-    remaining: Vec<usize>,
+    user_verified: bool,
+    extensions: AssertionExtensions,
+    remaining: Vec<Vec<u8>>,
     expires: Instant,
 }
 
-/// A software CTAP 2.1 authenticator holding its credentials in memory.
+/// An enumeration in progress (credentialManagement).
+pub(crate) enum Enumeration {
+    Rps(Vec<String>),
+    Credentials(Vec<Vec<u8>>),
+}
+
+/// A software CTAP 2.1 authenticator.
 pub struct Authenticator {
-    config: Config,
-    credentials: Vec<Credential>,
+    pub(crate) config: Config,
+    pub(crate) state: PersistentState,
+    pub(crate) pin: PinSession,
     pending: Option<PendingAssertions>,
+    pub(crate) enumeration: Option<Enumeration>,
     powered_up: Instant,
     rng: SystemRandom,
 }
 
-type CtapResult<T> = Result<T, StatusCode>;
+pub(crate) type CtapResult<T> = Result<T, StatusCode>;
+
+/// Why an authenticator could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The state file is unusable.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The attestation identity could not be generated.
+    #[error(transparent)]
+    Attestation(#[from] crate::attestation::AttestationError),
+    /// The PIN key agreement key could not be generated.
+    #[error("key agreement key generation failed")]
+    KeyAgreement,
+}
 
 fn decode_error(e: &DecodeError) -> StatusCode {
     match e {
@@ -108,7 +131,7 @@ fn decode_error(e: &DecodeError) -> StatusCode {
     }
 }
 
-fn field_error(e: &Ctap2Error) -> StatusCode {
+pub(crate) fn field_error(e: &Ctap2Error) -> StatusCode {
     match e {
         Ctap2Error::Missing { .. } => StatusCode::MISSING_PARAMETER,
         Ctap2Error::Cbor { .. } => StatusCode::INVALID_CBOR,
@@ -116,35 +139,77 @@ fn field_error(e: &Ctap2Error) -> StatusCode {
     }
 }
 
-fn sha256(data: &[u8]) -> [u8; 32] {
+pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(digest(&SHA256, data).as_ref());
     out
 }
 
 impl Authenticator {
-    /// A fresh authenticator, powered up now.
-    pub fn new(config: Config) -> Self {
-        Authenticator {
+    /// An authenticator, powered up now, with the state its store holds (a
+    /// fresh one when there is none yet).
+    pub fn new(config: Config) -> Result<Self, OpenError> {
+        let mut state = config.state.load()?.unwrap_or_default();
+        let mut dirty = false;
+        if config.attestation == AttestationMode::PackedBasic && state.attestation.is_none() {
+            state.attestation = Some(AttestationIdentity::generate(config.aaguid)?);
+            dirty = true;
+        }
+        if dirty {
+            config.state.save(&state)?;
+        }
+        let pin =
+            PinSession::power_up(config.token_lifetime).map_err(|_| OpenError::KeyAgreement)?;
+        Ok(Authenticator {
             config,
-            credentials: Vec::new(),
+            state,
+            pin,
             pending: None,
+            enumeration: None,
             powered_up: Instant::now(),
             rng: SystemRandom::new(),
-        }
+        })
+    }
+
+    /// The DER root certificate behind packed basic attestation, if any: the
+    /// trust anchor a relying party installs for this key.
+    pub fn attestation_root(&self) -> Option<&[u8]> {
+        self.state.attestation.as_ref().map(|a| a.root.as_slice())
+    }
+
+    fn discoverable_count(&self) -> usize {
+        self.state
+            .credentials
+            .iter()
+            .filter(|c| c.discoverable)
+            .count()
     }
 
     /// The getInfo this authenticator reports.
     pub fn info(&self) -> GetInfo {
+        let pin_set = self.state.pin.hash.is_some();
         GetInfo {
             versions: vec!["FIDO_2_0".into(), "FIDO_2_1".into()],
+            extensions: crate::extensions::SUPPORTED
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
             aaguid: self.config.aaguid,
             options: vec![
                 ("rk".into(), true),
                 ("up".into(), true),
                 ("plat".into(), false),
+                ("alwaysUv".into(), self.state.always_uv),
+                ("credMgmt".into(), true),
+                ("authnrCfg".into(), true),
+                ("clientPin".into(), pin_set),
+                ("pinUvAuthToken".into(), true),
+                ("setMinPINLength".into(), true),
+                ("makeCredUvNotRqd".into(), !self.state.always_uv),
             ],
             max_msg_size: Some(MAX_MESSAGE_LEN as u64),
+            pin_uv_auth_protocols: vec![2, 1],
+            max_credential_count_in_list: Some(16),
             max_credential_id_length: Some(32),
             transports: vec!["usb".into()],
             algorithms: self
@@ -156,7 +221,18 @@ impl Authenticator {
                     alg: *alg,
                 })
                 .collect(),
+            force_pin_change: Some(self.state.pin.force_change),
+            min_pin_length: Some(self.state.pin.min_length),
             firmware_version: Some(self.config.firmware_version),
+            max_cred_blob_length: Some(crate::extensions::MAX_CRED_BLOB_LEN as u64),
+            max_rpids_for_set_min_pin_length: Some(
+                crate::cred_mgmt::MAX_MIN_PIN_LENGTH_RP_IDS as u64,
+            ),
+            remaining_discoverable_credentials: Some(
+                self.config
+                    .max_discoverable
+                    .saturating_sub(self.discoverable_count()) as u64,
+            ),
             ..GetInfo::default()
         }
     }
@@ -174,7 +250,7 @@ impl Authenticator {
 
     /// A successful response: status OK and the body in canonical CBOR, or
     /// LIMIT_EXCEEDED when that would not fit one CTAPHID message.
-    fn encode_ok(body: Option<&Value>) -> CtapResult<Vec<u8>> {
+    pub(crate) fn encode_ok(body: Option<&Value>) -> CtapResult<Vec<u8>> {
         let mut out = vec![StatusCode::OK.0];
         if let Some(body) = body {
             cbor::write(&mut out, body, true);
@@ -192,9 +268,22 @@ impl Authenticator {
         cbor::from_slice(params, &DecodeOptions::CTAP2).map_err(|e| decode_error(&e))
     }
 
+    /// Writes the state through the store; a failure is reported to the
+    /// client rather than pretending the change will survive.
+    pub(crate) fn persist(&self) -> CtapResult<()> {
+        self.config
+            .state
+            .save(&self.state)
+            .map_err(|_| StatusCode::OTHER)
+    }
+
     fn dispatch(&mut self, cmd: u8, params: &[u8], ctx: &RequestContext) -> CtapResult<Vec<u8>> {
         if cmd != command::GET_NEXT_ASSERTION {
             self.pending = None;
+        }
+        if cmd != command::CREDENTIAL_MANAGEMENT && cmd != command::PROTOTYPE_CREDENTIAL_MANAGEMENT
+        {
+            self.enumeration = None;
         }
         match cmd {
             command::GET_INFO => Self::encode_ok(Some(&self.info().to_value())),
@@ -206,31 +295,109 @@ impl Authenticator {
             command::GET_ASSERTION => {
                 let req = GetAssertionRequest::from_value(&Self::params(params)?)
                     .map_err(|e| field_error(&e))?;
-                Self::encode_ok(Some(&self.get_assertion(&req, ctx)?))
+                let response = self.get_assertion(req, ctx)?;
+                Self::encode_ok(Some(&response))
             }
-            command::GET_NEXT_ASSERTION => Self::encode_ok(Some(&self.get_next_assertion()?)),
-            command::SELECTION => self.user_presence(ctx).and_then(|()| Self::encode_ok(None)),
+            command::GET_NEXT_ASSERTION => {
+                let response = self.get_next_assertion()?;
+                Self::encode_ok(Some(&response))
+            }
+            command::CLIENT_PIN => {
+                let req = ClientPinRequest::from_value(&Self::params(params)?)
+                    .map_err(|e| field_error(&e))?;
+                let before = self.state.pin.clone();
+                let result = self.pin.process(&req, &mut self.state.pin);
+                // Retry counters change on failures too, and must survive them.
+                if self.state.pin != before {
+                    self.persist()?;
+                }
+                Self::encode_ok(Some(&result?.to_value()))
+            }
+            command::CREDENTIAL_MANAGEMENT | command::PROTOTYPE_CREDENTIAL_MANAGEMENT => {
+                let req = CredMgmtRequest::from_value(&Self::params(params)?)
+                    .map_err(|e| field_error(&e))?;
+                let response = self.credential_management(&req)?;
+                Self::encode_ok(Some(&response.to_value()))
+            }
+            command::CONFIG => {
+                let req = ConfigRequest::from_value(&Self::params(params)?)
+                    .map_err(|e| field_error(&e))?;
+                self.authenticator_config(&req)?;
+                Self::encode_ok(None)
+            }
+            command::SELECTION => self
+                .presence("selection", None, ctx)
+                .and_then(|()| Self::encode_ok(None)),
             command::RESET => self.reset(ctx).and_then(|()| Self::encode_ok(None)),
             _ => Err(StatusCode::INVALID_COMMAND),
         }
     }
 
     /// Waits for the virtual user's touch according to the policy.
-    fn user_presence(&self, ctx: &RequestContext) -> CtapResult<()> {
-        match self.config.presence {
-            PresencePolicy::Approve => Ok(()),
-            PresencePolicy::Deny => Err(StatusCode::OPERATION_DENIED),
-            PresencePolicy::Delay(wait) => {
-                ctx.set_status(KeepaliveStatus::UpNeeded);
-                let until = Instant::now() + wait;
-                while Instant::now() < until {
-                    if ctx.is_cancelled() {
-                        return Err(StatusCode::KEEPALIVE_CANCEL);
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
+    fn presence(
+        &self,
+        operation: &'static str,
+        rp_id: Option<&str>,
+        ctx: &RequestContext,
+    ) -> CtapResult<()> {
+        self.config.presence.collect(
+            PresenceRequest {
+                operation,
+                rp_id: rp_id.map(str::to_owned),
+            },
+            ctx,
+        )
+    }
+
+    /// CTAP 2.1 §6.1.2 step 1 / §6.2.2 step 1: a zero-length pinUvAuthParam
+    /// asks for a touch, to pick this key among several.
+    /// Returns the status to answer with.
+    fn selection_probe(&self, operation: &'static str, ctx: &RequestContext) -> StatusCode {
+        if let Err(status) = self.presence(operation, None, ctx) {
+            return status;
+        }
+        if self.state.pin.hash.is_some() {
+            StatusCode::PIN_INVALID
+        } else {
+            StatusCode::PIN_NOT_SET
+        }
+    }
+
+    /// The UV decision for makeCredential and getAssertion: verifies a
+    /// pinUvAuthParam over the clientDataHash, or decides whether going
+    /// without one is allowed. Returns whether the user was verified.
+    // The arguments are the request members both commands share, by name.
+    #[allow(clippy::too_many_arguments)]
+    fn user_verification(
+        &mut self,
+        param: Option<&[u8]>,
+        protocol: Option<u64>,
+        client_data_hash: &[u8],
+        uv_option: Option<bool>,
+        permission: u64,
+        rp_id: &str,
+        uv_optional: bool,
+    ) -> CtapResult<bool> {
+        match param {
+            Some(param) => {
+                self.pin.verify_token(
+                    protocol,
+                    param,
+                    client_data_hash,
+                    permission,
+                    Some(rp_id),
+                )?;
+                Ok(true)
+            }
+            None => {
+                // No built-in UV method on this key.
+                if uv_option == Some(true) {
+                    return Err(StatusCode::INVALID_OPTION);
                 }
-                ctx.set_status(KeepaliveStatus::Processing);
-                Ok(())
+                if self.state.always_uv || (self.state.pin.hash.is_some() && !uv_optional) {
+                    return Err(StatusCode::PUAT_REQUIRED);
+                }
+                Ok(false)
             }
         }
     }
@@ -240,7 +407,14 @@ impl Authenticator {
         req: &MakeCredentialRequest,
         ctx: &RequestContext,
     ) -> CtapResult<Vec<u8>> {
-        // §6.1.2 step 3: the first supported algorithm in the RP's order.
+        if req
+            .pin_uv_auth_param
+            .as_ref()
+            .is_some_and(|p| p.0.is_empty())
+        {
+            return Err(self.selection_probe("makeCredential", ctx));
+        }
+        // Step 3: the first supported algorithm in the RP's order.
         let alg = req
             .pub_key_cred_params
             .iter()
@@ -248,47 +422,98 @@ impl Authenticator {
             .map(|(_, alg)| *alg)
             .find(|alg| self.config.algorithms.contains(alg))
             .ok_or(StatusCode::UNSUPPORTED_ALGORITHM)?;
-        // Step 5: this authenticator has no built-in UV and no PIN yet.
-        if req.options.uv == Some(true) || req.pin_uv_auth_param.is_some() {
-            return Err(StatusCode::UNSUPPORTED_OPTION);
-        }
         if req.options.up == Some(false) {
             return Err(StatusCode::INVALID_OPTION);
         }
-        // Step 7: an excluded credential still needs a touch before the error,
-        // so a page cannot probe silently.
+        let discoverable = req.options.rk == Some(true);
+        // Step 6 (makeCredUvNotRqd): non-discoverable credentials need no UV.
+        let uv = self.user_verification(
+            req.pin_uv_auth_param.as_ref().map(|p| p.0.as_slice()),
+            req.pin_uv_auth_protocol,
+            &req.client_data_hash,
+            req.options.uv,
+            Permissions::MAKE_CREDENTIAL,
+            &req.rp_id,
+            !discoverable,
+        )?;
+        let extensions = RegistrationExtensions::parse(req.extensions.as_ref(), discoverable)?;
+        // Step 12: an excluded credential still needs a touch before the
+        // error, so a page cannot probe silently; credProtect 3 hides it
+        // without UV.
         let excluded = req.exclude_list.iter().any(|d| {
-            self.credentials
+            self.state
+                .credentials
                 .iter()
-                .any(|c| c.rp_id == req.rp_id && c.id == d.id)
+                .any(|c| c.rp_id == req.rp_id && c.id == d.id && (c.cred_protect < 3 || uv))
         });
-        self.user_presence(ctx)?;
         if excluded {
+            self.presence("makeCredential", Some(&req.rp_id), ctx)?;
             return Err(StatusCode::CREDENTIAL_EXCLUDED);
         }
+        if self.state.credentials.len() >= MAX_CREDENTIALS
+            || (discoverable && self.discoverable_count() >= self.config.max_discoverable)
+        {
+            return Err(StatusCode::KEY_STORE_FULL);
+        }
+        self.presence("makeCredential", Some(&req.rp_id), ctx)?;
 
         let key = CredentialKey::generate(alg)
             .ok_or(StatusCode::UNSUPPORTED_ALGORITHM)?
             .map_err(|_| StatusCode::OTHER)?;
         let mut id = vec![0u8; 32];
         self.rng.fill(&mut id).map_err(|_| StatusCode::OTHER)?;
+        let mut credential = Credential {
+            id: id.clone(),
+            rp_id: req.rp_id.clone(),
+            rp_name: req.rp_name.clone(),
+            user: UserEntity {
+                id: req.user_id.clone(),
+                name: req.user_name.clone(),
+                display_name: req.user_display_name.clone(),
+            },
+            discoverable,
+            key,
+            sign_count: 0,
+            cred_protect: 1,
+            cred_random: None,
+            cred_blob: None,
+            large_blob_key: None,
+        };
+        let outputs = extensions.apply(&mut credential, &self.state.pin, &self.rng)?;
         let auth_data = AuthenticatorData {
             rp_id_hash: sha256(req.rp_id.as_bytes()),
-            flags: Flags(Flags::UP),
+            flags: Flags(Flags::UP | if uv { Flags::UV } else { 0 }),
             sign_count: 0,
             attested_credential: Some(AttestedCredentialData::new(
                 self.config.aaguid,
-                id.clone(),
-                key.cose_public_key(),
+                id,
+                credential.key.cose_public_key(),
             )),
-            extensions: None,
+            extensions: outputs,
         }
         .to_bytes();
-        let (fmt, att_stmt) = match self.config.attestation {
-            AttestationMode::None => ("none", Value::Map(Vec::new())),
-            AttestationMode::PackedSelf => {
-                let signed = [auth_data.as_slice(), &req.client_data_hash].concat();
-                let sig = key.sign(&signed).map_err(|_| StatusCode::OTHER)?;
+        let signed = [auth_data.as_slice(), &req.client_data_hash].concat();
+        let (fmt, att_stmt) = match (self.config.attestation, &self.state.attestation) {
+            (AttestationMode::None, _) => ("none", Value::Map(Vec::new())),
+            (AttestationMode::PackedBasic, Some(identity)) => {
+                let sig = identity.sign(&signed).ok_or(StatusCode::OTHER)?;
+                (
+                    "packed",
+                    Value::map([
+                        (Value::text("alg"), Value::int(CoseAlgorithm::ES256.0)),
+                        (Value::text("sig"), Value::bytes(sig)),
+                        (
+                            Value::text("x5c"),
+                            Value::Array(vec![Value::bytes(identity.certificate.clone())]),
+                        ),
+                    ]),
+                )
+            }
+            (AttestationMode::PackedSelf | AttestationMode::PackedBasic, _) => {
+                let sig = credential
+                    .key
+                    .sign(&signed)
+                    .map_err(|_| StatusCode::OTHER)?;
                 (
                     "packed",
                     Value::map([
@@ -303,75 +528,94 @@ impl Authenticator {
             auth_data,
             att_stmt,
             enterprise_attestation: None,
-            large_blob_key: None,
+            large_blob_key: credential.large_blob_key.map(|k| k.to_vec()),
             unsigned_extension_outputs: None,
         }
         .to_value();
         // Encoded (and refused if too large) before the credential is kept.
         let response = Self::encode_ok(Some(&response))?;
-        self.credentials.push(Credential {
-            id,
-            rp_id: req.rp_id.clone(),
-            user: UserEntity {
-                id: req.user_id.clone(),
-                name: req.user_name.clone(),
-                display_name: req.user_display_name.clone(),
-            },
-            discoverable: req.options.rk == Some(true),
-            key,
-            sign_count: 0,
-        });
+        self.state.credentials.push(credential);
+        if let Err(e) = self.persist() {
+            self.state.credentials.pop();
+            return Err(e);
+        }
         Ok(response)
     }
 
     fn get_assertion(
         &mut self,
-        req: &GetAssertionRequest,
+        req: GetAssertionRequest,
         ctx: &RequestContext,
     ) -> CtapResult<Value> {
-        if req.options.uv == Some(true) || req.pin_uv_auth_param.is_some() {
-            return Err(StatusCode::UNSUPPORTED_OPTION);
+        if req
+            .pin_uv_auth_param
+            .as_ref()
+            .is_some_and(|p| p.0.is_empty())
+        {
+            return Err(self.selection_probe("getAssertion", ctx));
         }
+        let uv = self.user_verification(
+            req.pin_uv_auth_param.as_ref().map(|p| p.0.as_slice()),
+            req.pin_uv_auth_protocol,
+            &req.client_data_hash,
+            req.options.uv,
+            Permissions::GET_ASSERTION,
+            &req.rp_id,
+            true,
+        )?;
         let by_allow_list = !req.allow_list.is_empty();
-        let found: Vec<usize> = self
+        let found: Vec<Vec<u8>> = self
+            .state
             .credentials
             .iter()
-            .enumerate()
-            .filter(|(_, c)| c.rp_id == req.rp_id)
-            .filter(|(_, c)| {
+            .filter(|c| c.rp_id == req.rp_id)
+            .filter(|c| {
                 if by_allow_list {
                     req.allow_list.iter().any(|d| d.id == c.id)
                 } else {
                     c.discoverable
                 }
             })
-            .map(|(i, _)| i)
+            // credProtect (CTAP 2.1 §12.1): level 3 needs UV, level 2 needs
+            // UV or an allow list naming the credential.
+            .filter(|c| match c.cred_protect {
+                3 => uv,
+                2 => uv || by_allow_list,
+                _ => true,
+            })
+            .map(|c| c.id.clone())
             // Most recently created first, as CTAP 2.1 §6.2.2 step 12 orders them.
             .rev()
             .collect();
+        let extensions = AssertionExtensions::parse(req.extensions.as_ref(), &self.pin)?;
         let up = req.options.up != Some(false);
         if up {
-            self.user_presence(ctx)?;
+            self.presence("getAssertion", Some(&req.rp_id), ctx)?;
         }
-        let (&first, rest) = found.split_first().ok_or(StatusCode::NO_CREDENTIALS)?;
+        let (first, rest) = found.split_first().ok_or(StatusCode::NO_CREDENTIALS)?;
         let number = (!by_allow_list && found.len() > 1).then_some(found.len() as u64);
-        if number.is_some() {
-            self.pending = Some(PendingAssertions {
-                rp_id: req.rp_id.clone(),
-                client_data_hash: req.client_data_hash.clone(),
-                user_present: up,
-                remaining: rest.to_vec(),
-                expires: Instant::now() + Duration::from_secs(30),
-            });
-        }
-        self.assert(
+        let response = self.assert(
             first,
             &req.rp_id,
             &req.client_data_hash,
             up,
+            uv,
+            &extensions,
             !by_allow_list,
             number,
-        )
+        )?;
+        if number.is_some() {
+            self.pending = Some(PendingAssertions {
+                rp_id: req.rp_id,
+                client_data_hash: req.client_data_hash,
+                user_present: up,
+                user_verified: uv,
+                extensions,
+                remaining: rest.to_vec(),
+                expires: Instant::now() + Duration::from_secs(30),
+            });
+        }
+        Ok(response)
     }
 
     fn get_next_assertion(&mut self) -> CtapResult<Value> {
@@ -381,10 +625,12 @@ impl Authenticator {
         }
         let next = pending.remaining.remove(0);
         let result = self.assert(
-            next,
-            &pending.rp_id.clone(),
-            &pending.client_data_hash.clone(),
+            &next,
+            &pending.rp_id,
+            &pending.client_data_hash,
             pending.user_present,
+            pending.user_verified,
+            &pending.extensions,
             true,
             None,
         );
@@ -392,63 +638,106 @@ impl Authenticator {
         result
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn assert(
         &mut self,
-        index: usize,
+        credential_id: &[u8],
         rp_id: &str,
         client_data_hash: &[u8],
         user_present: bool,
+        user_verified: bool,
+        extensions: &AssertionExtensions,
         include_user: bool,
         number_of_credentials: Option<u64>,
     ) -> CtapResult<Value> {
-        let cred = self.credentials.get_mut(index).ok_or(StatusCode::OTHER)?;
+        let cred = self
+            .state
+            .credentials
+            .iter_mut()
+            .find(|c| c.id == credential_id)
+            .ok_or(StatusCode::NO_CREDENTIALS)?;
         cred.sign_count = cred.sign_count.wrapping_add(1);
+        let outputs = extensions.outputs(cred, user_verified)?;
+        let mut flags = 0;
+        if user_present {
+            flags |= Flags::UP;
+        }
+        if user_verified {
+            flags |= Flags::UV;
+        }
         let auth_data = AuthenticatorData {
             rp_id_hash: sha256(rp_id.as_bytes()),
-            flags: Flags(if user_present { Flags::UP } else { 0 }),
+            flags: Flags(flags),
             sign_count: cred.sign_count,
             attested_credential: None,
-            extensions: None,
+            extensions: outputs,
         }
         .to_bytes();
         let signed = [auth_data.as_slice(), client_data_hash].concat();
         let signature = cred.key.sign(&signed).map_err(|_| StatusCode::OTHER)?;
-        Ok(GetAssertionResponse {
+        let response = GetAssertionResponse {
             credential_id: Some(cred.id.clone()),
             auth_data,
             signature,
             // Without user verification only the user id may be returned (§6.2.2 step 12).
-            user: (include_user && cred.discoverable).then(|| UserEntity {
-                id: cred.user.id.clone(),
-                name: None,
-                display_name: None,
+            user: (include_user && cred.discoverable).then(|| {
+                if user_verified {
+                    cred.user.clone()
+                } else {
+                    UserEntity {
+                        id: cred.user.id.clone(),
+                        name: None,
+                        display_name: None,
+                    }
+                }
             }),
             number_of_credentials,
             user_selected: None,
-            large_blob_key: None,
+            large_blob_key: extensions
+                .large_blob_key
+                .then_some(cred.large_blob_key)
+                .flatten()
+                .map(|k| k.to_vec()),
         }
-        .to_value())
+        .to_value();
+        self.persist()?;
+        Ok(response)
     }
 
     fn reset(&mut self, ctx: &RequestContext) -> CtapResult<()> {
         if self.powered_up.elapsed() > self.config.reset_window {
             return Err(StatusCode::NOT_ALLOWED);
         }
-        self.user_presence(ctx)?;
-        self.credentials.clear();
+        self.presence("reset", None, ctx)?;
+        // The batch attestation identity belongs to the model, not the user.
+        self.state = PersistentState {
+            attestation: self.state.attestation.take(),
+            ..PersistentState::default()
+        };
+        self.pin = PinSession::power_up(self.config.token_lifetime)?;
         self.pending = None;
-        Ok(())
+        self.persist()
     }
 
-    /// Simulates unplugging and re-inserting the key (restarts the reset window).
-    pub fn power_cycle(&mut self) {
+    /// Simulates unplugging and re-inserting the key: a new key agreement
+    /// key, no token, the wrong-PIN power-cycle block lifted, and the reset
+    /// window restarted.
+    pub fn power_cycle(&mut self) -> CtapResult<()> {
         self.powered_up = Instant::now();
         self.pending = None;
+        self.enumeration = None;
+        self.pin = PinSession::power_up(self.config.token_lifetime)?;
+        Ok(())
     }
 
     /// How many credentials the authenticator holds.
     pub fn credential_count(&self) -> usize {
-        self.credentials.len()
+        self.state.credentials.len()
+    }
+
+    /// Whether a PIN is set.
+    pub fn has_pin(&self) -> bool {
+        self.state.pin.hash.is_some()
     }
 }
 

@@ -8,8 +8,9 @@ use aws_lc_rs::signature::{
 };
 use fido_wire::cose::{CoseAlgorithm, CoseCurve, CoseKey, KeyParams};
 use pqcrypto_mldsa::{mldsa44, mldsa65, mldsa87};
-use pqcrypto_traits::sign::{DetachedSignature as _, PublicKey as _};
+use pqcrypto_traits::sign::{DetachedSignature as _, PublicKey as _, SecretKey as _};
 use std::fmt;
+use zeroize::Zeroizing;
 
 /// The algorithms this authenticator can create credentials with.
 pub const SUPPORTED: [CoseAlgorithm; 5] = [
@@ -63,6 +64,48 @@ impl CredentialKey {
             CoseAlgorithm::ML_DSA_65 => Ok(CredentialKey::MlDsa65(Box::new(mldsa65::keypair()))),
             CoseAlgorithm::ML_DSA_87 => Ok(CredentialKey::MlDsa87(Box::new(mldsa87::keypair()))),
             _ => return None,
+        })
+    }
+
+    /// The private key as the state file keeps it: PKCS#8 for ES256 and
+    /// Ed25519, public key then secret key for ML-DSA.
+    pub fn to_private_bytes(&self) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let export = CryptoError("private key export");
+        Ok(Zeroizing::new(match self {
+            CredentialKey::Es256(k) => k.to_pkcs8v1().map_err(|_| export)?.as_ref().to_vec(),
+            CredentialKey::Ed25519(k) => k.to_pkcs8().map_err(|_| export)?.as_ref().to_vec(),
+            CredentialKey::MlDsa44(k) => [k.0.as_bytes(), k.1.as_bytes()].concat(),
+            CredentialKey::MlDsa65(k) => [k.0.as_bytes(), k.1.as_bytes()].concat(),
+            CredentialKey::MlDsa87(k) => [k.0.as_bytes(), k.1.as_bytes()].concat(),
+        }))
+    }
+
+    /// The key `to_private_bytes` exported.
+    pub fn from_private_bytes(alg: CoseAlgorithm, bytes: &[u8]) -> Result<Self, CryptoError> {
+        let bad = CryptoError("stored private key is not valid for its algorithm");
+        macro_rules! ml_dsa {
+            ($module:ident, $variant:ident) => {{
+                let (public, secret) = bytes
+                    .split_at_checked($module::public_key_bytes())
+                    .ok_or(bad.clone())?;
+                CredentialKey::$variant(Box::new((
+                    $module::PublicKey::from_bytes(public).map_err(|_| bad.clone())?,
+                    $module::SecretKey::from_bytes(secret).map_err(|_| bad.clone())?,
+                )))
+            }};
+        }
+        Ok(match alg {
+            CoseAlgorithm::ES256 => CredentialKey::Es256(
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, bytes)
+                    .map_err(|_| bad)?,
+            ),
+            CoseAlgorithm::EDDSA => {
+                CredentialKey::Ed25519(Ed25519KeyPair::from_pkcs8(bytes).map_err(|_| bad)?)
+            }
+            CoseAlgorithm::ML_DSA_44 => ml_dsa!(mldsa44, MlDsa44),
+            CoseAlgorithm::ML_DSA_65 => ml_dsa!(mldsa65, MlDsa65),
+            CoseAlgorithm::ML_DSA_87 => ml_dsa!(mldsa87, MlDsa87),
+            _ => return Err(bad),
         })
     }
 

@@ -5,16 +5,27 @@
 //! [`ctaphid::serve::RequestHandler`], so `ctaphid::serve::serve` runs it on
 //! any report transport (in-process pipe, UDP, and on Linux /dev/uhid, where
 //! it becomes a real HID security key) with the same CTAPHID framing
-//! the Keybench client uses. [`keys`] owns key generation and signing.
+//! the Keybench client uses.
 //!
-//! This slice keeps credentials in memory and offers no PIN yet; see the
-//! virtual-key issue for what remains.
+//! Modules: [`keys`] (credential key pairs), `pin` (clientPIN and the
+//! pinUvAuthToken), `extensions`, `cred_mgmt` (credentialManagement and
+//! authenticatorConfig), [`attestation`] (the packed basic certificate
+//! chain), [`presence`] (the user-presence policy) and [`state`] (the
+//! persistent state and its file).
 
 #![forbid(unsafe_code)]
 
+pub mod attestation;
 mod authenticator;
+mod cred_mgmt;
+mod extensions;
 pub mod keys;
+mod pin;
+pub mod presence;
+pub mod state;
 #[cfg(target_os = "linux")]
 pub mod uhid;
 
-pub use authenticator::{AttestationMode, Authenticator, Config, PresencePolicy};
+pub use authenticator::{AttestationMode, Authenticator, Config, OpenError};
+pub use presence::{PresencePolicy, PresencePrompt, PresenceRequest, PresenceResponder};
+pub use state::{StateError, StateStore};

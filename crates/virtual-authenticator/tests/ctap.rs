@@ -43,7 +43,7 @@ fn key(config: Config) -> Key {
         capabilities: 0x0d,
     };
     std::thread::spawn(move || {
-        ctaphid::serve::serve(device, identity, Authenticator::new(config), s)
+        ctaphid::serve::serve(device, identity, Authenticator::new(config).unwrap(), s)
     });
     Key {
         channel: HidChannel::open(host, ClientConfig::default()).unwrap(),
@@ -449,9 +449,11 @@ fn malformed_requests_get_their_ctap2_status() {
     assert_eq!(k.raw(&[0x55]), [StatusCode::INVALID_COMMAND.0]);
     let mut uv = mc(&[CoseAlgorithm::ES256], false);
     uv.options.uv = Some(true);
+    // CTAP 2.1 §6.1.2 step 5: no built-in UV method → INVALID_OPTION ("retained
+    // for backwards compatibility", the spec notes).
     assert_eq!(
         k.make_credential(&uv).unwrap_err(),
-        StatusCode::UNSUPPORTED_OPTION
+        StatusCode::INVALID_OPTION
     );
 }
 

@@ -35,6 +35,9 @@ impl CoseAlgorithm {
     pub const ML_DSA_65: CoseAlgorithm = CoseAlgorithm(-49);
     /// ML-DSA-87 (FIPS 204), RFC 9964.
     pub const ML_DSA_87: CoseAlgorithm = CoseAlgorithm(-50);
+    /// ECDH-ES with HKDF-SHA-256: the alg CTAP's pinUvAuth key agreement keys carry
+    /// (a key-agreement algorithm, never a signature one).
+    pub const ECDH_ES_HKDF_256: CoseAlgorithm = CoseAlgorithm(-25);
 
     /// Every algorithm this crate has a name for, strongest post-quantum first.
     pub const KNOWN: [CoseAlgorithm; 11] = [

@@ -1,16 +1,25 @@
 //! CTAP2 messages as both ends write and read them: command bytes, status
-//! codes, and the request and response maps (CTAP 2.1 §6, CTAP 2.2).
+//! codes, and the request and response maps (CTAP 2.1 §6, CTAP 2.2):
+//! makeCredential, getAssertion, getInfo, clientPIN, credentialManagement
+//! and authenticatorConfig.
 //!
 //! Responses are decoded in any key order (real authenticators do not all
 //! sort) but under the CTAP limits; what this crate encodes is always
 //! CTAP2 canonical.
 
+mod client_pin;
+mod cred_mgmt;
 mod fields;
 mod get_info;
 mod requests;
 mod responses;
 mod status;
 
+pub use client_pin::{ClientPinRequest, ClientPinResponse, Encrypted, Permissions, PinSubCommand};
+pub use cred_mgmt::{
+    ConfigRequest, ConfigSubCommand, CredMgmtParams, CredMgmtRequest, CredMgmtResponse,
+    CredMgmtSubCommand, MinPinLengthParams, RpEntity,
+};
 pub use fields::Ctap2Error;
 pub use get_info::{AlgorithmEntry, GetInfo};
 pub use requests::{

@@ -89,31 +89,38 @@ pub struct GetAssertionRequest {
     pub pin_uv_auth_protocol: Option<u64>,
 }
 
-fn descriptors(v: &Value) -> Option<Vec<Descriptor>> {
-    v.as_array()?
-        .iter()
-        .map(|d| {
-            Some(Descriptor {
-                kind: d.get_text("type")?.as_text()?.to_owned(),
-                id: d.get_text("id")?.as_bytes()?.to_vec(),
-            })
+impl Descriptor {
+    /// A "public-key" descriptor.
+    pub fn public_key(id: Vec<u8>) -> Descriptor {
+        Descriptor {
+            kind: "public-key".into(),
+            id,
+        }
+    }
+
+    /// Reads a descriptor map; `None` when it lacks a text type or byte-string id.
+    pub fn from_value(d: &Value) -> Option<Descriptor> {
+        Some(Descriptor {
+            kind: d.get_text("type")?.as_text()?.to_owned(),
+            id: d.get_text("id")?.as_bytes()?.to_vec(),
         })
-        .collect()
+    }
+
+    /// The descriptor map.
+    pub fn to_value(&self) -> Value {
+        Value::map([
+            (Value::text("id"), Value::bytes(self.id.clone())),
+            (Value::text("type"), Value::text(self.kind.clone())),
+        ])
+    }
+}
+
+fn descriptors(v: &Value) -> Option<Vec<Descriptor>> {
+    v.as_array()?.iter().map(Descriptor::from_value).collect()
 }
 
 fn descriptors_value(list: &[Descriptor]) -> Option<Value> {
-    (!list.is_empty()).then(|| {
-        Value::Array(
-            list.iter()
-                .map(|d| {
-                    Value::map([
-                        (Value::text("id"), Value::bytes(d.id.clone())),
-                        (Value::text("type"), Value::text(d.kind.clone())),
-                    ])
-                })
-                .collect(),
-        )
-    })
+    (!list.is_empty()).then(|| Value::Array(list.iter().map(Descriptor::to_value).collect()))
 }
 
 fn options(v: &Value) -> Option<RequestOptions> {

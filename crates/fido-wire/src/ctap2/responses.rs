@@ -114,6 +114,35 @@ pub struct UserEntity {
     pub display_name: Option<String>,
 }
 
+impl UserEntity {
+    /// Reads the entity map; `None` when it is not a map with a byte-string id.
+    pub fn from_value(v: &Value) -> Option<UserEntity> {
+        Some(UserEntity {
+            id: v.get_text("id")?.as_bytes()?.to_vec(),
+            name: v
+                .get_text("name")
+                .and_then(Value::as_text)
+                .map(str::to_owned),
+            display_name: v
+                .get_text("displayName")
+                .and_then(Value::as_text)
+                .map(str::to_owned),
+        })
+    }
+
+    /// The entity map, with only the members present.
+    pub fn to_value(&self) -> Value {
+        let mut m = vec![(Value::text("id"), Value::bytes(self.id.clone()))];
+        if let Some(name) = &self.name {
+            m.push((Value::text("name"), Value::text(name.clone())));
+        }
+        if let Some(display) = &self.display_name {
+            m.push((Value::text("displayName"), Value::text(display.clone())));
+        }
+        Value::Map(m)
+    }
+}
+
 /// The authenticatorGetAssertion / authenticatorGetNextAssertion response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetAssertionResponse {
@@ -137,19 +166,12 @@ impl GetAssertionResponse {
     /// Decodes the response map.
     pub fn from_value(value: &Value) -> Result<Self, Ctap2Error> {
         let m = MapReader::new("authenticatorGetAssertion response", value)?;
-        let user = m.opt(0x04, "user", "a map with a byte-string id", |v| {
-            Some(UserEntity {
-                id: v.get_text("id")?.as_bytes()?.to_vec(),
-                name: v
-                    .get_text("name")
-                    .and_then(Value::as_text)
-                    .map(str::to_owned),
-                display_name: v
-                    .get_text("displayName")
-                    .and_then(Value::as_text)
-                    .map(str::to_owned),
-            })
-        })?;
+        let user = m.opt(
+            0x04,
+            "user",
+            "a map with a byte-string id",
+            UserEntity::from_value,
+        )?;
         Ok(GetAssertionResponse {
             credential_id: m.opt(
                 0x01,
@@ -177,16 +199,7 @@ impl GetAssertionResponse {
 
     /// Encodes the response map (an authenticator's side).
     pub fn to_value(&self) -> Value {
-        let user = self.user.as_ref().map(|u| {
-            let mut m = vec![(Value::text("id"), Value::bytes(u.id.clone()))];
-            if let Some(name) = &u.name {
-                m.push((Value::text("name"), Value::text(name.clone())));
-            }
-            if let Some(display) = &u.display_name {
-                m.push((Value::text("displayName"), Value::text(display.clone())));
-            }
-            Value::Map(m)
-        });
+        let user = self.user.as_ref().map(UserEntity::to_value);
         int_map(
             vec![
                 (

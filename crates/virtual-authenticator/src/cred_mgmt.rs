@@ -1,0 +1,261 @@
+//! authenticatorCredentialManagement (CTAP 2.1 §6.8) and
+//! authenticatorConfig (§6.11) on the virtual key: both gated by a
+//! pinUvAuthToken with the `cm` or `acfg` permission.
+
+use crate::authenticator::{Authenticator, CtapResult, Enumeration, sha256};
+use crate::state::Credential;
+use fido_wire::ctap2::{
+    ConfigRequest, ConfigSubCommand, CredMgmtRequest, CredMgmtResponse, CredMgmtSubCommand,
+    Descriptor, Permissions, RpEntity, StatusCode,
+};
+
+/// maxRPIDsForSetMinPINLength.
+pub const MAX_MIN_PIN_LENGTH_RP_IDS: usize = 8;
+
+fn credential_response(c: &Credential, total: Option<u64>) -> CredMgmtResponse {
+    CredMgmtResponse {
+        user: Some(c.user.clone()),
+        credential_id: Some(Descriptor::public_key(c.id.clone())),
+        public_key: Some(c.key.cose_public_key()),
+        total_credentials: total,
+        cred_protect: Some(u64::from(c.cred_protect)),
+        large_blob_key: c.large_blob_key.map(|k| k.to_vec()),
+        ..CredMgmtResponse::default()
+    }
+}
+
+impl Authenticator {
+    fn rp_response(&self, rp_id: &str, total: Option<u64>) -> CredMgmtResponse {
+        let name = self
+            .state
+            .credentials
+            .iter()
+            .find(|c| c.rp_id == rp_id)
+            .and_then(|c| c.rp_name.clone());
+        CredMgmtResponse {
+            rp: Some(RpEntity {
+                id: rp_id.to_owned(),
+                name,
+            }),
+            rp_id_hash: Some(sha256(rp_id.as_bytes()).to_vec()),
+            total_rps: total,
+            ..CredMgmtResponse::default()
+        }
+    }
+
+    /// A token bound to an RP may only manage that RP's credentials.
+    fn check_token_rp(&self, rp_id: &str) -> CtapResult<()> {
+        match self.pin.token_rp_id() {
+            Some(bound) if bound != rp_id => Err(StatusCode::PIN_AUTH_INVALID),
+            _ => Ok(()),
+        }
+    }
+
+    pub(crate) fn credential_management(
+        &mut self,
+        req: &CredMgmtRequest,
+    ) -> CtapResult<CredMgmtResponse> {
+        let sub = req.sub_command;
+        let continuing = sub == CredMgmtSubCommand::ENUMERATE_RPS_NEXT
+            || sub == CredMgmtSubCommand::ENUMERATE_CREDENTIALS_NEXT;
+        if !continuing {
+            self.enumeration = None;
+            let param = req
+                .pin_uv_auth_param
+                .as_ref()
+                .ok_or(StatusCode::PUAT_REQUIRED)?;
+            self.pin.verify_token(
+                req.protocol,
+                &param.0,
+                &req.auth_message(),
+                Permissions::CREDENTIAL_MANAGEMENT,
+                None,
+            )?;
+        }
+        let params = req.params.clone().unwrap_or_default();
+        let discoverable: Vec<&Credential> = self
+            .state
+            .credentials
+            .iter()
+            .filter(|c| c.discoverable)
+            .collect();
+        match sub {
+            CredMgmtSubCommand::GET_CREDS_METADATA => {
+                if self.pin.token_rp_id().is_some() {
+                    return Err(StatusCode::PIN_AUTH_INVALID);
+                }
+                Ok(CredMgmtResponse {
+                    existing_count: Some(discoverable.len() as u64),
+                    remaining_count: Some(
+                        self.config
+                            .max_discoverable
+                            .saturating_sub(discoverable.len()) as u64,
+                    ),
+                    ..CredMgmtResponse::default()
+                })
+            }
+            CredMgmtSubCommand::ENUMERATE_RPS_BEGIN => {
+                if self.pin.token_rp_id().is_some() {
+                    return Err(StatusCode::PIN_AUTH_INVALID);
+                }
+                let mut rps: Vec<String> = Vec::new();
+                for c in &discoverable {
+                    if !rps.contains(&c.rp_id) {
+                        rps.push(c.rp_id.clone());
+                    }
+                }
+                let (first, rest) = rps.split_first().ok_or(StatusCode::NO_CREDENTIALS)?;
+                let response = self.rp_response(first, Some(rps.len() as u64));
+                self.enumeration = Some(Enumeration::Rps(rest.to_vec()));
+                Ok(response)
+            }
+            CredMgmtSubCommand::ENUMERATE_RPS_NEXT => {
+                let Some(Enumeration::Rps(rest)) = &mut self.enumeration else {
+                    return Err(StatusCode::NOT_ALLOWED);
+                };
+                if rest.is_empty() {
+                    self.enumeration = None;
+                    return Err(StatusCode::NOT_ALLOWED);
+                }
+                let next = rest.remove(0);
+                Ok(self.rp_response(&next, None))
+            }
+            CredMgmtSubCommand::ENUMERATE_CREDENTIALS_BEGIN => {
+                let hash = params.rp_id_hash.ok_or(StatusCode::MISSING_PARAMETER)?;
+                let matching: Vec<&Credential> = discoverable
+                    .into_iter()
+                    .filter(|c| sha256(c.rp_id.as_bytes()).as_slice() == hash.as_slice())
+                    .collect();
+                let (first, rest) = matching.split_first().ok_or(StatusCode::NO_CREDENTIALS)?;
+                self.check_token_rp(&first.rp_id)?;
+                let response = credential_response(first, Some(matching.len() as u64));
+                let rest = rest.iter().map(|c| c.id.clone()).collect();
+                self.enumeration = Some(Enumeration::Credentials(rest));
+                Ok(response)
+            }
+            CredMgmtSubCommand::ENUMERATE_CREDENTIALS_NEXT => {
+                let Some(Enumeration::Credentials(rest)) = &mut self.enumeration else {
+                    return Err(StatusCode::NOT_ALLOWED);
+                };
+                if rest.is_empty() {
+                    self.enumeration = None;
+                    return Err(StatusCode::NOT_ALLOWED);
+                }
+                let next = rest.remove(0);
+                let c = self
+                    .state
+                    .credentials
+                    .iter()
+                    .find(|c| c.id == next)
+                    .ok_or(StatusCode::NO_CREDENTIALS)?;
+                Ok(credential_response(c, None))
+            }
+            CredMgmtSubCommand::DELETE_CREDENTIAL => {
+                let id = params
+                    .credential_id
+                    .ok_or(StatusCode::MISSING_PARAMETER)?
+                    .id;
+                let index = self
+                    .state
+                    .credentials
+                    .iter()
+                    .position(|c| c.id == id)
+                    .ok_or(StatusCode::NO_CREDENTIALS)?;
+                let rp_id = self
+                    .state
+                    .credentials
+                    .get(index)
+                    .map(|c| c.rp_id.clone())
+                    .unwrap_or_default();
+                self.check_token_rp(&rp_id)?;
+                self.state.credentials.remove(index);
+                self.persist()?;
+                Ok(CredMgmtResponse::default())
+            }
+            CredMgmtSubCommand::UPDATE_USER_INFORMATION => {
+                let id = params
+                    .credential_id
+                    .ok_or(StatusCode::MISSING_PARAMETER)?
+                    .id;
+                let user = params.user.ok_or(StatusCode::MISSING_PARAMETER)?;
+                let rp_id = self
+                    .state
+                    .credentials
+                    .iter()
+                    .find(|c| c.id == id)
+                    .map(|c| c.rp_id.clone())
+                    .ok_or(StatusCode::NO_CREDENTIALS)?;
+                self.check_token_rp(&rp_id)?;
+                let c = self
+                    .state
+                    .credentials
+                    .iter_mut()
+                    .find(|c| c.id == id)
+                    .ok_or(StatusCode::NO_CREDENTIALS)?;
+                if c.user.id != user.id {
+                    return Err(StatusCode::INVALID_PARAMETER);
+                }
+                // Absent fields are removed, as §6.8.7 says.
+                c.user = user;
+                self.persist()?;
+                Ok(CredMgmtResponse::default())
+            }
+            _ => Err(StatusCode::INVALID_SUBCOMMAND),
+        }
+    }
+
+    pub(crate) fn authenticator_config(&mut self, req: &ConfigRequest) -> CtapResult<()> {
+        // §6.11 step 3: without a PIN (and alwaysUv off) no token is required.
+        match &req.pin_uv_auth_param {
+            Some(param) => {
+                self.pin.verify_token(
+                    req.protocol,
+                    &param.0,
+                    &req.auth_message(),
+                    Permissions::AUTHENTICATOR_CONFIG,
+                    None,
+                )?;
+            }
+            None if self.state.pin.hash.is_some() || self.state.always_uv => {
+                return Err(StatusCode::PUAT_REQUIRED);
+            }
+            None => {}
+        }
+        match req.sub_command {
+            ConfigSubCommand::TOGGLE_ALWAYS_UV => {
+                self.state.always_uv = !self.state.always_uv;
+            }
+            ConfigSubCommand::SET_MIN_PIN_LENGTH => {
+                let p = req.params.clone().unwrap_or_default();
+                let pin = &mut self.state.pin;
+                let new_min = p.new_min_pin_length.unwrap_or(pin.min_length);
+                // The minimum only ever grows (until reset).
+                if new_min < pin.min_length || new_min > 63 {
+                    return Err(StatusCode::PIN_POLICY_VIOLATION);
+                }
+                if let Some(ids) = &p.rp_ids
+                    && ids.len() > MAX_MIN_PIN_LENGTH_RP_IDS
+                {
+                    return Err(StatusCode::PIN_POLICY_VIOLATION);
+                }
+                if p.force_change_pin == Some(true) && pin.hash.is_none() {
+                    return Err(StatusCode::PIN_NOT_SET);
+                }
+                pin.min_length = new_min;
+                if let Some(ids) = p.rp_ids {
+                    pin.min_length_rp_ids = ids;
+                }
+                if p.force_change_pin == Some(true)
+                    || (pin.hash.is_some() && pin.code_points < new_min)
+                {
+                    pin.force_change = true;
+                }
+            }
+            ConfigSubCommand::ENABLE_ENTERPRISE_ATTESTATION => {
+                return Err(StatusCode::UNSUPPORTED_OPTION);
+            }
+            _ => return Err(StatusCode::INVALID_SUBCOMMAND),
+        }
+        self.persist()
+    }
+}

@@ -1,0 +1,439 @@
+//! What the virtual key remembers across power cycles — credentials, the
+//! PIN record, authenticatorConfig settings and the attestation identity —
+//! and its state file.
+//!
+//! The file is CTAP2-canonical CBOR under explicit limits, written
+//! atomically (a temporary file in the same directory, fsync, rename, fsync
+//! of the directory) with mode 0600. A file that cannot be read or decoded
+//! is an error naming the file and the problem: the key never silently
+//! starts empty over a user's credentials.
+
+use crate::attestation::AttestationIdentity;
+use crate::keys::CredentialKey;
+use crate::pin::PinRecord;
+use fido_wire::cbor::{self, DecodeOptions, Limits, Value};
+use fido_wire::cose::CoseAlgorithm;
+use fido_wire::ctap2::UserEntity;
+use std::fmt;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+/// The state file format version this build writes and reads.
+pub const STATE_VERSION: u64 = 1;
+
+/// Most credentials one key holds (discoverable or not).
+pub const MAX_CREDENTIALS: usize = 1024;
+
+const FILE_LIMITS: DecodeOptions = DecodeOptions {
+    limits: Limits {
+        // ML-DSA-87 keys are 7.5 KB each; 1,024 of them fit.
+        max_input_len: 16 * 1024 * 1024,
+        max_depth: 8,
+        max_items: 64 * 1024,
+    },
+    canonical: true,
+};
+
+/// Why the state file could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StateError {
+    /// Reading or writing the file failed.
+    #[error("state file {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file exists but is not a valid state file.
+    #[error(
+        "state file {path} is corrupt ({reason}); it was left untouched — move it away to start with an empty key"
+    )]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The file was written by a newer format.
+    #[error(
+        "state file {path} has format version {found}; this build reads version {STATE_VERSION}"
+    )]
+    Version {
+        /// The file.
+        path: PathBuf,
+        /// The version found.
+        found: u64,
+    },
+    /// Others may read the file, which holds private keys.
+    #[error(
+        "state file {path} has mode {mode:o}; it holds private keys, so it must not be readable by others (chmod 600 it)"
+    )]
+    Permissions {
+        /// The file.
+        path: PathBuf,
+        /// Its mode bits.
+        mode: u32,
+    },
+}
+
+/// One credential.
+pub struct Credential {
+    /// Credential id (32 random bytes).
+    pub id: Vec<u8>,
+    /// RP ID.
+    pub rp_id: String,
+    /// RP name, when given.
+    pub rp_name: Option<String>,
+    /// User entity as given at registration (updateUserInformation may change it).
+    pub user: UserEntity,
+    /// Discoverable (resident)?
+    pub discoverable: bool,
+    /// The private key.
+    pub key: CredentialKey,
+    /// Signature counter.
+    pub sign_count: u32,
+    /// credProtect level 1, 2 or 3.
+    pub cred_protect: u8,
+    /// hmac-secret CredRandomWithUV then CredRandomWithoutUV.
+    pub cred_random: Option<Zeroizing<[u8; 64]>>,
+    /// credBlob.
+    pub cred_blob: Option<Vec<u8>>,
+    /// largeBlobKey.
+    pub large_blob_key: Option<[u8; 32]>,
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credential")
+            .field("rp_id", &self.rp_id)
+            .field("alg", &self.key.algorithm())
+            .field("discoverable", &self.discoverable)
+            .field("sign_count", &self.sign_count)
+            .field("cred_protect", &self.cred_protect)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything that survives a power cycle.
+#[derive(Debug, Default)]
+pub struct PersistentState {
+    /// Credentials, oldest first.
+    pub credentials: Vec<Credential>,
+    /// The PIN record.
+    pub pin: PinRecord,
+    /// alwaysUv.
+    pub always_uv: bool,
+    /// The packed basic attestation identity, once generated.
+    pub attestation: Option<AttestationIdentity>,
+}
+
+fn t(s: &str) -> Value {
+    Value::text(s)
+}
+
+fn opt_text(v: Option<&String>) -> Value {
+    v.map_or(Value::Null, |s| Value::text(s.clone()))
+}
+
+impl PersistentState {
+    /// Encodes the state (canonical CBOR). Holds private keys: zeroized on drop.
+    pub fn to_cbor(&self) -> Result<Zeroizing<Vec<u8>>, crate::keys::CryptoError> {
+        let mut creds = Vec::with_capacity(self.credentials.len());
+        for c in &self.credentials {
+            creds.push(Value::map([
+                (t("id"), Value::bytes(c.id.clone())),
+                (t("rp"), Value::text(c.rp_id.clone())),
+                (t("rpName"), opt_text(c.rp_name.as_ref())),
+                (t("user"), c.user.to_value()),
+                (t("rk"), Value::Bool(c.discoverable)),
+                (t("alg"), Value::int(c.key.algorithm().0)),
+                (t("key"), Value::bytes(c.key.to_private_bytes()?.to_vec())),
+                (t("signCount"), Value::int(u64::from(c.sign_count))),
+                (t("credProtect"), Value::int(u64::from(c.cred_protect))),
+                (
+                    t("credRandom"),
+                    c.cred_random
+                        .as_ref()
+                        .map_or(Value::Null, |r| Value::bytes(r.to_vec())),
+                ),
+                (
+                    t("credBlob"),
+                    c.cred_blob.clone().map_or(Value::Null, Value::bytes),
+                ),
+                (
+                    t("largeBlobKey"),
+                    c.large_blob_key
+                        .map_or(Value::Null, |k| Value::bytes(k.to_vec())),
+                ),
+            ]));
+        }
+        let p = &self.pin;
+        let pin = Value::map([
+            (
+                t("hash"),
+                p.hash.map_or(Value::Null, |h| Value::bytes(h.to_vec())),
+            ),
+            (t("codePoints"), Value::int(p.code_points)),
+            (t("retries"), Value::int(p.retries)),
+            (t("minLength"), Value::int(p.min_length)),
+            (t("forceChange"), Value::Bool(p.force_change)),
+            (
+                t("minLengthRpIds"),
+                Value::Array(p.min_length_rp_ids.iter().map(|s| t(s)).collect()),
+            ),
+        ]);
+        let attestation = self.attestation.as_ref().map_or(Value::Null, |a| {
+            Value::map([
+                (t("key"), Value::bytes(a.key_pkcs8().to_vec())),
+                (t("cert"), Value::bytes(a.certificate.clone())),
+                (t("root"), Value::bytes(a.root.clone())),
+            ])
+        });
+        let root = Value::map([
+            (t("version"), Value::int(STATE_VERSION)),
+            (t("credentials"), Value::Array(creds)),
+            (t("pin"), pin),
+            (t("alwaysUv"), Value::Bool(self.always_uv)),
+            (t("attestation"), attestation),
+        ]);
+        Ok(Zeroizing::new(cbor::to_canonical_vec(&root)))
+    }
+
+    /// Decodes a state file's contents; `path` is only for messages.
+    pub fn from_cbor(bytes: &[u8], path: &Path) -> Result<Self, StateError> {
+        let corrupt = |reason: String| StateError::Corrupt {
+            path: path.to_owned(),
+            reason,
+        };
+        let root = cbor::from_slice(bytes, &FILE_LIMITS).map_err(|e| corrupt(e.to_string()))?;
+        let field = |v: &Value, name: &str| -> Result<Value, StateError> {
+            v.get_text(name)
+                .cloned()
+                .ok_or_else(|| corrupt(format!("missing \"{name}\"")))
+        };
+        let version = field(&root, "version")?
+            .as_u64()
+            .ok_or_else(|| corrupt("\"version\" is not a number".into()))?;
+        if version != STATE_VERSION {
+            return Err(StateError::Version {
+                path: path.to_owned(),
+                found: version,
+            });
+        }
+        let bad = |what: &str| corrupt(format!("\"{what}\" has the wrong type"));
+        let opt_bytes = |v: Value, what: &str| -> Result<Option<Vec<u8>>, StateError> {
+            match v {
+                Value::Null => Ok(None),
+                Value::Bytes(b) => Ok(Some(b)),
+                _ => Err(bad(what)),
+            }
+        };
+        let mut credentials = Vec::new();
+        for c in field(&root, "credentials")?
+            .as_array()
+            .ok_or_else(|| bad("credentials"))?
+        {
+            let alg = CoseAlgorithm(field(c, "alg")?.as_i64().ok_or_else(|| bad("alg"))?);
+            let key_bytes = Zeroizing::new(
+                field(c, "key")?
+                    .as_bytes()
+                    .ok_or_else(|| bad("key"))?
+                    .to_vec(),
+            );
+            let key = CredentialKey::from_private_bytes(alg, &key_bytes)
+                .map_err(|e| corrupt(format!("a credential key: {e}")))?;
+            let cred_random = match opt_bytes(field(c, "credRandom")?, "credRandom")? {
+                None => None,
+                Some(b) => Some(Zeroizing::new(
+                    <[u8; 64]>::try_from(b.as_slice()).map_err(|_| bad("credRandom"))?,
+                )),
+            };
+            let large_blob_key = match opt_bytes(field(c, "largeBlobKey")?, "largeBlobKey")? {
+                None => None,
+                Some(b) => {
+                    Some(<[u8; 32]>::try_from(b.as_slice()).map_err(|_| bad("largeBlobKey"))?)
+                }
+            };
+            credentials.push(Credential {
+                id: field(c, "id")?
+                    .as_bytes()
+                    .ok_or_else(|| bad("id"))?
+                    .to_vec(),
+                rp_id: field(c, "rp")?
+                    .as_text()
+                    .ok_or_else(|| bad("rp"))?
+                    .to_owned(),
+                rp_name: field(c, "rpName")?.as_text().map(str::to_owned),
+                user: UserEntity::from_value(&field(c, "user")?).ok_or_else(|| bad("user"))?,
+                discoverable: field(c, "rk")?.as_bool().ok_or_else(|| bad("rk"))?,
+                key,
+                sign_count: field(c, "signCount")?
+                    .as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| bad("signCount"))?,
+                cred_protect: field(c, "credProtect")?
+                    .as_u64()
+                    .and_then(|n| u8::try_from(n).ok())
+                    .filter(|n| (1..=3).contains(n))
+                    .ok_or_else(|| bad("credProtect"))?,
+                cred_random,
+                cred_blob: opt_bytes(field(c, "credBlob")?, "credBlob")?,
+                large_blob_key,
+            });
+        }
+        if credentials.len() > MAX_CREDENTIALS {
+            return Err(corrupt(format!(
+                "{} credentials, more than the {MAX_CREDENTIALS} a key holds",
+                credentials.len()
+            )));
+        }
+        let p = field(&root, "pin")?;
+        let uint = |name: &str| -> Result<u64, StateError> {
+            field(&p, name)?.as_u64().ok_or_else(|| bad(name))
+        };
+        let pin = PinRecord {
+            hash: match opt_bytes(field(&p, "hash")?, "hash")? {
+                None => None,
+                Some(h) => Some(<[u8; 16]>::try_from(h.as_slice()).map_err(|_| bad("hash"))?),
+            },
+            code_points: uint("codePoints")?,
+            retries: uint("retries")?.min(crate::pin::MAX_PIN_RETRIES),
+            min_length: uint("minLength")?,
+            force_change: field(&p, "forceChange")?
+                .as_bool()
+                .ok_or_else(|| bad("forceChange"))?,
+            min_length_rp_ids: field(&p, "minLengthRpIds")?
+                .as_array()
+                .ok_or_else(|| bad("minLengthRpIds"))?
+                .iter()
+                .map(|v| v.as_text().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| bad("minLengthRpIds"))?,
+        };
+        let attestation = match field(&root, "attestation")? {
+            Value::Null => None,
+            a => Some(
+                AttestationIdentity::from_parts(
+                    Zeroizing::new(
+                        field(&a, "key")?
+                            .as_bytes()
+                            .ok_or_else(|| bad("key"))?
+                            .to_vec(),
+                    ),
+                    field(&a, "cert")?
+                        .as_bytes()
+                        .ok_or_else(|| bad("cert"))?
+                        .to_vec(),
+                    field(&a, "root")?
+                        .as_bytes()
+                        .ok_or_else(|| bad("root"))?
+                        .to_vec(),
+                )
+                .map_err(|e| corrupt(e.to_string()))?,
+            ),
+        };
+        Ok(PersistentState {
+            credentials,
+            pin,
+            always_uv: field(&root, "alwaysUv")?
+                .as_bool()
+                .ok_or_else(|| bad("alwaysUv"))?,
+            attestation,
+        })
+    }
+}
+
+/// Where the state lives.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum StateStore {
+    /// In memory only: gone when the process ends.
+    #[default]
+    Memory,
+    /// A state file.
+    File(PathBuf),
+}
+
+impl StateStore {
+    /// Reads the state: `Ok(None)` when there is no file yet (or in memory).
+    pub fn load(&self) -> Result<Option<PersistentState>, StateError> {
+        let StateStore::File(path) = self else {
+            return Ok(None);
+        };
+        let io = |source| StateError::Io {
+            path: path.clone(),
+            source,
+        };
+        let bytes = match std::fs::read(path) {
+            Ok(b) => Zeroizing::new(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(e)),
+        };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(path).map_err(io)?.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(StateError::Permissions {
+                    path: path.clone(),
+                    mode,
+                });
+            }
+        }
+        PersistentState::from_cbor(&bytes, path).map(Some)
+    }
+
+    /// Writes the state atomically (no-op in memory).
+    pub fn save(&self, state: &PersistentState) -> Result<(), StateError> {
+        let StateStore::File(path) = self else {
+            return Ok(());
+        };
+        let io = |source| StateError::Io {
+            path: path.clone(),
+            source,
+        };
+        let bytes = state
+            .to_cbor()
+            .map_err(|e| io(std::io::Error::other(e.to_string())))?;
+        write_atomic(path, &bytes).map_err(io)
+    }
+}
+
+/// Writes `bytes` to `path` so that a crash leaves either the old or the new
+/// contents: a 0600 temporary file beside it, fsync, rename, fsync the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("the state path has no file name"))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(file_name);
+    tmp_name.push(format!(".tmp-{}", std::process::id()));
+    let tmp = dir.join(tmp_name);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let result = (|| {
+        let mut f = options.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        #[cfg(unix)]
+        std::fs::File::open(&dir)?.sync_all()?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
