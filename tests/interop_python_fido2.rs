@@ -18,19 +18,30 @@ use keybench_tests::workspace_root;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use virtual_authenticator::{Authenticator, Config};
+use virtual_authenticator::{AttestationMode, Authenticator, Config};
 
-#[test]
-fn python_fido2_registers_and_authenticates_every_algorithm_over_udp() {
-    let Ok(python) = std::env::var("KEYBENCH_PYTHON") else {
-        if std::env::var("KEYBENCH_SKIP_INTEROP").as_deref() == Ok("1") {
+/// The Python to run, or `None` when the caller asked to skip.
+fn python() -> Option<String> {
+    match std::env::var("KEYBENCH_PYTHON") {
+        Ok(p) => Some(p),
+        Err(_) if std::env::var("KEYBENCH_SKIP_INTEROP").as_deref() == Ok("1") => {
             eprintln!("skipped on request (KEYBENCH_SKIP_INTEROP=1)");
-            return;
+            None
         }
-        panic!(
+        Err(_) => panic!(
             "set KEYBENCH_PYTHON to a Python with fido2==2.2.1 (scripts/test does), or KEYBENCH_SKIP_INTEROP=1 to skip"
-        );
-    };
+        ),
+    }
+}
+
+/// Serves `authenticator` on a loopback UDP port, runs `script` with the
+/// address (and `extra` arguments), and returns its JSON lines.
+fn run_against(
+    python: &str,
+    authenticator: Authenticator,
+    script: &str,
+    extra: &[String],
+) -> Vec<serde_json::Value> {
     let transport = ctaphid::UdpReports::listen(([127, 0, 0, 1], 0).into()).unwrap();
     let addr = transport.local_addr().unwrap();
     let stop = Arc::new(AtomicBool::new(false));
@@ -39,20 +50,12 @@ fn python_fido2_registers_and_authenticates_every_algorithm_over_udp() {
         version: (0, 1, 0),
         capabilities: 0x0d,
     };
-    std::thread::spawn(move || {
-        ctaphid::serve::serve(
-            transport,
-            identity,
-            Authenticator::new(Config::default()).unwrap(),
-            s,
-        )
-    });
-
-    let script = workspace_root().join("tests/interop/python_fido2.py");
-    let out = Command::new(&python)
-        .arg(&script)
+    std::thread::spawn(move || ctaphid::serve::serve(transport, identity, authenticator, s));
+    let out = Command::new(python)
+        .arg(workspace_root().join("tests/interop").join(script))
         .arg(addr.ip().to_string())
         .arg(addr.port().to_string())
+        .args(extra)
         .output()
         .unwrap_or_else(|e| panic!("running {python}: {e}"));
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -63,11 +66,21 @@ fn python_fido2_registers_and_authenticates_every_algorithm_over_udp() {
         String::from_utf8_lossy(&out.stderr)
     );
     println!("{stdout}");
-
-    let lines: Vec<serde_json::Value> = stdout
+    stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+        .collect()
+}
+
+#[test]
+fn python_fido2_registers_and_authenticates_every_algorithm_over_udp() {
+    let Some(python) = python() else { return };
+    let lines = run_against(
+        &python,
+        Authenticator::new(Config::default()).unwrap(),
+        "python_fido2.py",
+        &[],
+    );
     assert_eq!(lines[0]["getInfo"]["max_msg_size"], 7609);
     let results = &lines[1..];
     let algs: Vec<i64> = results.iter().map(|r| r["alg"].as_i64().unwrap()).collect();
@@ -79,4 +92,72 @@ fn python_fido2_registers_and_authenticates_every_algorithm_over_udp() {
     }
     let ml_dsa_87 = results.iter().find(|r| r["alg"] == -50).unwrap();
     assert!(ml_dsa_87["registration_bytes"].as_u64().unwrap() > 7000);
+}
+
+#[test]
+fn python_fido2_uses_pin_extensions_credential_management_and_config() {
+    let Some(python) = python() else { return };
+    let authenticator = Authenticator::new(Config {
+        attestation: AttestationMode::PackedBasic,
+        ..Config::default()
+    })
+    .unwrap();
+    let root: String = authenticator
+        .attestation_root()
+        .unwrap()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let lines = run_against(&python, authenticator, "python_fido2_pin.py", &[root]);
+    let step = |name: &str| {
+        lines
+            .iter()
+            .find(|l| l["step"] == name)
+            .unwrap_or_else(|| panic!("no {name} step"))
+            .clone()
+    };
+    let info = step("info");
+    assert_eq!(info["options"]["clientPin"], false);
+    assert_eq!(info["pin_protocols"], serde_json::json!([2, 1]));
+    let pin = step("pin");
+    assert_eq!(pin["wrong"], "PIN_INVALID");
+    assert_eq!(pin["retries"], 7);
+    assert_eq!(pin["option"], true);
+    // Packed basic attestation, verified up to the root by python-fido2.
+    let register = step("register");
+    assert_eq!(register["fmt"], "packed");
+    assert_eq!(register["x5c"], 1);
+    assert_eq!(register["uv"], true);
+    assert_eq!(register["extensions"]["credProtect"], 2);
+    assert_eq!(register["extensions"]["hmac-secret"], true);
+    assert_eq!(register["extensions"]["credBlob"], true);
+    // ML-DSA-65 with an ES256 certificate: far below self attestation's size.
+    assert!(register["bytes"].as_u64().unwrap() < 3000, "{register}");
+    let prf = step("prf");
+    assert_eq!(prf["uv"], true);
+    assert_eq!(prf["same"], true);
+    assert_eq!(prf["differs"], true);
+    assert_eq!(
+        prf["cred_blob"],
+        "keybench-blob"
+            .bytes()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    assert_eq!(
+        step("credProtect")["discoverable_without_uv"],
+        "NO_CREDENTIALS"
+    );
+    let cm = step("credMgmt");
+    assert_eq!(cm["existing"], 1);
+    assert_eq!(cm["rps"], serde_json::json!(["example.org"]));
+    assert_eq!(cm["creds"], 1);
+    assert_eq!(cm["cred_protect"], 2);
+    assert_eq!(cm["public_key_alg"], -49);
+    assert_eq!(cm["updated_name"], "alice@example.org");
+    assert_eq!(cm["after_delete"], 0);
+    let config = step("config");
+    assert_eq!(config["min_pin_length"], 8);
+    assert_eq!(config["force_pin_change"], true);
+    assert_eq!(config["token_while_forced"], "PIN_POLICY_VIOLATION");
 }

@@ -24,6 +24,7 @@ from fido2.webauthn import (
     PublicKeyCredentialRpEntity,
     PublicKeyCredentialType,
     PublicKeyCredentialUserEntity,
+    UserVerificationRequirement,
 )
 
 
@@ -67,7 +68,9 @@ def main():
         server = Fido2Server(rp)
         server.allowed_algorithms = [PublicKeyCredentialParameters(type=PublicKeyCredentialType.PUBLIC_KEY, alg=alg)]
         user = PublicKeyCredentialUserEntity(id=f"user{alg}".encode(), name="alice", display_name="Alice")
-        options, state = server.register_begin(user)
+        # No PIN is set: python-fido2 refuses "preferred" UV on a key that
+        # offers clientPin but has none, as a browser would ask to set one.
+        options, state = server.register_begin(user, user_verification=UserVerificationRequirement.DISCOURAGED)
         registration = client.make_credential(options.public_key)
         auth_data = server.register_complete(state, registration)
         credential = auth_data.credential_data
@@ -76,7 +79,7 @@ def main():
         client_data_hash = registration.response.client_data.hash
         PackedAttestation().verify(att.att_stmt, att.auth_data, client_data_hash)
 
-        options, state = server.authenticate_begin([credential])
+        options, state = server.authenticate_begin([credential], user_verification=UserVerificationRequirement.DISCOURAGED)
         assertion = client.get_assertion(options.public_key).get_response(0)
         server.authenticate_complete(state, [credential], assertion)
         print(json.dumps({
