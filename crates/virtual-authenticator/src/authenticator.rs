@@ -752,3 +752,29 @@ impl RequestHandler for Authenticator {
         }
     }
 }
+
+/// An authenticator shared between the thread serving it and whoever
+/// controls it (a UI, a test): power cycles and state queries go through
+/// the same lock that requests do.
+#[derive(Clone)]
+pub struct SharedAuthenticator(pub std::sync::Arc<std::sync::Mutex<Authenticator>>);
+
+impl SharedAuthenticator {
+    /// Shares `authenticator`.
+    pub fn new(authenticator: Authenticator) -> Self {
+        SharedAuthenticator(std::sync::Arc::new(std::sync::Mutex::new(authenticator)))
+    }
+
+    /// Runs `f` with the authenticator locked.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Authenticator) -> R) -> R {
+        // A panic while locked must not take the key down with it.
+        let mut guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut guard)
+    }
+}
+
+impl RequestHandler for SharedAuthenticator {
+    fn handle(&mut self, request: &Message, ctx: &RequestContext) -> Vec<u8> {
+        self.with(|a| a.handle(request, ctx))
+    }
+}

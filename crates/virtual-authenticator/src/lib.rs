@@ -26,6 +26,6 @@ pub mod state;
 #[cfg(target_os = "linux")]
 pub mod uhid;
 
-pub use authenticator::{AttestationMode, Authenticator, Config, OpenError};
+pub use authenticator::{AttestationMode, Authenticator, Config, OpenError, SharedAuthenticator};
 pub use presence::{PresencePolicy, PresencePrompt, PresenceRequest, PresenceResponder};
 pub use state::{StateError, StateStore};

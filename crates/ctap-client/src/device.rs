@@ -1,0 +1,252 @@
+//! One FIDO2 key behind a CTAPHID channel: getInfo read once at open, and
+//! the CTAP 2.1 commands (§6) as typed calls. Every request is checked
+//! against the key's maxMsgSize before it is sent, and every exchange is
+//! reported to the traffic recorder when one is attached.
+
+use crate::error::CtapError;
+use crate::recorder::{Direction, EventKind, Recorder, RecordingTransport};
+use ctaphid::{ClientConfig, HidChannel, InitInfo, ReportTransport, Transaction};
+use fido_wire::cbor::{self, Value};
+use fido_wire::ctap2::{
+    GetAssertionRequest, GetAssertionResponse, GetInfo, MakeCredentialRequest,
+    MakeCredentialResponse, StatusCode, command, parse_response,
+};
+use std::time::Duration;
+
+/// The name of a CTAP2 command byte, for messages and the recorder.
+pub fn command_name(cmd: u8) -> &'static str {
+    match cmd {
+        command::MAKE_CREDENTIAL => "authenticatorMakeCredential",
+        command::GET_ASSERTION => "authenticatorGetAssertion",
+        command::GET_INFO => "authenticatorGetInfo",
+        command::CLIENT_PIN => "authenticatorClientPIN",
+        command::RESET => "authenticatorReset",
+        command::GET_NEXT_ASSERTION => "authenticatorGetNextAssertion",
+        command::CREDENTIAL_MANAGEMENT | command::PROTOTYPE_CREDENTIAL_MANAGEMENT => {
+            "authenticatorCredentialManagement"
+        }
+        command::SELECTION => "authenticatorSelection",
+        command::CONFIG => "authenticatorConfig",
+        _ => "vendor command",
+    }
+}
+
+/// A key, opened.
+pub struct Device<T: ReportTransport> {
+    channel: HidChannel<RecordingTransport<T>>,
+    info: GetInfo,
+    recorder: Recorder,
+    /// Default deadline of a call without user interaction.
+    pub timeout: Duration,
+}
+
+impl<T: ReportTransport> Device<T> {
+    /// Allocates a channel (INIT) and reads getInfo.
+    pub fn open(transport: T, recorder: Recorder) -> Result<Self, CtapError> {
+        let channel = HidChannel::open(
+            RecordingTransport::new(transport, recorder.clone()),
+            ClientConfig::default(),
+        )?;
+        let mut device = Device {
+            channel,
+            info: GetInfo::default(),
+            recorder,
+            timeout: Duration::from_secs(5),
+        };
+        device.info = device.get_info()?;
+        Ok(device)
+    }
+
+    /// The getInfo read at open (or refreshed by [`Device::get_info`]).
+    pub fn info(&self) -> &GetInfo {
+        &self.info
+    }
+
+    /// The CTAPHID INIT answer: channel, versions, capabilities.
+    pub fn hid_info(&self) -> InitInfo {
+        self.channel.info()
+    }
+
+    /// The recorder this device reports to.
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+
+    /// The channel, for CTAPHID-level calls (ping, wink, lock).
+    pub fn channel(&mut self) -> &mut HidChannel<RecordingTransport<T>> {
+        &mut self.channel
+    }
+
+    /// Sends one CTAP2 command and returns its response body. `detail`
+    /// describes the request for the recorder; `sensitive` keeps the frames'
+    /// bytes out of it.
+    pub fn call(
+        &mut self,
+        cmd: u8,
+        params: Option<&Value>,
+        detail: String,
+        sensitive: bool,
+        tx: Transaction<'_>,
+    ) -> Result<Option<Value>, CtapError> {
+        let name = command_name(cmd);
+        let request = fido_wire::ctap2::encode_request(cmd, params);
+        let max = self.info.effective_max_msg_size();
+        if request.len() as u64 > max {
+            return Err(CtapError::RequestTooLarge {
+                command: name,
+                len: request.len(),
+                max,
+            });
+        }
+        self.recorder.record(
+            Direction::Out,
+            EventKind::Request {
+                command: name.into(),
+                length: request.len(),
+                detail,
+            },
+        );
+        self.recorder.set_sensitive(sensitive);
+        let result = self.channel.cbor(&request, tx);
+        self.recorder.set_sensitive(false);
+        let response = result?;
+        let (status, body) = parse_response(&response).map_err(|source| CtapError::Response {
+            command: name,
+            source,
+        })?;
+        self.recorder.record(
+            Direction::In,
+            EventKind::Response {
+                command: name.into(),
+                status: status.to_string(),
+                length: response.len(),
+                detail: if sensitive {
+                    "<redacted: carries PIN/UV material>".into()
+                } else {
+                    body.as_ref().map(ToString::to_string).unwrap_or_default()
+                },
+            },
+        );
+        if status != StatusCode::OK {
+            return Err(CtapError::Status {
+                command: name,
+                status,
+            });
+        }
+        Ok(body)
+    }
+
+    fn quick(&self) -> Transaction<'static> {
+        Transaction::with_timeout(self.timeout)
+    }
+
+    /// authenticatorGetInfo (and refreshes the cached copy).
+    pub fn get_info(&mut self) -> Result<GetInfo, CtapError> {
+        let tx = self.quick();
+        let body = self.call(command::GET_INFO, None, String::new(), false, tx)?;
+        let info = GetInfo::from_value(&body.unwrap_or(Value::Null)).map_err(|source| {
+            CtapError::Response {
+                command: command_name(command::GET_INFO),
+                source,
+            }
+        })?;
+        self.info = info.clone();
+        Ok(info)
+    }
+
+    /// authenticatorMakeCredential.
+    pub fn make_credential(
+        &mut self,
+        req: &MakeCredentialRequest,
+        tx: Transaction<'_>,
+    ) -> Result<MakeCredentialResponse, CtapError> {
+        let sensitive = req.pin_uv_auth_param.is_some();
+        let body = self.call(
+            command::MAKE_CREDENTIAL,
+            Some(&req.to_value()),
+            format!("{req:?}"),
+            sensitive,
+            tx,
+        )?;
+        MakeCredentialResponse::from_value(&body.unwrap_or(Value::Null)).map_err(|source| {
+            CtapError::Response {
+                command: command_name(command::MAKE_CREDENTIAL),
+                source,
+            }
+        })
+    }
+
+    /// authenticatorGetAssertion.
+    pub fn get_assertion(
+        &mut self,
+        req: &GetAssertionRequest,
+        tx: Transaction<'_>,
+    ) -> Result<GetAssertionResponse, CtapError> {
+        let sensitive = req.pin_uv_auth_param.is_some()
+            || req
+                .extensions
+                .as_ref()
+                .is_some_and(|e| e.get_text("hmac-secret").is_some());
+        let body = self.call(
+            command::GET_ASSERTION,
+            Some(&req.to_value()),
+            format!("{req:?}"),
+            sensitive,
+            tx,
+        )?;
+        Self::assertion(command::GET_ASSERTION, body)
+    }
+
+    /// authenticatorGetNextAssertion.
+    pub fn get_next_assertion(&mut self) -> Result<GetAssertionResponse, CtapError> {
+        let tx = self.quick();
+        let body = self.call(command::GET_NEXT_ASSERTION, None, String::new(), false, tx)?;
+        Self::assertion(command::GET_NEXT_ASSERTION, body)
+    }
+
+    fn assertion(cmd: u8, body: Option<Value>) -> Result<GetAssertionResponse, CtapError> {
+        GetAssertionResponse::from_value(&body.unwrap_or(Value::Null)).map_err(|source| {
+            CtapError::Response {
+                command: command_name(cmd),
+                source,
+            }
+        })
+    }
+
+    /// authenticatorReset. Keys allow it only shortly after power-up (10 s
+    /// on most) and need a touch; NOT_ALLOWED means re-plug and retry at once.
+    pub fn reset(&mut self, tx: Transaction<'_>) -> Result<(), CtapError> {
+        self.call(command::RESET, None, String::new(), false, tx)?;
+        self.info = self.get_info()?;
+        Ok(())
+    }
+
+    /// authenticatorSelection: waits for a touch (to pick among several keys).
+    pub fn selection(&mut self, tx: Transaction<'_>) -> Result<(), CtapError> {
+        if !self
+            .info
+            .versions
+            .iter()
+            .any(|v| v == "FIDO_2_1" || v == "FIDO_2_1_PRE")
+        {
+            return Err(CtapError::Unsupported("authenticatorSelection (CTAP 2.1)"));
+        }
+        self.call(command::SELECTION, None, String::new(), false, tx)?;
+        Ok(())
+    }
+
+    /// CTAPHID_WINK: makes the key blink.
+    pub fn wink(&mut self) -> Result<(), CtapError> {
+        if self.channel.info().capabilities & ctaphid::client::capability::WINK == 0 {
+            return Err(CtapError::Unsupported("CTAPHID_WINK"));
+        }
+        self.channel.wink(self.timeout)?;
+        Ok(())
+    }
+
+    /// Encodes a value the way requests are (for callers that build
+    /// pinUvAuthParams over encoded parameters).
+    pub fn encode(value: &Value) -> Vec<u8> {
+        cbor::to_canonical_vec(value)
+    }
+}

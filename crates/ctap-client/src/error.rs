@@ -1,0 +1,65 @@
+//! The client's errors: one variant per way a call can fail, with the CTAP
+//! status named and, where the user can act, what to do.
+
+use ctaphid::ClientError as HidError;
+use fido_wire::ctap2::{Ctap2Error, StatusCode};
+use pin_uv_auth::PinUvAuthError;
+
+/// Why a CTAP call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CtapError {
+    /// The CTAPHID exchange failed (transport, framing, timeout, cancel).
+    #[error(transparent)]
+    Hid(#[from] HidError),
+    /// The authenticator answered with an error status.
+    #[error("{command}: the key answered {status}{}", status.advice().map(|a| format!(" — {a}")).unwrap_or_default())]
+    Status {
+        /// The command that failed.
+        command: &'static str,
+        /// The status byte.
+        status: StatusCode,
+    },
+    /// The response is not a valid CTAP2 structure.
+    #[error("{command}: malformed response: {source}")]
+    Response {
+        /// The command.
+        command: &'static str,
+        /// What is wrong.
+        source: Ctap2Error,
+    },
+    /// A request larger than the key accepts was not sent.
+    #[error(
+        "{command}: the request is {len} bytes, over this key's maxMsgSize of {max}; it was not sent"
+    )]
+    RequestTooLarge {
+        /// The command.
+        command: &'static str,
+        /// The encoded request length.
+        len: usize,
+        /// The key's limit.
+        max: u64,
+    },
+    /// PIN/UV auth protocol failure (bad key agreement key, PIN rules).
+    #[error(transparent)]
+    PinUvAuth(#[from] PinUvAuthError),
+    /// The key lacks something the operation needs.
+    #[error("this key does not support {0}")]
+    Unsupported(&'static str),
+    /// The operation needs a PIN and none was given.
+    #[error("this key requires its PIN for this operation; none was given")]
+    PinRequired,
+    /// The relying party's options cannot be used.
+    #[error("invalid options: {0}")]
+    Options(String),
+}
+
+impl CtapError {
+    /// The CTAP status, when the key answered with one.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            CtapError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! A CTAP 2.1 client for FIDO2 security keys, classical and post-quantum.
+//!
+//! [`Device`] is one key behind a CTAPHID channel (the `ctaphid` crate, the
+//! same framing the virtual key answers with) over any report transport:
+//! hidapi for USB keys ([`hid`]), UDP or in-process pipes for virtual keys.
+//! Modules: `device` (getInfo, makeCredential, getAssertion,
+//! getNextAssertion, reset, selection, wink; maxMsgSize enforced before
+//! sending), `pin` (clientPIN protocols 1 and 2, [`PinToken`]), `manage`
+//! (credentialManagement, authenticatorConfig), [`webauthn`] (the WebAuthn
+//! client role with extension mapping: credProtect, hmac-secret and prf,
+//! credBlob, largeBlobKey, minPinLength, credProps) and [`recorder`] (the
+//! redacting traffic recorder).
+//!
+//! Algorithm identifiers pass through unchanged; ML-DSA credential keys
+//! (COSE AKP) parse like any other.
+
+#![forbid(unsafe_code)]
+
+mod device;
+mod error;
+#[cfg(feature = "hidapi")]
+pub mod hid;
+mod manage;
+mod pin;
+pub mod recorder;
+pub mod webauthn;
+
+pub use device::{Device, command_name};
+pub use error::CtapError;
+pub use manage::{CredentialsMetadata, StoredCredential};
+pub use pin::{PinRetries, PinToken};
+pub use recorder::{Recorder, TrafficEvent};

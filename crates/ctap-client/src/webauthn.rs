@@ -1,0 +1,570 @@
+//! The WebAuthn client role (WebAuthn L3 §5.1.3, §5.1.4 as a client
+//! performs them over CTAP 2.1): from a relying party's options JSON build
+//! clientDataJSON, decide on PIN/UV, map the client extensions to
+//! authenticator extensions, run the ceremony on one key and return
+//! `RegistrationResponseJSON` or `AuthenticationResponseJSON`.
+
+use crate::device::Device;
+use crate::error::CtapError;
+use crate::pin::PinToken;
+use aws_lc_rs::digest::{SHA256, digest};
+use ctaphid::{CancelToken, KeepaliveStatus, ReportTransport, Transaction};
+use fido_wire::cbor::{self, Value};
+use fido_wire::cose::{CoseAlgorithm, CoseKey, KeyParams};
+use fido_wire::ctap2::{
+    Descriptor, GetAssertionRequest, MakeCredentialRequest, Permissions, RequestOptions,
+};
+use fido_wire::webauthn::base64url::{self, Base64UrlBytes};
+use fido_wire::webauthn::json::{
+    AssertionResponseJson, AttestationResponseJson, AuthenticationResponseJson,
+    AuthenticatorAttachment, AuthenticatorTransport, CreationOptionsJson, CredentialType,
+    RegistrationResponseJson, RequestOptionsJson, ResidentKeyRequirement,
+    UserVerificationRequirement,
+};
+use fido_wire::webauthn::{AuthenticatorData, CeremonyType, CollectedClientData};
+use pin_uv_auth::SharedSecret;
+use serde_json::{Map, Value as Json, json};
+use std::time::Duration;
+
+/// What the client knows that the options do not: where the page is, the
+/// PIN the user typed, and how to show progress or cancel.
+pub struct ClientContext<'a> {
+    /// The calling page's origin, e.g. `https://example.org`.
+    pub origin: String,
+    /// crossOrigin, and the top-level origin when it is set.
+    pub top_origin: Option<String>,
+    /// The key's PIN, when the user gave it.
+    pub pin: Option<&'a str>,
+    /// KEEPALIVE statuses ("touch your key" only on UP_NEEDED).
+    pub on_status: Option<&'a mut dyn FnMut(KeepaliveStatus)>,
+    /// Cancels the ceremony (CTAPHID_CANCEL is sent).
+    pub cancel: Option<&'a CancelToken>,
+}
+
+impl<'a> ClientContext<'a> {
+    /// A context for `origin` with nothing else.
+    pub fn new(origin: impl Into<String>) -> ClientContext<'a> {
+        ClientContext {
+            origin: origin.into(),
+            top_origin: None,
+            pin: None,
+            on_status: None,
+            cancel: None,
+        }
+    }
+
+    fn host(&self) -> Result<&str, CtapError> {
+        let rest = self
+            .origin
+            .strip_prefix("https://")
+            .or_else(|| self.origin.strip_prefix("http://"))
+            .ok_or_else(|| {
+                CtapError::Options(format!("origin {:?} is not http(s)", self.origin))
+            })?;
+        let host = rest.split('/').next().unwrap_or(rest);
+        // Strip a port, but not from a bracketed IPv6 literal.
+        Ok(match host.rsplit_once(':') {
+            Some((h, port)) if !h.ends_with(']') || host.starts_with('[') => {
+                if port.chars().all(|c| c.is_ascii_digit()) {
+                    h
+                } else {
+                    host
+                }
+            }
+            _ => host,
+        })
+    }
+
+    /// The RP ID: the options' one, which must be the origin's host or a
+    /// registrable suffix of it (§5.1.3 step 8), else the host itself.
+    fn rp_id(&self, requested: Option<&str>) -> Result<String, CtapError> {
+        let host = self.host()?.to_ascii_lowercase();
+        match requested {
+            None => Ok(host),
+            Some(rp) => {
+                let rp = rp.to_ascii_lowercase();
+                if host == rp || host.ends_with(&format!(".{rp}")) {
+                    Ok(rp)
+                } else {
+                    Err(CtapError::Options(format!(
+                        "RP ID {rp:?} is not the origin's host {host:?} or a suffix of it"
+                    )))
+                }
+            }
+        }
+    }
+
+    fn client_data(&self, ceremony: CeremonyType, challenge: &[u8]) -> Vec<u8> {
+        let mut cd = CollectedClientData::new(ceremony, challenge, self.origin.clone());
+        if let Some(top) = &self.top_origin {
+            cd.cross_origin = Some(true);
+            cd.top_origin = Some(top.clone());
+        }
+        cd.to_json()
+    }
+
+    fn transaction(&mut self, timeout_ms: Option<u32>) -> Transaction<'_> {
+        Transaction {
+            // WebAuthn's recommended default is 5 minutes; keys give up sooner.
+            timeout: Duration::from_millis(
+                u64::from(timeout_ms.unwrap_or(120_000)).clamp(5_000, 600_000),
+            ),
+            on_keepalive: match &mut self.on_status {
+                Some(f) => Some(&mut **f),
+                None => None,
+            },
+            cancel: self.cancel,
+        }
+    }
+}
+
+fn sha256(data: &[u8]) -> Vec<u8> {
+    digest(&SHA256, data).as_ref().to_vec()
+}
+
+/// Whether the ceremony needs a pinUvAuthToken, given the RP's wish and
+/// what the key demands (CTAP 2.1 §6.1.2 steps 5–6, WebAuthn §6.2.2).
+fn needs_token<T: ReportTransport>(
+    device: &Device<T>,
+    uv: &UserVerificationRequirement,
+    discoverable_registration: Option<bool>,
+) -> Result<bool, CtapError> {
+    let info = device.info();
+    let pin_set = info.option("clientPin") == Some(true);
+    let always_uv = info.option("alwaysUv") == Some(true);
+    let wanted = matches!(
+        uv,
+        UserVerificationRequirement::Required | UserVerificationRequirement::Preferred
+    );
+    if *uv == UserVerificationRequirement::Required && !pin_set {
+        return Err(CtapError::Options(
+            "the relying party requires user verification and this key has no PIN set (keybench pin set)".into(),
+        ));
+    }
+    let key_demands = match discoverable_registration {
+        // makeCredential: without makeCredUvNotRqd every credential needs UV
+        // once a PIN is set; with it, discoverable ones still do.
+        Some(rk) => pin_set && (rk || info.option("makeCredUvNotRqd") != Some(true)),
+        None => false,
+    };
+    Ok(pin_set && (wanted || key_demands || always_uv))
+}
+
+fn token<T: ReportTransport>(
+    device: &mut Device<T>,
+    ctx: &ClientContext<'_>,
+    permission: u64,
+    rp_id: &str,
+) -> Result<PinToken, CtapError> {
+    let pin = ctx.pin.ok_or(CtapError::PinRequired)?;
+    device.pin_token(pin, Permissions(permission), Some(rp_id))
+}
+
+/// SubjectPublicKeyInfo DER for `getPublicKey()` (§5.2.1.1), for the key
+/// types a client is expected to know; `None` for others.
+pub fn spki_der(key: &CoseKey) -> Option<Vec<u8>> {
+    fn der_len(len: usize, out: &mut Vec<u8>) {
+        if len < 0x80 {
+            out.push(len as u8);
+        } else if len < 0x100 {
+            out.extend_from_slice(&[0x81, len as u8]);
+        } else {
+            out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]);
+        }
+    }
+    fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        der_len(body.len(), &mut out);
+        out.extend_from_slice(body);
+        out
+    }
+    // AlgorithmIdentifier contents (OIDs and parameters), DER.
+    const EC_P256: &[u8] = &[
+        0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+        0x3d, 0x03, 0x01, 0x07,
+    ];
+    const ED25519: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70];
+    let ml_dsa = |last: u8| {
+        vec![
+            0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, last,
+        ]
+    };
+    let (alg_id, public): (Vec<u8>, Vec<u8>) = match (&key.params, key.alg) {
+        (KeyParams::Ec2 { x, y, .. }, Some(CoseAlgorithm::ES256)) => {
+            (EC_P256.to_vec(), [&[0x04u8][..], x, y].concat())
+        }
+        (KeyParams::Okp { x, .. }, Some(CoseAlgorithm::EDDSA | CoseAlgorithm::ED25519)) => {
+            (ED25519.to_vec(), x.clone())
+        }
+        (KeyParams::Akp { public, .. }, Some(CoseAlgorithm::ML_DSA_44)) => {
+            (ml_dsa(0x11), public.clone())
+        }
+        (KeyParams::Akp { public, .. }, Some(CoseAlgorithm::ML_DSA_65)) => {
+            (ml_dsa(0x12), public.clone())
+        }
+        (KeyParams::Akp { public, .. }, Some(CoseAlgorithm::ML_DSA_87)) => {
+            (ml_dsa(0x13), public.clone())
+        }
+        _ => return None,
+    };
+    let bit_string = tlv(0x03, &[&[0u8][..], &public].concat());
+    Some(tlv(0x30, &[tlv(0x30, &alg_id), bit_string].concat()))
+}
+
+const PROTECTION_POLICIES: [&str; 3] = [
+    "userVerificationOptional",
+    "userVerificationOptionalWithCredentialIDList",
+    "userVerificationRequired",
+];
+
+/// Runs a registration: `navigator.credentials.create()` on one key.
+pub fn register<T: ReportTransport>(
+    device: &mut Device<T>,
+    options: &CreationOptionsJson,
+    ctx: &mut ClientContext<'_>,
+) -> Result<RegistrationResponseJson, CtapError> {
+    let rp_id = ctx.rp_id(options.rp.id.as_deref())?;
+    let client_data_json = ctx.client_data(CeremonyType::Create, &options.challenge.0);
+    let client_data_hash = sha256(&client_data_json);
+    let selection = options.authenticator_selection.clone().unwrap_or_default();
+    let supports_rk = device.info().option("rk") == Some(true);
+    let rk = match selection.resident_key {
+        Some(ResidentKeyRequirement::Required) => true,
+        Some(ResidentKeyRequirement::Preferred) => supports_rk,
+        Some(_) => false,
+        None => selection.require_resident_key,
+    };
+    if rk && !supports_rk {
+        return Err(CtapError::Unsupported("discoverable credentials"));
+    }
+    let uv = selection
+        .user_verification
+        .clone()
+        .unwrap_or(UserVerificationRequirement::Preferred);
+    let key_extensions = &device.info().extensions;
+    let has = |name: &str| key_extensions.iter().any(|e| e == name);
+
+    // Client extension inputs → authenticator extension inputs.
+    let inputs = options.extensions.clone().unwrap_or_default();
+    let mut ext: Vec<(Value, Value)> = Vec::new();
+    let mut outputs = Map::new();
+    if let Some(policy) = inputs
+        .get("credentialProtectionPolicy")
+        .and_then(Json::as_str)
+    {
+        let level = PROTECTION_POLICIES
+            .iter()
+            .position(|p| *p == policy)
+            .ok_or_else(|| {
+                CtapError::Options(format!("unknown credentialProtectionPolicy {policy:?}"))
+            })?;
+        let enforce = inputs
+            .get("enforceCredentialProtectionPolicy")
+            .and_then(Json::as_bool)
+            .unwrap_or(false);
+        if has("credProtect") {
+            ext.push((Value::text("credProtect"), Value::int(level as u64 + 1)));
+        } else if enforce && level > 0 {
+            return Err(CtapError::Unsupported("credProtect"));
+        }
+    }
+    let wants_prf = inputs.contains_key("prf");
+    if (wants_prf || inputs.get("hmacCreateSecret") == Some(&Json::Bool(true)))
+        && has("hmac-secret")
+    {
+        ext.push((Value::text("hmac-secret"), Value::Bool(true)));
+    }
+    if let Some(blob) = inputs.get("credBlob").and_then(Json::as_str) {
+        let blob =
+            base64url::decode(blob).map_err(|e| CtapError::Options(format!("credBlob: {e}")))?;
+        if has("credBlob") && rk {
+            ext.push((Value::text("credBlob"), Value::bytes(blob)));
+        }
+    }
+    let large_blob = inputs.contains_key("largeBlob") && has("largeBlobKey") && rk;
+    if large_blob {
+        ext.push((Value::text("largeBlobKey"), Value::Bool(true)));
+    }
+    if inputs.get("minPinLength") == Some(&Json::Bool(true)) && has("minPinLength") {
+        ext.push((Value::text("minPinLength"), Value::Bool(true)));
+    }
+    if inputs.get("credProps") == Some(&Json::Bool(true)) {
+        outputs.insert("credProps".into(), json!({ "rk": rk }));
+    }
+
+    let token = if needs_token(device, &uv, Some(rk))? {
+        Some(token(device, ctx, Permissions::MAKE_CREDENTIAL, &rp_id)?)
+    } else {
+        None
+    };
+    let req = MakeCredentialRequest {
+        client_data_hash: client_data_hash.clone(),
+        rp_id: rp_id.clone(),
+        rp_name: Some(options.rp.name.clone()),
+        user_id: options.user.id.0.clone(),
+        user_name: Some(options.user.name.clone()),
+        user_display_name: Some(options.user.display_name.clone()),
+        pub_key_cred_params: options
+            .pub_key_cred_params
+            .iter()
+            .map(|p| (p.kind.as_str().to_owned(), p.alg))
+            .collect(),
+        exclude_list: options
+            .exclude_credentials
+            .iter()
+            .map(|d| Descriptor::public_key(d.id.0.clone()))
+            .collect(),
+        extensions: (!ext.is_empty()).then_some(Value::Map(ext)),
+        options: RequestOptions {
+            rk: rk.then_some(true),
+            up: None,
+            uv: None,
+        },
+        pin_uv_auth_param: token.as_ref().map(|t| t.authenticate(&client_data_hash)),
+        pin_uv_auth_protocol: token.as_ref().map(|t| t.protocol().id()),
+        enterprise_attestation: None,
+        attestation_formats_preference: Vec::new(),
+    };
+    let tx = ctx.transaction(options.timeout);
+    let response = device.make_credential(&req, tx)?;
+    let auth_data = AuthenticatorData::parse(&response.auth_data).map_err(|e| {
+        CtapError::Options(format!("the key's authenticator data does not parse: {e}"))
+    })?;
+    let attested = auth_data
+        .attested_credential
+        .as_ref()
+        .ok_or_else(|| CtapError::Options("the key returned no attested credential".into()))?;
+    let public_key = CoseKey::from_cbor(&attested.public_key_cbor).ok();
+    if let Some(ext) = &auth_data.extensions {
+        if wants_prf {
+            let enabled = ext.get_text("hmac-secret").and_then(Value::as_bool) == Some(true);
+            outputs.insert("prf".into(), json!({ "enabled": enabled }));
+        } else if let Some(created) = ext.get_text("hmac-secret").and_then(Value::as_bool) {
+            outputs.insert("hmacCreateSecret".into(), Json::Bool(created));
+        }
+        if let Some(stored) = ext.get_text("credBlob").and_then(Value::as_bool) {
+            outputs.insert("credBlob".into(), Json::Bool(stored));
+        }
+    } else if wants_prf {
+        outputs.insert("prf".into(), json!({ "enabled": false }));
+    }
+    if large_blob {
+        outputs.insert(
+            "largeBlob".into(),
+            json!({ "supported": response.large_blob_key.is_some() }),
+        );
+    }
+    let attestation_object = cbor::to_vec(&Value::map([
+        (Value::text("fmt"), Value::text(response.fmt.clone())),
+        (Value::text("attStmt"), response.att_stmt.clone()),
+        (
+            Value::text("authData"),
+            Value::bytes(response.auth_data.clone()),
+        ),
+    ]));
+    let id = attested.credential_id.clone();
+    Ok(RegistrationResponseJson {
+        id: base64url::encode(&id),
+        raw_id: Base64UrlBytes(id),
+        response: AttestationResponseJson {
+            client_data_json: Base64UrlBytes(client_data_json),
+            authenticator_data: Some(Base64UrlBytes(response.auth_data.clone())),
+            transports: vec![AuthenticatorTransport::Usb],
+            public_key: public_key.as_ref().and_then(spki_der).map(Base64UrlBytes),
+            public_key_algorithm: public_key.as_ref().and_then(|k| k.alg),
+            attestation_object: Base64UrlBytes(attestation_object),
+        },
+        authenticator_attachment: Some(AuthenticatorAttachment::CrossPlatform),
+        client_extension_results: outputs,
+        kind: CredentialType::PublicKey,
+    })
+}
+
+/// The PRF extension's salt for one input (WebAuthn L3 §10.1.4).
+pub fn prf_salt(input: &[u8]) -> Vec<u8> {
+    sha256(&[b"WebAuthn PRF".as_slice(), &[0], input].concat())
+}
+
+/// hmac-secret request state: our key agreement and the salts sent.
+struct HmacSecretRequest {
+    shared: SharedSecret,
+    two: bool,
+    prf: bool,
+}
+
+fn hmac_secret_input<T: ReportTransport>(
+    device: &mut Device<T>,
+    salts: &[Vec<u8>],
+    prf: bool,
+) -> Result<(Value, HmacSecretRequest), CtapError> {
+    let protocol = device.pin_protocol()?;
+    let (platform_key, shared) = device.key_agreement(protocol)?;
+    let salt_bytes = salts.concat();
+    let salt_enc = shared.encrypt(&salt_bytes)?;
+    let salt_auth = shared.authenticate(&salt_enc);
+    let mut input = vec![
+        (Value::int(1), platform_key.to_value()),
+        (Value::int(2), Value::bytes(salt_enc)),
+        (Value::int(3), Value::bytes(salt_auth)),
+    ];
+    if protocol != pin_uv_auth::Protocol::One {
+        input.push((Value::int(4), Value::int(protocol.id())));
+    }
+    Ok((
+        Value::Map(input),
+        HmacSecretRequest {
+            shared,
+            two: salts.len() == 2,
+            prf,
+        },
+    ))
+}
+
+fn json_bytes(v: &Json, what: &str) -> Result<Vec<u8>, CtapError> {
+    v.as_str()
+        .ok_or_else(|| CtapError::Options(format!("{what} must be a base64url string")))
+        .and_then(|s| base64url::decode(s).map_err(|e| CtapError::Options(format!("{what}: {e}"))))
+}
+
+/// Runs an authentication: `navigator.credentials.get()` on one key. With
+/// several discoverable credentials the most recent one answers (the CLI
+/// and UI list the others through credential management).
+pub fn authenticate<T: ReportTransport>(
+    device: &mut Device<T>,
+    options: &RequestOptionsJson,
+    ctx: &mut ClientContext<'_>,
+) -> Result<AuthenticationResponseJson, CtapError> {
+    let rp_id = ctx.rp_id(options.rp_id.as_deref())?;
+    let client_data_json = ctx.client_data(CeremonyType::Get, &options.challenge.0);
+    let client_data_hash = sha256(&client_data_json);
+    let uv = options
+        .user_verification
+        .clone()
+        .unwrap_or(UserVerificationRequirement::Preferred);
+    let inputs = options.extensions.clone().unwrap_or_default();
+    let has = |device: &Device<T>, name: &str| device.info().extensions.iter().any(|e| e == name);
+
+    let mut ext: Vec<(Value, Value)> = Vec::new();
+    let mut hmac = None;
+    let prf_eval = inputs.get("prf").and_then(|p| p.get("eval")).cloned();
+    if let Some(eval) = prf_eval {
+        let mut salts = vec![prf_salt(&json_bytes(
+            eval.get("first").unwrap_or(&Json::Null),
+            "prf.eval.first",
+        )?)];
+        if let Some(second) = eval.get("second") {
+            salts.push(prf_salt(&json_bytes(second, "prf.eval.second")?));
+        }
+        if has(device, "hmac-secret") {
+            let (input, state) = hmac_secret_input(device, &salts, true)?;
+            ext.push((Value::text("hmac-secret"), input));
+            hmac = Some(state);
+        }
+    } else if let Some(get) = inputs.get("hmacGetSecret") {
+        let mut salts = vec![json_bytes(
+            get.get("salt1").unwrap_or(&Json::Null),
+            "hmacGetSecret.salt1",
+        )?];
+        if let Some(s2) = get.get("salt2") {
+            salts.push(json_bytes(s2, "hmacGetSecret.salt2")?);
+        }
+        if salts.iter().any(|s| s.len() != 32) {
+            return Err(CtapError::Options(
+                "hmacGetSecret salts must be 32 bytes".into(),
+            ));
+        }
+        if has(device, "hmac-secret") {
+            let (input, state) = hmac_secret_input(device, &salts, false)?;
+            ext.push((Value::text("hmac-secret"), input));
+            hmac = Some(state);
+        }
+    }
+    let get_cred_blob = inputs.get("getCredBlob") == Some(&Json::Bool(true));
+    if get_cred_blob && has(device, "credBlob") {
+        ext.push((Value::text("credBlob"), Value::Bool(true)));
+    }
+    if inputs.contains_key("largeBlob") && has(device, "largeBlobKey") {
+        ext.push((Value::text("largeBlobKey"), Value::Bool(true)));
+    }
+
+    let token = if needs_token(device, &uv, None)? {
+        Some(token(device, ctx, Permissions::GET_ASSERTION, &rp_id)?)
+    } else {
+        None
+    };
+    let req = GetAssertionRequest {
+        rp_id,
+        client_data_hash: client_data_hash.clone(),
+        allow_list: options
+            .allow_credentials
+            .iter()
+            .map(|d| Descriptor::public_key(d.id.0.clone()))
+            .collect(),
+        extensions: (!ext.is_empty()).then_some(Value::Map(ext)),
+        options: RequestOptions::default(),
+        pin_uv_auth_param: token.as_ref().map(|t| t.authenticate(&client_data_hash)),
+        pin_uv_auth_protocol: token.as_ref().map(|t| t.protocol().id()),
+    };
+    let tx = ctx.transaction(options.timeout);
+    let response = device.get_assertion(&req, tx)?;
+    let auth_data = response.parsed_auth_data().map_err(|e| {
+        CtapError::Options(format!("the key's authenticator data does not parse: {e}"))
+    })?;
+    let mut outputs = Map::new();
+    if let (Some(state), Some(enc)) = (
+        &hmac,
+        auth_data
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get_text("hmac-secret"))
+            .and_then(Value::as_bytes),
+    ) {
+        let plain = state.shared.decrypt(enc)?;
+        let first = plain.get(..32).unwrap_or_default();
+        let second = state.two.then(|| plain.get(32..64).unwrap_or_default());
+        let enc = |b: &[u8]| Json::String(base64url::encode(b));
+        if state.prf {
+            let mut results = Map::new();
+            results.insert("first".into(), enc(first));
+            if let Some(s) = second {
+                results.insert("second".into(), enc(s));
+            }
+            outputs.insert("prf".into(), json!({ "results": results }));
+        } else {
+            let mut r = Map::new();
+            r.insert("output1".into(), enc(first));
+            if let Some(s) = second {
+                r.insert("output2".into(), enc(s));
+            }
+            outputs.insert("hmacGetSecret".into(), Json::Object(r));
+        }
+    }
+    if get_cred_blob {
+        let blob = auth_data
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get_text("credBlob"))
+            .and_then(Value::as_bytes)
+            .unwrap_or_default();
+        outputs.insert("getCredBlob".into(), Json::String(base64url::encode(blob)));
+    }
+    let id = response
+        .credential_id
+        .clone()
+        .or_else(|| options.allow_credentials.first().map(|d| d.id.0.clone()))
+        .ok_or_else(|| CtapError::Options("the key named no credential".into()))?;
+    Ok(AuthenticationResponseJson {
+        id: base64url::encode(&id),
+        raw_id: Base64UrlBytes(id),
+        response: AssertionResponseJson {
+            client_data_json: Base64UrlBytes(client_data_json),
+            authenticator_data: Base64UrlBytes(response.auth_data.clone()),
+            signature: Base64UrlBytes(response.signature.clone()),
+            user_handle: response.user.as_ref().map(|u| Base64UrlBytes(u.id.clone())),
+            attestation_object: None,
+        },
+        authenticator_attachment: Some(AuthenticatorAttachment::CrossPlatform),
+        client_extension_results: outputs,
+        kind: CredentialType::PublicKey,
+    })
+}

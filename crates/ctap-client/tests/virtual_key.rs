@@ -1,0 +1,1023 @@
+//! The client end to end against the virtual authenticator in-process, over
+//! the real CTAPHID framing (an in-process report pipe): every command, the
+//! PIN rules, credential management, config, every extension, the WebAuthn
+//! client role for every algorithm, cancel, timeouts, the maxMsgSize guard
+//! and the recorder's redaction.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use ctap_client::webauthn::{self, ClientContext};
+use ctap_client::{CtapError, Device, Recorder};
+use ctaphid::transport::PipeEnd;
+use ctaphid::{CancelToken, ClientError, KeepaliveStatus, Transaction, pipe};
+use fido_wire::cbor::Value;
+use fido_wire::cose::{CoseAlgorithm, CoseKey, KeyParams};
+use fido_wire::ctap2::{
+    MakeCredentialRequest, MinPinLengthParams, Permissions, RequestOptions, StatusCode, UserEntity,
+};
+use fido_wire::webauthn::base64url::Base64UrlBytes;
+use fido_wire::webauthn::json::{
+    AuthenticatorSelection, CreationOptionsJson, CredentialDescriptor, CredentialParameters,
+    CredentialType, RelyingPartyEntity, RequestOptionsJson, ResidentKeyRequirement,
+    UserEntity as JsonUser, UserVerificationRequirement,
+};
+use fido_wire::webauthn::{AttestationObject, AuthenticatorData};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+use virtual_authenticator::{
+    AttestationMode, Authenticator, Config, PresencePolicy, SharedAuthenticator,
+};
+
+const ORIGIN: &str = "https://example.org";
+
+struct Key {
+    device: Device<PipeEnd>,
+    authenticator: SharedAuthenticator,
+    _stop: Arc<AtomicBool>,
+}
+
+fn key(config: Config) -> Key {
+    let (host, end) = pipe();
+    let authenticator = SharedAuthenticator::new(Authenticator::new(config).unwrap());
+    let served = authenticator.clone();
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    let identity = ctaphid::DeviceIdentity {
+        version: (0, 1, 0),
+        capabilities: 0x0d,
+    };
+    std::thread::spawn(move || ctaphid::serve::serve(end, identity, served, s));
+    Key {
+        device: Device::open(host, Recorder::default()).unwrap(),
+        authenticator,
+        _stop: stop,
+    }
+}
+
+impl Key {
+    fn power_cycle(&self) {
+        self.authenticator.with(|a| a.power_cycle()).unwrap();
+    }
+}
+
+fn creation(
+    algs: &[CoseAlgorithm],
+    rk: bool,
+    uv: UserVerificationRequirement,
+) -> CreationOptionsJson {
+    CreationOptionsJson {
+        rp: RelyingPartyEntity {
+            id: Some("example.org".into()),
+            name: "Example".into(),
+        },
+        user: JsonUser {
+            id: Base64UrlBytes(b"user-alice".to_vec()),
+            name: "alice".into(),
+            display_name: "Alice".into(),
+        },
+        challenge: Base64UrlBytes(vec![7; 32]),
+        pub_key_cred_params: algs
+            .iter()
+            .map(|a| CredentialParameters::public_key(*a))
+            .collect(),
+        timeout: Some(30_000),
+        exclude_credentials: vec![],
+        authenticator_selection: Some(AuthenticatorSelection {
+            resident_key: Some(if rk {
+                ResidentKeyRequirement::Required
+            } else {
+                ResidentKeyRequirement::Discouraged
+            }),
+            user_verification: Some(uv),
+            ..AuthenticatorSelection::default()
+        }),
+        hints: vec![],
+        attestation: None,
+        attestation_formats: vec![],
+        extensions: None,
+    }
+}
+
+fn request(allow: &[Vec<u8>], uv: UserVerificationRequirement) -> RequestOptionsJson {
+    RequestOptionsJson {
+        challenge: Base64UrlBytes(vec![9; 32]),
+        timeout: Some(30_000),
+        rp_id: Some("example.org".into()),
+        allow_credentials: allow
+            .iter()
+            .map(|id| CredentialDescriptor {
+                kind: CredentialType::PublicKey,
+                id: Base64UrlBytes(id.clone()),
+                transports: None,
+            })
+            .collect(),
+        user_verification: Some(uv),
+        hints: vec![],
+        extensions: None,
+    }
+}
+
+fn with_pin(pin: &str) -> ClientContext<'_> {
+    ClientContext {
+        pin: Some(pin),
+        ..ClientContext::new(ORIGIN)
+    }
+}
+
+/// Verifies an assertion signature with the credential's COSE key.
+fn verify(key: &CoseKey, message: &[u8], signature: &[u8]) {
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1, ED25519, UnparsedPublicKey};
+    use pqcrypto_traits::sign::{DetachedSignature as _, PublicKey as _};
+    match (&key.params, key.alg.unwrap()) {
+        (KeyParams::Ec2 { x, y, .. }, CoseAlgorithm::ES256) => {
+            let point = [&[4u8][..], x, y].concat();
+            UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, point)
+                .verify(message, signature)
+                .unwrap();
+        }
+        (KeyParams::Okp { x, .. }, CoseAlgorithm::EDDSA) => {
+            UnparsedPublicKey::new(&ED25519, x)
+                .verify(message, signature)
+                .unwrap();
+        }
+        (KeyParams::Akp { public, .. }, alg) => {
+            macro_rules! ml_dsa {
+                ($m:ident) => {{
+                    use pqcrypto_mldsa::$m;
+                    $m::verify_detached_signature(
+                        &$m::DetachedSignature::from_bytes(signature).unwrap(),
+                        message,
+                        &$m::PublicKey::from_bytes(public).unwrap(),
+                    )
+                    .unwrap()
+                }};
+            }
+            match alg {
+                CoseAlgorithm::ML_DSA_44 => ml_dsa!(mldsa44),
+                CoseAlgorithm::ML_DSA_65 => ml_dsa!(mldsa65),
+                CoseAlgorithm::ML_DSA_87 => ml_dsa!(mldsa87),
+                other => panic!("unexpected {other}"),
+            }
+        }
+        other => panic!("unexpected key {other:?}"),
+    }
+}
+
+fn sha256(b: &[u8]) -> Vec<u8> {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b)
+        .as_ref()
+        .to_vec()
+}
+
+#[test]
+fn get_info_is_fully_decoded() {
+    let k = key(Config::default());
+    let info = k.device.info();
+    assert_eq!(info.versions, ["FIDO_2_0", "FIDO_2_1"]);
+    assert_eq!(&info.aaguid, b"kbvirt-mldsa-v01");
+    assert_eq!(info.max_msg_size, Some(7609));
+    assert_eq!(info.pin_uv_auth_protocols, [2, 1]);
+    assert_eq!(
+        info.algorithms.iter().map(|a| a.alg).collect::<Vec<_>>(),
+        [
+            CoseAlgorithm::ML_DSA_87,
+            CoseAlgorithm::ML_DSA_65,
+            CoseAlgorithm::ML_DSA_44,
+            CoseAlgorithm::EDDSA,
+            CoseAlgorithm::ES256
+        ]
+    );
+    assert!(info.extensions.iter().any(|e| e == "hmac-secret"));
+    assert_eq!(info.option("clientPin"), Some(false));
+    assert_eq!(info.option("credMgmt"), Some(true));
+    assert_eq!(info.firmware_version, Some(1));
+    assert_eq!(info.min_pin_length, Some(4));
+    assert_eq!(info.remaining_discoverable_credentials, Some(100));
+}
+
+#[test]
+fn webauthn_register_and_authenticate_every_algorithm() {
+    for attestation in [
+        AttestationMode::PackedSelf,
+        AttestationMode::PackedBasic,
+        AttestationMode::None,
+    ] {
+        let mut k = key(Config {
+            attestation,
+            ..Config::default()
+        });
+        for alg in virtual_authenticator::keys::SUPPORTED {
+            let options = creation(&[alg], false, UserVerificationRequirement::Discouraged);
+            let reg = webauthn::register(&mut k.device, &options, &mut ClientContext::new(ORIGIN))
+                .unwrap();
+            let att = AttestationObject::from_cbor(&reg.response.attestation_object.0).unwrap();
+            let size = reg.response.attestation_object.0.len();
+            if alg == CoseAlgorithm::ML_DSA_87 && attestation == AttestationMode::PackedSelf {
+                // Close to the CTAPHID limit, reassembled from 120+ frames.
+                assert!(size > 7300, "{size}");
+            }
+            assert_eq!(reg.response.public_key_algorithm, Some(alg));
+            assert!(reg.response.public_key.is_some(), "SPKI for {alg}");
+            let cd =
+                fido_wire::webauthn::CollectedClientData::parse(&reg.response.client_data_json.0)
+                    .unwrap();
+            assert_eq!(cd.origin, ORIGIN);
+            assert_eq!(cd.challenge_bytes().unwrap(), vec![7; 32]);
+            let acd = att.auth_data.attested_credential.clone().unwrap();
+            let cose = CoseKey::from_cbor(&acd.public_key_cbor).unwrap();
+            assert_eq!(cose.alg, Some(alg));
+            let signed = [
+                att.auth_data_bytes.as_slice(),
+                &sha256(&reg.response.client_data_json.0),
+            ]
+            .concat();
+            match attestation {
+                AttestationMode::PackedSelf => verify(
+                    &cose,
+                    &signed,
+                    att.att_stmt.get_text("sig").unwrap().as_bytes().unwrap(),
+                ),
+                AttestationMode::PackedBasic => assert!(att.att_stmt.get_text("x5c").is_some()),
+                AttestationMode::None => assert_eq!(att.fmt, "none"),
+            }
+
+            let auth = webauthn::authenticate(
+                &mut k.device,
+                &request(
+                    std::slice::from_ref(&reg.raw_id.0),
+                    UserVerificationRequirement::Discouraged,
+                ),
+                &mut ClientContext::new(ORIGIN),
+            )
+            .unwrap();
+            assert_eq!(auth.raw_id, reg.raw_id);
+            let ad = AuthenticatorData::parse(&auth.response.authenticator_data.0).unwrap();
+            assert_eq!(ad.sign_count, 1);
+            assert!(ad.flags.user_present());
+            let signed = [
+                auth.response.authenticator_data.0.as_slice(),
+                &sha256(&auth.response.client_data_json.0),
+            ]
+            .concat();
+            verify(&cose, &signed, &auth.response.signature.0);
+        }
+    }
+}
+
+#[test]
+fn requests_over_max_msg_size_are_refused_before_sending() {
+    let mut k = key(Config::default());
+    let mut options = creation(
+        &[CoseAlgorithm::ES256],
+        false,
+        UserVerificationRequirement::Discouraged,
+    );
+    options.exclude_credentials = (0..200)
+        .map(|i| CredentialDescriptor {
+            kind: CredentialType::PublicKey,
+            id: Base64UrlBytes(vec![i as u8; 64]),
+            transports: None,
+        })
+        .collect();
+    let sent_before = k.device.recorder().events().len();
+    let err =
+        webauthn::register(&mut k.device, &options, &mut ClientContext::new(ORIGIN)).unwrap_err();
+    match err {
+        CtapError::RequestTooLarge { len, max, .. } => {
+            assert!(len > 7609);
+            assert_eq!(max, 7609);
+        }
+        other => panic!("{other}"),
+    }
+    assert!(err_message_names_limit(&k));
+    // Nothing reached the key: no frame after the refusal.
+    assert_eq!(k.device.recorder().events().len(), sent_before);
+}
+
+fn err_message_names_limit(_k: &Key) -> bool {
+    let e = CtapError::RequestTooLarge {
+        command: "authenticatorMakeCredential",
+        len: 9000,
+        max: 7609,
+    };
+    e.to_string().contains("maxMsgSize of 7609") && e.to_string().contains("not sent")
+}
+
+#[test]
+fn pin_set_change_retries_and_the_power_cycle_rule() {
+    let mut k = key(Config::default());
+    // A PIN is needed for UV: required UV without one is a clear error.
+    let err = webauthn::register(
+        &mut k.device,
+        &creation(
+            &[CoseAlgorithm::ES256],
+            true,
+            UserVerificationRequirement::Required,
+        ),
+        &mut ClientContext::new(ORIGIN),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("no PIN set"), "{err}");
+
+    k.device.set_pin("1234").unwrap();
+    assert_eq!(k.device.info().option("clientPin"), Some(true));
+    assert_eq!(
+        k.device.set_pin("5678").unwrap_err().status(),
+        Some(StatusCode::NOT_ALLOWED)
+    );
+    assert!(matches!(
+        k.device.set_pin("12"),
+        Err(CtapError::PinUvAuth(_))
+    ));
+    k.device.change_pin("1234", "24681357").unwrap();
+    assert_eq!(
+        k.device
+            .change_pin("1234", "99999999")
+            .unwrap_err()
+            .status(),
+        Some(StatusCode::PIN_INVALID)
+    );
+    assert_eq!(k.device.pin_retries().unwrap().retries, 7);
+
+    // Two more wrong PINs: the third in a row blocks until a power cycle.
+    let wrong = |d: &mut Device<PipeEnd>| {
+        d.pin_token(
+            "0000",
+            Permissions(Permissions::GET_ASSERTION),
+            Some("example.org"),
+        )
+        .unwrap_err()
+        .status()
+    };
+    assert_eq!(wrong(&mut k.device), Some(StatusCode::PIN_INVALID));
+    assert_eq!(wrong(&mut k.device), Some(StatusCode::PIN_AUTH_BLOCKED));
+    let r = k.device.pin_retries().unwrap();
+    assert_eq!((r.retries, r.power_cycle_required), (5, true));
+    // Even the right PIN is refused until the key is re-plugged.
+    let blocked = k
+        .device
+        .pin_token(
+            "24681357",
+            Permissions(Permissions::GET_ASSERTION),
+            Some("example.org"),
+        )
+        .unwrap_err();
+    assert_eq!(blocked.status(), Some(StatusCode::PIN_AUTH_BLOCKED));
+    assert!(
+        blocked.to_string().contains("unplug and re-insert"),
+        "{blocked}"
+    );
+    k.power_cycle();
+    k.device
+        .pin_token(
+            "24681357",
+            Permissions(Permissions::GET_ASSERTION),
+            Some("example.org"),
+        )
+        .unwrap();
+    assert_eq!(k.device.pin_retries().unwrap().retries, 8);
+
+    // Eight wrong PINs (with power cycles) block the PIN for good.
+    let mut last = None;
+    for i in 0..8 {
+        if i % 3 == 0 && i > 0 {
+            k.power_cycle();
+        }
+        last = wrong(&mut k.device);
+    }
+    assert_eq!(last, Some(StatusCode::PIN_BLOCKED));
+    k.power_cycle();
+    assert_eq!(
+        k.device
+            .pin_token(
+                "24681357",
+                Permissions(Permissions::GET_ASSERTION),
+                Some("example.org")
+            )
+            .unwrap_err()
+            .status(),
+        Some(StatusCode::PIN_BLOCKED)
+    );
+}
+
+#[test]
+fn token_permissions_and_rp_binding_are_enforced() {
+    let mut k = key(Config::default());
+    k.device.set_pin("1234").unwrap();
+    let ga = k
+        .device
+        .pin_token(
+            "1234",
+            Permissions(Permissions::GET_ASSERTION),
+            Some("example.org"),
+        )
+        .unwrap();
+    // A ga-only token cannot manage credentials or make credentials.
+    assert_eq!(
+        k.device.credentials_metadata(&ga).unwrap_err().status(),
+        Some(StatusCode::PIN_AUTH_INVALID)
+    );
+    let mc = k
+        .device
+        .pin_token(
+            "1234",
+            Permissions(Permissions::MAKE_CREDENTIAL),
+            Some("example.org"),
+        )
+        .unwrap();
+    let cdh = vec![1u8; 32];
+    let mut req = MakeCredentialRequest {
+        client_data_hash: cdh.clone(),
+        rp_id: "other.example".into(),
+        rp_name: None,
+        user_id: vec![1],
+        user_name: None,
+        user_display_name: None,
+        pub_key_cred_params: vec![("public-key".into(), CoseAlgorithm::ES256)],
+        exclude_list: vec![],
+        extensions: None,
+        options: RequestOptions::default(),
+        pin_uv_auth_param: Some(mc.authenticate(&cdh)),
+        pin_uv_auth_protocol: Some(mc.protocol().id()),
+        enterprise_attestation: None,
+        attestation_formats_preference: vec![],
+    };
+    // Bound to example.org: another RP is refused.
+    assert_eq!(
+        k.device
+            .make_credential(&req, Transaction::with_timeout(Duration::from_secs(5)))
+            .unwrap_err()
+            .status(),
+        Some(StatusCode::PIN_AUTH_INVALID)
+    );
+    req.rp_id = "example.org".into();
+    let made = k
+        .device
+        .make_credential(&req, Transaction::with_timeout(Duration::from_secs(5)))
+        .unwrap();
+    assert!(
+        AuthenticatorData::parse(&made.auth_data)
+            .unwrap()
+            .flags
+            .user_verified()
+    );
+    // A tampered pinUvAuthParam is refused.
+    req.pin_uv_auth_param = Some(fido_wire::ctap2::PinUvAuthParam(vec![0; 32]));
+    assert_eq!(
+        k.device
+            .make_credential(&req, Transaction::with_timeout(Duration::from_secs(5)))
+            .unwrap_err()
+            .status(),
+        Some(StatusCode::PIN_AUTH_INVALID)
+    );
+    // Once a PIN is set, a discoverable credential needs the token.
+    let err = webauthn::register(
+        &mut k.device,
+        &creation(
+            &[CoseAlgorithm::ES256],
+            true,
+            UserVerificationRequirement::Discouraged,
+        ),
+        &mut ClientContext::new(ORIGIN),
+    )
+    .unwrap_err();
+    assert!(matches!(err, CtapError::PinRequired), "{err}");
+}
+
+#[test]
+fn credential_management_lists_updates_and_deletes() {
+    let mut k = key(Config::default());
+    k.device.set_pin("1234").unwrap();
+    for (rp, user) in [
+        ("example.org", "alice"),
+        ("example.org", "bob"),
+        ("login.example.org", "carol"),
+    ] {
+        let mut options = creation(
+            &[CoseAlgorithm::ML_DSA_44],
+            true,
+            UserVerificationRequirement::Required,
+        );
+        options.rp.id = Some(rp.into());
+        options.user.id = Base64UrlBytes(user.as_bytes().to_vec());
+        options.user.name = user.into();
+        let ctx_origin = format!("https://{rp}");
+        webauthn::register(
+            &mut k.device,
+            &options,
+            &mut ClientContext {
+                pin: Some("1234"),
+                ..ClientContext::new(ctx_origin)
+            },
+        )
+        .unwrap();
+    }
+    let cm = k
+        .device
+        .pin_token(
+            "1234",
+            Permissions(Permissions::CREDENTIAL_MANAGEMENT),
+            None,
+        )
+        .unwrap();
+    let meta = k.device.credentials_metadata(&cm).unwrap();
+    assert_eq!((meta.existing, meta.remaining), (3, 97));
+    let rps = k.device.relying_parties(&cm).unwrap();
+    let ids: Vec<&str> = rps.iter().map(|(rp, _)| rp.id.as_str()).collect();
+    assert_eq!(ids, ["example.org", "login.example.org"]);
+    let creds = k.device.credentials(&cm, &rps[0].0, &rps[0].1).unwrap();
+    assert_eq!(creds.len(), 2);
+    assert_eq!(
+        creds[0].public_key.as_ref().unwrap().alg,
+        Some(CoseAlgorithm::ML_DSA_44)
+    );
+    let bob = creds.iter().find(|c| c.user.id == b"bob").unwrap().clone();
+    k.device
+        .update_user(
+            &cm,
+            &bob.id,
+            UserEntity {
+                id: b"bob".to_vec(),
+                name: Some("bob@example.org".into()),
+                display_name: Some("Bob".into()),
+            },
+        )
+        .unwrap();
+    // The user id cannot change.
+    assert_eq!(
+        k.device
+            .update_user(
+                &cm,
+                &bob.id,
+                UserEntity {
+                    id: b"mallory".to_vec(),
+                    name: None,
+                    display_name: None
+                }
+            )
+            .unwrap_err()
+            .status(),
+        Some(StatusCode::INVALID_PARAMETER)
+    );
+    let creds = k.device.credentials(&cm, &rps[0].0, &rps[0].1).unwrap();
+    assert_eq!(
+        creds
+            .iter()
+            .find(|c| c.user.id == b"bob")
+            .unwrap()
+            .user
+            .name
+            .as_deref(),
+        Some("bob@example.org")
+    );
+    k.device.delete_credential(&cm, &bob.id).unwrap();
+    assert_eq!(
+        k.device
+            .delete_credential(&cm, &bob.id)
+            .unwrap_err()
+            .status(),
+        Some(StatusCode::NO_CREDENTIALS)
+    );
+    assert_eq!(k.device.credentials_metadata(&cm).unwrap().existing, 2);
+}
+
+#[test]
+fn config_always_uv_and_min_pin_length() {
+    let mut k = key(Config::default());
+    // Without a PIN (and alwaysUv off), config needs no token.
+    k.device.toggle_always_uv(None).unwrap();
+    assert_eq!(k.device.info().option("alwaysUv"), Some(true));
+    assert_eq!(k.device.info().option("makeCredUvNotRqd"), Some(false));
+    // With alwaysUv on, every config change needs a token, so a PIN first.
+    assert_eq!(
+        k.device.toggle_always_uv(None).unwrap_err().status(),
+        Some(StatusCode::PUAT_REQUIRED)
+    );
+    k.device.set_pin("123456").unwrap();
+    let cfg = k
+        .device
+        .pin_token(
+            "123456",
+            Permissions(Permissions::AUTHENTICATOR_CONFIG),
+            None,
+        )
+        .unwrap();
+    k.device.toggle_always_uv(Some(&cfg)).unwrap();
+    assert_eq!(k.device.info().option("alwaysUv"), Some(false));
+    k.device.toggle_always_uv(Some(&cfg)).unwrap();
+    // alwaysUv: even a non-discoverable credential now needs the PIN.
+    let mut ctx = ClientContext::new(ORIGIN);
+    assert!(matches!(
+        webauthn::register(
+            &mut k.device,
+            &creation(
+                &[CoseAlgorithm::ES256],
+                false,
+                UserVerificationRequirement::Discouraged
+            ),
+            &mut ctx
+        ),
+        Err(CtapError::PinRequired)
+    ));
+    k.device
+        .set_min_pin_length(
+            Some(&cfg),
+            MinPinLengthParams {
+                new_min_pin_length: Some(8),
+                rp_ids: Some(vec!["example.org".into()]),
+                force_change_pin: None,
+            },
+        )
+        .unwrap();
+    assert_eq!(k.device.info().min_pin_length, Some(8));
+    assert_eq!(k.device.info().force_pin_change, Some(true));
+    // The minimum never shrinks.
+    assert_eq!(
+        k.device
+            .set_min_pin_length(
+                Some(&cfg),
+                MinPinLengthParams {
+                    new_min_pin_length: Some(6),
+                    ..MinPinLengthParams::default()
+                }
+            )
+            .unwrap_err()
+            .status(),
+        Some(StatusCode::PIN_POLICY_VIOLATION)
+    );
+    // A forced change refuses tokens, and a too-short new PIN.
+    assert_eq!(
+        k.device
+            .pin_token(
+                "123456",
+                Permissions(Permissions::GET_ASSERTION),
+                Some("example.org")
+            )
+            .unwrap_err()
+            .status(),
+        Some(StatusCode::PIN_POLICY_VIOLATION)
+    );
+    assert_eq!(
+        k.device
+            .change_pin("123456", "1234567")
+            .unwrap_err()
+            .status(),
+        Some(StatusCode::PIN_POLICY_VIOLATION)
+    );
+    k.device.change_pin("123456", "12345678").unwrap();
+    assert_eq!(k.device.info().force_pin_change, Some(false));
+    // minPinLength extension: example.org may read it.
+    let mut options = creation(
+        &[CoseAlgorithm::ES256],
+        true,
+        UserVerificationRequirement::Required,
+    );
+    options.extensions = Some(serde_json::from_str(r#"{"minPinLength": true}"#).unwrap());
+    let reg = webauthn::register(&mut k.device, &options, &mut with_pin("12345678")).unwrap();
+    let att = AttestationObject::from_cbor(&reg.response.attestation_object.0).unwrap();
+    let ext = att.auth_data.extensions.unwrap();
+    assert_eq!(
+        ext.get_text("minPinLength").and_then(Value::as_u64),
+        Some(8)
+    );
+}
+
+#[test]
+fn extensions_cred_protect_hmac_secret_prf_cred_blob_large_blob_key() {
+    let mut k = key(Config::default());
+    k.device.set_pin("1234").unwrap();
+    let mut options = creation(
+        &[CoseAlgorithm::ML_DSA_65],
+        true,
+        UserVerificationRequirement::Required,
+    );
+    options.extensions = Some(
+        serde_json::from_str(
+            r#"{"credentialProtectionPolicy": "userVerificationRequired", "enforceCredentialProtectionPolicy": true,
+                "prf": {}, "credBlob": "a2V5YmVuY2g", "largeBlob": {"support": "preferred"}, "credProps": true}"#,
+        )
+        .unwrap(),
+    );
+    let reg = webauthn::register(&mut k.device, &options, &mut with_pin("1234")).unwrap();
+    let outputs = serde_json::Value::Object(reg.client_extension_results.clone());
+    assert_eq!(outputs["prf"]["enabled"], true);
+    assert_eq!(outputs["credBlob"], true);
+    assert_eq!(outputs["largeBlob"]["supported"], true);
+    assert_eq!(outputs["credProps"]["rk"], true);
+    let att = AttestationObject::from_cbor(&reg.response.attestation_object.0).unwrap();
+    assert_eq!(
+        att.auth_data
+            .extensions
+            .as_ref()
+            .unwrap()
+            .get_text("credProtect")
+            .and_then(Value::as_u64),
+        Some(3)
+    );
+
+    // prf: deterministic per input, different across inputs, and differs with
+    // and without UV (CredRandomWithUV vs WithoutUV).
+    let prf = |k: &mut Key, input: &str, uv: UserVerificationRequirement| {
+        let mut req = request(std::slice::from_ref(&reg.raw_id.0), uv.clone());
+        req.extensions = Some(
+            serde_json::from_str(&format!(
+                r#"{{"prf": {{"eval": {{"first": "{input}", "second": "c2Vjb25k"}}}}, "getCredBlob": true}}"#
+            ))
+            .unwrap(),
+        );
+        let pin = (uv == UserVerificationRequirement::Required).then_some("1234");
+        let auth = webauthn::authenticate(
+            &mut k.device,
+            &req,
+            &mut ClientContext {
+                pin,
+                ..ClientContext::new(ORIGIN)
+            },
+        );
+        auth.map(|a| serde_json::Value::Object(a.client_extension_results))
+    };
+    let a = prf(&mut k, "Zmlyc3Q", UserVerificationRequirement::Required).unwrap();
+    let b = prf(&mut k, "Zmlyc3Q", UserVerificationRequirement::Required).unwrap();
+    let c = prf(&mut k, "b3RoZXI", UserVerificationRequirement::Required).unwrap();
+    assert_eq!(a["prf"]["results"]["first"], b["prf"]["results"]["first"]);
+    assert_ne!(a["prf"]["results"]["first"], c["prf"]["results"]["first"]);
+    assert_eq!(a["prf"]["results"]["second"], c["prf"]["results"]["second"]);
+    assert_eq!(a["getCredBlob"], "a2V5YmVuY2g");
+    // credProtect 3: invisible without UV, even with its id in the allow list.
+    let err = prf(&mut k, "Zmlyc3Q", UserVerificationRequirement::Discouraged).unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::NO_CREDENTIALS));
+
+    // Raw hmac-secret (hmacGetSecret) on a credProtect-1 credential, with and without UV.
+    let mut options = creation(
+        &[CoseAlgorithm::ES256],
+        true,
+        UserVerificationRequirement::Required,
+    );
+    options.extensions = Some(serde_json::from_str(r#"{"hmacCreateSecret": true}"#).unwrap());
+    let reg2 = webauthn::register(&mut k.device, &options, &mut with_pin("1234")).unwrap();
+    assert_eq!(reg2.client_extension_results["hmacCreateSecret"], true);
+    let salt = "A".repeat(43);
+    let get = |k: &mut Key, pin: Option<&str>, uv| {
+        let mut req = request(std::slice::from_ref(&reg2.raw_id.0), uv);
+        req.extensions = Some(
+            serde_json::from_str(&format!(r#"{{"hmacGetSecret": {{"salt1": "{salt}"}}}}"#))
+                .unwrap(),
+        );
+        let a = webauthn::authenticate(
+            &mut k.device,
+            &req,
+            &mut ClientContext {
+                pin,
+                ..ClientContext::new(ORIGIN)
+            },
+        )
+        .unwrap();
+        a.client_extension_results["hmacGetSecret"]["output1"].clone()
+    };
+    let with_uv = get(&mut k, Some("1234"), UserVerificationRequirement::Required);
+    let without_uv = get(&mut k, None, UserVerificationRequirement::Discouraged);
+    assert_ne!(with_uv, without_uv);
+    assert_eq!(
+        with_uv,
+        get(&mut k, Some("1234"), UserVerificationRequirement::Required)
+    );
+}
+
+#[test]
+fn discoverable_login_and_get_next_assertion() {
+    let mut k = key(Config::default());
+    let mut ids = vec![];
+    for user in ["alice", "bob", "carol"] {
+        let mut options = creation(
+            &[CoseAlgorithm::EDDSA],
+            true,
+            UserVerificationRequirement::Discouraged,
+        );
+        options.user.id = Base64UrlBytes(user.as_bytes().to_vec());
+        ids.push(
+            webauthn::register(&mut k.device, &options, &mut ClientContext::new(ORIGIN))
+                .unwrap()
+                .raw_id
+                .0,
+        );
+    }
+    let auth = webauthn::authenticate(
+        &mut k.device,
+        &request(&[], UserVerificationRequirement::Discouraged),
+        &mut ClientContext::new(ORIGIN),
+    )
+    .unwrap();
+    // The most recent credential answers first, with its user handle.
+    assert_eq!(auth.raw_id.0, ids[2]);
+    assert_eq!(auth.response.user_handle.unwrap().0, b"carol");
+    let next = k.device.get_next_assertion().unwrap();
+    assert_eq!(next.credential_id.unwrap(), ids[1]);
+    let last = k.device.get_next_assertion().unwrap();
+    assert_eq!(last.credential_id.unwrap(), ids[0]);
+    assert_eq!(
+        k.device.get_next_assertion().unwrap_err().status(),
+        Some(StatusCode::NOT_ALLOWED)
+    );
+    // Excluded credential: refused after a touch.
+    let mut options = creation(
+        &[CoseAlgorithm::EDDSA],
+        true,
+        UserVerificationRequirement::Discouraged,
+    );
+    options.exclude_credentials = vec![CredentialDescriptor {
+        kind: CredentialType::PublicKey,
+        id: Base64UrlBytes(ids[0].clone()),
+        transports: None,
+    }];
+    let err =
+        webauthn::register(&mut k.device, &options, &mut ClientContext::new(ORIGIN)).unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::CREDENTIAL_EXCLUDED));
+    // Unsupported algorithm.
+    let err = webauthn::register(
+        &mut k.device,
+        &creation(
+            &[CoseAlgorithm::RS256],
+            false,
+            UserVerificationRequirement::Discouraged,
+        ),
+        &mut ClientContext::new(ORIGIN),
+    )
+    .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::UNSUPPORTED_ALGORITHM));
+    // An RP ID that is not the origin's is refused by the client.
+    let mut options = creation(
+        &[CoseAlgorithm::EDDSA],
+        false,
+        UserVerificationRequirement::Discouraged,
+    );
+    options.rp.id = Some("evil.example".into());
+    assert!(matches!(
+        webauthn::register(&mut k.device, &options, &mut ClientContext::new(ORIGIN)),
+        Err(CtapError::Options(_))
+    ));
+}
+
+#[test]
+fn cancel_while_up_needed_and_timeouts() {
+    let mut k = key(Config {
+        presence: PresencePolicy::Delay(Duration::from_secs(30)),
+        ..Config::default()
+    });
+    let cancel = CancelToken::new();
+    let c2 = cancel.clone();
+    let mut seen = vec![];
+    let mut on_status = |s: KeepaliveStatus| {
+        seen.push(s);
+        // The UI shows "touch your key" only now, and the user presses Cancel.
+        if s == KeepaliveStatus::UpNeeded {
+            c2.cancel();
+        }
+    };
+    let mut ctx = ClientContext {
+        on_status: Some(&mut on_status),
+        cancel: Some(&cancel),
+        ..ClientContext::new(ORIGIN)
+    };
+    let started = std::time::Instant::now();
+    let err = webauthn::register(
+        &mut k.device,
+        &creation(
+            &[CoseAlgorithm::ES256],
+            false,
+            UserVerificationRequirement::Discouraged,
+        ),
+        &mut ctx,
+    )
+    .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        matches!(err, CtapError::Hid(ClientError::Cancelled))
+            || err.status() == Some(StatusCode::KEEPALIVE_CANCEL),
+        "{err}"
+    );
+    assert!(seen.contains(&KeepaliveStatus::UpNeeded));
+
+    // A deadline: CANCEL is sent when it passes, and the key stays usable.
+    let err = k
+        .device
+        .make_credential(
+            &MakeCredentialRequest {
+                client_data_hash: vec![0; 32],
+                rp_id: "example.org".into(),
+                rp_name: None,
+                user_id: vec![1],
+                user_name: None,
+                user_display_name: None,
+                pub_key_cred_params: vec![("public-key".into(), CoseAlgorithm::ES256)],
+                exclude_list: vec![],
+                extensions: None,
+                options: RequestOptions::default(),
+                pin_uv_auth_param: None,
+                pin_uv_auth_protocol: None,
+                enterprise_attestation: None,
+                attestation_formats_preference: vec![],
+            },
+            Transaction::with_timeout(Duration::from_millis(400)),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, CtapError::Hid(ClientError::Timeout { .. })),
+        "{err}"
+    );
+    k.device.get_info().unwrap();
+}
+
+#[test]
+fn selection_wink_and_reset_window() {
+    let mut k = key(Config {
+        reset_window: Duration::from_millis(500),
+        ..Config::default()
+    });
+    k.device.wink().unwrap();
+    k.device
+        .selection(Transaction::with_timeout(Duration::from_secs(5)))
+        .unwrap();
+    webauthn::register(
+        &mut k.device,
+        &creation(
+            &[CoseAlgorithm::ES256],
+            true,
+            UserVerificationRequirement::Discouraged,
+        ),
+        &mut ClientContext::new(ORIGIN),
+    )
+    .unwrap();
+    k.device.set_pin("1234").unwrap();
+    k.device
+        .reset(Transaction::with_timeout(Duration::from_secs(5)))
+        .unwrap();
+    assert_eq!(k.device.info().option("clientPin"), Some(false));
+    std::thread::sleep(Duration::from_millis(600));
+    let err = k
+        .device
+        .reset(Transaction::with_timeout(Duration::from_secs(5)))
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::NOT_ALLOWED));
+    assert!(err.to_string().contains("10 seconds"), "{err}");
+    k.power_cycle();
+    k.device
+        .reset(Transaction::with_timeout(Duration::from_secs(5)))
+        .unwrap();
+}
+
+#[test]
+fn the_recorder_sees_frames_and_messages_but_never_secrets() {
+    let mut k = key(Config::default());
+    let before = k.device.recorder().events().len();
+    let live = k.device.recorder().subscribe();
+    k.device.set_pin("8642").unwrap();
+    let token = k
+        .device
+        .pin_token(
+            "8642",
+            Permissions(Permissions::CREDENTIAL_MANAGEMENT),
+            None,
+        )
+        .unwrap();
+    k.device.credentials_metadata(&token).unwrap();
+    let events = k.device.recorder().events();
+    let json: Vec<String> = events
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap())
+        .collect();
+    let all = json.join("\n");
+    assert!(all.contains("\"type\":\"frame\""));
+    assert!(all.contains("authenticatorClientPIN"));
+    assert!(all.contains("authenticatorCredentialManagement"));
+    // The PIN in any form: text, hex, and its padded block's hex prefix.
+    assert!(!all.contains("8642"), "PIN leaked");
+    assert!(
+        !all.contains(
+            &"8642"
+                .bytes()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        )
+    );
+    assert!(format!("{token:?}").contains("redacted"));
+    assert!(all.contains("redacted"));
+    // clientPIN frames carry no bytes.
+    let pin_frames = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                &e.kind,
+                ctap_client::recorder::EventKind::Frame { bytes: None, .. }
+            )
+        })
+        .count();
+    assert!(pin_frames > 0);
+    // The live feed saw the same events.
+    assert_eq!(live.try_iter().count(), events.len() - before);
+}
