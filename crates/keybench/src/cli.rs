@@ -24,6 +24,89 @@ enum Command {
         #[command(subcommand)]
         command: VirtualKeyCommand,
     },
+    /// List the FIDO security keys plugged in (USB HID, usage page 0xF1D0).
+    ///
+    /// On Linux, a key you cannot open usually means no permission on its
+    /// /dev/hidraw node: install a udev rule for FIDO keys (systemd ships
+    /// one as 60-fido-id.rules on recent systems) and re-plug the key.
+    Devices {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Keep running and print keys as they are plugged in and pulled out.
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Show what a key is: getInfo, fully decoded.
+    Info {
+        #[command(flatten)]
+        key: KeyArgs,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a key blink (CTAPHID WINK).
+    Wink {
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+    /// Set or change a key's PIN, or show its retries.
+    Pin {
+        /// set, change or retries.
+        #[arg(value_parser = ["set", "change", "retries"])]
+        action: String,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// The new PIN (set, change); asked for when absent.
+        #[arg(long)]
+        new_pin: Option<String>,
+    },
+    /// List a key's discoverable credentials, or delete one.
+    Credentials {
+        /// list or delete.
+        #[arg(value_parser = ["list", "delete"])]
+        action: String,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// The credential to delete (base64url, as `list` shows it).
+        #[arg(long, required_if_eq("action", "delete"))]
+        id: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reset a key: deletes every credential and the PIN. Keys allow it only
+    /// within about 10 seconds of being plugged in, and need a touch.
+    Reset {
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+    /// Register a credential on a key (prints RegistrationResponseJSON).
+    Register {
+        #[command(flatten)]
+        key: KeyArgs,
+        #[command(flatten)]
+        ceremony: CeremonyArgs,
+        /// The user name (with Keybench's own options).
+        #[arg(long, default_value = "alice")]
+        user: String,
+        /// Algorithms offered, preferred first (with Keybench's own options).
+        #[arg(long, value_delimiter = ',', default_value = "ML-DSA-65,EdDSA,ES256")]
+        algorithms: Vec<String>,
+        /// Make a discoverable credential.
+        #[arg(long)]
+        resident_key: bool,
+    },
+    /// Authenticate with a key (prints AuthenticationResponseJSON).
+    Authenticate {
+        #[command(flatten)]
+        key: KeyArgs,
+        #[command(flatten)]
+        ceremony: CeremonyArgs,
+        /// Credential id to allow (base64url); without it, a discoverable login.
+        #[arg(long)]
+        credential: Option<String>,
+    },
     /// Decode a WebAuthn or CBOR structure given as hex or base64url (stdin if omitted).
     Decode {
         /// What the input is.
@@ -32,6 +115,42 @@ enum Command {
         /// The input; read from standard input when absent.
         input: Option<String>,
     },
+}
+
+/// Which key, and how to record its traffic.
+#[derive(Debug, clap::Args)]
+struct KeyArgs {
+    /// The key: a number or path from `keybench devices`, or udp:HOST:PORT
+    /// for a virtual key; the only key plugged in when absent.
+    device: Option<String>,
+    /// The PIN (else KEYBENCH_PIN, else asked for when needed).
+    #[arg(long, global = true)]
+    pin: Option<String>,
+    /// Append every CTAPHID frame and CTAP2 message (secrets redacted) to
+    /// this file as JSON lines.
+    #[arg(long)]
+    record: Option<std::path::PathBuf>,
+    /// Print the traffic (secrets redacted) on standard error as it happens.
+    #[arg(long)]
+    traffic: bool,
+}
+
+/// A WebAuthn ceremony's inputs.
+#[derive(Debug, clap::Args)]
+struct CeremonyArgs {
+    /// The relying party's options JSON (bare, or as {"publicKey": …});
+    /// without it Keybench makes its own.
+    #[arg(long)]
+    options: Option<std::path::PathBuf>,
+    /// The origin the client reports in clientDataJSON.
+    #[arg(long, default_value = "https://localhost")]
+    origin: String,
+    /// RP ID for Keybench's own options.
+    #[arg(long, default_value = "localhost")]
+    rp_id: String,
+    /// userVerification for Keybench's own options.
+    #[arg(long, default_value = "preferred", value_parser = ["required", "preferred", "discouraged"])]
+    uv: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -117,6 +236,74 @@ pub fn run(args: Args) -> Result<()> {
             Ok(())
         }
         Some(Command::Decode { kind, input }) => decode(kind, input),
+        Some(Command::Devices { json, watch }) => crate::keys::devices(json, watch),
+        Some(Command::Info { key, json }) => crate::keys::info(&mut open_key(&key)?, json),
+        Some(Command::Wink { key }) => {
+            open_key(&key)?.wink()?;
+            println!("the key blinks");
+            Ok(())
+        }
+        Some(Command::Pin {
+            action,
+            key,
+            new_pin,
+        }) => crate::keys::pin(&mut open_key(&key)?, &action, key.pin.clone(), new_pin),
+        Some(Command::Credentials {
+            action,
+            key,
+            id,
+            json,
+        }) => crate::keys::credentials(
+            &mut open_key(&key)?,
+            (action == "delete").then_some(id.as_deref()).flatten(),
+            key.pin.clone(),
+            json,
+        ),
+        Some(Command::Reset { key }) => crate::keys::reset(&mut open_key(&key)?),
+        Some(Command::Register {
+            key,
+            ceremony,
+            user,
+            algorithms,
+            resident_key,
+        }) => {
+            let algorithms = algorithms
+                .iter()
+                .map(|a| parse_algorithm(a))
+                .collect::<Result<Vec<_>>>()?;
+            let options = crate::keys::creation_options(
+                ceremony.options.as_deref(),
+                &ceremony.rp_id,
+                &user,
+                &algorithms,
+                resident_key,
+                &ceremony.uv,
+            )?;
+            crate::keys::register(
+                &mut open_key(&key)?,
+                &options,
+                &ceremony.origin,
+                key.pin.clone(),
+            )
+        }
+        Some(Command::Authenticate {
+            key,
+            ceremony,
+            credential,
+        }) => {
+            let options = crate::keys::request_options(
+                ceremony.options.as_deref(),
+                &ceremony.rp_id,
+                credential.as_deref(),
+                &ceremony.uv,
+            )?;
+            crate::keys::authenticate(
+                &mut open_key(&key)?,
+                &options,
+                &ceremony.origin,
+                key.pin.clone(),
+            )
+        }
         Some(Command::VirtualKey {
             command:
                 VirtualKeyCommand::Serve {
@@ -136,6 +323,28 @@ pub fn run(args: Args) -> Result<()> {
             state,
         ),
     }
+}
+
+/// Opens the key `args` names, with its recorder wired to the file or
+/// standard error as asked.
+fn open_key(args: &KeyArgs) -> Result<ctap_client::Device<Box<dyn ctaphid::ReportTransport>>> {
+    let recorder = ctap_client::Recorder::default();
+    if let Some(path) = &args.record {
+        recorder
+            .write_to(path)
+            .with_context(|| format!("opening {}", path.display()))?;
+    }
+    if args.traffic {
+        let feed = recorder.subscribe();
+        std::thread::spawn(move || {
+            for event in feed {
+                if let Ok(line) = serde_json::to_string(&event) {
+                    eprintln!("{line}");
+                }
+            }
+        });
+    }
+    crate::keys::open(args.device.as_deref(), recorder)
 }
 
 fn parse_algorithm(name: &str) -> Result<CoseAlgorithm> {

@@ -1,12 +1,13 @@
 //! `keybench`: the command line over the Keybench library crates.
 //!
 //! Thin by design (as ripgrep's core): argument parsing and dispatch live
-//! here, the work lives in the library crates. Later issues add the device,
-//! virtual-key and server subcommands.
+//! here (`cli`), the key subcommands call `ctap-client` (`keys`), the work
+//! lives in the library crates.
 
 #![forbid(unsafe_code)]
 
 mod cli;
+mod keys;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -1,6 +1,11 @@
 //! The `keybench` binary as a user runs it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::process::Command;
 
@@ -49,4 +54,157 @@ fn decodes_cbor_and_reports_bad_input() {
     let (ok, _, err) = keybench(&["decode", "auth-data", "00"]);
     assert!(!ok);
     assert!(err.contains("rpIdHash"), "{err}");
+}
+
+/// A `keybench virtual-key serve` process on a free UDP port.
+struct VirtualKey {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl VirtualKey {
+    fn start(state: &std::path::Path) -> Result<VirtualKey, String> {
+        use std::io::BufRead as _;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_keybench"))
+            .args([
+                "virtual-key",
+                "serve",
+                "--udp",
+                "127.0.0.1:0",
+                "--attestation",
+                "packed-basic",
+                "--state",
+            ])
+            .arg(state)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if let Some(addr) = line.strip_prefix("virtual key listening on udp ") {
+                let addr = format!("udp:{}", addr.split_whitespace().next().unwrap());
+                // Keep draining stdout so the server never blocks on it.
+                std::thread::spawn(move || lines.for_each(drop));
+                return Ok(VirtualKey { child, addr });
+            }
+        }
+        let out = child.wait_with_output().unwrap();
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+impl Drop for VirtualKey {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn keybench_with_pin(args: &[&str], pin: &str) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_keybench"))
+        .args(args)
+        .env("KEYBENCH_PIN", pin)
+        .output()
+        .expect("runs");
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn key_commands_against_a_virtual_key_whose_state_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("key.state");
+    let key = VirtualKey::start(&state).unwrap();
+    let (ok, out, err) = keybench(&["info", &key.addr, "--json"]);
+    assert!(ok, "{err}");
+    let info: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(info["maxMsgSize"], 7609);
+    assert_eq!(info["options"]["clientPin"], false);
+    let (ok, _, err) = keybench(&["wink", &key.addr]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = keybench(&["pin", "set", &key.addr, "--new-pin", "135790"]);
+    assert!(ok, "{err}");
+    let traffic = dir.path().join("traffic.jsonl");
+    let (ok, out, err) = keybench_with_pin(
+        &[
+            "register",
+            &key.addr,
+            "--resident-key",
+            "--algorithms",
+            "ML-DSA-87",
+            "--record",
+            traffic.to_str().unwrap(),
+        ],
+        "135790",
+    );
+    assert!(ok, "{err}");
+    let reg: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(reg["response"]["publicKeyAlgorithm"], -50);
+    assert!(err.contains("fmt packed"), "{err}");
+    // The traffic file has frames and decoded messages, and no PIN.
+    let recorded = std::fs::read_to_string(&traffic).unwrap();
+    assert!(
+        recorded.contains("\"type\":\"frame\"") && recorded.contains("authenticatorMakeCredential")
+    );
+    assert!(!recorded.contains("135790"));
+    // A wrong PIN names the status and counts down.
+    let (ok, _, err) = keybench_with_pin(&["credentials", "list", &key.addr], "000000");
+    assert!(!ok);
+    assert!(err.contains("PIN_INVALID"), "{err}");
+    drop(key);
+
+    // Restarted on the same state file: credential and PIN are still there.
+    let key = VirtualKey::start(&state).unwrap();
+    let (ok, out, _) = keybench(&["pin", "retries", &key.addr]);
+    assert!(ok);
+    assert!(out.contains("PIN retries left: 7"), "{out}");
+    let (ok, out, err) = keybench_with_pin(&["credentials", "list", &key.addr, "--json"], "135790");
+    assert!(ok, "{err}");
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list["existing"], 1);
+    let id = list["credentials"][0]["credentialId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(id, reg["id"].as_str().unwrap());
+    let (ok, out, err) =
+        keybench_with_pin(&["authenticate", &key.addr, "--uv", "required"], "135790");
+    assert!(ok, "{err}");
+    assert!(out.contains(&id));
+    let (ok, _, err) =
+        keybench_with_pin(&["credentials", "delete", &key.addr, "--id", &id], "135790");
+    assert!(ok, "{err}");
+    drop(key);
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(&state).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = VirtualKey::start(&state).err().unwrap();
+        assert!(err.contains("chmod 600"), "{err}");
+        std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    // A corrupt file is an error that names it, never a silent fresh key.
+    let mut bytes = std::fs::read(&state).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(&state, &bytes).unwrap();
+    let err = VirtualKey::start(&state).err().unwrap();
+    assert!(
+        err.contains("corrupt") && err.contains("key.state"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&state).unwrap(),
+        bytes,
+        "the corrupt file was left as it was"
+    );
 }
