@@ -29,7 +29,7 @@ pub use credential::{Credential, CredentialRecord, RecordError};
 pub use error::CeremonyError;
 pub use policy::{
     AttestationPolicy, BackupEligibilityPolicy, CeremonyPolicy, CounterPolicy, CrossOriginPolicy,
-    RpConfig, UserVerification,
+    RpConfig, TpmSha1Policy, UserVerification,
 };
 pub use rp::RelyingParty;
 pub use verifier::{KeyError, PublicKeyVerifier, SignatureError};

@@ -137,6 +137,19 @@ pub enum AttestationPolicy {
     RequireTrustedAnchor,
 }
 
+/// Whether TPM attestation signed with RS1 (RSASSA-PKCS1-v1_5 with SHA-1,
+/// COSE -65535) is accepted. Older Windows Hello TPMs produce it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TpmSha1Policy {
+    /// Default: rejected with [`crate::attestation::AttestationError::InsecureAlgorithm`].
+    #[default]
+    Reject,
+    /// Relaxation: accepted for the TPM certInfo signature only (SHA-1 is
+    /// broken for collisions; a TPM signs structures it builds itself, which
+    /// limits but does not remove the risk). Never accepted for credentials.
+    Accept,
+}
+
 /// The ceremony-wide policy values, all strict by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CeremonyPolicy {
@@ -148,6 +161,8 @@ pub struct CeremonyPolicy {
     pub backup_eligibility: BackupEligibilityPolicy,
     /// Attestation trust.
     pub attestation: AttestationPolicy,
+    /// RS1 in TPM attestation.
+    pub tpm_sha1: TpmSha1Policy,
 }
 
 #[cfg(test)]

@@ -170,6 +170,14 @@ pub enum AttestationError {
         /// The credential's algorithm.
         alg: CoseAlgorithm,
     },
+    /// An algorithm refused as insecure unless policy allows it.
+    #[error("{fmt} attestation uses {alg}, refused by policy")]
+    InsecureAlgorithm {
+        /// The format.
+        fmt: &'static str,
+        /// The algorithm.
+        alg: CoseAlgorithm,
+    },
     /// A format-specific structure (TPM structures, Android key description) is malformed.
     #[error("{fmt}: {reason}")]
     Malformed {
@@ -194,6 +202,8 @@ pub struct StatementInput<'a> {
     pub credential_key: &'a CoseKey,
     /// The credential public key, decoded.
     pub credential_verifier: &'a PublicKeyVerifier,
+    /// Whether TPM attestation may use RS1 ([`crate::policy::TpmSha1Policy`]).
+    pub allow_tpm_rs1: bool,
 }
 
 impl StatementInput<'_> {
@@ -227,7 +237,6 @@ pub(crate) struct Stmt<'a> {
     pub value: &'a Value,
 }
 
-#[allow(dead_code)] // text and malformed serve the formats still to come
 impl<'a> Stmt<'a> {
     pub fn new(fmt: &'static str, value: &'a Value) -> Self {
         Stmt { fmt, value }
@@ -333,17 +342,4 @@ pub(crate) fn check_cert_aaguid(
         }
     }
     Ok(())
-}
-
-/// The credential public key as an uncompressed SEC1 point (x || y after 0x04)
-/// or raw bytes, for comparison with certificate keys.
-#[allow(dead_code)] // used by the certificate-based formats
-pub(crate) fn credential_key_bytes(key: &CoseKey) -> Option<Vec<u8>> {
-    use fido_wire::cose::KeyParams;
-    match &key.params {
-        KeyParams::Ec2 { x, y, .. } => Some([&[0x04u8][..], x, y].concat()),
-        KeyParams::Okp { x, .. } => Some(x.clone()),
-        KeyParams::Akp { public, .. } => Some(public.clone()),
-        _ => None,
-    }
 }

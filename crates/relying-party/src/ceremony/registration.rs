@@ -8,7 +8,7 @@ use crate::attestation::{
 };
 use crate::credential::{Credential, CredentialRecord};
 use crate::error::CeremonyError;
-use crate::policy::{AttestationPolicy, UserVerification};
+use crate::policy::{AttestationPolicy, TpmSha1Policy, UserVerification};
 use crate::verifier::PublicKeyVerifier;
 use fido_wire::cbor::Value;
 use fido_wire::cose::CoseAlgorithm;
@@ -158,6 +158,7 @@ pub fn verify_registration(
             client_data_hash: &client_data_hash,
             credential_key: &acd.public_key,
             credential_verifier: &verifier,
+            allow_tpm_rs1: ctx.policy.tpm_sha1 == TpmSha1Policy::Accept,
         },
     )?;
     // Steps 23-24: anchors for this AAGUID, then trust assessment.

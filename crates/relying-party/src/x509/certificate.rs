@@ -9,6 +9,9 @@ use std::fmt;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::prelude::FromDer;
 
+/// RS1: RSASSA-PKCS1-v1_5 with SHA-1 (COSE -65535), legacy TPM attestation only.
+pub const RS1: CoseAlgorithm = CoseAlgorithm(-65535);
+
 /// The largest certificate accepted (attestation certificates are 0.5-2 KB;
 /// ML-DSA-87 ones about 7.5 KB).
 pub const MAX_CERT_LEN: usize = 16 * 1024;
@@ -194,6 +197,16 @@ impl Certificate {
                     }
                     CertSignatureAlgorithm::MlDsa(alg)
                 }
+                RS1 => {
+                    // Legacy TPM attestation only: callers gate this on policy.
+                    if key_oid != oid::RSA {
+                        return Err(wrong());
+                    }
+                    CertSignatureAlgorithm::Rsa(
+                        &sig::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
+                        RS1,
+                    )
+                }
                 other => return Err(CertError::Key(KeyError::UnsupportedAlgorithm(other))),
             };
             Ok(PublicKeyVerifier::from_certificate_key(
@@ -314,6 +327,76 @@ impl Certificate {
             Ok(Some(bytes.to_vec()))
         })
     }
+}
+
+impl Certificate {
+    /// Whether this certificate's subject public key is `key` (the
+    /// credential public key): same type, curve and key material.
+    pub fn has_public_key(&self, key: &fido_wire::cose::CoseKey) -> Result<bool, CertError> {
+        use fido_wire::cose::{CoseCurve, KeyParams};
+        self.with_parsed(|c| {
+            let spki = c.public_key();
+            let key_oid = spki.algorithm.algorithm.to_id_string();
+            let curve = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.as_oid().ok())
+                .map(|o| o.to_id_string());
+            let bits: &[u8] = &spki.subject_public_key.data;
+            Ok(match &key.params {
+                KeyParams::Ec2 {
+                    curve: crv, x, y, ..
+                } => {
+                    let want = match *crv {
+                        CoseCurve::P256 => oid::P256,
+                        CoseCurve::P384 => oid::P384,
+                        CoseCurve::P521 => oid::P521,
+                        _ => return Ok(false),
+                    };
+                    key_oid == oid::EC_PUBLIC_KEY
+                        && curve.as_deref() == Some(want)
+                        && bits.first() == Some(&0x04)
+                        && bits.get(1..) == Some(&[x.as_slice(), y.as_slice()].concat()[..])
+                }
+                KeyParams::Okp { curve: crv, x, .. } => {
+                    *crv == CoseCurve::ED25519 && key_oid == oid::ED25519 && bits == x.as_slice()
+                }
+                KeyParams::Rsa { n, e } => {
+                    if key_oid != oid::RSA {
+                        return Ok(false);
+                    }
+                    match spki.parsed() {
+                        Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => {
+                            strip(rsa.modulus) == strip(n) && strip(rsa.exponent) == strip(e)
+                        }
+                        _ => false,
+                    }
+                }
+                KeyParams::Akp { public, .. } => {
+                    key.alg.is_some()
+                        && ml_dsa_for_oid(&key_oid) == key.alg
+                        && bits == public.as_slice()
+                }
+                KeyParams::Other { .. } => false,
+            })
+        })
+    }
+
+    /// The raw value of the extension `ext_oid`, if present.
+    pub fn extension_value(&self, ext_oid: &str) -> Result<Option<Vec<u8>>, CertError> {
+        self.with_parsed(|c| {
+            Ok(c.extensions()
+                .iter()
+                .find(|e| e.oid.to_id_string() == ext_oid)
+                .map(|e| e.value.to_vec()))
+        })
+    }
+}
+
+fn strip(b: &[u8]) -> &[u8] {
+    let start = b.iter().position(|x| *x != 0).unwrap_or(b.len());
+    b.get(start..).unwrap_or_default()
 }
 
 /// The ML-DSA parameter set of an algorithm OID (used both as key and signature OID).

@@ -11,5 +11,5 @@
 mod certificate;
 mod chain;
 
-pub use certificate::{CertError, Certificate, MAX_CERT_LEN, oid};
+pub use certificate::{CertError, Certificate, MAX_CERT_LEN, RS1, oid};
 pub use chain::{AnchorSource, ChainError, TrustAnchor, TrustAnchors, UnixTime, VerifiedChain};
