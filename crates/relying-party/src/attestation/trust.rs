@@ -1,0 +1,98 @@
+//! Attestation trust (§7.1 steps 23-24): which anchors apply to a statement,
+//! and whether its trust path reaches one. Nothing is trusted by default;
+//! every outcome names the anchor that vouched, if any.
+
+use super::{AttestationType, VerifiedStatement};
+use crate::x509::{AnchorSource, TrustAnchor, TrustAnchors, UnixTime};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// What a verified attestation statement established.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum TrustOutcome {
+    /// "none" attestation: nothing to trust.
+    NoAttestation,
+    /// Self attestation: proves possession of the key, says nothing of the model.
+    SelfAttestation,
+    /// The trust path reaches this anchor.
+    Trusted {
+        /// The anchor's subject.
+        anchor: String,
+        /// Where the anchor came from.
+        source: AnchorSource,
+    },
+    /// A valid statement no anchor vouches for.
+    NotTrusted {
+        /// Why (no anchors, expired, no path, ...).
+        reason: String,
+    },
+}
+
+impl TrustOutcome {
+    /// Whether an anchor vouched.
+    pub fn is_trusted(&self) -> bool {
+        matches!(self, TrustOutcome::Trusted { .. })
+    }
+}
+
+/// Trust anchors: global ones, and ones that apply to one AAGUID (from FIDO
+/// MDS3 statements or uploaded statements).
+#[derive(Debug, Clone, Default)]
+pub struct TrustStore {
+    global: TrustAnchors,
+    by_aaguid: HashMap<[u8; 16], TrustAnchors>,
+}
+
+impl TrustStore {
+    /// A store that trusts nothing.
+    pub fn new() -> TrustStore {
+        TrustStore::default()
+    }
+
+    /// Adds an anchor for every authenticator model.
+    pub fn add_global(&mut self, anchor: TrustAnchor) {
+        self.global.add(anchor);
+    }
+
+    /// Adds an anchor for one AAGUID.
+    pub fn add_for_aaguid(&mut self, aaguid: [u8; 16], anchor: TrustAnchor) {
+        self.by_aaguid.entry(aaguid).or_default().add(anchor);
+    }
+
+    /// The anchors that apply to `aaguid` (§7.1 step 23).
+    pub fn anchors_for(&self, aaguid: &[u8; 16]) -> TrustAnchors {
+        let mut all = self.global.clone();
+        if let Some(specific) = self.by_aaguid.get(aaguid) {
+            for a in specific.anchors() {
+                all.add(a.clone());
+            }
+        }
+        all
+    }
+
+    /// Assesses a verified statement (§7.1 step 24).
+    pub fn assess(
+        &self,
+        statement: &VerifiedStatement,
+        aaguid: &[u8; 16],
+        at: UnixTime,
+    ) -> TrustOutcome {
+        match statement.attestation_type {
+            AttestationType::None => return TrustOutcome::NoAttestation,
+            AttestationType::SelfAttestation => return TrustOutcome::SelfAttestation,
+            _ => {}
+        }
+        let anchors = self.anchors_for(aaguid);
+        match anchors.verify(&statement.trust_path, at) {
+            Ok(chain) => TrustOutcome::Trusted {
+                anchor: chain.anchor.subject.clone(),
+                source: chain.anchor.source.clone(),
+            },
+            Err(e) => TrustOutcome::NotTrusted {
+                reason: e.to_string(),
+            },
+        }
+    }
+}
