@@ -126,4 +126,15 @@ fn independent_clients_drive_the_virtual_key_over_real_hidraw() {
         "python-fido2 over hidraw, every algorithm"
     );
     assert!(results.iter().all(|r| r["verified"] == true));
+
+    // Keybench's own client, through hidapi on the guest's /dev/hidraw0.
+    assert!(console.contains("\"path\": \"/dev/hidraw0\""), "keybench devices lists the key");
+    assert!(console.contains("maxMsgSize:         7609"), "keybench info");
+    assert!(console.contains("PIN retries left: 8"), "keybench pin");
+    assert!(
+        console.contains("registered: credential") && console.contains("(ML-DSA-87), fmt packed"),
+        "keybench register ML-DSA-87 over hidraw"
+    );
+    assert!(console.contains("authenticated: credential") && console.contains("UV true"));
+    assert!(console.contains("1 discoverable credentials"), "keybench credentials list");
 }

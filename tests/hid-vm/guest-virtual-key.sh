@@ -2,7 +2,10 @@
 # Starts the Keybench virtual key on /dev/uhid and drives it through
 # /dev/hidrawN with independent clients: libfido2's fido2-token, fido2-cred
 # and fido2-assert (ES256 and EdDSA; FIDO_MAXMSG 2048 keeps them from ML-DSA),
-# then python-fido2 (every algorithm, verified by its Fido2Server).
+# then python-fido2 (every algorithm, verified by its Fido2Server), then
+# Keybench's own client through hidapi (devices, info, wink, PIN,
+# ML-DSA-87 registration near the 7,609-byte limit, authentication,
+# credential management).
 # Paths come from the environment file the test writes next to this script.
 set -u
 . "$(dirname "$0")/guest.env"
@@ -35,6 +38,19 @@ for type in es256 eddsa; do
 done
 echo "--- python-fido2 over $HR"
 "$KB_PYTHON" -I "$KB_PY_SCRIPT" "$HR" | tee "$OUT/python-fido2.jsonl" || fail=30
+echo "--- the Keybench client over hidapi ($HR)"
+kb() { echo "\$ keybench $*"; "$KB_BIN" "$@"; }
+kb devices --json | tee "$OUT/kb-devices.json" || fail=40
+kb info | tee "$OUT/kb-info.txt" || fail=41
+kb wink || fail=42
+kb pin set --new-pin 246810 || fail=43
+kb pin retries || fail=44
+export KEYBENCH_PIN=246810
+kb register --resident-key --algorithms ML-DSA-87 --record "$OUT/kb-traffic.jsonl" > "$OUT/kb-register.json" || fail=45
+kb authenticate --uv required > "$OUT/kb-authenticate.json" || fail=46
+kb credentials list | tee "$OUT/kb-credentials.txt" || fail=47
+echo "guest: keybench register $(wc -c < "$OUT/kb-register.json") bytes of JSON, traffic $(wc -l < "$OUT/kb-traffic.jsonl") events"
+unset KEYBENCH_PIN
 echo "guest: done t=$(t) fail=$fail"
 kill $KEY 2>/dev/null
 exit $fail
