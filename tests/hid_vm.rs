@@ -128,13 +128,58 @@ fn independent_clients_drive_the_virtual_key_over_real_hidraw() {
     assert!(results.iter().all(|r| r["verified"] == true));
 
     // Keybench's own client, through hidapi on the guest's /dev/hidraw0.
-    assert!(console.contains("\"path\": \"/dev/hidraw0\""), "keybench devices lists the key");
-    assert!(console.contains("maxMsgSize:         7609"), "keybench info");
+    assert!(
+        console.contains("\"path\": \"/dev/hidraw0\""),
+        "keybench devices lists the key"
+    );
+    assert!(
+        console.contains("maxMsgSize:         7609"),
+        "keybench info"
+    );
     assert!(console.contains("PIN retries left: 8"), "keybench pin");
     assert!(
         console.contains("registered: credential") && console.contains("(ML-DSA-87), fmt packed"),
         "keybench register ML-DSA-87 over hidraw"
     );
     assert!(console.contains("authenticated: credential") && console.contains("UV true"));
-    assert!(console.contains("1 discoverable credentials"), "keybench credentials list");
+    assert!(
+        console.contains("1 discoverable credentials"),
+        "keybench credentials list"
+    );
+
+    // Hot-plug: the watcher reports the key leaving and coming back, each
+    // within a second (times are the guest's uptime).
+    let time_of = |prefix: &str| -> f64 {
+        console
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {prefix:?} line"))
+    };
+    let watch: Vec<(f64, serde_json::Value)> = console
+        .lines()
+        .filter_map(|l| l.strip_prefix("watch: "))
+        .map(|l| {
+            let (t, json) = l.split_once(' ').unwrap();
+            (t.parse().unwrap(), serde_json::from_str(json).unwrap())
+        })
+        .collect();
+    let event_after = |kind: &str, since: f64| {
+        watch
+            .iter()
+            .find(|(t, e)| e["event"] == kind && *t >= since)
+            .map(|(t, _)| t - since)
+            .unwrap_or_else(|| panic!("no {kind} event after {since}: {watch:?}"))
+    };
+    let unplug = time_of("guest: unplug t=");
+    // Plugged in = the kernel shows the hidraw node (the virtual key's
+    // process start-up before that is not the watcher's latency).
+    let plug = time_of("guest: node t=");
+    let removed = event_after("removed", unplug);
+    let added = event_after("added", plug);
+    println!("hot-plug: removal seen after {removed:.2} s, insertion after {added:.2} s");
+    assert!(
+        removed < 1.0 && added < 1.0,
+        "removed {removed} s, added {added} s"
+    );
 }

@@ -161,3 +161,79 @@ fn python_fido2_uses_pin_extensions_credential_management_and_config() {
     assert_eq!(config["force_pin_change"], true);
     assert_eq!(config["token_while_forced"], "PIN_POLICY_VIOLATION");
 }
+
+/// The other direction: python-fido2's Fido2Server is the relying party, and
+/// Keybench's WebAuthn client role (with a PIN, over CTAPHID to the virtual
+/// key) answers its options for every algorithm. The server must accept
+/// every RegistrationResponseJSON and AuthenticationResponseJSON as is.
+#[test]
+fn python_fido2_server_accepts_keybench_client_responses() {
+    use ctap_client::webauthn::{self, ClientContext};
+    use std::io::{BufRead as _, Write as _};
+    let Some(python) = python() else { return };
+    let (host, end) = ctaphid::pipe();
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    let identity = ctaphid::DeviceIdentity {
+        version: (0, 1, 0),
+        capabilities: 0x0d,
+    };
+    let authenticator = Authenticator::new(Config {
+        attestation: AttestationMode::PackedBasic,
+        ..Config::default()
+    })
+    .unwrap();
+    std::thread::spawn(move || ctaphid::serve::serve(end, identity, authenticator, s));
+    let mut device = ctap_client::Device::open(host, ctap_client::Recorder::default()).unwrap();
+    device.set_pin("975310").unwrap();
+
+    let mut child = Command::new(&python)
+        .arg(workspace_root().join("tests/interop/python_fido2_rp.py"))
+        .arg("example.org")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut to_rp = child.stdin.take().unwrap();
+    let mut from_rp = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next = || -> serde_json::Value {
+        serde_json::from_str(&from_rp.next().expect("the RP answered").unwrap()).unwrap()
+    };
+    let mut verdicts = vec![];
+    for _ in 0..5 {
+        let options = next();
+        let options = serde_json::to_vec(&options["publicKey"]).unwrap();
+        let options = fido_wire::webauthn::json::from_json(&options).unwrap();
+        let mut ctx = ClientContext {
+            pin: Some("975310"),
+            ..ClientContext::new("https://example.org")
+        };
+        let response = webauthn::register(&mut device, &options, &mut ctx).unwrap();
+        writeln!(to_rp, "{}", serde_json::to_string(&response).unwrap()).unwrap();
+        let registered = next();
+        let options = next();
+        let options = serde_json::to_vec(&options["publicKey"]).unwrap();
+        let options = fido_wire::webauthn::json::from_json(&options).unwrap();
+        let response = webauthn::authenticate(&mut device, &options, &mut ctx).unwrap();
+        writeln!(to_rp, "{}", serde_json::to_string(&response).unwrap()).unwrap();
+        verdicts.push((registered, next()));
+    }
+    drop(to_rp);
+    let status = child.wait().unwrap();
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(status.success());
+    let algs: Vec<i64> = verdicts
+        .iter()
+        .map(|(r, _)| r["alg"].as_i64().unwrap())
+        .collect();
+    assert_eq!(algs, [-7, -8, -48, -49, -50]);
+    for (registered, authenticated) in &verdicts {
+        println!("{registered} {authenticated}");
+        assert_eq!(registered["registered"], true);
+        assert_eq!(registered["public_key_alg"], registered["alg"]);
+        assert_eq!(registered["uv"], true);
+        assert_eq!(authenticated["authenticated"], true);
+        assert_eq!(authenticated["uv"], true);
+        assert_eq!(authenticated["counter"], 1);
+    }
+}

@@ -51,6 +51,21 @@ kb authenticate --uv required > "$OUT/kb-authenticate.json" || fail=46
 kb credentials list | tee "$OUT/kb-credentials.txt" || fail=47
 echo "guest: keybench register $(wc -c < "$OUT/kb-register.json") bytes of JSON, traffic $(wc -l < "$OUT/kb-traffic.jsonl") events"
 unset KEYBENCH_PIN
+echo "--- hot-plug: keybench devices --watch while the key is pulled out and plugged in"
+"$KB_BIN" devices --watch --json 2>/dev/null | while read -r line; do echo "$(t) $line"; done > "$OUT/kb-watch.txt" &
+sleep 1
+echo "guest: unplug t=$(t)"
+kill $KEY; wait $KEY 2>/dev/null
+sleep 1.5
+echo "guest: plug t=$(t)"
+"$KB_BIN" virtual-key serve --uhid > "$OUT/virtual-key-2.log" 2>&1 &
+KEY=$!
+# The key is plugged in when the kernel shows its hidraw node.
+for i in $(seq 200); do [ -e "$HR" ] && break; sleep 0.01; done
+echo "guest: node t=$(t)"
+sleep 1.5
+pkill -f "devices --watch"
+sed 's/^/watch: /' "$OUT/kb-watch.txt"
 echo "guest: done t=$(t) fail=$fail"
 kill $KEY 2>/dev/null
 exit $fail

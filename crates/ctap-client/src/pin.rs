@@ -179,11 +179,26 @@ impl<T: ReportTransport> Device<T> {
         permissions: Permissions,
         rp_id: Option<&str>,
     ) -> Result<PinToken, CtapError> {
+        let with_permissions = self.info().option("pinUvAuthToken") == Some(true);
+        self.pin_token_inner(pin, with_permissions.then_some((permissions, rp_id)))
+    }
+
+    /// The CTAP 2.0 getPinToken (no permissions: the token may make and get
+    /// credentials for any RP). [`Device::pin_token`] uses it by itself on
+    /// keys without the pinUvAuthToken option.
+    pub fn legacy_pin_token(&mut self, pin: &str) -> Result<PinToken, CtapError> {
+        self.pin_token_inner(pin, None)
+    }
+
+    fn pin_token_inner(
+        &mut self,
+        pin: &str,
+        scope: Option<(Permissions, Option<&str>)>,
+    ) -> Result<PinToken, CtapError> {
         let protocol = self.pin_protocol()?;
         let (platform_key, shared) = self.key_agreement(protocol)?;
         let pin_hash_enc = shared.encrypt(&pin_hash(pin.as_bytes()))?;
-        let with_permissions = self.info().option("pinUvAuthToken") == Some(true);
-        let mut req = if with_permissions {
+        let mut req = if let Some((permissions, rp_id)) = scope {
             let mut r =
                 ClientPinRequest::new(Some(protocol.id()), PinSubCommand::GET_TOKEN_USING_PIN);
             r.permissions = Some(permissions);

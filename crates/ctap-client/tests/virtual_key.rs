@@ -1021,3 +1021,46 @@ fn the_recorder_sees_frames_and_messages_but_never_secrets() {
     // The live feed saw the same events.
     assert_eq!(live.try_iter().count(), events.len() - before);
 }
+
+#[test]
+fn legacy_pin_token_and_uv_retries() {
+    let mut k = key(Config::default());
+    k.device.set_pin("1234").unwrap();
+    // CTAP 2.0's getPinToken: mc and ga for any RP, nothing else.
+    let token = k.device.legacy_pin_token("1234").unwrap();
+    let mut options = creation(
+        &[CoseAlgorithm::ES256],
+        false,
+        UserVerificationRequirement::Discouraged,
+    );
+    options.rp.id = Some("example.org".into());
+    let cdh = vec![3u8; 32];
+    let req = MakeCredentialRequest {
+        client_data_hash: cdh.clone(),
+        rp_id: "example.org".into(),
+        rp_name: None,
+        user_id: vec![1],
+        user_name: None,
+        user_display_name: None,
+        pub_key_cred_params: vec![("public-key".into(), CoseAlgorithm::ES256)],
+        exclude_list: vec![],
+        extensions: None,
+        options: RequestOptions::default(),
+        pin_uv_auth_param: Some(token.authenticate(&cdh)),
+        pin_uv_auth_protocol: Some(token.protocol().id()),
+        enterprise_attestation: None,
+        attestation_formats_preference: vec![],
+    };
+    k.device
+        .make_credential(&req, Transaction::with_timeout(Duration::from_secs(5)))
+        .unwrap();
+    assert_eq!(
+        k.device.credentials_metadata(&token).unwrap_err().status(),
+        Some(StatusCode::PIN_AUTH_INVALID)
+    );
+    // The virtual key has no built-in UV: getUVRetries is refused up front.
+    assert!(matches!(
+        k.device.uv_retries(),
+        Err(CtapError::Unsupported(_))
+    ));
+}

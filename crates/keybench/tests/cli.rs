@@ -208,3 +208,18 @@ fn key_commands_against_a_virtual_key_whose_state_survives_a_restart() {
         "the corrupt file was left as it was"
     );
 }
+
+#[test]
+fn uhid_missing_or_unwritable_is_explained() {
+    if std::path::Path::new("/dev/uhid").exists() {
+        // This machine can create uhid devices; the VM harness test covers --uhid.
+        eprintln!("skipped: /dev/uhid exists here");
+        return;
+    }
+    let (ok, _, err) = keybench(&["virtual-key", "serve", "--uhid"]);
+    assert!(!ok);
+    assert!(
+        err.contains("/dev/uhid does not exist") && err.contains("modprobe uhid"),
+        "{err}"
+    );
+}

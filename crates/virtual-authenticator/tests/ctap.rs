@@ -473,3 +473,59 @@ fn reset_only_within_the_power_up_window() {
     std::thread::sleep(Duration::from_millis(400));
     assert_eq!(k.call(command::RESET, None).0, StatusCode::NOT_ALLOWED);
 }
+
+#[test]
+fn presence_asked_of_a_person_through_a_prompt() {
+    use virtual_authenticator::{PresenceRequest, PresenceResponder};
+    let (tx, rx) = std::sync::mpsc::channel::<(PresenceRequest, PresenceResponder)>();
+    let mut k = key(Config {
+        presence: PresencePolicy::Ask(Arc::new(tx)),
+        ..Config::default()
+    });
+    // The "person": approves the first request, refuses the second, and
+    // never answers the third.
+    let person = std::thread::spawn(move || {
+        let mut seen = vec![];
+        for (i, (request, responder)) in rx.iter().enumerate() {
+            seen.push(request.clone());
+            match i {
+                0 => responder.answer(true),
+                1 => responder.answer(false),
+                _ => {
+                    std::mem::forget(responder);
+                    break;
+                }
+            }
+        }
+        seen
+    });
+    k.make_credential(&mc(&[CoseAlgorithm::ES256], false))
+        .unwrap();
+    assert_eq!(
+        k.make_credential(&mc(&[CoseAlgorithm::ES256], false))
+            .unwrap_err(),
+        StatusCode::OPERATION_DENIED
+    );
+    // Unanswered: the client cancels, and the key says so.
+    let token = CancelToken::new();
+    let t = token.clone();
+    let mut cb = |s: KeepaliveStatus| {
+        if s == KeepaliveStatus::UpNeeded {
+            t.cancel();
+        }
+    };
+    let request = encode_request(command::SELECTION, None);
+    let result = k.channel.cbor(
+        &request,
+        Transaction {
+            timeout: Duration::from_secs(20),
+            on_keepalive: Some(&mut cb),
+            cancel: Some(&token),
+        },
+    );
+    assert_eq!(result, Err(ClientError::Cancelled));
+    let seen = person.join().unwrap();
+    assert_eq!(seen[0].operation, "makeCredential");
+    assert_eq!(seen[0].rp_id.as_deref(), Some("example.org"));
+    assert_eq!(seen[2].operation, "selection");
+}
