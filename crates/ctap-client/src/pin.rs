@@ -48,6 +48,14 @@ pub struct PinRetries {
     pub power_cycle_required: bool,
 }
 
+/// A clientPIN response lacking the member the subcommand must return.
+fn missing(what: &'static str, key: i64, name: &'static str) -> CtapError {
+    CtapError::Response {
+        command: "authenticatorClientPIN",
+        source: fido_wire::ctap2::Ctap2Error::Missing { what, key, name },
+    }
+}
+
 impl<T: ReportTransport> Device<T> {
     /// The PIN/UV auth protocol to use: the key's first that we support.
     pub fn pin_protocol(&self) -> Result<Protocol, CtapError> {
@@ -90,14 +98,9 @@ impl<T: ReportTransport> Device<T> {
             false,
         )?;
         Ok(PinRetries {
-            retries: r.pin_retries.ok_or(CtapError::Response {
-                command: "authenticatorClientPIN",
-                source: fido_wire::ctap2::Ctap2Error::Missing {
-                    what: "getPINRetries response",
-                    key: 3,
-                    name: "pinRetries",
-                },
-            })?,
+            retries: r
+                .pin_retries
+                .ok_or(missing("getPINRetries response", 3, "pinRetries"))?,
             power_cycle_required: r.power_cycle_state.unwrap_or(false),
         })
     }
@@ -123,14 +126,9 @@ impl<T: ReportTransport> Device<T> {
             &ClientPinRequest::new(Some(protocol.id()), PinSubCommand::GET_KEY_AGREEMENT),
             false,
         )?;
-        let peer = r.key_agreement.ok_or(CtapError::Response {
-            command: "authenticatorClientPIN",
-            source: fido_wire::ctap2::Ctap2Error::Missing {
-                what: "getKeyAgreement response",
-                key: 1,
-                name: "keyAgreement",
-            },
-        })?;
+        let peer = r
+            .key_agreement
+            .ok_or(missing("getKeyAgreement response", 1, "keyAgreement"))?;
         let ours = KeyAgreementKey::generate()?;
         let shared = ours.shared_secret(protocol, &peer)?;
         Ok((ours.cose_public_key(), shared))
@@ -210,14 +208,11 @@ impl<T: ReportTransport> Device<T> {
         req.key_agreement = Some(platform_key);
         req.pin_hash_enc = Some(Encrypted(pin_hash_enc));
         let r = self.client_pin(&req, true)?;
-        let encrypted = r.pin_uv_auth_token.ok_or(CtapError::Response {
-            command: "authenticatorClientPIN",
-            source: fido_wire::ctap2::Ctap2Error::Missing {
-                what: "getPinUvAuthToken response",
-                key: 2,
-                name: "pinUvAuthToken",
-            },
-        })?;
+        let encrypted = r.pin_uv_auth_token.ok_or(missing(
+            "getPinUvAuthToken response",
+            2,
+            "pinUvAuthToken",
+        ))?;
         let token = shared.decrypt(&encrypted.0)?;
         Ok(PinToken {
             protocol,

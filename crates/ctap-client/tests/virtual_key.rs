@@ -169,6 +169,26 @@ fn verify(key: &CoseKey, message: &[u8], signature: &[u8]) {
     }
 }
 
+/// A bare makeCredential request (ES256), authenticated by `token` if given.
+fn raw_mc(rp_id: &str, cdh: &[u8], token: Option<&ctap_client::PinToken>) -> MakeCredentialRequest {
+    MakeCredentialRequest {
+        client_data_hash: cdh.to_vec(),
+        rp_id: rp_id.into(),
+        rp_name: None,
+        user_id: vec![1],
+        user_name: None,
+        user_display_name: None,
+        pub_key_cred_params: vec![("public-key".into(), CoseAlgorithm::ES256)],
+        exclude_list: vec![],
+        extensions: None,
+        options: RequestOptions::default(),
+        pin_uv_auth_param: token.map(|t| t.authenticate(cdh)),
+        pin_uv_auth_protocol: token.map(|t| t.protocol().id()),
+        enterprise_attestation: None,
+        attestation_formats_preference: vec![],
+    }
+}
+
 fn sha256(b: &[u8]) -> Vec<u8> {
     aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b)
         .as_ref()
@@ -432,22 +452,7 @@ fn token_permissions_and_rp_binding_are_enforced() {
         )
         .unwrap();
     let cdh = vec![1u8; 32];
-    let mut req = MakeCredentialRequest {
-        client_data_hash: cdh.clone(),
-        rp_id: "other.example".into(),
-        rp_name: None,
-        user_id: vec![1],
-        user_name: None,
-        user_display_name: None,
-        pub_key_cred_params: vec![("public-key".into(), CoseAlgorithm::ES256)],
-        exclude_list: vec![],
-        extensions: None,
-        options: RequestOptions::default(),
-        pin_uv_auth_param: Some(mc.authenticate(&cdh)),
-        pin_uv_auth_protocol: Some(mc.protocol().id()),
-        enterprise_attestation: None,
-        attestation_formats_preference: vec![],
-    };
+    let mut req = raw_mc("other.example", &cdh, Some(&mc));
     // Bound to example.org: another RP is refused.
     assert_eq!(
         k.device
@@ -907,22 +912,7 @@ fn cancel_while_up_needed_and_timeouts() {
     let err = k
         .device
         .make_credential(
-            &MakeCredentialRequest {
-                client_data_hash: vec![0; 32],
-                rp_id: "example.org".into(),
-                rp_name: None,
-                user_id: vec![1],
-                user_name: None,
-                user_display_name: None,
-                pub_key_cred_params: vec![("public-key".into(), CoseAlgorithm::ES256)],
-                exclude_list: vec![],
-                extensions: None,
-                options: RequestOptions::default(),
-                pin_uv_auth_param: None,
-                pin_uv_auth_protocol: None,
-                enterprise_attestation: None,
-                attestation_formats_preference: vec![],
-            },
+            &raw_mc("example.org", &[0; 32], None),
             Transaction::with_timeout(Duration::from_millis(400)),
         )
         .unwrap_err();
@@ -1034,23 +1024,7 @@ fn legacy_pin_token_and_uv_retries() {
         UserVerificationRequirement::Discouraged,
     );
     options.rp.id = Some("example.org".into());
-    let cdh = vec![3u8; 32];
-    let req = MakeCredentialRequest {
-        client_data_hash: cdh.clone(),
-        rp_id: "example.org".into(),
-        rp_name: None,
-        user_id: vec![1],
-        user_name: None,
-        user_display_name: None,
-        pub_key_cred_params: vec![("public-key".into(), CoseAlgorithm::ES256)],
-        exclude_list: vec![],
-        extensions: None,
-        options: RequestOptions::default(),
-        pin_uv_auth_param: Some(token.authenticate(&cdh)),
-        pin_uv_auth_protocol: Some(token.protocol().id()),
-        enterprise_attestation: None,
-        attestation_formats_preference: vec![],
-    };
+    let req = raw_mc("example.org", &[3u8; 32], Some(&token));
     k.device
         .make_credential(&req, Transaction::with_timeout(Duration::from_secs(5)))
         .unwrap();

@@ -457,6 +457,34 @@ fn random(n: usize) -> Vec<u8> {
     v
 }
 
+/// Runs a ceremony with the PIN given (or in KEYBENCH_PIN); when the key
+/// turns out to need one that was not given, asks for it and runs it again.
+fn with_pin<R>(
+    device: &mut Device<Box<dyn ReportTransport>>,
+    origin: &str,
+    pin: Option<String>,
+    ceremony: impl Fn(
+        &mut Device<Box<dyn ReportTransport>>,
+        &mut ClientContext<'_>,
+    ) -> Result<R, ctap_client::CtapError>,
+) -> Result<R> {
+    let mut pin = pin.or_else(|| std::env::var("KEYBENCH_PIN").ok());
+    loop {
+        let mut prompt = touch_prompt();
+        let mut ctx = ClientContext {
+            pin: pin.as_deref(),
+            on_status: Some(&mut prompt),
+            ..ClientContext::new(origin)
+        };
+        match ceremony(device, &mut ctx) {
+            Err(ctap_client::CtapError::PinRequired) if pin.is_none() => {
+                pin = Some(read_pin(None, "PIN: ")?);
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
 /// `keybench register`.
 pub fn register(
     device: &mut Device<Box<dyn ReportTransport>>,
@@ -464,26 +492,9 @@ pub fn register(
     origin: &str,
     pin: Option<String>,
 ) -> Result<()> {
-    let pin = pin.or_else(|| std::env::var("KEYBENCH_PIN").ok());
-    let mut prompt = touch_prompt();
-    let mut ctx = ClientContext {
-        pin: pin.as_deref(),
-        on_status: Some(&mut prompt),
-        ..ClientContext::new(origin)
-    };
-    let response = match webauthn::register(device, options, &mut ctx) {
-        Err(ctap_client::CtapError::PinRequired) => {
-            let pin = read_pin(None, "PIN: ")?;
-            let mut prompt = touch_prompt();
-            let mut ctx = ClientContext {
-                pin: Some(&pin),
-                on_status: Some(&mut prompt),
-                ..ClientContext::new(origin)
-            };
-            webauthn::register(device, options, &mut ctx)?
-        }
-        other => other?,
-    };
+    let response = with_pin(device, origin, pin, |d, ctx| {
+        webauthn::register(d, options, ctx)
+    })?;
     let att =
         fido_wire::webauthn::AttestationObject::from_cbor(&response.response.attestation_object.0)?;
     eprintln!(
@@ -508,26 +519,9 @@ pub fn authenticate(
     origin: &str,
     pin: Option<String>,
 ) -> Result<()> {
-    let pin = pin.or_else(|| std::env::var("KEYBENCH_PIN").ok());
-    let mut prompt = touch_prompt();
-    let mut ctx = ClientContext {
-        pin: pin.as_deref(),
-        on_status: Some(&mut prompt),
-        ..ClientContext::new(origin)
-    };
-    let response = match webauthn::authenticate(device, options, &mut ctx) {
-        Err(ctap_client::CtapError::PinRequired) => {
-            let pin = read_pin(None, "PIN: ")?;
-            let mut prompt = touch_prompt();
-            let mut ctx = ClientContext {
-                pin: Some(&pin),
-                on_status: Some(&mut prompt),
-                ..ClientContext::new(origin)
-            };
-            webauthn::authenticate(device, options, &mut ctx)?
-        }
-        other => other?,
-    };
+    let response = with_pin(device, origin, pin, |d, ctx| {
+        webauthn::authenticate(d, options, ctx)
+    })?;
     let ad =
         fido_wire::webauthn::AuthenticatorData::parse(&response.response.authenticator_data.0)?;
     eprintln!(
