@@ -17,6 +17,8 @@
 pub mod attestation;
 pub mod ceremony;
 pub mod credential;
+mod date;
+pub mod decoder;
 mod error;
 pub mod policy;
 mod rp;
