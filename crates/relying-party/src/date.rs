@@ -2,8 +2,6 @@
 //! ISO 8601 calendar dates (MDS3 `nextUpdate`, status report dates) to Unix
 //! seconds. Proleptic Gregorian calendar (H. Hinnant's days_from_civil).
 
-#![allow(dead_code)] // TEMP: parse_date is for mds.rs
-
 /// Days since 1970-01-01 of a civil date.
 pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };

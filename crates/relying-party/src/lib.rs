@@ -20,6 +20,7 @@ pub mod credential;
 mod date;
 pub mod decoder;
 mod error;
+pub mod mds;
 pub mod policy;
 mod rp;
 pub mod verifier;

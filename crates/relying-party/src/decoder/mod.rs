@@ -24,6 +24,11 @@ mod node;
 mod webauthn;
 
 use fido_wire::cbor::{self as wire_cbor, DecodeOptions};
+
+/// An AAGUID in its 8-4-4-4-12 form.
+pub fn uuid_string(aaguid: &[u8; 16]) -> String {
+    node::uuid(aaguid)
+}
 use serde_json::{Value as Json, json};
 
 /// The largest input accepted (the general CBOR limit).
