@@ -21,10 +21,15 @@
 
 mod blob;
 mod jws;
+#[cfg(feature = "mds-refresh")]
+mod refresh;
 
 pub use blob::{
     MAX_ENTRIES, MetadataBlob, MetadataEntry, StatusReport, UNTRUSTED_STATUSES, parse_aaguid,
 };
+
+#[cfg(feature = "mds-refresh")]
+pub use refresh::{MDS3_URL, refresh};
 
 use crate::attestation::TrustStore;
 use crate::x509::{AnchorSource, ChainError, TrustAnchor, TrustAnchors, UnixTime};
@@ -163,6 +168,9 @@ pub enum MdsError {
         /// What is wrong.
         reason: String,
     },
+    /// The download failed (feature `mds-refresh`).
+    #[error("downloading the BLOB: {0}")]
+    Download(String),
     /// An uploaded document that is not metadata.
     #[error("uploaded metadata: {0}")]
     Uploaded(String),
