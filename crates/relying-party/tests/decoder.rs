@@ -543,3 +543,48 @@ fn mutated_inputs_never_panic() {
     }
     assert!(decoded > 0);
 }
+
+#[test]
+fn pasted_credential_json_is_decoded_member_by_member() {
+    let mut client = Client::new(AttestationMode::PackedSelf);
+    let reg = client.register(CoseAlgorithm::ML_DSA_65, &[9; 32]);
+    let text = serde_json::to_string(&reg).unwrap();
+    let out = decode_text(&text).unwrap();
+    assert_eq!(out["kind"], "publicKeyCredential");
+    assert_eq!(out["meaning"]["ceremony"], "registration");
+    assert_eq!(
+        decode_auto(text.as_bytes()).unwrap()["kind"],
+        "publicKeyCredential"
+    );
+    let response = field(&out, "response");
+    assert_eq!(
+        field(field(response, "clientDataJSON"), "type")["raw"],
+        "webauthn.create"
+    );
+    let att = field(response, "attestationObject");
+    assert_eq!(field(att, "fmt")["raw"], "packed");
+    assert_eq!(
+        field(&out, "rawId")["raw"],
+        hex::encode(reg.raw_id.as_slice())
+    );
+
+    let assertion = client.authenticate(reg.raw_id.as_slice(), &[1; 32]);
+    let out = decode_text(&serde_json::to_string(&assertion).unwrap()).unwrap();
+    assert_eq!(out["meaning"]["ceremony"], "authentication");
+    let response = field(&out, "response");
+    assert_eq!(
+        field(field(response, "authenticatorData"), "signCount")["raw"],
+        1
+    );
+    assert_eq!(field(response, "signature")["length"], 3309);
+    // A broken member is reported in place.
+    let mut broken: Json = serde_json::to_value(&assertion).unwrap();
+    broken["response"]["authenticatorData"] = Json::String("AAAA".into());
+    let out = decode_text(&broken.to_string()).unwrap();
+    assert!(
+        field(field(&out, "response"), "authenticatorData")["error"]
+            .as_str()
+            .unwrap()
+            .contains("ends at byte 3")
+    );
+}

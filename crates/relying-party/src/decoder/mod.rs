@@ -203,7 +203,8 @@ fn looks_like_pem(bytes: &[u8]) -> bool {
 
 /// Decodes bytes of unknown kind: PEM, then CBOR that is an attestation
 /// object or a COSE key, then authenticator data, then a DER certificate,
-/// then clientDataJSON, then any CBOR. The output's `kind` says which.
+/// then JSON (a PublicKeyCredential response, else clientDataJSON), then any
+/// CBOR. The output's `kind` says which.
 pub fn decode_auto(bytes: &[u8]) -> Result<Json, DecodeError> {
     check_len(bytes)?;
     if looks_like_pem(bytes) {
@@ -231,7 +232,7 @@ pub fn decode_auto(bytes: &[u8]) -> Result<Json, DecodeError> {
     }
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'{') || bytes.starts_with(b"\xef\xbb\xbf") {
-        return decode(InputKind::ClientDataJson, bytes);
+        return decode_json(bytes);
     }
     match cbor {
         Ok(v) => Ok(wrap(InputKind::Cbor, cbor::document(&v))),
@@ -242,8 +243,23 @@ pub fn decode_auto(bytes: &[u8]) -> Result<Json, DecodeError> {
     }
 }
 
-/// Decodes text as users paste it: PEM armour, a JSON object
-/// (clientDataJSON), or binary in hex (spaces and colons allowed) or
+/// JSON: a PublicKeyCredential (registration or authentication response in
+/// its L3 JSON form, every base64url member decoded), else clientDataJSON.
+fn decode_json(bytes: &[u8]) -> Result<Json, DecodeError> {
+    if let Ok(j) = serde_json::from_slice::<Json>(bytes)
+        && webauthn::is_credential_json(&j)
+    {
+        let mut out = webauthn::credential_json(&j).to_json();
+        if let Json::Object(m) = &mut out {
+            m.insert("kind".into(), json!("publicKeyCredential"));
+        }
+        return Ok(out);
+    }
+    decode(InputKind::ClientDataJson, bytes)
+}
+
+/// Decodes text as users paste it: PEM armour, a JSON object (a
+/// PublicKeyCredential response or clientDataJSON), or binary in hex (spaces and colons allowed) or
 /// base64/base64url (padding optional). The output gains an `encoding`.
 pub fn decode_text(text: &str) -> Result<Json, DecodeError> {
     check_len(text.as_bytes())?;
@@ -254,10 +270,7 @@ pub fn decode_text(text: &str) -> Result<Json, DecodeError> {
     let (encoding, out) = if trimmed.starts_with("-----BEGIN ") {
         ("pem", decode(InputKind::Certificate, trimmed.as_bytes())?)
     } else if trimmed.starts_with('{') {
-        (
-            "json",
-            decode(InputKind::ClientDataJson, trimmed.as_bytes())?,
-        )
+        ("json", decode_json(trimmed.as_bytes())?)
     } else {
         let (encoding, bytes) = text_to_bytes(trimmed)?;
         (encoding, decode_auto(&bytes)?)

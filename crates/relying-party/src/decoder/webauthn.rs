@@ -346,3 +346,98 @@ pub(crate) fn client_data(bytes: &[u8]) -> Result<Node, fido_wire::webauthn::Cli
     }));
     Ok(n)
 }
+
+/// Whether a JSON document is a PublicKeyCredential in its L3 JSON form
+/// (what `toJSON()` gives and what servers receive).
+pub(crate) fn is_credential_json(j: &serde_json::Value) -> bool {
+    j.get("response").is_some_and(serde_json::Value::is_object)
+}
+
+fn b64_member(name: &str, text: &str, decode: impl FnOnce(&[u8]) -> Node) -> Node {
+    match fido_wire::webauthn::base64url::decode(text) {
+        Ok(bytes) => decode(&bytes),
+        Err(e) => Node::new(name)
+            .raw(text.to_owned())
+            .error(format!("not base64url: {e}")),
+    }
+}
+
+/// An annotated PublicKeyCredential JSON (registration or authentication
+/// response): each base64url member decoded as what it holds.
+pub(crate) fn credential_json(j: &serde_json::Value) -> Node {
+    let mut n = Node::new("publicKeyCredential").kind("JSON");
+    let empty = serde_json::Map::new();
+    for (k, v) in j.as_object().unwrap_or(&empty) {
+        let f = match (k.as_str(), v) {
+            ("id", serde_json::Value::String(s)) => Node::new("id")
+                .raw(s.clone())
+                .meaning("the credential ID, base64url"),
+            ("rawId", serde_json::Value::String(s)) => b64_member("rawId", s, |b| {
+                Node::bytes("rawId", b).meaning("the credential ID; must equal id and authData's")
+            }),
+            ("type", serde_json::Value::String(s)) => Node::new("type")
+                .raw(s.clone())
+                .meaning("must be \"public-key\""),
+            ("response", serde_json::Value::Object(r)) => {
+                let mut rn = Node::new("response").kind("object");
+                for (rk, rv) in r {
+                    rn.push(response_member(rk, rv));
+                }
+                rn
+            }
+            _ => Node::new(k.clone())
+                .raw(v.clone())
+                .meaning("member not decoded here"),
+        };
+        n.push(f);
+    }
+    let ceremony = match j.get("response") {
+        Some(r) if r.get("attestationObject").is_some() => "registration",
+        Some(r) if r.get("signature").is_some() => "authentication",
+        _ => "unknown",
+    };
+    n.set_meaning(json!({ "ceremony": ceremony }));
+    n
+}
+
+fn response_member(name: &str, v: &serde_json::Value) -> Node {
+    let Some(text) = v.as_str() else {
+        return Node::new(name)
+            .raw(v.clone())
+            .meaning("member not decoded here");
+    };
+    match name {
+        "clientDataJSON" => b64_member(name, text, |b| {
+            client_data(b).unwrap_or_else(|e| Node::bytes(name, b).error(e.to_string()))
+        }),
+        "attestationObject" => b64_member(name, text, |b| {
+            match fido_wire::cbor::from_slice(b, &fido_wire::cbor::DecodeOptions::GENERAL) {
+                Ok(v) if is_attestation_object(&v) => {
+                    let mut n = attestation_object(&v);
+                    n.set_meaning(json!({ "format": v.get_text("fmt").and_then(Value::as_text) }));
+                    n
+                }
+                Ok(_) => Node::bytes(name, b).error("not an attestation object"),
+                Err(e) => Node::bytes(name, b).error(e.to_string()),
+            }
+        }),
+        "authenticatorData" => b64_member(name, text, |b| {
+            auth_data(name, b).unwrap_or_else(|e| Node::bytes(name, b).error(e.to_string()))
+        }),
+        "signature" => b64_member(name, text, |b| {
+            Node::bytes(name, b)
+                .meaning("signature over authenticatorData || SHA-256(clientDataJSON)")
+        }),
+        "userHandle" => b64_member(name, text, |b| {
+            Node::bytes(name, b).meaning("the user handle (user.id at registration)")
+        }),
+        "publicKey" => b64_member(name, text, |b| {
+            Node::bytes(name, b).meaning(
+                "SubjectPublicKeyInfo the client adds for convenience; a relying party uses the key in authenticatorData, never this",
+            )
+        }),
+        _ => Node::new(name)
+            .raw(text.to_owned())
+            .meaning("member not decoded here"),
+    }
+}
