@@ -17,7 +17,10 @@
 pub mod attestation;
 pub mod ceremony;
 pub mod credential;
+mod date;
+pub mod decoder;
 mod error;
+pub mod mds;
 pub mod policy;
 mod rp;
 pub mod verifier;

@@ -108,3 +108,73 @@ fn discoverable_login_uses_the_user_handle() {
     rp.finish_authentication(&[1; 32], None, &[], &assertion, &credential)
         .unwrap();
 }
+
+#[test]
+fn packed_basic_attestation_is_trusted_by_its_root_only() {
+    use relying_party::TrustStore;
+    use relying_party::x509::{AnchorSource, TrustAnchor, UnixTime};
+    let mut client = Client::new(AttestationMode::PackedBasic);
+    let root = client.key.attestation_root().unwrap().to_vec();
+    let mut store = TrustStore::new();
+    store.add_global(TrustAnchor::from_der(&root, AnchorSource::Configured).unwrap());
+    // 2026-08-01: inside the generated chain's validity (2025-2045).
+    let at = UnixTime(1_785_542_400);
+    for alg in ALGORITHMS {
+        let challenge = [0x42; 32];
+        let reg = client.register(alg, &challenge);
+        let trusted = rp()
+            .with_trust(store.clone())
+            .with_fixed_time(at)
+            .finish_registration(&challenge, USER, &reg, &|_| false)
+            .unwrap_or_else(|e| panic!("{alg:?}: {e}"));
+        assert_eq!(trusted.statement.format, AttestationFormat::Packed);
+        assert_eq!(
+            trusted.statement.attestation_type,
+            AttestationType::Uncertain
+        );
+        assert_eq!(
+            trusted.statement.trust_path.len(),
+            1,
+            "x5c = [attestation certificate]"
+        );
+        assert_eq!(
+            trusted.trust,
+            TrustOutcome::Trusted {
+                anchor: "C=US, O=Keybench, OU=Virtual Authenticator Root, CN=Keybench Virtual Key Root CA".into(),
+                source: AnchorSource::Configured,
+            },
+            "{alg:?}"
+        );
+        // The same registration with an empty store: valid, but nobody vouches.
+        let untrusted = rp()
+            .with_fixed_time(at)
+            .finish_registration(&challenge, USER, &reg, &|_| false)
+            .unwrap();
+        assert_eq!(
+            untrusted.trust,
+            TrustOutcome::NotTrusted {
+                reason: "no trust anchors are configured, so nothing is trusted".into()
+            }
+        );
+        // Another key's root does not vouch either.
+        let other = Client::new(AttestationMode::PackedBasic);
+        let mut wrong = TrustStore::new();
+        wrong.add_global(
+            TrustAnchor::from_der(
+                other.key.attestation_root().unwrap(),
+                AnchorSource::Configured,
+            )
+            .unwrap(),
+        );
+        let refused = rp()
+            .with_trust(wrong)
+            .with_fixed_time(at)
+            .finish_registration(&challenge, USER, &reg, &|_| false)
+            .unwrap();
+        assert!(
+            matches!(refused.trust, TrustOutcome::NotTrusted { .. }),
+            "{:?}",
+            refused.trust
+        );
+    }
+}

@@ -38,11 +38,13 @@ impl TrustOutcome {
 }
 
 /// Trust anchors: global ones, and ones that apply to one AAGUID (from FIDO
-/// MDS3 statements or uploaded statements).
+/// MDS3 statements or uploaded statements), plus AAGUIDs no anchor may vouch
+/// for (models FIDO MDS3 reports revoked or compromised).
 #[derive(Debug, Clone, Default)]
 pub struct TrustStore {
     global: TrustAnchors,
     by_aaguid: HashMap<[u8; 16], TrustAnchors>,
+    denied: HashMap<[u8; 16], String>,
 }
 
 impl TrustStore {
@@ -59,6 +61,18 @@ impl TrustStore {
     /// Adds an anchor for one AAGUID.
     pub fn add_for_aaguid(&mut self, aaguid: [u8; 16], anchor: TrustAnchor) {
         self.by_aaguid.entry(aaguid).or_default().add(anchor);
+    }
+
+    /// Refuses trust for `aaguid` whatever anchor would vouch (a model whose
+    /// MDS3 status reports a revocation or a key compromise). The first
+    /// reason given is kept.
+    pub fn deny_aaguid(&mut self, aaguid: [u8; 16], reason: impl Into<String>) {
+        self.denied.entry(aaguid).or_insert_with(|| reason.into());
+    }
+
+    /// Why `aaguid` is denied, if it is.
+    pub fn denied(&self, aaguid: &[u8; 16]) -> Option<&str> {
+        self.denied.get(aaguid).map(String::as_str)
     }
 
     /// The anchors that apply to `aaguid` (§7.1 step 23).
@@ -83,6 +97,11 @@ impl TrustStore {
             AttestationType::None => return TrustOutcome::NoAttestation,
             AttestationType::SelfAttestation => return TrustOutcome::SelfAttestation,
             _ => {}
+        }
+        if let Some(reason) = self.denied(aaguid) {
+            return TrustOutcome::NotTrusted {
+                reason: reason.to_owned(),
+            };
         }
         let anchors = self.anchors_for(aaguid);
         match anchors.verify(&statement.trust_path, at) {

@@ -11,5 +11,6 @@
 mod certificate;
 mod chain;
 
+pub(crate) use certificate::ml_dsa_for_oid;
 pub use certificate::{CertError, Certificate, MAX_CERT_LEN, RS1, oid};
 pub use chain::{AnchorSource, ChainError, TrustAnchor, TrustAnchors, UnixTime, VerifiedChain};

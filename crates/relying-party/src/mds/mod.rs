@@ -1,0 +1,372 @@
+//! FIDO Metadata Service v3 (issue 5 item 3): the BLOB, verified offline.
+//!
+//! [`verify_blob`] takes the BLOB (a JWT: `header.payload.signature`,
+//! base64url), verifies its JWS (ES256 or RS256) with the `x5c` path in its
+//! header up to the given roots — by default the bundled FIDO root,
+//! GlobalSign Root CA - R3 ([`fido_mds_root`], source in `data/README.md`) —
+//! refuses a BLOB past its `nextUpdate` or not newer than the last one
+//! seen, and indexes the entries by AAGUID. [`MetadataBlob::apply_to`] then
+//! feeds each trustworthy model's `attestationRootCertificates` into a
+//! [`TrustStore`] as [`AnchorSource::FidoMds`] anchors for that AAGUID, and
+//! denies trust to models whose status reports say revoked or compromised.
+//!
+//! Nothing here touches the network: the BLOB comes from a bundled or cached
+//! file ([`load_blob_file`]); the optional `mds-refresh` feature adds a
+//! download. Metadata statements uploaded in a session
+//! ([`parse_uploaded`], [`apply_uploaded`]) become [`AnchorSource::Uploaded`]
+//! anchors, described as "uploaded, not MDS-trusted"; they can never lift a
+//! denial that MDS made.
+//!
+//! Not done: CRL checks of the BLOB signing path (MDS3 §3.2 asks for them).
+
+mod blob;
+mod jws;
+#[cfg(feature = "mds-refresh")]
+mod refresh;
+
+pub use blob::{
+    MAX_ENTRIES, MetadataBlob, MetadataEntry, StatusReport, UNTRUSTED_STATUSES, parse_aaguid,
+};
+
+#[cfg(feature = "mds-refresh")]
+pub use refresh::{MDS3_URL, refresh};
+
+use crate::attestation::TrustStore;
+use crate::x509::{AnchorSource, ChainError, TrustAnchor, TrustAnchors, UnixTime};
+use base64::Engine as _;
+use serde::Serialize;
+use serde_json::Value as Json;
+use std::io::Read as _;
+use std::path::Path;
+
+/// The largest BLOB accepted (the live one is about 7 MB).
+pub const MAX_BLOB_LEN: usize = 32 * 1024 * 1024;
+
+/// The largest uploaded metadata document accepted.
+pub const MAX_UPLOAD_LEN: usize = 1024 * 1024;
+
+/// The most statements one upload may carry.
+pub const MAX_UPLOADED_STATEMENTS: usize = 1000;
+
+/// GlobalSign Root CA - R3 (DER), the FIDO MDS3 root. See `data/README.md`.
+pub const FIDO_MDS_ROOT_DER: &[u8] = include_bytes!("../../data/globalsign-root-ca-r3.der");
+
+/// The bundled FIDO MDS3 root as the only anchor.
+pub fn fido_mds_root() -> TrustAnchors {
+    let mut roots = TrustAnchors::new();
+    // The bundled bytes are a known-good certificate; a failure would be a
+    // broken build, reported by the tests, and leaves no anchor (trusts nothing).
+    if let Ok(anchor) = TrustAnchor::from_der(FIDO_MDS_ROOT_DER, AnchorSource::Configured) {
+        roots.add(anchor);
+    }
+    roots
+}
+
+/// Why a BLOB or an uploaded statement is refused: one variant per rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MdsError {
+    /// Larger than the limit.
+    #[error("{what} is {len} bytes, over the limit of {max}")]
+    TooLong {
+        /// What was too long.
+        what: &'static str,
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The file could not be read.
+    #[error("reading {path}: {reason}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS error.
+        reason: String,
+    },
+    /// Not three dot-separated parts of ASCII.
+    #[error("the BLOB is not a compact JWS (header.payload.signature)")]
+    NotCompactJws,
+    /// A part is not base64url.
+    #[error("JWS {part} is not base64url: {reason}")]
+    Base64 {
+        /// header, payload or signature.
+        part: &'static str,
+        /// The decoder's message.
+        reason: String,
+    },
+    /// The header is not the expected JSON.
+    #[error("JWS header: {0}")]
+    HeaderJson(String),
+    /// A `crit` header parameter: nothing here understands extensions.
+    #[error("JWS header has \"crit\" parameters, which are not supported")]
+    UnsupportedCritical,
+    /// An algorithm other than ES256 and RS256 (including "none").
+    #[error("JWS algorithm \"{0}\" is not accepted (only ES256 and RS256)")]
+    UnsupportedAlgorithm(String),
+    /// No x5c in the header.
+    #[error("JWS header has no x5c certificate path")]
+    MissingX5c,
+    /// More x5c certificates than any real path has.
+    #[error("JWS x5c has {0} certificates, more than accepted")]
+    TooManyCertificates(usize),
+    /// An x5c entry that is not a certificate.
+    #[error("JWS x5c certificate {index}: {reason}")]
+    X5c {
+        /// Position, leaf = 0.
+        index: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The x5c path does not reach a root.
+    #[error("JWS signing certificate path: {0}")]
+    Chain(ChainError),
+    /// The signing certificate's key does not suit the algorithm.
+    #[error("the JWS signing certificate's key does not suit {0}")]
+    KeyMismatch(String),
+    /// An ES256 signature that is not the 64-byte JOSE r||s form.
+    #[error("{alg} JWS signature must be 64 bytes (r||s), found {len} (DER is not JOSE)")]
+    SignatureEncoding {
+        /// The algorithm.
+        alg: String,
+        /// The length found.
+        len: usize,
+    },
+    /// The signature does not verify.
+    #[error("the BLOB's JWS signature does not verify")]
+    BadSignature,
+    /// The payload is not the expected JSON.
+    #[error("BLOB payload: {0}")]
+    PayloadJson(String),
+    /// nextUpdate is not an ISO 8601 date.
+    #[error("BLOB nextUpdate \"{0}\" is not a YYYY-MM-DD date")]
+    BadNextUpdate(String),
+    /// The BLOB is past its nextUpdate: a newer one must be fetched.
+    #[error("the BLOB is stale: nextUpdate {next_update} has passed (now {at})")]
+    Stale {
+        /// nextUpdate.
+        next_update: String,
+        /// The verification time.
+        at: String,
+    },
+    /// The BLOB is not newer than the last one accepted.
+    #[error("BLOB no {no} is not newer than the last accepted ({previous}): a rollback")]
+    Rollback {
+        /// This BLOB's no.
+        no: u64,
+        /// The last accepted no.
+        previous: u64,
+    },
+    /// More entries than accepted.
+    #[error("the BLOB has {0} entries, more than accepted")]
+    TooManyEntries(usize),
+    /// A malformed entry.
+    #[error("BLOB entry {index}: {reason}")]
+    Entry {
+        /// Its position.
+        index: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The download failed (feature `mds-refresh`).
+    #[error("downloading the BLOB: {0}")]
+    Download(String),
+    /// An uploaded document that is not metadata.
+    #[error("uploaded metadata: {0}")]
+    Uploaded(String),
+}
+
+/// Verifies a BLOB at time `at` against `roots` (normally [`fido_mds_root`]).
+/// `previous_no` is the `no` of the last BLOB accepted, if any: a BLOB that
+/// is not newer is refused as a rollback.
+pub fn verify_blob(
+    jwt: &[u8],
+    roots: &TrustAnchors,
+    at: UnixTime,
+    previous_no: Option<u64>,
+) -> Result<MetadataBlob, MdsError> {
+    if jwt.len() > MAX_BLOB_LEN {
+        return Err(MdsError::TooLong {
+            what: "the BLOB",
+            len: jwt.len(),
+            max: MAX_BLOB_LEN,
+        });
+    }
+    let mut verified = jws::verify(jwt, roots, at)?;
+    let payload = std::mem::take(&mut verified.payload);
+    MetadataBlob::from_payload(&payload, verified, at, previous_no)
+}
+
+/// Reads a bundled or cached BLOB file (at most [`MAX_BLOB_LEN`]) and verifies it.
+pub fn load_blob_file(
+    path: &Path,
+    roots: &TrustAnchors,
+    at: UnixTime,
+    previous_no: Option<u64>,
+) -> Result<MetadataBlob, MdsError> {
+    let io = |e: std::io::Error| MdsError::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_BLOB_LEN as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    verify_blob(&bytes, roots, at, previous_no)
+}
+
+/// What applying metadata to a trust store did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ApplyReport {
+    /// Anchors added.
+    pub anchors_added: usize,
+    /// Models (AAGUIDs) that gained at least one anchor.
+    pub models_trusted: usize,
+    /// Models denied, with the reason (AAGUID as 8-4-4-4-12).
+    pub denied: Vec<(String, String)>,
+    /// Entries skipped or certificates that did not parse.
+    pub problems: Vec<String>,
+}
+
+fn apply(entries: &[MetadataEntry], store: &mut TrustStore, uploaded: bool) -> ApplyReport {
+    let mut report = ApplyReport::default();
+    for entry in entries {
+        let Some(aaguid) = entry.aaguid else {
+            // UAF (aaid) and U2F (key identifier) entries: no AAGUID to index by.
+            continue;
+        };
+        let id = crate::decoder::uuid_string(&aaguid);
+        if let Some(reason) = entry.distrust_reason() {
+            store.deny_aaguid(aaguid, reason.clone());
+            report.denied.push((id, reason));
+            continue;
+        }
+        let mut added = 0;
+        for (i, b64) in entry.attestation_root_certificates().iter().enumerate() {
+            let der = match base64::engine::general_purpose::STANDARD.decode(b64) {
+                Ok(der) => der,
+                Err(e) => {
+                    report
+                        .problems
+                        .push(format!("{id} root certificate {i}: not base64: {e}"));
+                    continue;
+                }
+            };
+            let description = entry.description().to_owned();
+            let source = if uploaded {
+                AnchorSource::Uploaded {
+                    description: format!("{description} (uploaded, not MDS-trusted)"),
+                }
+            } else {
+                AnchorSource::FidoMds { description }
+            };
+            match TrustAnchor::from_der(&der, source) {
+                Ok(anchor) => {
+                    store.add_for_aaguid(aaguid, anchor);
+                    added += 1;
+                }
+                Err(e) => report
+                    .problems
+                    .push(format!("{id} root certificate {i}: {e}")),
+            }
+        }
+        report.anchors_added += added;
+        if added > 0 {
+            report.models_trusted += 1;
+        }
+    }
+    report
+}
+
+impl MetadataBlob {
+    /// Feeds the BLOB into `store`: each model's attestation root
+    /// certificates become [`AnchorSource::FidoMds`] anchors for its AAGUID,
+    /// unless its status reports one of [`UNTRUSTED_STATUSES`], in which case
+    /// the AAGUID is denied (no anchor, not even a global one, vouches for it).
+    pub fn apply_to(&self, store: &mut TrustStore) -> ApplyReport {
+        apply(&self.entries, store, false)
+    }
+}
+
+/// Parses uploaded metadata (at most [`MAX_UPLOAD_LEN`] bytes): a metadata
+/// statement, a BLOB entry (`{"aaguid", "metadataStatement", "statusReports"}`),
+/// an array of either, or a BLOB-shaped payload (`{"entries": [...]}`). Each
+/// must name an AAGUID. Nothing uploaded is verified by anyone: see
+/// [`apply_uploaded`].
+pub fn parse_uploaded(json: &[u8]) -> Result<Vec<MetadataEntry>, MdsError> {
+    if json.len() > MAX_UPLOAD_LEN {
+        return Err(MdsError::TooLong {
+            what: "uploaded metadata",
+            len: json.len(),
+            max: MAX_UPLOAD_LEN,
+        });
+    }
+    let doc: Json =
+        serde_json::from_slice(json).map_err(|e| MdsError::Uploaded(format!("not JSON: {e}")))?;
+    let items: Vec<Json> = match doc {
+        Json::Array(items) => items,
+        Json::Object(mut m) => match m.remove("entries") {
+            Some(Json::Array(items)) => items,
+            Some(_) => return Err(MdsError::Uploaded("\"entries\" must be an array".into())),
+            None => vec![Json::Object(m)],
+        },
+        _ => return Err(MdsError::Uploaded("expected a JSON object or array".into())),
+    };
+    if items.len() > MAX_UPLOADED_STATEMENTS {
+        return Err(MdsError::Uploaded(format!(
+            "{} statements, more than {MAX_UPLOADED_STATEMENTS}",
+            items.len()
+        )));
+    }
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| uploaded_entry(index, item))
+        .collect()
+}
+
+fn uploaded_entry(index: usize, item: Json) -> Result<MetadataEntry, MdsError> {
+    let err = |reason: &str| MdsError::Uploaded(format!("statement {index}: {reason}"));
+    let Json::Object(mut m) = item else {
+        return Err(err("not a JSON object"));
+    };
+    let status_reports: Vec<StatusReport> = match m.remove("statusReports") {
+        Some(v) => serde_json::from_value(v).map_err(|e| err(&format!("statusReports: {e}")))?,
+        None => Vec::new(),
+    };
+    let entry_aaguid = m.get("aaguid").and_then(Json::as_str).map(str::to_owned);
+    let statement = match m.remove("metadataStatement") {
+        Some(s @ Json::Object(_)) => s,
+        Some(_) => return Err(err("metadataStatement must be an object")),
+        None => Json::Object(m),
+    };
+    let aaguid_text = statement
+        .get("aaguid")
+        .and_then(Json::as_str)
+        .map(str::to_owned)
+        .or(entry_aaguid)
+        .ok_or_else(|| err("no aaguid (only FIDO2 statements can be uploaded)"))?;
+    let aaguid = parse_aaguid(&aaguid_text)
+        .ok_or_else(|| err(&format!("aaguid \"{aaguid_text}\" is not 8-4-4-4-12 hex")))?;
+    if statement
+        .get("attestationRootCertificates")
+        .and_then(Json::as_array)
+        .is_none_or(Vec::is_empty)
+    {
+        return Err(err("no attestationRootCertificates"));
+    }
+    Ok(MetadataEntry {
+        aaguid: Some(aaguid),
+        statement,
+        status_reports,
+    })
+}
+
+/// Feeds uploaded statements into `store` as [`AnchorSource::Uploaded`]
+/// anchors ("uploaded, not MDS-trusted"). A model MDS denied stays denied.
+pub fn apply_uploaded(entries: &[MetadataEntry], store: &mut TrustStore) -> ApplyReport {
+    apply(entries, store, true)
+}

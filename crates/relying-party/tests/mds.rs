@@ -1,0 +1,612 @@
+//! FIDO MDS3 offline: BLOBs built here (a generated root, intermediate and
+//! signing certificate, the JWT signed with aws-lc-rs) verify with ES256
+//! and RS256; a changed payload or header, the wrong root, a stale
+//! nextUpdate, a rollback, a revoked or compromised model are each refused
+//! with their own error; verified entries make the virtual key's packed
+//! basic attestation Trusted with source FidoMds, uploaded statements make it
+//! Trusted as "uploaded, not MDS-trusted", and nothing lifts an MDS denial.
+//! python-fido2's published example BLOB (FIDO MDS3 spec example) checks the
+//! JWS path against someone else's bytes. The bundled FIDO root is checked.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{self as sig, EcdsaKeyPair, RsaKeyPair};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use common::{Client, ORIGIN, RP_ID, USER};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use relying_party::mds::{
+    self, MdsError, apply_uploaded, fido_mds_root, load_blob_file, parse_uploaded, verify_blob,
+};
+use relying_party::x509::{AnchorSource, ChainError, TrustAnchor, TrustAnchors, UnixTime};
+use relying_party::{
+    CeremonyPolicy, RelyingParty, RpConfig, TrustOutcome, TrustStore, UserVerification,
+};
+use serde_json::{Value as Json, json};
+use virtual_authenticator::{AttestationMode, Authenticator, Config};
+
+/// 2026-08-01: inside every generated certificate's validity, before nextUpdate.
+const AT: UnixTime = UnixTime(1_785_542_400);
+const NEXT_UPDATE: &str = "2026-09-01";
+const VIRTUAL_AAGUID: [u8; 16] = *b"kbvirt-mldsa-v01";
+const REVOKED_AAGUID: [u8; 16] = *b"kbvirt-revoked01";
+
+fn uuid(a: &[u8; 16]) -> String {
+    relying_party::decoder::uuid_string(a)
+}
+
+enum Signer {
+    Es256(EcdsaKeyPair),
+    Rs256(RsaKeyPair),
+}
+
+/// A root CA, an intermediate CA and a signing certificate, like FIDO's.
+struct Pki {
+    root_der: Vec<u8>,
+    chain: Vec<Vec<u8>>, // leaf, intermediate
+    signer: Signer,
+}
+
+fn params(cn: &str, ca: bool) -> CertificateParams {
+    let mut p = CertificateParams::default();
+    p.distinguished_name.push(DnType::CommonName, cn);
+    p.distinguished_name
+        .push(DnType::OrganizationName, "Keybench MDS test");
+    p.not_before = rcgen::date_time_ymd(2025, 1, 1);
+    p.not_after = rcgen::date_time_ymd(2030, 1, 1);
+    if ca {
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    } else {
+        p.is_ca = IsCa::ExplicitNoCa;
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    }
+    p
+}
+
+impl Pki {
+    fn new(rsa: bool, name: &str) -> Pki {
+        let root_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let root_params = params(&format!("{name} Root"), true);
+        let root = root_params.self_signed(&root_key).unwrap();
+        let int_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let int_params = params(&format!("{name} Intermediate"), true);
+        let int = int_params
+            .signed_by(&int_key, &Issuer::from_params(&root_params, &root_key))
+            .unwrap();
+        let (leaf_key, signer) = if rsa {
+            let k = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+            let der =
+                aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&k).unwrap();
+            (KeyPair::try_from(der.as_ref()).unwrap(), Signer::Rs256(k))
+        } else {
+            let k = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+            let signer =
+                EcdsaKeyPair::from_pkcs8(&sig::ECDSA_P256_SHA256_FIXED_SIGNING, &k.serialize_der())
+                    .unwrap();
+            (k, Signer::Es256(signer))
+        };
+        let leaf = params("mds.example", false)
+            .signed_by(&leaf_key, &Issuer::from_params(&int_params, &int_key))
+            .unwrap();
+        Pki {
+            root_der: root.der().to_vec(),
+            chain: vec![leaf.der().to_vec(), int.der().to_vec()],
+            signer,
+        }
+    }
+
+    fn roots(&self) -> TrustAnchors {
+        let mut r = TrustAnchors::new();
+        r.add(TrustAnchor::from_der(&self.root_der, AnchorSource::Configured).unwrap());
+        r
+    }
+
+    fn alg(&self) -> &'static str {
+        match self.signer {
+            Signer::Es256(_) => "ES256",
+            Signer::Rs256(_) => "RS256",
+        }
+    }
+
+    fn header(&self) -> Json {
+        json!({
+            "alg": self.alg(),
+            "typ": "JWT",
+            "x5c": self.chain.iter().map(|c| STANDARD.encode(c)).collect::<Vec<_>>(),
+        })
+    }
+
+    fn sign_parts(&self, header: &Json, payload: &Json) -> String {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(header).unwrap()),
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(payload).unwrap())
+        );
+        let signature = match &self.signer {
+            Signer::Es256(k) => k
+                .sign(&SystemRandom::new(), input.as_bytes())
+                .unwrap()
+                .as_ref()
+                .to_vec(),
+            Signer::Rs256(k) => {
+                let mut s = vec![0; k.public_modulus_len()];
+                k.sign(
+                    &sig::RSA_PKCS1_SHA256,
+                    &SystemRandom::new(),
+                    input.as_bytes(),
+                    &mut s,
+                )
+                .unwrap();
+                s
+            }
+        };
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
+
+    fn sign(&self, payload: &Json) -> String {
+        self.sign_parts(&self.header(), payload)
+    }
+}
+
+/// A virtual key with packed basic attestation for `aaguid`, and its root.
+fn virtual_key(aaguid: [u8; 16]) -> (Client, Vec<u8>) {
+    let key = Authenticator::new(Config {
+        aaguid,
+        attestation: AttestationMode::PackedBasic,
+        ..Config::default()
+    })
+    .unwrap();
+    let root = key.attestation_root().unwrap().to_vec();
+    let mut client = Client::new(AttestationMode::None);
+    client.key = key;
+    (client, root)
+}
+
+fn entry(aaguid: &[u8; 16], description: &str, root: &[u8], statuses: &[&str]) -> Json {
+    json!({
+        "aaguid": uuid(aaguid),
+        "metadataStatement": {
+            "description": description,
+            "aaguid": uuid(aaguid),
+            "protocolFamily": "fido2",
+            "schema": 3,
+            "attestationTypes": ["basic_full"],
+            "attestationRootCertificates": [STANDARD.encode(root)],
+        },
+        "statusReports": statuses.iter().enumerate().map(|(i, s)| json!({
+            "status": s,
+            "effectiveDate": format!("2025-0{}-01", i + 1),
+        })).collect::<Vec<_>>(),
+        "timeOfLastStatusChange": "2025-01-01",
+    })
+}
+
+fn payload(entries: Vec<Json>) -> Json {
+    json!({
+        "legalHeader": "Keybench test BLOB, not from the FIDO Alliance",
+        "no": 42,
+        "nextUpdate": NEXT_UPDATE,
+        "entries": entries,
+    })
+}
+
+fn rp(trust: TrustStore) -> RelyingParty {
+    RelyingParty::new(RpConfig::new(RP_ID, [ORIGIN]))
+        .with_policy(CeremonyPolicy {
+            user_verification: UserVerification::NotRequired,
+            ..CeremonyPolicy::default()
+        })
+        .with_trust(trust)
+        .with_fixed_time(AT)
+}
+
+fn register(client: &mut Client, trust: TrustStore) -> TrustOutcome {
+    let challenge = [3u8; 32];
+    let reg = client.register(fido_wire::cose::CoseAlgorithm::ES256, &challenge);
+    rp(trust)
+        .finish_registration(&challenge, USER, &reg, &|_| false)
+        .unwrap()
+        .trust
+}
+
+#[test]
+fn a_good_blob_feeds_trust_and_a_revoked_model_is_denied() {
+    let (mut good_key, good_root) = virtual_key(VIRTUAL_AAGUID);
+    let (mut revoked_key, revoked_root) = virtual_key(REVOKED_AAGUID);
+    for rsa in [false, true] {
+        let pki = Pki::new(rsa, "MDS");
+        let jwt = pki.sign(&payload(vec![
+            entry(
+                &VIRTUAL_AAGUID,
+                "Keybench Virtual Key",
+                &good_root,
+                &["FIDO_CERTIFIED"],
+            ),
+            entry(
+                &REVOKED_AAGUID,
+                "Keybench Revoked Key",
+                &revoked_root,
+                &[
+                    "FIDO_CERTIFIED",
+                    "ATTESTATION_KEY_COMPROMISE",
+                    "UPDATE_AVAILABLE",
+                ],
+            ),
+            json!({ "aaid": "1234#5678", "metadataStatement": { "description": "a UAF model" } }),
+        ]));
+        let blob = verify_blob(jwt.as_bytes(), &pki.roots(), AT, Some(41)).unwrap();
+        assert_eq!(blob.no, 42);
+        assert_eq!(blob.next_update, NEXT_UPDATE);
+        assert_eq!(blob.algorithm, pki.alg());
+        assert_eq!(blob.signer, "CN=mds.example, O=Keybench MDS test");
+        assert_eq!(blob.anchor, "CN=MDS Root, O=Keybench MDS test");
+        assert_eq!(blob.entries.len(), 3);
+        assert_eq!(
+            blob.entry(&VIRTUAL_AAGUID).unwrap().description(),
+            "Keybench Virtual Key"
+        );
+        assert!(blob.entry(&[0; 16]).is_none());
+
+        let mut store = TrustStore::new();
+        let report = blob.apply_to(&mut store);
+        assert_eq!(report.anchors_added, 1);
+        assert_eq!(report.models_trusted, 1);
+        assert_eq!(report.denied.len(), 1);
+        assert_eq!(report.denied[0].0, uuid(&REVOKED_AAGUID));
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+
+        assert_eq!(
+            register(&mut good_key, store.clone()),
+            TrustOutcome::Trusted {
+                anchor: "C=US, O=Keybench, OU=Virtual Authenticator Root, CN=Keybench Virtual Key Root CA".into(),
+                source: AnchorSource::FidoMds {
+                    description: "Keybench Virtual Key".into()
+                },
+            }
+        );
+        // Denied even when an operator anchor would vouch for the chain.
+        store.add_global(TrustAnchor::from_der(&revoked_root, AnchorSource::Configured).unwrap());
+        assert_eq!(
+            register(&mut revoked_key, store.clone()),
+            TrustOutcome::NotTrusted {
+                reason: "FIDO MDS3 reports ATTESTATION_KEY_COMPROMISE for \"Keybench Revoked Key\" (effective 2025-02-01)".into()
+            }
+        );
+        // And an uploaded statement does not lift the denial.
+        let upload =
+            serde_json::to_vec(&entry(&REVOKED_AAGUID, "my prototype", &revoked_root, &[]))
+                .unwrap();
+        apply_uploaded(&parse_uploaded(&upload).unwrap(), &mut store);
+        assert!(!register(&mut revoked_key, store).is_trusted());
+    }
+}
+
+#[test]
+fn every_broken_blob_is_refused_with_its_own_error() {
+    let pki = Pki::new(false, "MDS");
+    let (_, root) = virtual_key(VIRTUAL_AAGUID);
+    let body = payload(vec![entry(
+        &VIRTUAL_AAGUID,
+        "Keybench Virtual Key",
+        &root,
+        &[],
+    )]);
+    let jwt = pki.sign(&body);
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let roots = pki.roots();
+    let check = |jwt: &str| verify_blob(jwt.as_bytes(), &roots, AT, None).map(|b| b.no);
+    assert_eq!(check(&jwt), Ok(42));
+    // A trailing newline from a cached file is fine; anything else is not.
+    assert_eq!(check(&format!("{jwt}\n")), Ok(42));
+
+    // Tampered payload: the same signature over another "no".
+    let mut tampered = body.clone();
+    tampered["no"] = json!(43);
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&tampered).unwrap()),
+        parts[2]
+    );
+    assert_eq!(check(&forged), Err(MdsError::BadSignature));
+    // One signature byte changed.
+    let mut s = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+    s[10] ^= 1;
+    let forged = format!("{}.{}.{}", parts[0], parts[1], URL_SAFE_NO_PAD.encode(&s));
+    assert_eq!(check(&forged), Err(MdsError::BadSignature));
+    // A DER signature or a truncated one is not JOSE ES256.
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        parts[1],
+        URL_SAFE_NO_PAD.encode(&s[..63])
+    );
+    assert_eq!(
+        check(&forged),
+        Err(MdsError::SignatureEncoding {
+            alg: "ES256".into(),
+            len: 63
+        })
+    );
+    // Header changes: algorithm swaps, "none", no x5c, crit.
+    let with_header = |h: Json| pki.sign_parts(&h, &body);
+    let mut h = pki.header();
+    h["alg"] = json!("RS256");
+    assert_eq!(
+        check(&with_header(h)),
+        Err(MdsError::KeyMismatch("RS256".into()))
+    );
+    let mut h = pki.header();
+    h["alg"] = json!("none");
+    assert_eq!(
+        check(&with_header(h)),
+        Err(MdsError::UnsupportedAlgorithm("none".into()))
+    );
+    let mut h = pki.header();
+    h["alg"] = json!("HS256");
+    assert_eq!(
+        check(&with_header(h)),
+        Err(MdsError::UnsupportedAlgorithm("HS256".into()))
+    );
+    let mut h = pki.header();
+    h.as_object_mut().unwrap().remove("x5c");
+    assert_eq!(check(&with_header(h)), Err(MdsError::MissingX5c));
+    let mut h = pki.header();
+    h["crit"] = json!(["exp"]);
+    assert_eq!(check(&with_header(h)), Err(MdsError::UnsupportedCritical));
+    let mut h = pki.header();
+    h["x5c"] = json!(["AAAA"]);
+    assert!(matches!(
+        check(&with_header(h)),
+        Err(MdsError::X5c { index: 0, .. })
+    ));
+    // Leaf only, without the intermediate: no path to the root.
+    let mut h = pki.header();
+    h["x5c"] = json!([STANDARD.encode(&pki.chain[0])]);
+    assert!(matches!(
+        check(&with_header(h)),
+        Err(MdsError::Chain(ChainError::NoAnchorVouches(_)))
+    ));
+    // Structure.
+    assert_eq!(check("abc.def"), Err(MdsError::NotCompactJws));
+    assert_eq!(check(&format!("{jwt}.x")), Err(MdsError::NotCompactJws));
+    assert!(matches!(
+        check(&format!("{}=.{}.{}", parts[0], parts[1], parts[2])),
+        Err(MdsError::Base64 { part: "header", .. })
+    ));
+
+    // Wrong root: another PKI's, the bundled FIDO root, or none at all.
+    let other = Pki::new(false, "Other");
+    assert!(matches!(
+        verify_blob(jwt.as_bytes(), &other.roots(), AT, None),
+        Err(MdsError::Chain(ChainError::NoAnchorVouches(s))) if s == "CN=MDS Intermediate, O=Keybench MDS test"
+    ));
+    assert!(matches!(
+        verify_blob(jwt.as_bytes(), &fido_mds_root(), AT, None),
+        Err(MdsError::Chain(ChainError::NoAnchorVouches(_)))
+    ));
+    assert_eq!(
+        verify_blob(jwt.as_bytes(), &TrustAnchors::new(), AT, None).map(|b| b.no),
+        Err(MdsError::Chain(ChainError::NoAnchors))
+    );
+
+    // nextUpdate: current through its day, stale the day after.
+    let day_of = UnixTime(1_788_220_800); // 2026-09-01T00:00:00Z
+    assert!(verify_blob(jwt.as_bytes(), &roots, UnixTime(day_of.0 + 86_399), None).is_ok());
+    assert_eq!(
+        verify_blob(jwt.as_bytes(), &roots, UnixTime(day_of.0 + 86_400), None).map(|b| b.no),
+        Err(MdsError::Stale {
+            next_update: NEXT_UPDATE.into(),
+            at: "2026-09-02T00:00:00Z".into()
+        })
+    );
+    let mut bad_date = body.clone();
+    bad_date["nextUpdate"] = json!("soon");
+    assert_eq!(
+        check(&pki.sign(&bad_date)),
+        Err(MdsError::BadNextUpdate("soon".into()))
+    );
+    // Rollback: not newer than the last BLOB accepted.
+    assert_eq!(
+        verify_blob(jwt.as_bytes(), &roots, AT, Some(42)).map(|b| b.no),
+        Err(MdsError::Rollback {
+            no: 42,
+            previous: 42
+        })
+    );
+    // Entries: a malformed AAGUID, a duplicate.
+    let mut bad = body.clone();
+    bad["entries"][0]["aaguid"] = json!("not-a-uuid");
+    assert!(matches!(
+        check(&pki.sign(&bad)),
+        Err(MdsError::Entry { index: 0, .. })
+    ));
+    let mut dup = body.clone();
+    dup["entries"] = json!([body["entries"][0], body["entries"][0]]);
+    assert!(matches!(
+        check(&pki.sign(&dup)),
+        Err(MdsError::Entry { index: 1, .. })
+    ));
+}
+
+#[test]
+fn blob_file_offline() {
+    let pki = Pki::new(false, "MDS");
+    let (mut key, root) = virtual_key(VIRTUAL_AAGUID);
+    let jwt = pki.sign(&payload(vec![entry(
+        &VIRTUAL_AAGUID,
+        "Keybench Virtual Key",
+        &root,
+        &[],
+    )]));
+    let dir = std::env::temp_dir().join(format!("keybench-rp-mds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("blob.jwt");
+    std::fs::write(&path, format!("{jwt}\n")).unwrap();
+    let blob = load_blob_file(&path, &pki.roots(), AT, None).unwrap();
+    let mut store = TrustStore::new();
+    blob.apply_to(&mut store);
+    assert!(register(&mut key, store).is_trusted());
+    assert!(matches!(
+        load_blob_file(&dir.join("missing.jwt"), &pki.roots(), AT, None),
+        Err(MdsError::Io { .. })
+    ));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn uploaded_statements_are_marked_not_mds_trusted() {
+    let (mut key, root) = virtual_key(VIRTUAL_AAGUID);
+    // A bare statement, an entry, a BLOB-shaped document: all accepted.
+    let e = entry(&VIRTUAL_AAGUID, "my prototype key", &root, &[]);
+    for doc in [
+        e["metadataStatement"].clone(),
+        e.clone(),
+        json!({ "entries": [e.clone()] }),
+        json!([e.clone()]),
+    ] {
+        let statements = parse_uploaded(&serde_json::to_vec(&doc).unwrap()).unwrap();
+        assert_eq!(statements.len(), 1);
+        let mut store = TrustStore::new();
+        let report = apply_uploaded(&statements, &mut store);
+        assert_eq!(report.anchors_added, 1);
+        assert_eq!(
+            register(&mut key, store),
+            TrustOutcome::Trusted {
+                anchor: "C=US, O=Keybench, OU=Virtual Authenticator Root, CN=Keybench Virtual Key Root CA".into(),
+                source: AnchorSource::Uploaded {
+                    description: "my prototype key (uploaded, not MDS-trusted)".into()
+                },
+            }
+        );
+    }
+    // Without an upload the same registration is not trusted.
+    assert!(matches!(
+        register(&mut key, TrustStore::new()),
+        TrustOutcome::NotTrusted { .. }
+    ));
+    // Refusals.
+    let mut no_aaguid = e["metadataStatement"].clone();
+    no_aaguid.as_object_mut().unwrap().remove("aaguid");
+    assert!(
+        matches!(parse_uploaded(&serde_json::to_vec(&no_aaguid).unwrap()), Err(MdsError::Uploaded(m)) if m.contains("no aaguid"))
+    );
+    let mut no_roots = e["metadataStatement"].clone();
+    no_roots["attestationRootCertificates"] = json!([]);
+    assert!(
+        matches!(parse_uploaded(&serde_json::to_vec(&no_roots).unwrap()), Err(MdsError::Uploaded(m)) if m.contains("attestationRootCertificates"))
+    );
+    assert!(
+        matches!(parse_uploaded(b"[1, 2"), Err(MdsError::Uploaded(m)) if m.starts_with("not JSON"))
+    );
+    assert!(matches!(
+        parse_uploaded(&vec![b' '; mds::MAX_UPLOAD_LEN + 1]),
+        Err(MdsError::TooLong { .. })
+    ));
+    // A statement whose certificate is garbage: reported, nothing added.
+    let mut garbage = e["metadataStatement"].clone();
+    garbage["attestationRootCertificates"] = json!(["bm90IGEgY2VydA=="]);
+    let mut store = TrustStore::new();
+    let report = apply_uploaded(
+        &parse_uploaded(&serde_json::to_vec(&garbage).unwrap()).unwrap(),
+        &mut store,
+    );
+    assert_eq!(report.anchors_added, 0);
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+}
+
+#[test]
+fn bundled_fido_root_is_globalsign_r3() {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, mds::FIDO_MDS_ROOT_DER);
+    assert_eq!(
+        hex::encode(digest.as_ref()),
+        "cbb522d7b7f127ad6a0113865bdf1cd4102e7d0759af635a7cf4720dc963c53b"
+    );
+    let roots = fido_mds_root();
+    assert_eq!(roots.anchors().len(), 1);
+    assert_eq!(
+        roots.anchors()[0].subject,
+        "OU=GlobalSign Root CA - R3, O=GlobalSign, CN=GlobalSign"
+    );
+}
+
+/// python-fido2's tests/test_mds3.py (vendored verbatim): the FIDO MDS3
+/// specification's example BLOB and root. python-fido2 re-encoded its ES256
+/// signature as DER ("Signature changed to be properly ASN.1 formatted!"),
+/// which JOSE does not allow: refused as such. Converted back to r||s, the
+/// path and signature verify up to the example root, and then the BLOB is
+/// refused as stale: the example can never be current (its certificates
+/// start 2021-04-19, its nextUpdate is 2020-03-30; python-fido2's
+/// parse_blob does not look at nextUpdate).
+#[test]
+fn python_fido2_example_blob() {
+    let src = include_str!("data/python-fido2/test_mds3.py");
+    let between = |start: &str| {
+        let from = src.find(start).unwrap() + start.len();
+        let to = from + src[from..].find("\"\"\"").unwrap();
+        src[from..to].split_whitespace().collect::<String>()
+    };
+    let ca = STANDARD
+        .decode(between("EXAMPLE_CA = b64decode(\n    \"\"\""))
+        .unwrap();
+    let blob = between("EXAMPLE_BLOB = \"\"\"");
+    let mut roots = TrustAnchors::new();
+    roots.add(TrustAnchor::from_der(&ca, AnchorSource::Configured).unwrap());
+    let at = UnixTime(1_619_827_200); // 2021-05-01, inside the certificates' validity
+    assert_eq!(
+        verify_blob(blob.as_bytes(), &roots, at, None).unwrap_err(),
+        MdsError::SignatureEncoding {
+            alg: "ES256".into(),
+            len: 72
+        }
+    );
+    let parts: Vec<&str> = blob.split('.').collect();
+    let raw = der_to_raw(&URL_SAFE_NO_PAD.decode(parts[2]).unwrap());
+    let jose = format!("{}.{}.{}", parts[0], parts[1], URL_SAFE_NO_PAD.encode(&raw));
+    assert_eq!(
+        verify_blob(jose.as_bytes(), &roots, at, None).unwrap_err(),
+        MdsError::Stale {
+            next_update: "2020-03-30".into(),
+            at: "2021-05-01T00:00:00Z".into()
+        }
+    );
+    // One changed signature byte: the signature check (before staleness) fails.
+    let mut bad = raw.clone();
+    bad[5] ^= 1;
+    let forged = format!("{}.{}.{}", parts[0], parts[1], URL_SAFE_NO_PAD.encode(&bad));
+    assert_eq!(
+        verify_blob(forged.as_bytes(), &roots, at, None).unwrap_err(),
+        MdsError::BadSignature
+    );
+    // Before the certificates' validity the path itself fails.
+    assert!(matches!(
+        verify_blob(jose.as_bytes(), &roots, UnixTime(1_585_267_200), None),
+        Err(MdsError::Chain(ChainError::NotValidAt { .. }))
+    ));
+}
+
+/// ECDSA-Sig-Value DER to JOSE r||s (P-256), for the example above.
+fn der_to_raw(der: &[u8]) -> Vec<u8> {
+    assert_eq!(der[0], 0x30);
+    let mut i = 2;
+    let mut out = Vec::new();
+    for _ in 0..2 {
+        assert_eq!(der[i], 0x02);
+        let len = der[i + 1] as usize;
+        let int = &der[i + 2..i + 2 + len];
+        let int = &int[int.len().saturating_sub(32)..];
+        out.extend(std::iter::repeat_n(0, 32 - int.len()));
+        out.extend_from_slice(int);
+        i += 2 + len;
+    }
+    out
+}
