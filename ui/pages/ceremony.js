@@ -106,7 +106,7 @@ export function resultView(title, res) {
     h('dl', { class: 'kv' },
       h('dt', {}, 'User'), h('dd', {}, res.username || '—'),
       h('dt', {}, 'Credential'), h('dd', {}, short(c.id, 22)),
-      h('dt', {}, 'Algorithm'), h('dd', {}, c.algorithmName || algName(c.algorithm), c.publicKeyBytes ? ` · ${c.publicKeyBytes}-byte public key` : ''),
+      h('dt', {}, 'Algorithm'), h('dd', {}, c.algorithmName || (c.algorithm === undefined ? '—' : algName(c.algorithm)), c.publicKeyBytes ? ` · ${c.publicKeyBytes}-byte public key` : ''),
       res.signCount !== undefined ? [h('dt', {}, 'Sign count'), h('dd', {}, String(res.signCount))] : null,
       h('dt', {}, 'User verified'), h('dd', {}, String(res.userVerified ?? c.userVerified ?? '—')),
       att.format ? [h('dt', {}, 'Attestation'), h('dd', {}, `${att.format}${att.type ? ` (${att.type})` : ''} `, trustBadge(att.trust), att.anchor ? ` ${att.anchor}` : '')] : null,

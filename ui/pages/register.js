@@ -20,6 +20,8 @@ export function render(root) {
 }
 
 async function complete(step, out, credentialJSON) {
+  const ext = credentialJSON.clientExtensionResults;
+  if (ext && Object.keys(ext).length) step('Client extension results').ok(h('code', {}, JSON.stringify(ext)));
   const s = step('Sending the new credential to the server (POST /api/register/complete)');
   const res = await api.post('/api/register/complete', credentialJSON);
   s.ok();

@@ -1,0 +1,397 @@
+// Browser end-to-end test of the Keybench web UI (issue 7).
+//
+// Starts `keybench serve --listen 127.0.0.1:0` (binary from KEYBENCH_BIN),
+// opens the URL it prints (with its #launch= fragment) in headless Debian
+// Chromium driven by playwright-core, gives the page a DevTools WebAuthn
+// virtual authenticator (CTAP2, resident keys, user verification), registers
+// and authenticates through the real pages, compares the cookie the browser
+// really stored with the dashboard's cookie table for the current context,
+// checks the live dashboard (pushed challenge, ticking countdown, cleanup
+// "run now"), and writes a 1024x700 screenshot of each main page into
+// docs/screenshots/.
+//
+// Env: KEYBENCH_BIN (required), CHROMIUM (default /usr/bin/chromium),
+// KEYBENCH_SCREENSHOTS (default <repo>/docs/screenshots; "" to skip),
+// KEYBENCH_E2E_HOST (host to open; default: localhost when the server prints
+// an IP, since browsers refuse IP addresses as WebAuthn RP IDs).
+// Exit status 0 when every check passed.
+
+import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..', '..');
+const BIN = process.env.KEYBENCH_BIN;
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SHOTS = process.env.KEYBENCH_SCREENSHOTS ?? path.join(repo, 'docs', 'screenshots');
+const VIEWPORT = { width: 1024, height: 700 };
+
+let step = 0;
+const results = [];
+function log(msg) { console.log(`[e2e] ${msg}`); }
+async function check(name, fn) {
+  step += 1;
+  const t0 = Date.now();
+  try {
+    const note = await fn();
+    results.push({ name, ok: true });
+    log(`ok ${step} - ${name}${note ? ` (${note})` : ''} [${Date.now() - t0} ms]`);
+    return note;
+  } catch (e) {
+    results.push({ name, ok: false });
+    log(`FAIL ${step} - ${name}: ${e && e.stack ? e.stack : e}`);
+    throw e;
+  }
+}
+
+// ---- the server ---------------------------------------------------------------
+
+function startServer() {
+  if (!BIN) throw new Error('set KEYBENCH_BIN to the keybench binary (e.g. target/debug/keybench)');
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'keybench-e2e-'));
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'keybench-e2e-home-'));
+  const args = ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir];
+  log(`starting ${BIN} ${args.join(' ')}`);
+  const env = { ...process.env, HOME: home, RUST_LOG: process.env.RUST_LOG || 'info' };
+  const child = spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logFile = path.join(dataDir, 'server.log');
+  const logStream = fs.createWriteStream(logFile);
+  child.stderr.pipe(logStream);
+  const url = new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`no URL on stdout within 60 s (log: ${logFile})`)), 60000);
+    child.stdout.on('data', (chunk) => {
+      logStream.write(chunk);
+      buf += chunk.toString();
+      for (const line of buf.split('\n')) {
+        const m = /(https?:\/\/\S+)/.exec(line);
+        if (m && line.includes('http://')) { clearTimeout(timer); resolve(m[1]); return; }
+      }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code} before printing a URL (log: ${logFile})`)); });
+  });
+  return { child, url, dataDir, logFile };
+}
+
+async function stopServer(child) {
+  if (child.exitCode !== null) return child.exitCode;
+  const done = new Promise((r) => child.on('exit', (code, sig) => r(code ?? sig)));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 10000);
+  const status = await done;
+  clearTimeout(t);
+  return status;
+}
+
+// ---- helpers -----------------------------------------------------------------
+
+async function shot(page, name) {
+  if (!SHOTS) return;
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+}
+
+async function go(page, base, route) {
+  await page.goto(`${base}#/${route}`);
+  await page.locator('main h1').first().waitFor();
+}
+
+async function noHorizontalScroll(page, route) {
+  const [sw, w] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  assert.ok(sw <= w, `${route}: the page scrolls sideways (${sw} > ${w})`);
+}
+
+async function successText(page, pane = '#pane-simple') {
+  const ok = page.locator(`${pane} .result .alert.success`);
+  const err = page.locator(`${pane} .alert.error`);
+  await Promise.race([ok.waitFor({ timeout: 30000 }), err.waitFor({ timeout: 30000 })]);
+  if (await err.count()) throw new Error(`the page shows an error: ${await err.innerText()}`);
+  return ok.innerText();
+}
+
+// ---- the test ---------------------------------------------------------------
+
+async function main() {
+  const server = startServer();
+  let browser;
+  let failed = false;
+  const notes = {};
+  try {
+    const printed = await server.url;
+    log(`server printed ${printed.replace(/#launch=.*/, '#launch=<secret>')}`);
+    const u = new URL(printed);
+    assert.match(u.hash, /^#launch=./, 'the printed URL carries the launch secret in its fragment');
+    const secret = decodeURIComponent(u.hash.slice('#launch='.length).split('&')[0]);
+    const printedHost = u.hostname;
+    const host = process.env.KEYBENCH_E2E_HOST || (/^[\d.]+$|^\[/.test(printedHost) ? 'localhost' : printedHost);
+    if (host !== printedHost) log(`opening ${host} instead of ${printedHost}: browsers refuse IP addresses as WebAuthn RP IDs`);
+    u.hostname = host;
+    const base = `${u.origin}/`;
+    const launchUrl = u.toString();
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP localhost 127.0.0.1'],
+    });
+    log(`chromium ${browser.version()}`);
+    const context = await browser.newContext({ viewport: VIEWPORT });
+    const page = await context.newPage();
+    const consoleErrors = [];
+    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`console: ${m.text()}`); });
+
+    // DevTools WebAuthn: a CTAP2 security key with resident keys and UV.
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable', { enableUI: false });
+    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2', ctap2Version: 'ctap2_1', transport: 'usb',
+        hasResidentKey: true, hasUserVerification: true, isUserVerified: true,
+        automaticPresenceSimulation: true, hasCredBlob: true, hasMinPinLength: true, hasPrf: true, hasLargeBlob: true,
+      },
+    });
+
+    await check('the launch fragment moves into sessionStorage and leaves the address bar', async () => {
+      await page.goto(launchUrl);
+      await page.locator('main h1').first().waitFor();
+      assert.ok(!page.url().includes('launch='), `address bar still holds the secret: ${page.url().replace(secret, '<secret>')}`);
+      const stored = await page.evaluate(() => sessionStorage.getItem('keybench.launchSecret'));
+      assert.equal(stored, secret);
+    });
+
+    const user = `alice-${Date.now().toString(36)}`;
+    await check('register through the simple Register page', async () => {
+      await go(page, base, 'register');
+      await page.click('#tab-simple');
+      await page.fill('#pane-simple input[name=username]', user);
+      await page.fill('#pane-simple input[name=displayName]', 'Alice E2E');
+      await page.click('#pane-simple button[type=submit]');
+      const text = await successText(page);
+      assert.match(text, new RegExp(`Registered ${user}`));
+      await page.locator('#who', { hasText: user }).waitFor();
+      const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+      assert.equal(credentials.length, 1, 'one credential on the virtual authenticator');
+      assert.ok(credentials[0].isResidentCredential, 'resident credential');
+      return text.match(/Algorithm\s*(\S+)/)?.[1];
+    });
+    await noHorizontalScroll(page, 'register');
+    await shot(page, 'register');
+
+    await check('sign out from the header', async () => {
+      await page.click('#who button');
+      await page.locator('#who', { hasText: 'Not signed in' }).waitFor();
+    });
+
+    await check('a server error is shown with its code and message (unknown member in a hand-edited request)', async () => {
+      await go(page, base, 'register');
+      await page.click('#tab-advanced');
+      await page.fill('#pane-advanced textarea >> nth=0', JSON.stringify({ username: `${user}-x`, bogusOption: true }));
+      await page.click('#pane-advanced button:text-is("Get options")');
+      const err = page.locator('#pane-advanced .alert.error');
+      await err.waitFor({ timeout: 15000 });
+      const text = await err.innerText();
+      assert.match(text, /The server answered 4\d\d/);
+      assert.ok(await err.locator('code').count(), 'the error code is shown');
+      return text.replace(/\s+/g, ' ').slice(0, 200);
+    });
+
+    await check('authenticate with a discoverable credential (no username)', async () => {
+      await go(page, base, 'authenticate');
+      await page.click('#tab-simple');
+      await page.fill('#pane-simple input[name=username]', '');
+      await page.click('#pane-simple button[type=submit]');
+      const text = await successText(page);
+      assert.match(text, new RegExp(`Signed in as ${user}`));
+      await page.locator('#who', { hasText: user }).waitFor();
+    });
+    await noHorizontalScroll(page, 'authenticate');
+    await shot(page, 'authenticate');
+
+    await check('authenticate with a username through the advanced page', async () => {
+      await go(page, base, 'authenticate');
+      await page.click('#tab-advanced');
+      await page.fill('#pane-advanced input[name=username]', user);
+      await page.click('#pane-advanced button:has-text("Get options and sign in")');
+      const text = await successText(page, '#pane-advanced');
+      assert.match(text, new RegExp(`Signed in as ${user}`));
+      const opts = JSON.parse(await page.locator('#pane-advanced textarea').nth(1).inputValue());
+      assert.ok(Array.isArray(opts.allowCredentials) && opts.allowCredentials.length === 1, 'allowCredentials lists the credential');
+    });
+
+    notes.mldsa = await check('ML-DSA with Chromium\'s virtual authenticator (advanced register, ML-DSA-65 only)', async () => {
+      await go(page, base, 'register');
+      await page.click('#tab-advanced');
+      await page.fill('#pane-advanced input[name=username]', `${user}-pq`);
+      for (const box of await page.locator('#pane-advanced fieldset').first().locator('input[type=checkbox]').all()) {
+        const v = await box.getAttribute('value');
+        if ((v === '-49') !== (await box.isChecked())) await box.click();
+      }
+      // Chromium answers an algorithm it lacks with NotAllowedError only at the timeout.
+      await page.fill('#pane-advanced input[name=timeout]', '10000');
+      await page.click('#pane-advanced button:has-text("Reset from form")');
+      const req = JSON.parse(await page.locator('#pane-advanced textarea').first().inputValue());
+      assert.deepEqual(req.algorithms, [-49]);
+      assert.equal(req.timeout, 10000);
+      await page.click('#pane-advanced button:has-text("Get options and register")');
+      const ok = page.locator('#pane-advanced .result .alert.success');
+      const err = page.locator('#pane-advanced .result .alert.error');
+      await Promise.race([ok.waitFor({ timeout: 30000 }), err.waitFor({ timeout: 30000 })]);
+      if (await ok.count()) return `supported: ${(await ok.innerText()).replace(/\s+/g, ' ').slice(0, 120)}`;
+      const text = (await err.innerText()).replace(/\s+/g, ' ');
+      // Not a failure of Keybench: the browser's authenticator lacks ML-DSA.
+      assert.match(text, /NotSupportedError|NotAllowedError/, `unexpected error: ${text}`);
+      return `not offered by Chromium's virtual authenticator: ${text.slice(0, 160)}`;
+    });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await shot(page, 'register-advanced');
+
+    // The ML-DSA attempt may have signed in as another user: sign in as `user` again.
+    await check('sign in again as the first user', async () => {
+      await go(page, base, 'authenticate');
+      await page.click('#tab-simple');
+      await page.fill('#pane-simple input[name=username]', user);
+      await page.click('#pane-simple button[type=submit]');
+      assert.match(await successText(page), new RegExp(`Signed in as ${user}`));
+    });
+
+    let attestationObject;
+    await check('the Credentials page lists the credential and decodes its attestation', async () => {
+      await go(page, base, 'credentials');
+      const cards = page.locator('main .card');
+      await cards.first().waitFor();
+      assert.equal(await cards.count(), 1);
+      await page.click('main button:has-text("Decode attestation")');
+      await page.locator('main .tree-view').waitFor();
+      const tree = await page.locator('main .tree-view').innerText();
+      assert.match(tree, /attestationObject/);
+      assert.match(tree, /authData/);
+      const creds = await page.evaluate(() => fetch('/api/credentials').then((r) => r.json()));
+      attestationObject = creds[0].attestationObject;
+      return `${creds[0].algorithmName}, attestation ${creds[0].attestation?.format}/${creds[0].attestation?.trust}`;
+    });
+    await noHorizontalScroll(page, 'credentials');
+    await shot(page, 'credentials');
+
+    await check('the Decoder page decodes a pasted attestation object', async () => {
+      await go(page, base, 'decoder');
+      await page.fill('main textarea[name=input]', attestationObject);
+      await page.click('main button:has-text("Decode")');
+      await page.locator('main .tree-view').waitFor();
+      assert.match(await page.locator('main .tree-view').innerText(), /Detected: attestationObject/);
+    });
+    await noHorizontalScroll(page, 'decoder');
+    await shot(page, 'decoder');
+
+    await check('the Metadata page uploads, lists and deletes a statement', async () => {
+      await go(page, base, 'metadata');
+      const root = fs.readFileSync(path.join(repo, 'crates/relying-party/data/globalsign-root-ca-r3.der')).toString('base64');
+      const statement = { aaguid: '6b627669-7274-2d65-3265-2d7465737401', description: 'E2E test statement', attestationRootCertificates: [root] };
+      await page.fill('main textarea[name=statementText]', JSON.stringify(statement));
+      await page.click('main button:has-text("Upload")');
+      await page.locator('main .alert.success, main .alert.error').first().waitFor();
+      const errs = page.locator('main .alert.error');
+      if (await errs.count()) throw new Error(await errs.innerText());
+      const row = page.locator('main tr', { hasText: 'E2E test statement' });
+      await row.waitFor();
+      await shot(page, 'metadata');
+      page.once('dialog', (d) => d.accept());
+      await row.locator('button:has-text("Delete")').click();
+      await page.locator('main', { hasText: 'No statements uploaded' }).waitFor();
+    });
+    await noHorizontalScroll(page, 'metadata');
+
+    await check('the dashboard goes live, and its cookie table matches the cookie Chromium stored', async () => {
+      await go(page, base, 'dashboard');
+      await page.locator('.live-status.live').waitFor({ timeout: 15000 });
+      await page.locator('main tr.current', { hasText: 'this browser' }).waitFor();
+      const rows = page.locator('main tr[data-context].current');
+      assert.ok(await rows.count() >= 1, 'the current context is marked in the cookie table');
+      const shown = await rows.evaluateAll((trs) => trs.map((tr) => {
+        const o = { context: tr.dataset.context, endpoint: tr.dataset.endpoint, name: tr.dataset.name };
+        for (const td of tr.querySelectorAll('td[data-attr]')) if (td.dataset.value !== undefined) o[td.dataset.attr] = td.dataset.value;
+        return o;
+      }));
+      const stored = await context.cookies(base);
+      const { cookies: cdpCookies } = await cdp.send('Network.getCookies', { urls: [base] });
+      const compared = [];
+      for (const want of shown) {
+        const got = stored.find((c) => c.name === want.name);
+        if (!got) continue;
+        const raw = cdpCookies.find((c) => c.name === want.name);
+        assert.equal(String(got.httpOnly), want.httpOnly, `${want.name}: HttpOnly`);
+        assert.equal(String(got.secure), want.secure, `${want.name}: Secure`);
+        assert.equal(got.sameSite.toLowerCase(), want.sameSite.toLowerCase(), `${want.name}: SameSite`);
+        assert.equal(got.path, want.path, `${want.name}: Path`);
+        if (want.maxAge === '') assert.equal(got.expires, -1, `${want.name}: a session cookie`);
+        else {
+          const left = got.expires - Date.now() / 1000;
+          assert.ok(Math.abs(left - Number(want.maxAge)) < 600, `${want.name}: expires in ${left.toFixed(0)} s, table says Max-Age ${want.maxAge}`);
+        }
+        assert.equal(raw.httpOnly, got.httpOnly, 'CDP and Playwright agree');
+        assert.equal(got.name.startsWith('__Host-'), want.name.startsWith('__Host-'));
+        compared.push(`${want.context}/${want.endpoint} ${got.name}: HttpOnly=${got.httpOnly} Secure=${got.secure} SameSite=${got.sameSite} Path=${got.path} expires-in=${got.expires < 0 ? 'session' : Math.round(got.expires - Date.now() / 1000)}s`);
+      }
+      assert.ok(compared.length >= 1, `no cookie named like the current rows (${shown.map((s) => s.name).join(', ')}) in the browser: ${stored.map((c) => c.name).join(', ')}`);
+      return compared.join('; ');
+    });
+
+    await check('a new challenge is pushed to the dashboard and its TTL counts down', async () => {
+      const before = await page.locator('main tr[data-state=issued]').count();
+      // Another tab of the same browser begins a ceremony: the server pushes it.
+      const other = await context.newPage();
+      await other.goto(base);
+      await other.evaluate(() => fetch('/api/authenticate/begin', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' }).then((r) => r.status));
+      await page.waitForFunction((n) => document.querySelectorAll('main tr[data-state=issued]').length > n, before, { timeout: 10000 });
+      await other.close();
+      const ttl = page.locator('main tr[data-state=issued] time[data-ttl]').first();
+      const t1 = await ttl.innerText();
+      await page.waitForTimeout(2100);
+      const t2 = await ttl.innerText();
+      assert.match(t1, /^expires in \d+:\d\d$/);
+      assert.notEqual(t1, t2, 'the countdown ticks');
+      return `${t1} → ${t2}`;
+    });
+
+    await check('cleanup "Run now" reports a run', async () => {
+      await page.click('main button:has-text("Run now")');
+      await page.waitForFunction(() => !document.querySelector('main .grid-3')?.innerText.includes('not yet'), null, { timeout: 10000 });
+    });
+    await noHorizontalScroll(page, 'dashboard');
+    await shot(page, 'dashboard');
+
+    await check('without the launch secret the dashboard explains itself', async () => {
+      const fresh = await browser.newContext({ viewport: VIEWPORT });
+      const p = await fresh.newPage();
+      await p.goto(`${base}#/dashboard`);
+      const text = await p.locator('main').innerText();
+      assert.match(text, /needs this launch's secret/);
+      await fresh.close();
+    });
+
+    await check('no script errors in the page', async () => {
+      const real = consoleErrors.filter((e) => !/status of 4\d\d/.test(e));
+      assert.deepEqual(real, []);
+    });
+  } catch (e) {
+    failed = true;
+    if (!results.length || results[results.length - 1].ok) log(`FAIL: ${e && e.stack ? e.stack : e}`);
+  } finally {
+    if (browser) await browser.close();
+    const status = await stopServer(server.child);
+    log(`server stopped (${status}); log: ${server.logFile}`);
+    if (notes.mldsa) log(`ML-DSA note: ${notes.mldsa}`);
+  }
+  const passed = results.filter((r) => r.ok).length;
+  log(`${passed}/${results.length} checks passed${failed ? ' — FAILED' : ''}`);
+  process.exit(failed ? 1 : 0);
+}
+
+main();
