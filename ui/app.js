@@ -54,7 +54,7 @@ async function show() {
 
 function renderWho(s) {
   const who = document.getElementById('who');
-  if (!s) return mount(who, h('span', { class: 'muted' }, 'server unreachable'));
+  if (!s) return mount(who, h('span', { class: 'muted' }, 'no session (server unreachable?)'));
   if (!s.signedIn) return mount(who, h('span', { class: 'muted' }, 'Not signed in'));
   mount(who,
     h('span', {}, 'Signed in as ', h('strong', {}, s.username)),

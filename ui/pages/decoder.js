@@ -8,6 +8,7 @@ import { h, card, field, select, errorBox, mount } from '../dom.js';
 import { api } from '../api.js';
 import { treeView } from '../tree.js';
 import { b64urlToBytes, bytesToB64url } from '../webauthn.js';
+import { encodeCbor } from '../cbor.js';
 
 export const title = 'Decoder';
 
@@ -40,7 +41,8 @@ export function render(root) {
   field('Input', input),
   h('div', { class: 'row end' }, field('Kind', kind), h('div', { class: 'actions' }, button,
     h('button', { type: 'button', class: 'secondary', onclick: () => { input.value = ''; mount(out); sessionStorage.removeItem('keybench.decoder.input'); input.focus(); } }, 'Clear'))));
-  root.append(h('h1', {}, 'Decoder'), card(null, form, out), converter());
+  const decodeBytes = (hex) => { input.value = hex; kind.value = 'auto'; form.requestSubmit(); input.scrollIntoView({ block: 'start' }); };
+  root.append(h('h1', {}, 'Decoder'), card(null, form, out), h('div', { class: 'grid-2' }, encoder(decodeBytes), converter()));
 }
 
 function toBytes(text, from) {
@@ -78,8 +80,30 @@ function converter() {
         text !== null ? [h('dt', {}, 'UTF-8'), h('dd', {}, h('code', { class: 'raw' }, text))] : null));
     } catch (e) { mount(out, errorBox({ title: 'Cannot convert', message: e.message })); }
   };
-  return card('Convert encodings (in this page, nothing is sent)',
+  return card('Convert encodings (in this page)',
     h('form', { class: 'stack', onsubmit: (ev) => { ev.preventDefault(); convert(); } },
       field('Bytes', input), h('div', { class: 'row end' }, field('Input is', from), h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary' }, 'Convert')))),
+    out);
+}
+
+function encoder(decodeBytes) {
+  const input = h('textarea', { class: 'code', rows: 6, spellcheck: 'false', name: 'encode',
+    value: '{\n  "1": 2,\n  "3": -7,\n  "-1": 1,\n  "-2": "h\'00112233\'",\n  "-3": "h\'44556677\'"\n}' });
+  const out = h('div', { 'aria-live': 'polite' });
+  const encode = () => {
+    try {
+      const bytes = encodeCbor(JSON.parse(input.value));
+      const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+      mount(out, h('dl', { class: 'kv wide' },
+        h('dt', {}, 'Length'), h('dd', {}, `${bytes.length} bytes`),
+        h('dt', {}, 'hex'), h('dd', {}, h('code', { class: 'raw' }, hex)),
+        h('dt', {}, 'base64url'), h('dd', {}, h('code', { class: 'raw' }, bytesToB64url(bytes)))),
+      h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary small', onclick: () => decodeBytes(hex) }, 'Decode it above')));
+    } catch (e) { mount(out, errorBox({ title: 'Cannot encode', message: e.message })); }
+  };
+  return card('Encode JSON as CBOR (canonical, in this page)',
+    h('p', { class: 'muted small' }, 'Integer-like object keys become integer keys, "h\'…\'" strings become byte strings, {"$tag": n, "value": v} a tag; map keys are sorted as CTAP2 requires.'),
+    h('form', { class: 'stack', onsubmit: (ev) => { ev.preventDefault(); encode(); } },
+      field('JSON', input), h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary' }, 'Encode'))),
     out);
 }
