@@ -72,7 +72,18 @@ export async function sessionChanged() {
  * One JSON request. Options: `csrf` (send X-CSRF-Token), `inspect` (send the
  * launch secret), `signal`.
  */
-export async function request(method, path, body, { csrf = false, inspect = false, signal } = {}) {
+export async function request(method, path, body, opts = {}) {
+  try {
+    return await once(method, path, body, opts);
+  } catch (e) {
+    // A stale CSRF token (the session rotated or expired): fetch a fresh
+    // session once and retry.
+    if (opts.csrf && e.status === 403 && /csrf/i.test(e.code)) return once(method, path, body, opts);
+    throw e;
+  }
+}
+
+async function once(method, path, body, { csrf = false, inspect = false, signal } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (csrf) headers['X-CSRF-Token'] = (await session()).csrfToken;
