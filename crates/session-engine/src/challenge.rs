@@ -255,10 +255,10 @@ pub fn consume(
     if record.origin != expected.origin {
         return Err(ChallengeRejection::WrongOrigin);
     }
-    if let (Some(bound), Some(presented_user)) = (&record.user, &expected.user) {
-        if bound != presented_user {
-            return Err(ChallengeRejection::WrongUser);
-        }
+    if let (Some(bound), Some(presented_user)) = (&record.user, &expected.user)
+        && bound != presented_user
+    {
+        return Err(ChallengeRejection::WrongUser);
     }
     if unix_ms(now) >= record.expires_ms {
         return Err(ChallengeRejection::Expired);

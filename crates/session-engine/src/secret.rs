@@ -378,6 +378,10 @@ fn platform_store() -> Result<Arc<CredentialStore>, KeyringProblem> {
     keyring_core::get_default_store().ok_or(KeyringProblem::NoDefaultStore)
 }
 
+/// A current key and, if one is stored, the previous key with its
+/// retirement time.
+type KeyPair = (SecretKey, Option<(SecretKey, SystemTime)>);
+
 /// The previous key as persisted.
 #[derive(Serialize, Deserialize)]
 struct PreviousRecord {
@@ -548,20 +552,20 @@ impl KeyManager {
         }
 
         // 3. The key file.
-        if let Some(path) = &config.key_file {
-            if let Some((key, prev)) = Self::read_file(path, &mut warnings)? {
-                return Ok(Self::finish(
-                    config,
-                    clock,
-                    events,
-                    key,
-                    prev,
-                    Home::File(path.clone()),
-                    KeySource::File { path: path.clone() },
-                    false,
-                    warnings,
-                ));
-            }
+        if let Some(path) = &config.key_file
+            && let Some((key, prev)) = Self::read_file(path, &mut warnings)?
+        {
+            return Ok(Self::finish(
+                config,
+                clock,
+                events,
+                key,
+                prev,
+                Home::File(path.clone()),
+                KeySource::File { path: path.clone() },
+                false,
+                warnings,
+            ));
         }
 
         // 4. Generate, and store in the first writable place.
@@ -638,7 +642,7 @@ impl KeyManager {
     fn read_file(
         path: &std::path::Path,
         warnings: &mut Vec<String>,
-    ) -> Result<Option<(SecretKey, Option<(SecretKey, SystemTime)>)>, SecretKeyError> {
+    ) -> Result<Option<KeyPair>, SecretKeyError> {
         let io = |source| SecretKeyError::KeyFile {
             path: path.to_path_buf(),
             source,

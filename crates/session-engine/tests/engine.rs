@@ -42,10 +42,14 @@ fn fixture_with(config: EngineConfig) -> Fixture {
 }
 
 fn fixture() -> Fixture {
-    let mut config = EngineConfig::default();
-    config.allowed_origins =
-        OriginAllowList::new(["https://keybench.example", "http://localhost:8080"]).unwrap();
-    fixture_with(config)
+    fixture_with(EngineConfig {
+        allowed_origins: OriginAllowList::new([
+            "https://keybench.example",
+            "http://localhost:8080",
+        ])
+        .unwrap(),
+        ..EngineConfig::default()
+    })
 }
 
 fn ctx(headers: &HeaderMap, scheme: Scheme) -> RequestContext<'_> {
@@ -222,10 +226,15 @@ fn key_rotation_keeps_old_cookies_open_until_retirement() {
 
 #[test]
 fn cookie_policy_per_request() {
-    let mut config = EngineConfig::default();
     let proxy: IpAddr = "10.0.0.2".parse().unwrap();
-    config.policy.trusted_proxies = vec![proxy];
-    config.policy.authenticated_max_age = Duration::from_secs(3600);
+    let config = EngineConfig {
+        policy: session_engine::PolicyConfig {
+            trusted_proxies: vec![proxy],
+            authenticated_max_age: Duration::from_secs(3600),
+            ..session_engine::PolicyConfig::default()
+        },
+        ..EngineConfig::default()
+    };
     let f = fixture_with(config);
     let mut xfp = HeaderMap::new();
     xfp.insert("x-forwarded-proto", HeaderValue::from_static("https"));

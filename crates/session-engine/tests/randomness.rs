@@ -103,10 +103,8 @@ fn session_ids_look_random() {
         for &x in b {
             for i in 0..8 {
                 let bit = (x >> i) & 1;
-                if let Some(p) = prev {
-                    if p != bit {
-                        runs += 1;
-                    }
+                if prev.is_some_and(|p| p != bit) {
+                    runs += 1;
                 }
                 prev = Some(bit);
             }
