@@ -1,0 +1,709 @@
+//! Sessions through the engine: cookies (sealed, per-request policy),
+//! coalesced last access, isolation, fixation defence, CSRF, security
+//! headers and the event ring.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use http::{HeaderMap, HeaderValue, Method};
+use session_engine::policy::find_cookie;
+use session_engine::{
+    CookieLifetime, CsrfRejection, EndpointClass, EngineConfig, EventKind, ManualClock,
+    OriginAllowList, OriginVerdict, RequestContext, Scheme, SecretKey, SecureBasis, SessionEngine,
+    StateChange,
+};
+use session_store::LocalStore;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Fixture {
+    engine: SessionEngine,
+    clock: Arc<ManualClock>,
+    store: Arc<LocalStore>,
+    _dir: tempfile::TempDir,
+}
+
+fn fixture_with(config: EngineConfig) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(LocalStore::open(dir.path()).unwrap());
+    let clock = Arc::new(ManualClock::at_2025());
+    let engine =
+        SessionEngine::with_key(config, store.clone(), clock.clone(), SecretKey::generate());
+    Fixture {
+        engine,
+        clock,
+        store,
+        _dir: dir,
+    }
+}
+
+fn fixture() -> Fixture {
+    fixture_with(EngineConfig {
+        allowed_origins: OriginAllowList::new([
+            "https://keybench.example",
+            "http://localhost:8080",
+        ])
+        .unwrap(),
+        ..EngineConfig::default()
+    })
+}
+
+fn ctx(headers: &HeaderMap, scheme: Scheme) -> RequestContext<'_> {
+    RequestContext {
+        scheme,
+        peer: Some("203.0.113.9".parse().unwrap()),
+        headers,
+        endpoint: EndpointClass::Normal,
+    }
+}
+
+/// The request headers a browser would send back after `set_cookie`.
+fn cookie_headers(set_cookie: &str) -> HeaderMap {
+    let pair = set_cookie.split(';').next().unwrap();
+    let mut h = HeaderMap::new();
+    h.insert(http::header::COOKIE, HeaderValue::from_str(pair).unwrap());
+    h
+}
+
+#[test]
+fn a_new_session_round_trips_through_its_sealed_cookie() {
+    let f = fixture();
+    let empty = HeaderMap::new();
+    assert!(
+        f.engine
+            .open(&ctx(&empty, Scheme::Https))
+            .unwrap()
+            .is_none()
+    );
+    let opened = f
+        .engine
+        .open_or_create(&ctx(&empty, Scheme::Https))
+        .unwrap();
+    assert!(opened.created);
+    let set_cookie = opened.set_cookie.clone().unwrap();
+    // Sealed: the id is not visible in the cookie.
+    assert!(!set_cookie.contains(opened.session.id.expose()));
+    assert!(
+        set_cookie.starts_with("__Host-keybench-session="),
+        "{set_cookie}"
+    );
+    for attr in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=None",
+        "Path=/",
+        "Max-Age=31536000",
+    ] {
+        assert!(set_cookie.contains(attr), "{attr} missing in {set_cookie}");
+    }
+    let headers = cookie_headers(&set_cookie);
+    let again = f
+        .engine
+        .open(&ctx(&headers, Scheme::Https))
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.session.id, opened.session.id);
+    assert!(!again.created);
+    assert!(again.set_cookie.is_none());
+    // On plain HTTP the __Host- cookie is not the one looked for.
+    assert!(
+        f.engine
+            .open(&ctx(&headers, Scheme::Http))
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn tampered_forged_and_renamed_cookies_are_refused() {
+    let f = fixture();
+    let empty = HeaderMap::new();
+    let opened = f.engine.open_or_create(&ctx(&empty, Scheme::Http)).unwrap();
+    let set_cookie = opened.set_cookie.unwrap();
+    let pair = set_cookie.split(';').next().unwrap();
+    let (name, value) = pair.split_once('=').unwrap();
+    // Flip one character of the sealed value.
+    let mut bytes = value.as_bytes().to_vec();
+    bytes[10] = if bytes[10] == b'A' { b'B' } else { b'A' };
+    let tampered = format!("{name}={}", String::from_utf8(bytes).unwrap());
+    // A raw (unsealed) id, as the Python platform accepted.
+    let raw = format!("{name}={}", opened.session.id.expose());
+    // The sealed value under another cookie name (AEAD associated data).
+    let renamed = format!("other={value}");
+    for cookie in [
+        tampered,
+        raw,
+        "keybench-session=".to_owned() + &"A".repeat(300),
+    ] {
+        let mut h = HeaderMap::new();
+        h.insert(
+            http::header::COOKIE,
+            HeaderValue::from_str(&cookie).unwrap(),
+        );
+        assert!(
+            f.engine.open(&ctx(&h, Scheme::Http)).unwrap().is_none(),
+            "{cookie}"
+        );
+    }
+    let mut h = HeaderMap::new();
+    h.insert(
+        http::header::COOKIE,
+        HeaderValue::from_str(&renamed).unwrap(),
+    );
+    assert!(f.engine.open(&ctx(&h, Scheme::Http)).unwrap().is_none());
+    let reasons: Vec<_> = f
+        .engine
+        .events()
+        .snapshot()
+        .into_iter()
+        .filter(|e| e.kind == EventKind::CookieRejected)
+        .map(|e| e.reason.unwrap())
+        .collect();
+    assert_eq!(reasons, vec!["bad_seal", "bad_seal", "too_long"]);
+    // A duplicated cookie name is ignored altogether.
+    let mut h = HeaderMap::new();
+    h.append(http::header::COOKIE, HeaderValue::from_str(pair).unwrap());
+    h.append(http::header::COOKIE, HeaderValue::from_str(pair).unwrap());
+    assert_eq!(find_cookie(&h, name), None);
+}
+
+#[test]
+fn key_rotation_keeps_old_cookies_open_until_retirement() {
+    let f = fixture();
+    let empty = HeaderMap::new();
+    let opened = f.engine.open_or_create(&ctx(&empty, Scheme::Http)).unwrap();
+    let old_cookie = cookie_headers(&opened.set_cookie.unwrap());
+    let before = f.engine.key_status();
+    let after = f.engine.rotate_key().unwrap();
+    assert_ne!(before.fingerprint, after.fingerprint);
+    assert_eq!(
+        after.previous_fingerprint.as_deref(),
+        Some(before.fingerprint.as_str())
+    );
+    // Opened with the previous key: re-sealed under the new one.
+    let reopened = f
+        .engine
+        .open(&ctx(&old_cookie, Scheme::Http))
+        .unwrap()
+        .unwrap();
+    assert_eq!(reopened.session.id, opened.session.id);
+    let resealed = cookie_headers(
+        &reopened
+            .set_cookie
+            .expect("re-sealed under the current key"),
+    );
+    assert!(
+        f.engine
+            .open(&ctx(&resealed, Scheme::Http))
+            .unwrap()
+            .unwrap()
+            .set_cookie
+            .is_none()
+    );
+    // After the retirement period (one year by default) the old seal is dead.
+    f.clock.advance(Duration::from_secs(366 * 24 * 3600));
+    // (keep the session itself alive for the check)
+    let mut s = reopened.session.clone();
+    s.record.last_access_ms = session_engine::clock::unix_ms(f.engine.clock().now());
+    session_engine::session::save(&**f.engine.storage(), &s).unwrap();
+    assert!(
+        f.engine
+            .open(&ctx(&old_cookie, Scheme::Http))
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        f.engine
+            .open(&ctx(&resealed, Scheme::Http))
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[test]
+fn cookie_policy_per_request() {
+    let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+    let config = EngineConfig {
+        policy: session_engine::PolicyConfig {
+            trusted_proxies: vec![proxy],
+            authenticated_max_age: Duration::from_secs(3600),
+            ..session_engine::PolicyConfig::default()
+        },
+        ..EngineConfig::default()
+    };
+    let f = fixture_with(config);
+    let mut xfp = HeaderMap::new();
+    xfp.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+    let mut two = HeaderMap::new();
+    two.append("x-forwarded-proto", HeaderValue::from_static("https"));
+    two.append("x-forwarded-proto", HeaderValue::from_static("http"));
+    let empty = HeaderMap::new();
+    let untrusted: IpAddr = "198.51.100.7".parse().unwrap();
+    let case = |headers: &HeaderMap, scheme, peer, endpoint| {
+        f.engine.cookie_policy(
+            &RequestContext {
+                scheme,
+                peer: Some(peer),
+                headers,
+                endpoint,
+            },
+            CookieLifetime::Metadata,
+        )
+    };
+    let p = case(&empty, Scheme::Https, untrusted, EndpointClass::Normal);
+    assert_eq!(
+        (p.secure, p.basis, p.same_site, p.host_prefix),
+        (
+            true,
+            SecureBasis::DirectTls,
+            session_engine::policy::SameSite::None,
+            true
+        )
+    );
+    assert_eq!(p.name, "__Host-keybench-session");
+    let p = case(&empty, Scheme::Http, untrusted, EndpointClass::Normal);
+    assert_eq!(
+        (p.secure, p.basis, p.same_site, p.host_prefix),
+        (
+            false,
+            SecureBasis::PlainHttp,
+            session_engine::policy::SameSite::Lax,
+            false
+        )
+    );
+    assert_eq!(p.name, "keybench-session");
+    // X-Forwarded-Proto from an untrusted peer is ignored.
+    let p = case(&xfp, Scheme::Http, untrusted, EndpointClass::Normal);
+    assert_eq!(
+        (p.secure, p.basis),
+        (false, SecureBasis::UntrustedForwardedProtoIgnored)
+    );
+    // From the trusted proxy it counts.
+    let p = case(&xfp, Scheme::Http, proxy, EndpointClass::Normal);
+    assert_eq!(
+        (p.secure, p.basis, p.host_prefix),
+        (true, SecureBasis::TrustedProxyHttps, true)
+    );
+    let p = case(&two, Scheme::Http, proxy, EndpointClass::Normal);
+    assert_eq!(
+        (p.secure, p.basis),
+        (false, SecureBasis::MalformedForwardedProto)
+    );
+    let p = case(&empty, Scheme::Http, proxy, EndpointClass::Normal);
+    assert_eq!((p.secure, p.basis), (false, SecureBasis::TrustedProxyHttp));
+    // Critical endpoints: Strict on both schemes.
+    assert_eq!(
+        case(&empty, Scheme::Https, untrusted, EndpointClass::Critical).same_site,
+        session_engine::policy::SameSite::Strict
+    );
+    assert_eq!(
+        case(&empty, Scheme::Http, untrusted, EndpointClass::Critical).same_site,
+        session_engine::policy::SameSite::Strict
+    );
+    // Lifetimes.
+    assert_eq!(p.max_age_secs, 365 * 24 * 3600);
+    let auth = f
+        .engine
+        .cookie_policy(&ctx(&empty, Scheme::Https), CookieLifetime::Authenticated);
+    assert_eq!(auth.max_age_secs, 3600);
+    assert!(auth.http_only && auth.path == "/");
+    // The policy is a displayable value.
+    let json = serde_json::to_value(&auth).unwrap();
+    assert_eq!(json["same_site"], "None");
+    assert_eq!(json["basis"], "direct_tls");
+    assert!(auth.clear_cookie().contains("Max-Age=0"));
+}
+
+#[test]
+fn last_access_writes_are_coalesced() {
+    let f = fixture();
+    let empty = HeaderMap::new();
+    let opened = f.engine.open_or_create(&ctx(&empty, Scheme::Http)).unwrap();
+    let h = cookie_headers(&opened.set_cookie.unwrap());
+    let stored = || {
+        session_engine::session::load(&*f.store, &opened.session.id)
+            .unwrap()
+            .unwrap()
+            .record
+            .last_access_ms
+    };
+    let t0 = stored();
+    for _ in 0..10 {
+        f.clock.advance(Duration::from_secs(5));
+        f.engine.open(&ctx(&h, Scheme::Http)).unwrap().unwrap();
+    }
+    assert_eq!(stored(), t0, "50 s of requests: no write");
+    f.clock.advance(Duration::from_secs(10));
+    f.engine.open(&ctx(&h, Scheme::Http)).unwrap().unwrap();
+    assert_eq!(stored(), t0 + 60_000, "one write once a minute has passed");
+}
+
+#[test]
+fn idle_sessions_do_not_open() {
+    let f = fixture();
+    let empty = HeaderMap::new();
+    let opened = f.engine.open_or_create(&ctx(&empty, Scheme::Http)).unwrap();
+    let h = cookie_headers(&opened.set_cookie.unwrap());
+    f.clock.advance(Duration::from_secs(14 * 24 * 3600 - 1));
+    assert!(f.engine.open(&ctx(&h, Scheme::Http)).unwrap().is_some());
+    f.clock.advance(Duration::from_secs(14 * 24 * 3600 + 1));
+    assert!(f.engine.open(&ctx(&h, Scheme::Http)).unwrap().is_none());
+    assert!(
+        session_engine::session::load(&*f.store, &opened.session.id)
+            .unwrap()
+            .is_none(),
+        "removed"
+    );
+}
+
+#[test]
+fn sessions_cannot_reach_each_others_items() {
+    let f = fixture();
+    let empty = HeaderMap::new();
+    let a = f
+        .engine
+        .open_or_create(&ctx(&empty, Scheme::Http))
+        .unwrap()
+        .session;
+    let b = f
+        .engine
+        .open_or_create(&ctx(&empty, Scheme::Http))
+        .unwrap()
+        .session;
+    f.engine.items(&a).put("metadata.json", b"alice").unwrap();
+    assert_eq!(f.engine.items(&b).get("metadata.json").unwrap(), None);
+    f.engine.items(&b).put("metadata.json", b"bob").unwrap();
+    assert_eq!(
+        f.engine.items(&a).get("metadata.json").unwrap().unwrap(),
+        b"alice"
+    );
+    // Traversal attempts and the reserved record are refused by name.
+    for bad in ["../x", "a/b", ".last-access", "..", "session.json"] {
+        assert!(f.engine.items(&a).put(bad, b"x").is_err(), "{bad}");
+    }
+    assert_eq!(f.engine.items(&a).list().unwrap().len(), 1);
+}
+
+#[test]
+fn fixation_a_planted_session_never_becomes_authenticated() {
+    let f = fixture();
+    let empty = HeaderMap::new();
+    // The attacker obtains a valid session and plants its cookie in the
+    // victim's browser.
+    let planted = f
+        .engine
+        .open_or_create(&ctx(&empty, Scheme::Https))
+        .unwrap();
+    let planted_cookie = cookie_headers(&planted.set_cookie.clone().unwrap());
+    f.engine
+        .items(&planted.session)
+        .put("upload.json", b"victim data")
+        .unwrap();
+    // The victim signs in with it.
+    let victim = f
+        .engine
+        .open(&ctx(&planted_cookie, Scheme::Https))
+        .unwrap()
+        .unwrap();
+    let authed = f
+        .engine
+        .authenticate(
+            &ctx(&planted_cookie, Scheme::Https),
+            &victim.session,
+            "alice",
+            vec!["user".into()],
+        )
+        .unwrap();
+    assert_ne!(authed.session.id, planted.session.id, "the id rotated");
+    assert_ne!(
+        authed.session.record.csrf_token, planted.session.record.csrf_token,
+        "a new CSRF token"
+    );
+    assert_eq!(authed.session.record.user.as_deref(), Some("alice"));
+    assert_eq!(authed.policy.lifetime, CookieLifetime::Authenticated);
+    // The session's items moved along.
+    assert_eq!(
+        f.engine
+            .items(&authed.session)
+            .get("upload.json")
+            .unwrap()
+            .unwrap(),
+        b"victim data"
+    );
+    // The attacker's copy of the old cookie opens nothing.
+    assert!(
+        f.engine
+            .open(&ctx(&planted_cookie, Scheme::Https))
+            .unwrap()
+            .is_none()
+    );
+    let last = f.engine.events().snapshot().into_iter().last().unwrap();
+    assert_eq!(
+        (last.kind, last.reason),
+        (EventKind::CookieRejected, Some("unknown_session"))
+    );
+    // The victim's new cookie opens the authenticated session.
+    let new_cookie = cookie_headers(&authed.set_cookie.clone().unwrap());
+    let reopened = f
+        .engine
+        .open(&ctx(&new_cookie, Scheme::Https))
+        .unwrap()
+        .unwrap();
+    assert_eq!(reopened.session.record.user.as_deref(), Some("alice"));
+    // A privilege change rotates again.
+    let elevated = f
+        .engine
+        .change_privileges(
+            &ctx(&new_cookie, Scheme::Https),
+            &reopened.session,
+            vec!["user".into(), "admin".into()],
+        )
+        .unwrap();
+    assert_ne!(elevated.session.id, reopened.session.id);
+    assert!(
+        f.engine
+            .open(&ctx(&new_cookie, Scheme::Https))
+            .unwrap()
+            .is_none()
+    );
+    // Authentication expires (12 h by default): privileges drop, the id rotates.
+    let elevated_cookie = cookie_headers(&elevated.set_cookie.unwrap());
+    f.clock.advance(Duration::from_secs(12 * 3600 + 1));
+    let expired = f
+        .engine
+        .open(&ctx(&elevated_cookie, Scheme::Https))
+        .unwrap()
+        .unwrap();
+    assert_eq!(expired.session.record.user, None);
+    assert!(expired.session.record.privileges.is_empty());
+    assert_ne!(expired.session.id, elevated.session.id);
+    // Logout removes the session.
+    let clear = f
+        .engine
+        .logout(&ctx(&empty, Scheme::Https), &expired.session)
+        .unwrap();
+    assert!(clear.contains("Max-Age=0"));
+    assert!(
+        session_engine::session::load(&*f.store, &expired.session.id)
+            .unwrap()
+            .is_none()
+    );
+}
+
+fn with(pairs: &[(&'static str, &str)]) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (k, v) in pairs {
+        h.append(*k, HeaderValue::from_str(v).unwrap());
+    }
+    h
+}
+
+#[test]
+fn csrf_origin_referer_and_token() {
+    let f = fixture();
+    let session = f
+        .engine
+        .open_or_create(&ctx(&HeaderMap::new(), Scheme::Https))
+        .unwrap()
+        .session;
+    let token = session.record.csrf_token.clone();
+    let post = Method::POST;
+    let check = |h: &HeaderMap, change| f.engine.check_csrf(&post, h, Some(&session), change);
+    // Safe methods pass without headers.
+    assert_eq!(
+        f.engine.check_csrf(
+            &Method::GET,
+            &HeaderMap::new(),
+            Some(&session),
+            StateChange::Other
+        ),
+        Ok(OriginVerdict::SafeMethod)
+    );
+    // Origin allowed (default port normalised, case-insensitive host) + token.
+    assert_eq!(
+        check(
+            &with(&[
+                ("origin", "https://KeyBench.example:443"),
+                ("x-csrf-token", &token)
+            ]),
+            StateChange::Other
+        ),
+        Ok(OriginVerdict::Origin)
+    );
+    // Ceremonies need no token (the bound challenge protects them).
+    assert_eq!(
+        check(
+            &with(&[("origin", "http://localhost:8080")]),
+            StateChange::Ceremony
+        ),
+        Ok(OriginVerdict::Origin)
+    );
+    // Referer as fallback.
+    assert_eq!(
+        check(
+            &with(&[
+                ("referer", "https://keybench.example/page?x=1"),
+                ("x-csrf-token", &token)
+            ]),
+            StateChange::Other
+        ),
+        Ok(OriginVerdict::Referer)
+    );
+    // Refusals, each with its own reason.
+    let cases: Vec<(HeaderMap, CsrfRejection)> = vec![
+        (
+            with(&[("origin", "https://evil.example"), ("x-csrf-token", &token)]),
+            CsrfRejection::OriginNotAllowed("https://evil.example".into()),
+        ),
+        (
+            with(&[
+                ("origin", "http://keybench.example"),
+                ("x-csrf-token", &token),
+            ]),
+            CsrfRejection::OriginNotAllowed("http://keybench.example".into()),
+        ),
+        (
+            with(&[("origin", "https://keybench.example:8443")]),
+            CsrfRejection::OriginNotAllowed("https://keybench.example:8443".into()),
+        ),
+        (with(&[("origin", "null")]), CsrfRejection::NullOrigin),
+        (
+            with(&[("origin", "https://user@keybench.example")]),
+            CsrfRejection::Malformed { header: "Origin" },
+        ),
+        (
+            with(&[
+                ("origin", "https://keybench.example"),
+                ("origin", "https://keybench.example"),
+            ]),
+            CsrfRejection::DuplicateOrigin,
+        ),
+        (
+            with(&[("referer", "https://evil.example/keybench.example")]),
+            CsrfRejection::RefererNotAllowed("https://evil.example".into()),
+        ),
+        (
+            with(&[("referer", "javascript:alert(1)")]),
+            CsrfRejection::Malformed { header: "Referer" },
+        ),
+        (HeaderMap::new(), CsrfRejection::MissingOrigin),
+        (
+            with(&[("origin", "https://keybench.example")]),
+            CsrfRejection::MissingToken,
+        ),
+        (
+            with(&[
+                ("origin", "https://keybench.example"),
+                ("x-csrf-token", "wrong"),
+            ]),
+            CsrfRejection::BadToken,
+        ),
+    ];
+    for (h, want) in &cases {
+        assert_eq!(check(h, StateChange::Other).as_ref(), Err(want), "{h:?}");
+    }
+    let rejected = f
+        .engine
+        .events()
+        .snapshot()
+        .into_iter()
+        .filter(|e| e.kind == EventKind::CsrfRejected)
+        .count();
+    assert_eq!(rejected, cases.len());
+    // A token from another session is refused.
+    let other = f
+        .engine
+        .open_or_create(&ctx(&HeaderMap::new(), Scheme::Https))
+        .unwrap()
+        .session;
+    let h = with(&[
+        ("origin", "https://keybench.example"),
+        ("x-csrf-token", &other.record.csrf_token),
+    ]);
+    assert_eq!(check(&h, StateChange::Other), Err(CsrfRejection::BadToken));
+    assert!(OriginAllowList::new(["https://a.example/path"]).is_err());
+    assert!(OriginAllowList::new(["ftp://a.example"]).is_err());
+}
+
+#[test]
+fn security_headers() {
+    let f = fixture();
+    let empty = HeaderMap::new();
+    let https = f.engine.security_headers(&ctx(&empty, Scheme::Https));
+    let http = f.engine.security_headers(&ctx(&empty, Scheme::Http));
+    assert!(
+        https["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .starts_with("max-age=63072000")
+    );
+    assert!(
+        http.get("strict-transport-security").is_none(),
+        "no HSTS over plain HTTP"
+    );
+    for h in [&https, &http] {
+        assert!(
+            h["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'")
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert_eq!(h["referrer-policy"], "same-origin");
+    }
+}
+
+#[test]
+fn events_never_carry_full_ids_or_tokens() {
+    let f = fixture();
+    let empty = HeaderMap::new();
+    let opened = f
+        .engine
+        .open_or_create(&ctx(&empty, Scheme::Https))
+        .unwrap();
+    let authed = f
+        .engine
+        .authenticate(
+            &ctx(&empty, Scheme::Https),
+            &opened.session,
+            "alice",
+            vec![],
+        )
+        .unwrap();
+    let _ = f.engine.check_csrf(
+        &Method::POST,
+        &with(&[
+            ("origin", "https://keybench.example"),
+            ("x-csrf-token", "nope"),
+        ]),
+        Some(&authed.session),
+        StateChange::Other,
+    );
+    let events = f.engine.events().snapshot();
+    assert!(events.len() >= 3);
+    let dump = serde_json::to_string(&events).unwrap();
+    for secret in [
+        opened.session.id.expose(),
+        authed.session.id.expose(),
+        &authed.session.record.csrf_token,
+        &opened.session.record.csrf_token,
+    ] {
+        assert!(!dump.contains(secret), "event ring leaks a secret");
+        assert!(
+            !dump.contains(&secret[..12]),
+            "event ring leaks a prefix of a secret"
+        );
+    }
+    assert!(dump.contains(&authed.session.id.redacted()));
+    // Debug output of records and sessions is redacted too.
+    let debug = format!("{:?}", authed.session);
+    assert!(
+        !debug.contains(authed.session.id.expose())
+            && !debug.contains(&authed.session.record.csrf_token)
+    );
+}

@@ -1,0 +1,326 @@
+//! The local-directory backend, the embedded default.
+//!
+//! Layout: `<root>/<kind>/<owner>/<item>`, directories 0700, files 0600.
+//! A write goes to a temporary file in the same directory (its name starts
+//! with a dot, so it is never an item), is fsynced, then renamed over the
+//! item and the directory is fsynced: a crash leaves the old value or the new
+//! one, never a torn file. A conditional create hard-links the finished
+//! temporary file to the item name, which the kernel refuses atomically when
+//! the name exists, so concurrent creators (threads or processes) get exactly
+//! one winner. Files are opened with `O_NOFOLLOW`: a symlink planted in the
+//! store is not followed.
+
+use crate::name::{ItemName, Kind, OwnerId, Scope};
+use crate::storage::{
+    BackendState, BackendStatus, Created, DEFAULT_MAX_ITEM_BYTES, ItemMeta, Storage, StoreError,
+};
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Options of a [`LocalStore`].
+#[derive(Debug, Clone)]
+pub struct LocalOptions {
+    /// Largest item accepted.
+    pub max_item_bytes: usize,
+    /// fsync files and directories on every write (durable across power
+    /// loss). Without it writes are still atomic against process crashes.
+    pub fsync: bool,
+}
+
+impl Default for LocalOptions {
+    fn default() -> Self {
+        LocalOptions {
+            max_item_bytes: DEFAULT_MAX_ITEM_BYTES,
+            fsync: true,
+        }
+    }
+}
+
+/// Items in a local directory.
+#[derive(Debug)]
+pub struct LocalStore {
+    root: PathBuf,
+    options: LocalOptions,
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn io_err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StoreError {
+    let path = path.display().to_string();
+    move |source| StoreError::Io { op, path, source }
+}
+
+/// A name no item can have (leading dot) and no other writer uses.
+fn temp_name(prefix: &str) -> String {
+    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(".{prefix}-{}-{n}-{nanos}", std::process::id())
+}
+
+impl LocalStore {
+    /// Opens (creating if needed) a store rooted at `root` with default
+    /// options. An existing root readable by group or others is tightened to
+    /// 0700 with a warning.
+    pub fn open(root: impl Into<PathBuf>) -> Result<LocalStore, StoreError> {
+        Self::open_with(root, LocalOptions::default())
+    }
+
+    /// Opens a store with explicit options.
+    pub fn open_with(
+        root: impl Into<PathBuf>,
+        options: LocalOptions,
+    ) -> Result<LocalStore, StoreError> {
+        let root = root.into();
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&root)
+            .map_err(io_err("create directory", &root))?;
+        let meta = fs::symlink_metadata(&root).map_err(io_err("inspect", &root))?;
+        if !meta.is_dir() {
+            return Err(StoreError::Unsafe(format!(
+                "{} is not a directory (a symlink?)",
+                root.display()
+            )));
+        }
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(root = %root.display(), mode = format!("{mode:o}"), "storage root was accessible to others; setting it to 0700");
+            fs::set_permissions(&root, fs::Permissions::from_mode(0o700))
+                .map_err(io_err("chmod", &root))?;
+        }
+        Ok(LocalStore { root, options })
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn kind_dir(&self, kind: &Kind) -> PathBuf {
+        self.root.join(kind.as_str())
+    }
+
+    /// The directory of a scope. Names are validated, so this stays under
+    /// the root.
+    pub fn scope_dir(&self, scope: &Scope) -> PathBuf {
+        self.kind_dir(&scope.kind).join(scope.owner.as_str())
+    }
+
+    fn ensure_dir(&self, dir: &Path) -> Result<(), StoreError> {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io_err("create directory", dir))
+    }
+
+    fn check_size(&self, len: usize) -> Result<(), StoreError> {
+        if len > self.options.max_item_bytes {
+            return Err(StoreError::TooLarge {
+                len: len as u64,
+                max: self.options.max_item_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes `value` to a fresh temporary file in `dir` (0600, fsynced).
+    fn write_temp(&self, dir: &Path, value: &[u8]) -> Result<PathBuf, StoreError> {
+        let tmp = dir.join(temp_name("tmp"));
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&tmp)
+            .map_err(io_err("create", &tmp))?;
+        let written = file.write_all(value).and_then(|()| {
+            if self.options.fsync {
+                file.sync_all()
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = written {
+            let _ = fs::remove_file(&tmp);
+            return Err(io_err("write", &tmp)(e));
+        }
+        Ok(tmp)
+    }
+
+    fn sync_dir(&self, dir: &Path) -> Result<(), StoreError> {
+        if self.options.fsync {
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io_err("fsync directory", dir))?;
+        }
+        Ok(())
+    }
+}
+
+impl Storage for LocalStore {
+    fn get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.scope_dir(scope).join(item.as_str());
+        let file = match OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_err("open", &path)(e)),
+        };
+        let max = self.options.max_item_bytes;
+        let mut buf = Vec::new();
+        file.take(max as u64 + 1)
+            .read_to_end(&mut buf)
+            .map_err(io_err("read", &path))?;
+        if buf.len() > max {
+            return Err(StoreError::TooLarge {
+                len: buf.len() as u64,
+                max,
+            });
+        }
+        Ok(Some(buf))
+    }
+
+    fn put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
+        self.check_size(value.len())?;
+        let dir = self.scope_dir(scope);
+        self.ensure_dir(&dir)?;
+        let tmp = self.write_temp(&dir, value)?;
+        let target = dir.join(item.as_str());
+        if let Err(e) = fs::rename(&tmp, &target) {
+            let _ = fs::remove_file(&tmp);
+            return Err(io_err("rename", &target)(e));
+        }
+        self.sync_dir(&dir)
+    }
+
+    fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError> {
+        self.check_size(value.len())?;
+        let dir = self.scope_dir(scope);
+        self.ensure_dir(&dir)?;
+        let target = dir.join(item.as_str());
+        // Cheap early answer; the link below is what decides.
+        if fs::symlink_metadata(&target).is_ok() {
+            return Ok(Created::AlreadyExists);
+        }
+        let tmp = self.write_temp(&dir, value)?;
+        let linked = fs::hard_link(&tmp, &target);
+        let _ = fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {
+                self.sync_dir(&dir)?;
+                Ok(Created::Created)
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(Created::AlreadyExists),
+            Err(e) => Err(io_err("link", &target)(e)),
+        }
+    }
+
+    fn delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError> {
+        let path = self.scope_dir(scope).join(item.as_str());
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err("delete", &path)(e)),
+        }
+    }
+
+    fn list(&self, scope: &Scope) -> Result<Vec<ItemMeta>, StoreError> {
+        let dir = self.scope_dir(scope);
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_err("list", &dir)(e)),
+        };
+        let mut items = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io_err("list", &dir))?;
+            let Some(name) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| ItemName::new(n).ok())
+            else {
+                continue; // temporary files and anything not written by us
+            };
+            let meta = match entry.metadata() {
+                Ok(m) if m.is_file() => m,
+                Ok(_) => continue,
+                // Deleted between read_dir and stat.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_err("stat", &entry.path())(e)),
+            };
+            items.push(ItemMeta {
+                name,
+                size: meta.len(),
+                modified: meta.modified().ok(),
+            });
+        }
+        items.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(items)
+    }
+
+    fn owners(&self, kind: &Kind) -> Result<Vec<OwnerId>, StoreError> {
+        let dir = self.kind_dir(kind);
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_err("list", &dir)(e)),
+        };
+        let mut owners = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io_err("list", &dir))?;
+            if let Some(owner) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| OwnerId::new(n).ok())
+            {
+                owners.push(owner);
+            }
+        }
+        Ok(owners)
+    }
+
+    fn remove_scope(&self, scope: &Scope) -> Result<usize, StoreError> {
+        let dir = self.scope_dir(scope);
+        // Rename first, so the scope disappears in one step for readers.
+        let trash = self.kind_dir(&scope.kind).join(temp_name("trash"));
+        match fs::rename(&dir, &trash) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(io_err("rename", &dir)(e)),
+        }
+        let mut removed = 0;
+        if let Ok(entries) = fs::read_dir(&trash) {
+            for entry in entries.flatten() {
+                if entry
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|n| !n.starts_with('.'))
+                {
+                    removed += 1;
+                }
+            }
+        }
+        fs::remove_dir_all(&trash).map_err(io_err("remove", &trash))?;
+        Ok(removed)
+    }
+
+    fn status(&self) -> BackendStatus {
+        BackendStatus {
+            backend: "local",
+            location: self.root.display().to_string(),
+            state: BackendState::Primary,
+        }
+    }
+}

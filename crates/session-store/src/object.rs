@@ -1,0 +1,483 @@
+//! The object-storage backend: Google Cloud Storage or S3 through the
+//! `object_store` crate.
+//!
+//! Layout: `<prefix>/<kind>/<owner>/<item>`, one object per item. Writes are
+//! single PUTs (atomic per object on both services); a conditional create is
+//! a PUT with `ifGenerationMatch=0` (GCS) or `If-None-Match: *` (S3), which
+//! the service decides atomically, so two processes sharing a bucket get
+//! exactly one winner. Transient failures are retried with exponential
+//! backoff by `object_store` (bounded by [`ObjectStoreOptions::max_retries`]
+//! and [`ObjectStoreOptions::retry_timeout`]); each call also has an overall
+//! deadline, after which it reports [`StoreError::Unavailable`] so that a
+//! [`crate::FallbackStore`] can switch to local storage.
+//!
+//! The async client runs on a runtime this backend owns, so the blocking
+//! [`Storage`] calls work from any thread, including from inside another
+//! tokio runtime (the calling thread blocks; async servers call the store
+//! from `spawn_blocking`).
+
+use crate::name::{ItemName, Kind, OwnerId, Scope};
+use crate::storage::{
+    BackendState, BackendStatus, Created, DEFAULT_MAX_ITEM_BYTES, ItemMeta, Storage, StoreError,
+};
+use futures::TryStreamExt;
+use object_store::path::Path;
+use object_store::{
+    BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
+    RetryConfig,
+};
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// Which service and how to reach it.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum RemoteConfig {
+    /// Google Cloud Storage.
+    Gcs {
+        /// Bucket name.
+        bucket: String,
+        /// Service account key JSON. For an emulator (fake-gcs-server) use
+        /// `{"gcs_base_url": "http://127.0.0.1:4443", "disable_oauth": true,
+        /// "client_email": "", "private_key": "", "private_key_id": ""}`.
+        /// `None` means application default credentials.
+        service_account_key: Option<String>,
+    },
+    /// Amazon S3 or an S3-compatible service.
+    S3 {
+        /// Bucket name.
+        bucket: String,
+        /// Region.
+        region: String,
+        /// Endpoint URL for S3-compatible services (MinIO, moto, R2).
+        endpoint: Option<String>,
+        /// Access key id; `None` uses the environment / instance metadata.
+        access_key_id: Option<String>,
+        /// Secret access key.
+        secret_access_key: Option<String>,
+        /// Allow plain-HTTP endpoints (emulators only).
+        allow_http: bool,
+    },
+}
+
+impl fmt::Debug for RemoteConfig {
+    // Keys and secrets never reach Debug output.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RemoteConfig::Gcs {
+                bucket,
+                service_account_key,
+            } => f
+                .debug_struct("Gcs")
+                .field("bucket", bucket)
+                .field(
+                    "service_account_key",
+                    &service_account_key.as_ref().map(|_| "<redacted>"),
+                )
+                .finish(),
+            RemoteConfig::S3 {
+                bucket,
+                region,
+                endpoint,
+                access_key_id,
+                allow_http,
+                ..
+            } => f
+                .debug_struct("S3")
+                .field("bucket", bucket)
+                .field("region", region)
+                .field("endpoint", endpoint)
+                .field(
+                    "access_key_id",
+                    &access_key_id.as_ref().map(|_| "<redacted>"),
+                )
+                .field("secret_access_key", &"<redacted>")
+                .field("allow_http", allow_http)
+                .finish(),
+        }
+    }
+}
+
+/// Options of an [`ObjectStorage`].
+#[derive(Debug, Clone)]
+pub struct ObjectStoreOptions {
+    /// Object name prefix, `/`-separated segments each a valid item name
+    /// (default `keybench`).
+    pub prefix: String,
+    /// Retries per request on transient failures.
+    pub max_retries: usize,
+    /// No retry starts after this long since the first attempt.
+    pub retry_timeout: Duration,
+    /// Timeout of one HTTP request.
+    pub request_timeout: Duration,
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// Deadline of one storage call, retries included.
+    pub call_deadline: Duration,
+    /// Largest item accepted.
+    pub max_item_bytes: usize,
+}
+
+impl Default for ObjectStoreOptions {
+    fn default() -> Self {
+        ObjectStoreOptions {
+            prefix: "keybench".to_owned(),
+            max_retries: 3,
+            retry_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(2),
+            call_deadline: Duration::from_secs(15),
+            max_item_bytes: DEFAULT_MAX_ITEM_BYTES,
+        }
+    }
+}
+
+/// Items in a GCS or S3 bucket.
+pub struct ObjectStorage {
+    store: Arc<dyn ObjectStore>,
+    runtime: Option<tokio::runtime::Runtime>,
+    prefix: Vec<String>,
+    backend: &'static str,
+    location: String,
+    options: ObjectStoreOptions,
+}
+
+impl fmt::Debug for ObjectStorage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ObjectStorage")
+            .field("backend", &self.backend)
+            .field("location", &self.location)
+            .finish()
+    }
+}
+
+impl Drop for ObjectStorage {
+    fn drop(&mut self) {
+        // A runtime dropped inside another runtime's context would panic;
+        // shutting it down in the background never does.
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+fn unavailable(backend: &'static str, e: impl fmt::Display) -> StoreError {
+    StoreError::Unavailable {
+        backend,
+        reason: e.to_string(),
+    }
+}
+
+fn classify(backend: &'static str, e: object_store::Error) -> StoreError {
+    match e {
+        object_store::Error::PermissionDenied { .. }
+        | object_store::Error::Unauthenticated { .. } => StoreError::Denied {
+            backend,
+            reason: e.to_string(),
+        },
+        other => unavailable(backend, other),
+    }
+}
+
+impl ObjectStorage {
+    /// Connects to the configured service. Nothing is requested yet; a
+    /// missing bucket shows up on the first call.
+    pub fn connect(
+        config: RemoteConfig,
+        options: ObjectStoreOptions,
+    ) -> Result<ObjectStorage, StoreError> {
+        let prefix: Vec<String> = options
+            .prefix
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(|s| ItemName::new(s).map(|n| n.as_str().to_owned()))
+            .collect::<Result<_, _>>()?;
+        let retry = RetryConfig {
+            backoff: BackoffConfig {
+                init_backoff: Duration::from_millis(50),
+                max_backoff: Duration::from_secs(2),
+                base: 2.0,
+            },
+            max_retries: options.max_retries,
+            retry_timeout: options.retry_timeout,
+        };
+        let client = ClientOptions::new()
+            .with_timeout(options.request_timeout)
+            .with_connect_timeout(options.connect_timeout);
+        let (store, backend, location): (Arc<dyn ObjectStore>, _, _) = match config {
+            RemoteConfig::Gcs {
+                bucket,
+                service_account_key,
+            } => {
+                let mut b = object_store::gcp::GoogleCloudStorageBuilder::new()
+                    .with_bucket_name(&bucket)
+                    .with_retry(retry)
+                    .with_client_options(client.with_allow_http(true));
+                if let Some(key) = service_account_key {
+                    b = b.with_service_account_key(key);
+                }
+                let store = b.build().map_err(|e| classify("gcs", e))?;
+                (
+                    Arc::new(store),
+                    "gcs",
+                    format!("gs://{bucket}/{}", prefix.join("/")),
+                )
+            }
+            RemoteConfig::S3 {
+                bucket,
+                region,
+                endpoint,
+                access_key_id,
+                secret_access_key,
+                allow_http,
+            } => {
+                let mut b = object_store::aws::AmazonS3Builder::new()
+                    .with_bucket_name(&bucket)
+                    .with_region(region)
+                    .with_retry(retry)
+                    .with_allow_http(allow_http)
+                    .with_client_options(client);
+                if let Some(endpoint) = endpoint {
+                    b = b.with_endpoint(endpoint);
+                }
+                if let (Some(id), Some(secret)) = (access_key_id, secret_access_key) {
+                    b = b.with_access_key_id(id).with_secret_access_key(secret);
+                }
+                let store = b.build().map_err(|e| classify("s3", e))?;
+                (
+                    Arc::new(store),
+                    "s3",
+                    format!("s3://{bucket}/{}", prefix.join("/")),
+                )
+            }
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("session-store-io")
+            .enable_all()
+            .build()
+            .map_err(|e| unavailable(backend, format!("cannot start the I/O runtime: {e}")))?;
+        Ok(ObjectStorage {
+            store,
+            runtime: Some(runtime),
+            prefix,
+            backend,
+            location,
+            options,
+        })
+    }
+
+    /// Runs one call on the owned runtime and waits for it, at most
+    /// `call_deadline`.
+    fn run<T: Send + 'static>(
+        &self,
+        fut: impl Future<Output = Result<T, StoreError>> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let backend = self.backend;
+        let rt = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| unavailable(backend, "runtime stopped"))?;
+        let deadline = self.options.call_deadline;
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        rt.spawn(async move {
+            let out = match tokio::time::timeout(deadline, fut).await {
+                Ok(r) => r,
+                Err(_) => Err(unavailable(
+                    backend,
+                    format!("no answer within {deadline:?}"),
+                )),
+            };
+            let _ = tx.send(out);
+        });
+        rx.recv()
+            .map_err(|_| unavailable(backend, "the I/O task stopped"))?
+    }
+
+    fn scope_path(&self, kind: &Kind, owner: Option<&OwnerId>) -> Path {
+        let mut parts: Vec<&str> = self.prefix.iter().map(String::as_str).collect();
+        parts.push(kind.as_str());
+        if let Some(owner) = owner {
+            parts.push(owner.as_str());
+        }
+        Path::from_iter(parts)
+    }
+
+    fn item_path(&self, scope: &Scope, item: &ItemName) -> Path {
+        self.scope_path(&scope.kind, Some(&scope.owner))
+            .join(item.as_str())
+    }
+
+    fn check_size(&self, len: usize) -> Result<(), StoreError> {
+        if len > self.options.max_item_bytes {
+            return Err(StoreError::TooLarge {
+                len: len as u64,
+                max: self.options.max_item_bytes,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Storage for ObjectStorage {
+    fn get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
+        let (store, path, backend, max) = (
+            self.store.clone(),
+            self.item_path(scope, item),
+            self.backend,
+            self.options.max_item_bytes,
+        );
+        self.run(async move {
+            let got = match store.get(&path).await {
+                Ok(g) => g,
+                Err(object_store::Error::NotFound { .. }) => return Ok(None),
+                Err(e) => return Err(classify(backend, e)),
+            };
+            if got.meta.size > max as u64 {
+                return Err(StoreError::TooLarge {
+                    len: got.meta.size,
+                    max,
+                });
+            }
+            match got.bytes().await {
+                Ok(b) => Ok(Some(b.to_vec())),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(classify(backend, e)),
+            }
+        })
+    }
+
+    fn put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
+        self.check_size(value.len())?;
+        let (store, path, backend) = (
+            self.store.clone(),
+            self.item_path(scope, item),
+            self.backend,
+        );
+        let payload = PutPayload::from(value.to_vec());
+        self.run(async move {
+            store
+                .put(&path, payload)
+                .await
+                .map(|_| ())
+                .map_err(|e| classify(backend, e))
+        })
+    }
+
+    fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError> {
+        self.check_size(value.len())?;
+        let (store, path, backend) = (
+            self.store.clone(),
+            self.item_path(scope, item),
+            self.backend,
+        );
+        let payload = PutPayload::from(value.to_vec());
+        self.run(async move {
+            let opts = PutOptions {
+                mode: PutMode::Create,
+                ..PutOptions::default()
+            };
+            match store.put_opts(&path, payload, opts).await {
+                Ok(_) => Ok(Created::Created),
+                Err(object_store::Error::AlreadyExists { .. })
+                | Err(object_store::Error::Precondition { .. }) => Ok(Created::AlreadyExists),
+                Err(e) => Err(classify(backend, e)),
+            }
+        })
+    }
+
+    fn delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError> {
+        let (store, path, backend) = (
+            self.store.clone(),
+            self.item_path(scope, item),
+            self.backend,
+        );
+        self.run(async move {
+            match store.delete(&path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(e) => Err(classify(backend, e)),
+            }
+        })
+    }
+
+    fn list(&self, scope: &Scope) -> Result<Vec<ItemMeta>, StoreError> {
+        let (store, prefix, backend) = (
+            self.store.clone(),
+            self.scope_path(&scope.kind, Some(&scope.owner)),
+            self.backend,
+        );
+        self.run(async move {
+            let listed = store
+                .list_with_delimiter(Some(&prefix))
+                .await
+                .map_err(|e| classify(backend, e))?;
+            let mut items: Vec<ItemMeta> = listed
+                .objects
+                .into_iter()
+                .filter_map(|o| {
+                    let name = ItemName::new(o.location.filename()?).ok()?;
+                    Some(ItemMeta {
+                        name,
+                        size: o.size,
+                        modified: Some(SystemTime::from(o.last_modified)),
+                    })
+                })
+                .collect();
+            items.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(items)
+        })
+    }
+
+    fn owners(&self, kind: &Kind) -> Result<Vec<OwnerId>, StoreError> {
+        let (store, prefix, backend) = (
+            self.store.clone(),
+            self.scope_path(kind, None),
+            self.backend,
+        );
+        self.run(async move {
+            let listed = store
+                .list_with_delimiter(Some(&prefix))
+                .await
+                .map_err(|e| classify(backend, e))?;
+            Ok(listed
+                .common_prefixes
+                .iter()
+                .filter_map(|p| OwnerId::new(p.filename()?).ok())
+                .collect())
+        })
+    }
+
+    fn remove_scope(&self, scope: &Scope) -> Result<usize, StoreError> {
+        let (store, prefix, backend) = (
+            self.store.clone(),
+            self.scope_path(&scope.kind, Some(&scope.owner)),
+            self.backend,
+        );
+        self.run(async move {
+            let objects: Vec<_> = store
+                .list(Some(&prefix))
+                .try_collect()
+                .await
+                .map_err(|e| classify(backend, e))?;
+            let mut removed = 0;
+            for o in objects {
+                match store.delete(&o.location).await {
+                    Ok(()) => removed += 1,
+                    Err(object_store::Error::NotFound { .. }) => {}
+                    Err(e) => return Err(classify(backend, e)),
+                }
+            }
+            Ok(removed)
+        })
+    }
+
+    fn status(&self) -> BackendStatus {
+        BackendStatus {
+            backend: self.backend,
+            location: self.location.clone(),
+            state: BackendState::Primary,
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! The storage trait every backend implements, its error enum and the
+//! status value a UI shows.
+
+use crate::name::{ItemName, Kind, NameError, OwnerId, Scope};
+use std::fmt;
+use std::time::SystemTime;
+
+/// Largest item value accepted by default (1 MiB): sessions hold small JSON
+/// records and uploaded metadata statements, credentials a few KB.
+pub const DEFAULT_MAX_ITEM_BYTES: usize = 1 << 20;
+
+/// What went wrong in a storage call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A name was refused before storage was touched.
+    #[error("invalid name: {0}")]
+    Name(#[from] NameError),
+    /// A value exceeds the backend's item size limit.
+    #[error("item of {len} bytes exceeds the limit of {max} bytes")]
+    TooLarge {
+        /// The value's length.
+        len: u64,
+        /// The limit.
+        max: usize,
+    },
+    /// The backend could not be reached (network, 5xx, timeout after the
+    /// retries). A fallback store switches to local storage on this one.
+    #[error("{backend} is unavailable: {reason}")]
+    Unavailable {
+        /// Which backend.
+        backend: &'static str,
+        /// Why, as the backend reported it.
+        reason: String,
+    },
+    /// The backend refused access (credentials, permissions).
+    #[error("{backend} refused access: {reason}")]
+    Denied {
+        /// Which backend.
+        backend: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A local file system error.
+    #[error("{op} {path}: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The path involved.
+        path: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The storage root is unsafe to use (for example a symlink where a
+    /// directory is expected).
+    #[error("unsafe storage layout: {0}")]
+    Unsafe(String),
+}
+
+/// Result of a conditional create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Created {
+    /// The item did not exist and now holds the value.
+    Created,
+    /// The item already existed; nothing was written.
+    AlreadyExists,
+}
+
+/// One item as a listing reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemMeta {
+    /// The item's name.
+    pub name: ItemName,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When the backend last wrote it, if it says.
+    pub modified: Option<SystemTime>,
+}
+
+/// Where items live right now, for a status display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BackendState {
+    /// The configured backend serves every call.
+    Primary,
+    /// The remote backend failed; calls go to the local fallback.
+    FallbackLocal {
+        /// When the fallback began.
+        since: SystemTime,
+        /// The error that caused it.
+        reason: String,
+    },
+}
+
+/// A storage backend's status value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendStatus {
+    /// Backend name: `local`, `gcs`, `s3`.
+    pub backend: &'static str,
+    /// Where it stores (a directory or `gs://bucket/prefix`).
+    pub location: String,
+    /// Primary or falling back.
+    pub state: BackendState,
+}
+
+/// The one storage abstraction: namespaced items per owner (session, account,
+/// challenge). Every call names its [`Scope`], so no scope can reach
+/// another's items. Implementations are blocking; async servers call them
+/// from a blocking thread pool.
+pub trait Storage: Send + Sync + fmt::Debug {
+    /// Reads an item; `None` if it does not exist.
+    fn get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Writes an item, replacing any previous value atomically: a reader sees
+    /// the old value or the new one, never a mix.
+    fn put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError>;
+
+    /// Writes an item only if it does not exist. Atomic across processes
+    /// sharing the backend: of concurrent creates, exactly one gets
+    /// [`Created::Created`]. This is the primitive for single-use consumption.
+    fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError>;
+
+    /// Deletes an item; deleting a missing item is not an error.
+    fn delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError>;
+
+    /// Lists a scope's items (empty if the scope does not exist).
+    fn list(&self, scope: &Scope) -> Result<Vec<ItemMeta>, StoreError>;
+
+    /// Lists the owners that have a scope of `kind`.
+    fn owners(&self, kind: &Kind) -> Result<Vec<OwnerId>, StoreError>;
+
+    /// Removes a scope and every item in it; returns how many items went.
+    fn remove_scope(&self, scope: &Scope) -> Result<usize, StoreError>;
+
+    /// The backend's status for a UI.
+    fn status(&self) -> BackendStatus;
+}

@@ -1,0 +1,121 @@
+//! A conformance suite every backend passes.
+#![allow(dead_code)]
+
+use session_store::{Created, ItemName, Kind, OwnerId, Scope, Storage};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub fn scope(kind: Kind, owner: &str) -> Scope {
+    Scope::new(kind, OwnerId::new(owner).unwrap())
+}
+
+pub fn item(name: &str) -> ItemName {
+    ItemName::new(name).unwrap()
+}
+
+/// get/put/delete/list/owners/remove_scope semantics and isolation.
+pub fn basic_semantics(store: &dyn Storage) {
+    let a = scope(Kind::sessions(), "session-a");
+    let b = scope(Kind::sessions(), "session-b");
+    let acct = scope(Kind::accounts(), "session-a");
+    assert_eq!(store.get(&a, &item("x")).unwrap(), None);
+    store.put(&a, &item("x"), b"one").unwrap();
+    store.put(&a, &item("y.json"), b"{}").unwrap();
+    assert_eq!(
+        store.get(&a, &item("x")).unwrap().as_deref(),
+        Some(&b"one"[..])
+    );
+    // Replace.
+    store.put(&a, &item("x"), b"two").unwrap();
+    assert_eq!(
+        store.get(&a, &item("x")).unwrap().as_deref(),
+        Some(&b"two"[..])
+    );
+    // Isolation: same item name, other scope, other kind with the same owner.
+    assert_eq!(store.get(&b, &item("x")).unwrap(), None);
+    assert_eq!(store.get(&acct, &item("x")).unwrap(), None);
+    store.put(&b, &item("x"), b"bee").unwrap();
+    assert_eq!(
+        store.get(&a, &item("x")).unwrap().as_deref(),
+        Some(&b"two"[..])
+    );
+    // Listing.
+    let names: Vec<_> = store
+        .list(&a)
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.name.as_str().to_owned(), m.size))
+        .collect();
+    assert_eq!(names, vec![("x".to_owned(), 3), ("y.json".to_owned(), 2)]);
+    let mut owners: Vec<_> = store
+        .owners(&Kind::sessions())
+        .unwrap()
+        .into_iter()
+        .map(|o| o.as_str().to_owned())
+        .collect();
+    owners.sort();
+    assert_eq!(owners, vec!["session-a", "session-b"]);
+    assert!(store.owners(&Kind::accounts()).unwrap().is_empty());
+    // Conditional create.
+    assert_eq!(
+        store.create(&a, &item("once"), b"first").unwrap(),
+        Created::Created
+    );
+    assert_eq!(
+        store.create(&a, &item("once"), b"second").unwrap(),
+        Created::AlreadyExists
+    );
+    assert_eq!(
+        store.get(&a, &item("once")).unwrap().as_deref(),
+        Some(&b"first"[..])
+    );
+    // Delete (idempotent).
+    store.delete(&a, &item("once")).unwrap();
+    store.delete(&a, &item("once")).unwrap();
+    assert_eq!(store.get(&a, &item("once")).unwrap(), None);
+    // Remove a whole scope.
+    assert_eq!(store.remove_scope(&a).unwrap(), 2);
+    assert_eq!(store.get(&a, &item("x")).unwrap(), None);
+    assert!(store.list(&a).unwrap().is_empty());
+    assert_eq!(store.remove_scope(&a).unwrap(), 0);
+    assert_eq!(
+        store.get(&b, &item("x")).unwrap().as_deref(),
+        Some(&b"bee"[..])
+    );
+    store.remove_scope(&b).unwrap();
+}
+
+/// `threads` stores race to create one item: exactly one wins.
+pub fn create_race(stores: Vec<Arc<dyn Storage>>, rounds: usize) {
+    for round in 0..rounds {
+        let s = scope(Kind::challenges(), &format!("race-{round}"));
+        let wins = Arc::new(AtomicUsize::new(0));
+        let barrier = Arc::new(std::sync::Barrier::new(stores.len()));
+        let handles: Vec<_> = stores
+            .iter()
+            .enumerate()
+            .map(|(i, store)| {
+                let (store, s, wins, barrier) =
+                    (store.clone(), s.clone(), wins.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    if store
+                        .create(&s, &item("consumed"), format!("{i}").as_bytes())
+                        .unwrap()
+                        == Created::Created
+                    {
+                        wins.fetch_add(1, Ordering::SeqCst);
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(
+            wins.load(Ordering::SeqCst),
+            1,
+            "round {round}: exactly one create wins"
+        );
+    }
+}
