@@ -170,11 +170,15 @@ export function cookieRows(answer) {
 function cookiesView(answer) {
   const { rows, current } = cookieRows(answer);
   if (!rows.length) return h('p', { class: 'empty' }, 'The server reported no cookie policy.');
+  // Optional members some servers add: the lifetime class and why Secure is (not) set.
+  const hasLifetime = rows.some((r) => r.lifetime !== undefined);
+  const hasBasis = rows.some((r) => r.basis !== undefined);
   const tr = rows.map((r) => {
     const isCurrent = r.context === current || r.current === true;
     return h('tr', { class: isCurrent ? 'current' : null, dataset: { context: r.context, endpoint: r.endpoint || '', name: r.name } },
       h('td', {}, r.context, isCurrent ? [' ', badge('this page', 'info')] : null),
       h('td', {}, r.endpoint || '—'),
+      hasLifetime ? h('td', {}, r.lifetime ?? '—') : null,
       h('td', { dataset: { attr: 'name' } }, h('code', {}, r.name)),
       h('td', { dataset: { attr: 'httpOnly', value: String(r.httpOnly) } }, yesNo(r.httpOnly)),
       h('td', { dataset: { attr: 'secure', value: String(r.secure) } }, yesNo(r.secure, { good: r.context !== 'http' ? true : !r.secure })),
@@ -182,11 +186,12 @@ function cookiesView(answer) {
       h('td', { dataset: { attr: 'maxAge', value: String(r.maxAge ?? '') } }, r.maxAge === null || r.maxAge === undefined ? 'session' : `${r.maxAge} s`),
       h('td', { dataset: { attr: 'path', value: String(r.path) } }, h('code', {}, r.path)),
       h('td', {}, yesNo(r.hostPrefix, { good: r.context === 'http' ? !r.hostPrefix : true })),
+      hasBasis ? h('td', {}, typeof r.basis === 'string' ? r.basis : JSON.stringify(r.basis ?? '—')) : null,
       h('td', { class: 'header-cell' }, h('code', { class: 'raw' }, r.header || '')));
   });
   return h('div', {},
     current ? h('p', { class: 'muted' }, 'This page was served over ', h('strong', {}, current), '; its row is highlighted. Compare it with what your browser stored (DevTools → Application → Cookies).') : null,
-    table(['Context', 'Endpoint', 'Name', 'HttpOnly', 'Secure', 'SameSite', 'Max-Age', 'Path', '__Host-', 'Set-Cookie'], tr, { caption: 'Session cookie attributes' }));
+    table(['Context', 'Endpoint', ...(hasLifetime ? ['Lifetime'] : []), 'Name', 'HttpOnly', 'Secure', 'SameSite', 'Max-Age', 'Path', '__Host-', ...(hasBasis ? ['Secure because'] : []), 'Set-Cookie'], tr, { caption: 'Session cookie attributes' }));
 }
 
 function cleanupView(c, update, body) {
