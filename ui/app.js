@@ -57,7 +57,7 @@ function renderWho(s) {
   if (!s) return mount(who, h('span', { class: 'muted' }, 'no session (server unreachable?)'));
   if (!s.signedIn) return mount(who, h('span', { class: 'muted' }, 'Not signed in'));
   mount(who,
-    h('span', {}, 'Signed in as ', h('strong', {}, s.username)),
+    h('span', { title: `Signed in as ${s.username}` }, h('span', { class: 'sr-only' }, 'Signed in as '), h('strong', {}, s.username)),
     h('button', { type: 'button', class: 'small secondary', onclick: logout }, 'Sign out'));
 }
 
