@@ -77,6 +77,11 @@ function credentialCard(c, reload) {
       h('dt', {}, 'Attestation'), h('dd', {}, att.format ? `${att.format}${att.type ? ` · ${att.type}` : ''}` : '—',
         att.anchor ? h('div', { class: 'muted' }, `anchor: ${att.anchor}`) : null,
         att.reason ? h('div', { class: 'muted' }, att.reason) : null)),
-    h('div', { class: 'actions' }, decodeBtn, h('span', { class: 'spacer' }), deleteBtn),
+    h('div', { class: 'actions' }, decodeBtn,
+      c.attestationObject ? h('button', { type: 'button', class: 'secondary', onclick: () => {
+        sessionStorage.setItem('keybench.decoder.input', c.attestationObject);
+        location.hash = '#/decoder';
+      } }, 'Open in the decoder') : null,
+      h('span', { class: 'spacer' }), deleteBtn),
     status, decoded);
 }

@@ -52,7 +52,7 @@ export async function render(root, { alive } = { alive: () => true }) {
     fatal = true;
     mount(denied, secretRefused(e));
   };
-  await Promise.all([...SECTIONS, 'cookies'].map(async (name) => {
+  const loadAll = () => Promise.all([...SECTIONS, 'cookies'].map(async (name) => {
     try {
       state[name] = await api.get(`/api/inspect/${name}`, { inspect: true });
       draw[name]();
@@ -61,9 +61,11 @@ export async function render(root, { alive } = { alive: () => true }) {
       mount(bodies[name], errorBox(e));
     }
   }));
+  await loadAll();
   if (fatal) { status.textContent = 'not connected'; return null; }
   if (!alive()) return null;
 
+  let missed = false;
   const stop = eventStream('/api/inspect/stream', {
     headers: { Authorization: `Bearer ${launchSecret.get()}` },
     onEvent: (name, data) => {
@@ -78,6 +80,9 @@ export async function render(root, { alive } = { alive: () => true }) {
     },
     onState: (s, info) => {
       status.className = `live-status ${s}`;
+      // Changes made while the stream was down were never pushed: reload.
+      if (s === 'live' && missed) { missed = false; loadAll(); }
+      if (s === 'reconnecting') missed = true;
       if (s === 'live') status.textContent = '● live';
       else if (s === 'connecting') status.textContent = 'connecting…';
       else if (s === 'reconnecting') status.textContent = `stream lost (${info.reason}); reconnecting in ${info.seconds} s`;
