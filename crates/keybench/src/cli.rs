@@ -107,6 +107,42 @@ enum Command {
         #[arg(long)]
         credential: Option<String>,
     },
+    /// Run the local relying party and the web UI (prints the address to open).
+    Serve {
+        /// Address to listen on (port 0 picks a free one).
+        #[arg(long, default_value = "127.0.0.1:8765")]
+        listen: std::net::SocketAddr,
+        /// Where sessions, accounts and the key file live.
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+        /// RP ID.
+        #[arg(long, default_value = "localhost")]
+        rp_id: String,
+        /// Another origin the relying party serves (repeatable), e.g. behind a proxy.
+        #[arg(long = "origin")]
+        origins: Vec<String>,
+        /// A proxy whose X-Forwarded-Proto is believed (repeatable).
+        #[arg(long = "trusted-proxy")]
+        trusted_proxies: Vec<std::net::IpAddr>,
+        /// Storage backend.
+        #[arg(long, value_enum, default_value_t = StorageKind::Local)]
+        storage: StorageKind,
+        /// Bucket (gcs, s3).
+        #[arg(long, required_if_eq_any([("storage", "gcs"), ("storage", "s3")]))]
+        bucket: Option<String>,
+        /// S3 region.
+        #[arg(long, default_value = "us-east-1")]
+        region: String,
+        /// S3-compatible endpoint URL.
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// Attestation trust anchor certificates (PEM or DER files, repeatable).
+        #[arg(long = "trust-anchor")]
+        trust_anchors: Vec<std::path::PathBuf>,
+        /// Do not use the OS keyring for the secret key (use the key file).
+        #[arg(long)]
+        no_keyring: bool,
+    },
     /// Decode a WebAuthn or CBOR structure given as hex or base64url (stdin if omitted).
     Decode {
         /// What the input is.
@@ -207,6 +243,16 @@ enum Attestation {
     PackedBasic,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StorageKind {
+    /// A local directory (the default).
+    Local,
+    /// Google Cloud Storage (falls back to local when unreachable).
+    Gcs,
+    /// Amazon S3 or compatible (falls back to local when unreachable).
+    S3,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum DecodeKind {
     /// Any CBOR item, printed in diagnostic notation.
@@ -236,6 +282,45 @@ pub fn run(args: Args) -> Result<()> {
             Ok(())
         }
         Some(Command::Decode { kind, input }) => decode(kind, input),
+        Some(Command::Serve {
+            listen,
+            data_dir,
+            rp_id,
+            origins,
+            trusted_proxies,
+            storage,
+            bucket,
+            region,
+            endpoint,
+            trust_anchors,
+            no_keyring,
+        }) => {
+            let data_dir = match data_dir {
+                Some(d) => d,
+                None => default_data_dir()?,
+            };
+            let mut config = keybench_server::ServerConfig::local(listen, data_dir);
+            config.rp_id = rp_id;
+            config.extra_origins = origins;
+            config.trusted_proxies = trusted_proxies;
+            config.no_keyring = no_keyring;
+            config.storage = match storage {
+                StorageKind::Local => keybench_server::StorageChoice::Local,
+                StorageKind::Gcs => keybench_server::StorageChoice::Gcs {
+                    bucket: bucket.unwrap_or_default(),
+                    service_account_key: None,
+                },
+                StorageKind::S3 => keybench_server::StorageChoice::S3 {
+                    bucket: bucket.unwrap_or_default(),
+                    region,
+                    endpoint,
+                },
+            };
+            for path in trust_anchors {
+                config.trust_anchors.push(read_certificate(&path)?);
+            }
+            serve(config)
+        }
         Some(Command::Devices { json, watch }) => crate::keys::devices(json, watch),
         Some(Command::Info { key, json }) => crate::keys::info(&mut open_key(&key)?, json),
         Some(Command::Wink { key }) => {
@@ -323,6 +408,68 @@ pub fn run(args: Args) -> Result<()> {
             state,
         ),
     }
+}
+
+fn default_data_dir() -> Result<std::path::PathBuf> {
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME") {
+        return Ok(std::path::PathBuf::from(d).join("keybench"));
+    }
+    let home = std::env::var_os("HOME").context("HOME is not set; pass --data-dir")?;
+    Ok(std::path::PathBuf::from(home).join(".local/share/keybench"))
+}
+
+fn read_certificate(path: &std::path::Path) -> Result<Vec<u8>> {
+    use base64::Engine as _;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return Ok(bytes);
+    };
+    let Some(start) = text.find("-----BEGIN CERTIFICATE-----") else {
+        return Ok(bytes);
+    };
+    let body: String = text[start..]
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body.trim())
+        .with_context(|| format!("{}: bad PEM", path.display()))
+}
+
+/// `keybench serve`: runs until Ctrl-C or SIGTERM, then shuts down
+/// gracefully (requests in flight finish their storage writes).
+fn serve(config: keybench_server::ServerConfig) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let running = keybench_server::start(config).await?;
+        println!("Keybench is running: open {}", running.url);
+        println!("(the address carries this launch's secret for the session-security dashboard)");
+        let stop = async {
+            #[cfg(unix)]
+            {
+                let mut term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                        .context("installing the SIGTERM handler")?;
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            #[cfg(not(unix))]
+            tokio::signal::ctrl_c()
+                .await
+                .context("waiting for Ctrl-C")?;
+            anyhow::Ok(())
+        };
+        stop.await?;
+        eprintln!("keybench: shutting down");
+        running.shutdown().await;
+        anyhow::Ok(())
+    })
 }
 
 /// Opens the key `args` names, with its recorder wired to the file or

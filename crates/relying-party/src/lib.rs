@@ -14,6 +14,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod attestation;
 pub mod ceremony;
 pub mod credential;

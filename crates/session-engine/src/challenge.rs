@@ -284,3 +284,69 @@ pub fn expiry_of(store: &dyn Storage, scope: &Scope) -> Result<Option<SystemTime
         .ok()
         .map(|r| from_unix_ms(r.expires_ms)))
 }
+
+/// A stored challenge as the dashboard shows it: never the challenge bytes,
+/// never the session id — a short handle and the session's hash prefix
+/// (the same [`crate::session::session_tag`] the session list shows).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChallengeView {
+    /// The first 8 characters of the challenge's storage handle.
+    pub handle: String,
+    /// Registration or authentication.
+    pub ceremony: Ceremony,
+    /// The RP ID it is bound to.
+    pub rp_id: String,
+    /// The origin it is bound to.
+    pub origin: String,
+    /// The user it is bound to, if any.
+    pub user: Option<String>,
+    /// The bound session's tag.
+    pub session: String,
+    /// Issued, ms since epoch.
+    pub issued_ms: u64,
+    /// Expires, ms since epoch.
+    pub expires_ms: u64,
+    /// Consumed, ms since epoch, if it was.
+    pub consumed_ms: Option<u64>,
+    /// "issued", "consumed" or "expired".
+    pub state: &'static str,
+}
+
+/// Every stored challenge (until cleanup removes it), newest first.
+pub fn list(store: &dyn Storage, now: SystemTime) -> Result<Vec<ChallengeView>, StoreError> {
+    let now_ms = unix_ms(now);
+    let mut out = Vec::new();
+    for owner in store.owners(&Kind::challenges())? {
+        let scope = Scope::new(Kind::challenges(), owner.clone());
+        let Some(bytes) = store.get(&scope, &item(BINDING_ITEM)?)? else {
+            continue;
+        };
+        let Ok(record) = serde_json::from_slice::<Record>(&bytes) else {
+            continue;
+        };
+        let consumed_ms = store
+            .get(&scope, &item(CONSUMED_ITEM)?)?
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| s.parse().ok());
+        let state = match consumed_ms {
+            Some(_) => "consumed",
+            None if now_ms >= record.expires_ms => "expired",
+            None => "issued",
+        };
+        out.push(ChallengeView {
+            handle: owner.as_str().chars().take(8).collect(),
+            ceremony: record.ceremony,
+            rp_id: record.rp_id,
+            origin: record.origin,
+            user: record.user,
+            session: record.session_hash.chars().take(8).collect(),
+            issued_ms: record.issued_ms,
+            expires_ms: record.expires_ms,
+            consumed_ms,
+            state,
+        });
+    }
+    out.sort_by_key(|c| std::cmp::Reverse(c.issued_ms));
+    Ok(out)
+}

@@ -253,3 +253,76 @@ impl<'a> SessionItems<'a> {
             .collect())
     }
 }
+
+/// A session's short public tag: the first 8 characters of the base64url
+/// SHA-256 of its id. Challenges name their session by the same tag, so the
+/// dashboard can join them without ever showing an id.
+pub fn session_tag(id: &SessionId) -> String {
+    URL_SAFE_NO_PAD
+        .encode(
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, id.expose().as_bytes()).as_ref(),
+        )
+        .chars()
+        .take(8)
+        .collect()
+}
+
+/// A session as the dashboard shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    /// The redacted id.
+    pub id: String,
+    /// The tag challenges refer to it by.
+    pub tag: String,
+    /// Created, ms since epoch.
+    pub created_ms: u64,
+    /// Last access, ms since epoch.
+    pub last_access_ms: u64,
+    /// When the idle limit removes it, ms since epoch.
+    pub expires_ms: u64,
+    /// The signed-in user, if any.
+    pub user: Option<String>,
+    /// Signed in?
+    pub authenticated: bool,
+    /// Application items stored (the record not counted).
+    pub items: usize,
+    /// Bytes stored, the record included.
+    pub bytes: u64,
+}
+
+/// Every stored session, most recently used first.
+pub fn list_sessions(
+    store: &dyn Storage,
+    idle_limit: Duration,
+) -> Result<Vec<SessionView>, SessionError> {
+    let mut out = Vec::new();
+    for owner in store.owners(&session_store::Kind::sessions())? {
+        let Ok(id) = SessionId::parse(owner.as_str()) else {
+            continue;
+        };
+        let Some(session) = load(store, &id)? else {
+            continue;
+        };
+        let items = store.list(&id.scope())?;
+        out.push(SessionView {
+            id: id.redacted(),
+            tag: session_tag(&id),
+            created_ms: session.record.created_ms,
+            last_access_ms: session.record.last_access_ms,
+            expires_ms: session
+                .record
+                .last_access_ms
+                .saturating_add(u64::try_from(idle_limit.as_millis()).unwrap_or(u64::MAX)),
+            user: session.record.user.clone(),
+            authenticated: session.record.is_authenticated(),
+            items: items
+                .iter()
+                .filter(|m| m.name.as_str() != RECORD_ITEM)
+                .count(),
+            bytes: items.iter().map(|m| m.size).sum(),
+        });
+    }
+    out.sort_by_key(|s| std::cmp::Reverse(s.last_access_ms));
+    Ok(out)
+}

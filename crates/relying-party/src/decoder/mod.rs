@@ -282,6 +282,20 @@ pub fn decode_text(text: &str) -> Result<Json, DecodeError> {
     Ok(out)
 }
 
+/// Pasted text (PEM stays text; hex, base64 or base64url become bytes) as
+/// the bytes a [`decode`] of a given kind takes.
+pub fn text_bytes(text: &str) -> Result<Vec<u8>, DecodeError> {
+    check_len(text.as_bytes())?;
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    if trimmed.starts_with("-----BEGIN ") || trimmed.starts_with('{') {
+        return Ok(trimmed.as_bytes().to_vec());
+    }
+    text_to_bytes(trimmed).map(|(_, b)| b)
+}
+
 fn text_to_bytes(text: &str) -> Result<(&'static str, Vec<u8>), DecodeError> {
     let compact: String = text
         .chars()

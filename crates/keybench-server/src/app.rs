@@ -1,0 +1,186 @@
+//! The server's shared state: configuration, the session engine, the
+//! relying party's settings, accounts, the launch secret, and the live
+//! update channel the dashboard listens to.
+
+use relying_party::accounts::Accounts;
+use relying_party::{CeremonyPolicy, RelyingParty, RpConfig, TrustStore, UserVerification};
+use session_engine::SessionEngine;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// Where sessions and accounts are stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageChoice {
+    /// A local directory (the embedded default).
+    Local,
+    /// A GCS bucket (with a local fallback under the data directory).
+    Gcs {
+        /// Bucket name.
+        bucket: String,
+        /// Service account key (JSON path), when not from the environment.
+        service_account_key: Option<String>,
+    },
+    /// An S3 bucket (with a local fallback under the data directory).
+    S3 {
+        /// Bucket name.
+        bucket: String,
+        /// Region.
+        region: String,
+        /// Endpoint (for S3-compatible services).
+        endpoint: Option<String>,
+    },
+}
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on (port 0 picks one).
+    pub listen: SocketAddr,
+    /// Data directory: sessions, accounts, the key file.
+    pub data_dir: PathBuf,
+    /// The RP ID (default `localhost`).
+    pub rp_id: String,
+    /// Origins allowed besides the server's own loopback ones.
+    pub extra_origins: Vec<String>,
+    /// Host names the inspection API answers besides loopback.
+    pub extra_hosts: Vec<String>,
+    /// Proxies whose X-Forwarded-Proto is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Storage backend.
+    pub storage: StorageChoice,
+    /// Skip the OS keyring (tests; a key file is used instead).
+    pub no_keyring: bool,
+    /// Trust anchors for attestation (DER certificates).
+    pub trust_anchors: Vec<Vec<u8>>,
+    /// Challenge lifetime (default 5 minutes).
+    pub challenge_ttl: Option<std::time::Duration>,
+}
+
+impl ServerConfig {
+    /// Loopback on `port`, data in `data_dir`, RP ID `localhost`.
+    pub fn local(listen: SocketAddr, data_dir: PathBuf) -> Self {
+        ServerConfig {
+            listen,
+            data_dir,
+            rp_id: "localhost".into(),
+            extra_origins: Vec::new(),
+            extra_hosts: Vec::new(),
+            trusted_proxies: Vec::new(),
+            storage: StorageChoice::Local,
+            no_keyring: false,
+            trust_anchors: Vec::new(),
+            challenge_ttl: None,
+        }
+    }
+}
+
+/// What changed, for the live stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// Sessions.
+    Sessions,
+    /// Bound challenges.
+    Challenges,
+    /// Cleanup status.
+    Cleanup,
+    /// Secret key status.
+    Key,
+    /// Security events.
+    Events,
+    /// Storage backend status.
+    Storage,
+}
+
+impl Topic {
+    /// Every topic.
+    pub const ALL: [Topic; 6] = [
+        Topic::Sessions,
+        Topic::Challenges,
+        Topic::Cleanup,
+        Topic::Key,
+        Topic::Events,
+        Topic::Storage,
+    ];
+
+    /// The SSE event name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Topic::Sessions => "sessions",
+            Topic::Challenges => "challenges",
+            Topic::Cleanup => "cleanup",
+            Topic::Key => "key",
+            Topic::Events => "events",
+            Topic::Storage => "storage",
+        }
+    }
+}
+
+/// Shared state.
+pub struct App {
+    /// Settings.
+    pub config: ServerConfig,
+    /// The session engine.
+    pub engine: Arc<SessionEngine>,
+    /// Accounts and credentials (in the same storage as sessions).
+    pub accounts: Accounts,
+    /// Attestation trust.
+    pub trust: TrustStore,
+    /// Origins the RP and CSRF checks accept.
+    pub origins: Vec<String>,
+    /// Host header values the inspection API answers.
+    pub hosts: Vec<String>,
+    /// The per-launch secret for the inspection API.
+    pub launch_secret: String,
+    /// Live updates.
+    pub live: broadcast::Sender<Topic>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("config", &self.config)
+            .field("origins", &self.origins)
+            .field("launch_secret", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// A relying party for one ceremony: the configured RP ID and origins,
+    /// the trust store, and UV required or not as the ceremony asked.
+    pub fn relying_party(
+        &self,
+        uv_required: bool,
+        algorithms: &[fido_wire::cose::CoseAlgorithm],
+    ) -> RelyingParty {
+        let policy = CeremonyPolicy {
+            user_verification: if uv_required {
+                UserVerification::Required
+            } else {
+                UserVerification::NotRequired
+            },
+            ..CeremonyPolicy::default()
+        };
+        let rp = RelyingParty::new(RpConfig::new(
+            self.config.rp_id.clone(),
+            self.origins.clone(),
+        ))
+        .with_policy(policy)
+        .with_trust(self.trust.clone());
+        if algorithms.is_empty() {
+            rp
+        } else {
+            rp.with_algorithms(algorithms)
+        }
+    }
+
+    /// Tells the dashboard that something changed.
+    pub fn notify(&self, topics: &[Topic]) {
+        for t in topics {
+            // No subscriber is fine: nobody is watching.
+            let _ = self.live.send(*t);
+        }
+    }
+}

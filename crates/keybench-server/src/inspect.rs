@@ -1,0 +1,265 @@
+//! The inspection API (docs/API.md, "Inspection"): what the session-security
+//! dashboard shows — sessions, bound challenges, cookie policy per context,
+//! cleanup, the secret key, security events, storage — and its live stream.
+//!
+//! Only Keybench's own UI may call it: the Host must be one of the server's
+//! own names (DNS rebinding), a cross-origin request is refused, and the
+//! per-launch secret must come as a bearer token.
+
+use crate::app::{App, Topic};
+use crate::error::ApiError;
+use crate::request::{Reply, RequestInfo};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::{self, StreamExt as _};
+use serde_json::{Value as Json, json};
+use session_engine::{CookieLifetime, EndpointClass, RequestContext, Scheme};
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_stream::wrappers::BroadcastStream;
+
+/// Checks Host, Origin and the launch secret.
+pub fn guard(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !app.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+        return Err(ApiError::new(
+            StatusCode::MISDIRECTED_REQUEST,
+            "foreign_host",
+            "this API answers only requests addressed to Keybench's own address",
+        ));
+    }
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        let own = app
+            .hosts
+            .iter()
+            .any(|h| origin == format!("http://{h}") || origin == format!("https://{h}"));
+        if !own {
+            return Err(ApiError::forbidden(
+                "cross_origin",
+                "the inspection API is not available to other web origins",
+            ));
+        }
+    }
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if aws_lc_rs::constant_time::verify_slices_are_equal(
+        presented.as_bytes(),
+        app.launch_secret.as_bytes(),
+    )
+    .is_err()
+    {
+        return Err(ApiError::unauthorized(
+            "launch_secret_required",
+            "open the dashboard from the address Keybench printed at start (it carries this launch's secret)",
+        ));
+    }
+    Ok(())
+}
+
+/// The JSON of one topic, as the matching GET returns it.
+pub fn snapshot(app: &App, topic: Topic, current: Option<&RequestInfo>) -> Result<Json, ApiError> {
+    let engine = &app.engine;
+    Ok(match topic {
+        Topic::Sessions => {
+            let idle = Duration::from_secs(engine.cleanup_status().idle_limit_secs);
+            let current_tag = current
+                .and_then(|r| {
+                    engine
+                        .open(&r.context(EndpointClass::Normal))
+                        .ok()
+                        .flatten()
+                })
+                .map(|o| session_engine::session::session_tag(&o.session.id));
+            let list = session_engine::session::list_sessions(&**engine.storage(), idle)?;
+            Json::Array(
+                list.into_iter()
+                    .map(|s| {
+                        let mut v = serde_json::to_value(&s).unwrap_or(Json::Null);
+                        if let Json::Object(m) = &mut v {
+                            m.insert(
+                                "current".into(),
+                                json!(current_tag.as_deref() == Some(s.tag.as_str())),
+                            );
+                        }
+                        v
+                    })
+                    .collect(),
+            )
+        }
+        Topic::Challenges => serde_json::to_value(session_engine::challenge::list(
+            &**engine.storage(),
+            engine.clock().now(),
+        )?)
+        .unwrap_or(Json::Null),
+        Topic::Cleanup => serde_json::to_value(engine.cleanup_status()).unwrap_or(Json::Null),
+        Topic::Key => serde_json::to_value(engine.key_status()).unwrap_or(Json::Null),
+        Topic::Events => serde_json::to_value(engine.events().snapshot()).unwrap_or(Json::Null),
+        Topic::Storage => {
+            let s = engine.storage_status();
+            json!({
+                "backend": s.backend,
+                "location": s.location,
+                "healthy": matches!(s.state, session_store::BackendState::Primary),
+                "state": format!("{:?}", s.state),
+            })
+        }
+    })
+}
+
+/// The cookie the engine sets in each context, for each endpoint class and
+/// lifetime: plain HTTP, HTTPS (through a trusted proxy) and an untrusted
+/// proxy claiming HTTPS.
+fn cookie_table(app: &App, req: &RequestInfo) -> Json {
+    let mut rows = Vec::new();
+    // Direct TLS, plain HTTP, a trusted proxy saying https (when one is
+    // configured) and an untrusted peer claiming https (ignored).
+    let trusted_peer = app.config.trusted_proxies.first().copied();
+    let contexts: Vec<(&str, Scheme, Option<&str>, Option<std::net::IpAddr>)> = vec![
+        ("http", Scheme::Http, None, Some([127, 0, 0, 1].into())),
+        ("https", Scheme::Https, None, Some([127, 0, 0, 1].into())),
+        ("proxy (trusted)", Scheme::Http, Some("https"), trusted_peer),
+        (
+            "proxy (untrusted)",
+            Scheme::Http,
+            Some("https"),
+            Some([203, 0, 113, 7].into()),
+        ),
+    ];
+    for (label, scheme, forwarded, peer) in contexts {
+        if label == "proxy (trusted)" && peer.is_none() {
+            continue;
+        }
+        let mut headers = HeaderMap::new();
+        if let Some(proto) = forwarded
+            && let Ok(v) = proto.parse()
+        {
+            headers.insert("x-forwarded-proto", v);
+        }
+        for (endpoint, class) in [
+            ("normal", EndpointClass::Normal),
+            ("critical", EndpointClass::Critical),
+        ] {
+            for lifetime in [CookieLifetime::Metadata, CookieLifetime::Authenticated] {
+                let ctx = RequestContext {
+                    scheme,
+                    peer,
+                    headers: &headers,
+                    endpoint: class,
+                };
+                let p = app.engine.cookie_policy(&ctx, lifetime);
+                rows.push(json!({
+                    "context": label,
+                    "endpoint": endpoint,
+                    "lifetime": lifetime,
+                    "policy": p,
+                    "header": p.set_cookie("<sealed>"),
+                }));
+            }
+        }
+    }
+    let current = app.engine.cookie_policy(
+        &req.context(EndpointClass::Normal),
+        CookieLifetime::Metadata,
+    );
+    json!({ "rows": rows, "current": current, "trustedProxyConfigured": !app.config.trusted_proxies.is_empty() })
+}
+
+fn guarded(app: &App, req: &RequestInfo, topic: Topic) -> Result<Reply, ApiError> {
+    guard(app, &req.headers)?;
+    Ok(Reply::ok(snapshot(app, topic, Some(req))?))
+}
+
+/// `GET /api/inspect/sessions`.
+pub fn sessions(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    guarded(app, req, Topic::Sessions)
+}
+
+/// `GET /api/inspect/challenges`.
+pub fn challenges(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    guarded(app, req, Topic::Challenges)
+}
+
+/// `GET /api/inspect/cleanup`.
+pub fn cleanup(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    guarded(app, req, Topic::Cleanup)
+}
+
+/// `POST /api/inspect/cleanup`: a sweep now.
+pub fn cleanup_now(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    guard(app, &req.headers)?;
+    let report = app.engine.sweep_now();
+    app.notify(&[
+        Topic::Cleanup,
+        Topic::Sessions,
+        Topic::Challenges,
+        Topic::Events,
+    ]);
+    Ok(Reply::ok(
+        json!({ "report": report, "status": app.engine.cleanup_status() }),
+    ))
+}
+
+/// `GET /api/inspect/key`.
+pub fn key(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    guarded(app, req, Topic::Key)
+}
+
+/// `POST /api/inspect/key/rotate`.
+pub fn rotate_key(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    guard(app, &req.headers)?;
+    let status = app.engine.rotate_key()?;
+    app.notify(&[Topic::Key, Topic::Events]);
+    Ok(Reply::ok(
+        serde_json::to_value(status).unwrap_or(Json::Null),
+    ))
+}
+
+/// `GET /api/inspect/events`.
+pub fn events(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    guarded(app, req, Topic::Events)
+}
+
+/// `GET /api/inspect/storage`.
+pub fn storage(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    guarded(app, req, Topic::Storage)
+}
+
+/// `GET /api/inspect/cookies`.
+pub fn cookies(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    guard(app, &req.headers)?;
+    Ok(Reply::ok(cookie_table(app, req)))
+}
+
+/// `GET /api/inspect/stream`: every topic at once, then each topic again
+/// whenever it changes.
+pub async fn stream(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Err(e) = guard(&app, &headers) {
+        return e.into_response();
+    }
+    let rx = app.live.subscribe();
+    let initial = stream::iter(Topic::ALL);
+    let changes = BroadcastStream::new(rx).filter_map(|r| async move { r.ok() });
+    let events = initial.chain(changes).then(move |topic| {
+        let app = app.clone();
+        async move {
+            let data = tokio::task::spawn_blocking(move || snapshot(&app, topic, None))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or(Json::Null);
+            Ok::<Event, Infallible>(Event::default().event(topic.name()).data(data.to_string()))
+        }
+    });
+    Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
+}

@@ -1,0 +1,340 @@
+//! The Keybench local relying party on HTTP (axum on tokio): the WebAuthn
+//! endpoints, which join the relying-party core and the session engine; the
+//! inspection API with its live event stream; and the embedded web UI.
+//! docs/API.md is the contract.
+//!
+//! Modules: [`app`] (configuration and shared state), `request` (how a
+//! request reaches blocking logic and becomes a response), `rp_api` (the
+//! relying-party endpoints), `inspect` (the dashboard's API), `assets` (the
+//! embedded UI), [`error`] (the `{code, message}` error).
+
+#![forbid(unsafe_code)]
+
+pub mod app;
+mod assets;
+pub mod error;
+mod inspect;
+#[macro_use]
+mod request;
+mod rp_api;
+
+pub use app::{ServerConfig, StorageChoice, Topic};
+
+use app::App;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post};
+use relying_party::TrustStore;
+use relying_party::accounts::Accounts;
+use relying_party::x509::{AnchorSource, TrustAnchor};
+use session_engine::{
+    EngineConfig, KeyringChoice, OriginAllowList, PolicyConfig, SecretKeyConfig, SessionEngine,
+    SystemClock,
+};
+use session_store::Storage;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, oneshot};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The listen address is not available.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Storage could not be opened.
+    #[error("storage: {0}")]
+    Storage(#[from] session_store::StoreError),
+    /// The session engine could not start (secret key).
+    #[error(transparent)]
+    Engine(#[from] session_engine::EngineError),
+    /// A configured value is not usable.
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+/// A running server.
+pub struct Running {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The address to open: the UI, with this launch's secret in the fragment.
+    pub url: String,
+    /// The launch secret (for the desktop shell's own requests).
+    pub launch_secret: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Running {
+    /// Stops accepting, lets requests in flight finish (their storage
+    /// writes included), and returns when the server is down.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+
+    /// Waits until the server stops (on its own, or by [`Running::shutdown`]).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}
+
+fn random_secret() -> Result<String, StartError> {
+    use base64::Engine as _;
+    let mut b = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut b).map_err(|_| StartError::Config("no randomness".into()))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
+}
+
+fn open_storage(config: &ServerConfig) -> Result<Arc<dyn Storage>, StartError> {
+    let local: Arc<dyn Storage> = Arc::new(session_store::LocalStore::open(
+        config.data_dir.join("store"),
+    )?);
+    let remote = match &config.storage {
+        StorageChoice::Local => return Ok(local),
+        StorageChoice::Gcs {
+            bucket,
+            service_account_key,
+        } => session_store::RemoteConfig::Gcs {
+            bucket: bucket.clone(),
+            service_account_key: service_account_key.clone(),
+        },
+        StorageChoice::S3 {
+            bucket,
+            region,
+            endpoint,
+        } => session_store::RemoteConfig::S3 {
+            bucket: bucket.clone(),
+            region: region.clone(),
+            endpoint: endpoint.clone(),
+            access_key_id: None,
+            secret_access_key: None,
+            allow_http: endpoint
+                .as_deref()
+                .is_some_and(|e| e.starts_with("http://")),
+        },
+    };
+    let primary: Arc<dyn Storage> = Arc::new(session_store::ObjectStorage::connect(
+        remote,
+        session_store::ObjectStoreOptions::default(),
+    )?);
+    Ok(Arc::new(session_store::FallbackStore::new(
+        primary,
+        local,
+        Duration::from_secs(60),
+    )))
+}
+
+/// The router over `app` (tests build their own `App`s through [`start`]).
+fn router(app: Arc<App>) -> Router {
+    let small = DefaultBodyLimit::max(request::BODY_LIMIT);
+    let large = DefaultBodyLimit::max(request::LARGE_BODY_LIMIT);
+    Router::new()
+        .route(
+            "/api/register/begin",
+            post(endpoint!(rp_api::register_begin)),
+        )
+        .route(
+            "/api/register/complete",
+            post(endpoint!(rp_api::register_complete)),
+        )
+        .route(
+            "/api/authenticate/begin",
+            post(endpoint!(rp_api::authenticate_begin)),
+        )
+        .route(
+            "/api/authenticate/complete",
+            post(endpoint!(rp_api::authenticate_complete)),
+        )
+        .route(
+            "/api/advanced/register/begin",
+            post(endpoint!(rp_api::advanced_register_begin)),
+        )
+        .route(
+            "/api/advanced/authenticate/begin",
+            post(endpoint!(rp_api::advanced_authenticate_begin)),
+        )
+        .route("/api/session", get(endpoint!(rp_api::session_info)))
+        .route("/api/me", get(endpoint!(rp_api::me)))
+        .route("/api/credentials", get(endpoint!(rp_api::credentials)))
+        .route(
+            "/api/credentials/{id}",
+            delete(endpoint!(rp_api::delete_credential, param)),
+        )
+        .route("/api/logout", post(endpoint!(rp_api::logout)))
+        .route("/api/metadata", get(endpoint!(rp_api::list_metadata)))
+        .route(
+            "/api/metadata/{id}",
+            delete(endpoint!(rp_api::delete_metadata, param)),
+        )
+        .route("/api/inspect/sessions", get(endpoint!(inspect::sessions)))
+        .route(
+            "/api/inspect/challenges",
+            get(endpoint!(inspect::challenges)),
+        )
+        .route("/api/inspect/cookies", get(endpoint!(inspect::cookies)))
+        .route(
+            "/api/inspect/cleanup",
+            get(endpoint!(inspect::cleanup)).post(endpoint!(inspect::cleanup_now)),
+        )
+        .route("/api/inspect/key", get(endpoint!(inspect::key)))
+        .route(
+            "/api/inspect/key/rotate",
+            post(endpoint!(inspect::rotate_key)),
+        )
+        .route("/api/inspect/events", get(endpoint!(inspect::events)))
+        .route("/api/inspect/storage", get(endpoint!(inspect::storage)))
+        .route("/api/inspect/stream", get(inspect::stream))
+        .layer(small)
+        .merge(
+            Router::new()
+                .route("/api/metadata", post(endpoint!(rp_api::upload_metadata)))
+                .route("/api/decode", post(endpoint!(rp_api::decode)))
+                .layer(large),
+        )
+        .route(
+            "/api/{*rest}",
+            axum::routing::any(|| async {
+                error::ApiError::not_found(
+                    "no_such_endpoint",
+                    "no API endpoint here (see docs/API.md)",
+                )
+            }),
+        )
+        .fallback(assets::serve)
+        .with_state(app)
+}
+
+/// Starts the server on the tokio runtime this is called from.
+pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: config.listen,
+        source,
+    })?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        StartError::Config(format!("data directory {}: {e}", config.data_dir.display()))
+    })?;
+    let store = open_storage(&config)?;
+    let port = addr.port();
+    let mut hosts = vec![
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("[::1]:{port}"),
+    ];
+    hosts.extend(config.extra_hosts.iter().cloned());
+    let mut origins = vec![format!("http://localhost:{port}")];
+    origins.extend(config.extra_origins.iter().cloned());
+    let allowed = OriginAllowList::new(
+        origins
+            .iter()
+            .cloned()
+            .chain([format!("http://127.0.0.1:{port}")]),
+    )
+    .map_err(StartError::Config)?;
+    let engine_config = EngineConfig {
+        policy: PolicyConfig {
+            trusted_proxies: config.trusted_proxies.clone(),
+            ..PolicyConfig::default()
+        },
+        allowed_origins: allowed,
+        challenge_ttl: config
+            .challenge_ttl
+            .unwrap_or(EngineConfig::default().challenge_ttl),
+        ..EngineConfig::default()
+    };
+    let mut secret = SecretKeyConfig::from_env(Some(config.data_dir.join("secret.key")));
+    if config.no_keyring {
+        secret.keyring = KeyringChoice::Disabled;
+    }
+    let engine = Arc::new(SessionEngine::new(
+        engine_config,
+        store.clone(),
+        Arc::new(SystemClock),
+        &secret,
+    )?);
+    let cleanup = engine.spawn_cleanup(Duration::from_secs(30));
+    let mut trust = TrustStore::new();
+    for der in &config.trust_anchors {
+        let anchor = TrustAnchor::from_der(der, AnchorSource::Configured)
+            .map_err(|e| StartError::Config(format!("trust anchor: {e}")))?;
+        trust.add_global(anchor);
+    }
+    let launch_secret = random_secret()?;
+    let (live, _) = broadcast::channel(256);
+    let app = Arc::new(App {
+        config,
+        engine: engine.clone(),
+        accounts: Accounts::new(store),
+        trust,
+        origins,
+        hosts,
+        launch_secret: launch_secret.clone(),
+        live,
+    });
+    // Changes the engine makes by itself (cleanup sweeps, events of its own)
+    // reach the stream through this watcher.
+    let watcher = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let mut last = (0u64, 0u64, 0usize);
+            loop {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let status = app.engine.cleanup_status();
+                let events = app.engine.events().snapshot();
+                let now = (
+                    status.runs + status.emergency_runs,
+                    events.last().map_or(0, |e| e.seq),
+                    events.len(),
+                );
+                if now != last {
+                    if now.0 != last.0 {
+                        app.notify(&[Topic::Cleanup, Topic::Sessions, Topic::Challenges]);
+                    }
+                    app.notify(&[Topic::Events]);
+                    last = now;
+                }
+            }
+        })
+    };
+    let (tx, rx) = oneshot::channel::<()>();
+    let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, service)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await;
+        watcher.abort();
+        drop(cleanup);
+    });
+    Ok(Running {
+        addr,
+        url: format!("http://localhost:{port}/#launch={launch_secret}"),
+        launch_secret,
+        shutdown: Some(tx),
+        task,
+    })
+}

@@ -1,0 +1,881 @@
+//! The relying-party endpoints (docs/API.md, "Relying party"): registration
+//! and authentication (simple and advanced), the signed-in user, their
+//! credentials, uploaded metadata, the decoder and logout.
+//!
+//! Every ceremony: the session engine binds a fresh challenge to the
+//! session, ceremony, RP ID, origin and user; the options the ceremony chose
+//! are kept in the session under that challenge; on completion the challenge
+//! is consumed first (one use, precise refusal reasons), then the relying
+//! party verifies every §7.1/§7.2 step, and a success signs the session in
+//! with a new id.
+
+use crate::app::{App, Topic};
+use crate::error::ApiError;
+use crate::request::{Reply, RequestInfo};
+use axum::http::StatusCode;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use fido_wire::cose::CoseAlgorithm;
+use fido_wire::webauthn::json::{
+    AttestationConveyance, AuthenticationResponseJson, AuthenticatorAttachment,
+    PublicKeyCredentialHint, RegistrationResponseJson, ResidentKeyRequirement,
+    UserEntity as JsonUser, UserVerificationRequirement,
+};
+use fido_wire::webauthn::{AttestationObject, CollectedClientData};
+use relying_party::accounts::{Accounts, StoredCredential};
+use relying_party::mds;
+use relying_party::{TrustOutcome, TrustStore};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as Json, json};
+use session_engine::{Binding, Ceremony, EndpointClass, Opened, Session, StateChange};
+use std::time::SystemTime;
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// The options one ceremony chose, kept in the session under its challenge.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Pending {
+    registration: bool,
+    username: Option<String>,
+    display_name: Option<String>,
+    user_handle: Option<String>,
+    uv_required: bool,
+    algorithms: Vec<i64>,
+    allow: Vec<String>,
+}
+
+fn pending_item(challenge_b64: &str) -> String {
+    format!("ceremony-{challenge_b64}")
+}
+
+/// The origin the request came from, which must be allowed.
+fn request_origin(app: &App, req: &RequestInfo) -> Result<String, ApiError> {
+    let origin = req.origin().ok_or_else(|| {
+        ApiError::forbidden(
+            "missing_origin",
+            "a ceremony request must carry an Origin header",
+        )
+    })?;
+    if !app.origins.iter().any(|o| o == origin) {
+        return Err(ApiError::forbidden(
+            "origin_not_allowed",
+            format!("origin {origin} is not one this relying party serves"),
+        ));
+    }
+    Ok(origin.to_owned())
+}
+
+fn open_session(app: &App, req: &RequestInfo, class: EndpointClass) -> Result<Opened, ApiError> {
+    Ok(app.engine.open_or_create(&req.context(class))?)
+}
+
+fn existing_session(
+    app: &App,
+    req: &RequestInfo,
+    class: EndpointClass,
+) -> Result<Opened, ApiError> {
+    app.engine
+        .open(&req.context(class))?
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "no_session",
+                "no session: begin the ceremony first (the session cookie is missing, expired or not valid)",
+            )
+        })
+}
+
+fn signed_in_user(app: &App, req: &RequestInfo) -> Result<(Opened, String), ApiError> {
+    let opened = app.engine.open(&req.context(EndpointClass::Normal))?;
+    match opened {
+        Some(o) if o.session.record.is_authenticated() => {
+            let user = o.session.record.user.clone().unwrap_or_default();
+            Ok((o, user))
+        }
+        _ => Err(ApiError::unauthorized("not_signed_in", "sign in first")),
+    }
+}
+
+fn csrf(
+    app: &App,
+    req: &RequestInfo,
+    session: Option<&Session>,
+    change: StateChange,
+) -> Result<(), ApiError> {
+    app.engine
+        .check_csrf(&req.method, &req.headers, session, change)?;
+    Ok(())
+}
+
+// ---- request bodies --------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SimpleRegisterBegin {
+    username: String,
+    display_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct AdvancedRegisterBegin {
+    username: String,
+    display_name: Option<String>,
+    attestation: Option<String>,
+    resident_key: Option<String>,
+    user_verification: Option<String>,
+    authenticator_attachment: Option<String>,
+    algorithms: Option<Vec<i64>>,
+    extensions: Option<Map<String, Json>>,
+    hints: Option<Vec<String>>,
+    timeout: Option<u32>,
+    attestation_formats: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct AuthenticateBegin {
+    username: Option<String>,
+    user_verification: Option<String>,
+    extensions: Option<Map<String, Json>>,
+    hints: Option<Vec<String>>,
+    timeout: Option<u32>,
+}
+
+fn one_of(value: Option<&str>, allowed: &[&str], what: &str) -> Result<(), ApiError> {
+    match value {
+        Some(v) if !allowed.contains(&v) => Err(ApiError::bad_request(
+            "invalid_option",
+            format!("{what} must be one of {}", allowed.join(", ")),
+        )),
+        _ => Ok(()),
+    }
+}
+
+// ---- registration ----------------------------------------------------------
+
+fn register_begin_with(
+    app: &App,
+    req: &RequestInfo,
+    b: AdvancedRegisterBegin,
+) -> Result<Reply, ApiError> {
+    Accounts::validate_username(&b.username)?;
+    one_of(
+        b.attestation.as_deref(),
+        &["none", "indirect", "direct", "enterprise"],
+        "attestation",
+    )?;
+    one_of(
+        b.resident_key.as_deref(),
+        &["discouraged", "preferred", "required"],
+        "residentKey",
+    )?;
+    one_of(
+        b.user_verification.as_deref(),
+        &["required", "preferred", "discouraged"],
+        "userVerification",
+    )?;
+    one_of(
+        b.authenticator_attachment.as_deref(),
+        &["platform", "cross-platform"],
+        "authenticatorAttachment",
+    )?;
+    let origin = request_origin(app, req)?;
+    let opened = open_session(app, req, EndpointClass::Normal)?;
+    csrf(app, req, Some(&opened.session), StateChange::Ceremony)?;
+    let username = Accounts::canonical(&b.username);
+    let display = b
+        .display_name
+        .clone()
+        .unwrap_or_else(|| b.username.trim().to_owned());
+    let existing = app.accounts.profile(&username)?;
+    let handle = match &existing {
+        Some(p) => p.user_handle.clone(),
+        None => {
+            let mut h = [0u8; 32];
+            aws_lc_rs::rand::fill(&mut h).map_err(|_| ApiError::internal("no randomness"))?;
+            URL_SAFE_NO_PAD.encode(h)
+        }
+    };
+    let exclude: Vec<Vec<u8>> = app
+        .accounts
+        .credentials(&username)?
+        .into_iter()
+        .map(|c| c.record.id.0)
+        .collect();
+    let uv = b
+        .user_verification
+        .clone()
+        .unwrap_or_else(|| "preferred".into());
+    let algorithms: Vec<CoseAlgorithm> = b
+        .algorithms
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(CoseAlgorithm)
+        .collect();
+    let rp = app.relying_party(uv == "required", &algorithms);
+    if let Some(bad) = algorithms.iter().find(|a| !rp.algorithms().contains(a)) {
+        return Err(ApiError::bad_request(
+            "unsupported_algorithm",
+            format!("this relying party cannot verify algorithm {}", bad.0),
+        ));
+    }
+    let issued = app.engine.issue_challenge(&Binding {
+        session: opened.session.id.clone(),
+        ceremony: Ceremony::Registration,
+        rp_id: app.config.rp_id.clone(),
+        origin,
+        user: Some(username.clone()),
+    })?;
+    let handle_bytes = URL_SAFE_NO_PAD
+        .decode(&handle)
+        .map_err(ApiError::internal)?;
+    let mut options = rp.creation_options(
+        &issued.bytes,
+        JsonUser {
+            id: handle_bytes.into(),
+            name: username.clone(),
+            display_name: display.clone(),
+        },
+        "Keybench",
+        &exclude,
+    );
+    if let Some(sel) = &mut options.authenticator_selection {
+        let rk = b.resident_key.clone().unwrap_or_else(|| "preferred".into());
+        sel.require_resident_key = rk == "required";
+        sel.resident_key = Some(ResidentKeyRequirement::from(rk.as_str()));
+        sel.user_verification = Some(UserVerificationRequirement::from(uv.as_str()));
+        sel.authenticator_attachment = b
+            .authenticator_attachment
+            .as_deref()
+            .map(AuthenticatorAttachment::from);
+    }
+    options.attestation = Some(AttestationConveyance::from(
+        b.attestation.as_deref().unwrap_or("direct"),
+    ));
+    options.extensions = b.extensions.clone();
+    options.hints = b
+        .hints
+        .clone()
+        .unwrap_or_default()
+        .iter()
+        .map(|h| PublicKeyCredentialHint::from(h.as_str()))
+        .collect();
+    if let Some(t) = b.timeout {
+        options.timeout = Some(t.clamp(10_000, 600_000));
+    }
+    options.attestation_formats = b.attestation_formats.clone().unwrap_or_default();
+    let pending = Pending {
+        registration: true,
+        username: Some(username),
+        display_name: Some(display),
+        user_handle: Some(handle),
+        uv_required: uv == "required",
+        algorithms: rp.algorithms().iter().map(|a| a.0).collect(),
+        allow: Vec::new(),
+    };
+    app.engine.items(&opened.session).put(
+        &pending_item(&issued.base64url()),
+        &serde_json::to_vec(&pending).map_err(ApiError::internal)?,
+    )?;
+    app.notify(&[Topic::Challenges, Topic::Sessions, Topic::Events]);
+    Ok(Reply::ok(json!({ "publicKey": options })).with_cookie(opened.set_cookie))
+}
+
+/// `POST /api/register/begin`.
+pub fn register_begin(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    let b: SimpleRegisterBegin = req.json()?;
+    register_begin_with(
+        app,
+        req,
+        AdvancedRegisterBegin {
+            username: b.username,
+            display_name: b.display_name,
+            attestation: None,
+            resident_key: None,
+            user_verification: None,
+            authenticator_attachment: None,
+            algorithms: None,
+            extensions: None,
+            hints: None,
+            timeout: None,
+            attestation_formats: None,
+        },
+    )
+}
+
+/// `POST /api/advanced/register/begin`.
+pub fn advanced_register_begin(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    let b: AdvancedRegisterBegin = req.json()?;
+    register_begin_with(app, req, b)
+}
+
+/// Reads clientDataJSON's challenge, consumes it against the expected
+/// binding, and returns the ceremony's pending options.
+fn consume(
+    app: &App,
+    session: &Session,
+    client_data_json: &[u8],
+    registration: bool,
+    origin: &str,
+) -> Result<(Vec<u8>, Pending), ApiError> {
+    let cd = CollectedClientData::parse(client_data_json).map_err(|e| {
+        ApiError::bad_request("invalid_client_data", format!("clientDataJSON: {e}"))
+    })?;
+    let challenge = cd.challenge_bytes().map_err(|e| {
+        ApiError::bad_request(
+            "invalid_client_data",
+            format!("clientDataJSON challenge: {e}"),
+        )
+    })?;
+    let items = app.engine.items(session);
+    let name = pending_item(&URL_SAFE_NO_PAD.encode(&challenge));
+    let pending: Option<Pending> = items
+        .get(&name)
+        .ok()
+        .flatten()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let binding = Binding {
+        session: session.id.clone(),
+        ceremony: if registration {
+            Ceremony::Registration
+        } else {
+            Ceremony::Authentication
+        },
+        rp_id: app.config.rp_id.clone(),
+        origin: origin.to_owned(),
+        user: pending.as_ref().and_then(|p| p.username.clone()),
+    };
+    let consumed = app.engine.consume_challenge(&challenge, &binding);
+    app.notify(&[Topic::Challenges, Topic::Events]);
+    consumed?;
+    let _ = items.delete(&name);
+    let pending = pending.ok_or_else(|| {
+        ApiError::bad_request(
+            "challenge_unknown",
+            "no ceremony of this session used that challenge",
+        )
+    })?;
+    if pending.registration != registration {
+        return Err(ApiError::bad_request(
+            "challenge_wrong_ceremony",
+            "the challenge was issued for another ceremony",
+        ));
+    }
+    Ok((challenge, pending))
+}
+
+/// The trust store for this session: the configured anchors plus the
+/// metadata statements this session uploaded ("uploaded, not MDS-trusted").
+fn session_trust(app: &App, session: &Session) -> TrustStore {
+    let mut trust = app.trust.clone();
+    let items = app.engine.items(session);
+    if let Ok(list) = items.list() {
+        for meta in list
+            .iter()
+            .filter(|m| m.name.as_str().starts_with("metadata-"))
+        {
+            if let Ok(Some(bytes)) = items.get(meta.name.as_str())
+                && let Ok(entries) = mds::parse_uploaded(&bytes)
+            {
+                mds::apply_uploaded(&entries, &mut trust);
+            }
+        }
+    }
+    trust
+}
+
+/// The JSON view of a stored credential (docs/API.md `Credential`).
+pub fn credential_view(c: &StoredCredential) -> Json {
+    let r = &c.record;
+    let att = AttestationObject::from_cbor(
+        &URL_SAFE_NO_PAD
+            .decode(&c.attestation_object)
+            .unwrap_or_default(),
+    )
+    .ok();
+    let (trust, anchor, reason) = match &r.attestation_trust {
+        TrustOutcome::NoAttestation => ("none", None, None),
+        TrustOutcome::SelfAttestation => ("self", None, None),
+        TrustOutcome::Trusted { anchor, source } => (
+            "trusted",
+            Some(format!(
+                "{anchor} ({})",
+                format!("{source:?}").to_lowercase()
+            )),
+            None,
+        ),
+        TrustOutcome::NotTrusted { reason } => ("not trusted", None, Some(reason.clone())),
+        other => ("unknown", None, Some(format!("{other:?}"))),
+    };
+    let aaguid = <[u8; 16]>::try_from(r.aaguid.0.as_slice())
+        .map(|a| relying_party::decoder::uuid_string(&a))
+        .unwrap_or_default();
+    json!({
+        "id": URL_SAFE_NO_PAD.encode(&r.id.0),
+        "algorithm": r.algorithm.0,
+        "algorithmName": r.algorithm.name(),
+        "created": c.created_ms,
+        "signCount": r.sign_count,
+        "userVerified": c.user_verified,
+        "backupEligible": r.backup_eligible,
+        "backedUp": r.backup_state,
+        "aaguid": aaguid,
+        "transports": r.transports.iter().map(|t| t.as_str().to_owned()).collect::<Vec<_>>(),
+        "attestation": {
+            "format": r.attestation_format,
+            "trust": trust,
+            "anchor": anchor,
+            "reason": reason,
+            "fmt": att.as_ref().map(|a| a.fmt.clone()),
+        },
+        "attestationObject": c.attestation_object,
+        "publicKeyBytes": r.public_key.0.len(),
+    })
+}
+
+/// `POST /api/register/complete`.
+pub fn register_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    let response: RegistrationResponseJson = fido_wire::webauthn::json::from_json(&req.body)
+        .map_err(|e| {
+            ApiError::bad_request(
+                "invalid_response",
+                format!("not a RegistrationResponseJSON: {e}"),
+            )
+        })?;
+    let origin = request_origin(app, req)?;
+    let opened = existing_session(app, req, EndpointClass::Critical)?;
+    csrf(app, req, Some(&opened.session), StateChange::Ceremony)?;
+    let (challenge, pending) = consume(
+        app,
+        &opened.session,
+        &response.response.client_data_json.0,
+        true,
+        &origin,
+    )?;
+    let username = pending.username.clone().unwrap_or_default();
+    let handle = URL_SAFE_NO_PAD
+        .decode(pending.user_handle.as_deref().unwrap_or_default())
+        .map_err(ApiError::internal)?;
+    let algorithms: Vec<CoseAlgorithm> = pending
+        .algorithms
+        .iter()
+        .copied()
+        .map(CoseAlgorithm)
+        .collect();
+    let rp = app
+        .relying_party(pending.uv_required, &algorithms)
+        .with_trust(session_trust(app, &opened.session));
+    let accounts = &app.accounts;
+    let outcome = rp.finish_registration(&challenge, &handle, &response, &|id| {
+        accounts.is_registered(id).unwrap_or(true)
+    })?;
+    let profile = accounts.profile_or_create_with_handle(
+        &username,
+        pending.display_name.as_deref().unwrap_or(&username),
+        &pending.user_handle.clone().unwrap_or_default(),
+        now_ms(),
+    )?;
+    if Some(&profile.user_handle) != pending.user_handle.as_ref() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "account_changed",
+            "the account was created by another registration meanwhile; register again",
+        ));
+    }
+    let stored = StoredCredential {
+        record: outcome.credential.record().clone(),
+        created_ms: now_ms(),
+        attestation_object: URL_SAFE_NO_PAD.encode(&response.response.attestation_object.0),
+        user_verified: outcome.user_verified,
+    };
+    accounts.add_credential(&profile.username, &stored)?;
+    let signed_in = app.engine.authenticate(
+        &req.context(EndpointClass::Critical),
+        &opened.session,
+        &Accounts::canonical(&profile.username),
+        vec!["user".into()],
+    )?;
+    app.notify(&[Topic::Sessions, Topic::Events]);
+    Ok(Reply::ok(json!({
+        "status": "ok",
+        "username": profile.username,
+        "credential": credential_view(&stored),
+    }))
+    .with_cookie(signed_in.set_cookie))
+}
+
+// ---- authentication --------------------------------------------------------
+
+fn authenticate_begin_with(
+    app: &App,
+    req: &RequestInfo,
+    b: AuthenticateBegin,
+) -> Result<Reply, ApiError> {
+    one_of(
+        b.user_verification.as_deref(),
+        &["required", "preferred", "discouraged"],
+        "userVerification",
+    )?;
+    let origin = request_origin(app, req)?;
+    let opened = open_session(app, req, EndpointClass::Normal)?;
+    csrf(app, req, Some(&opened.session), StateChange::Ceremony)?;
+    let username = b
+        .username
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+        .map(Accounts::canonical);
+    // An unknown user gets options like anyone's (an empty allow list), so
+    // the endpoint does not tell who has an account.
+    let allow: Vec<Vec<u8>> = match &username {
+        Some(u) => app
+            .accounts
+            .credentials(u)?
+            .into_iter()
+            .map(|c| c.record.id.0)
+            .collect(),
+        None => Vec::new(),
+    };
+    let uv = b
+        .user_verification
+        .clone()
+        .unwrap_or_else(|| "preferred".into());
+    let rp = app.relying_party(uv == "required", &[]);
+    let issued = app.engine.issue_challenge(&Binding {
+        session: opened.session.id.clone(),
+        ceremony: Ceremony::Authentication,
+        rp_id: app.config.rp_id.clone(),
+        origin,
+        user: username.clone(),
+    })?;
+    let mut options = rp.request_options(&issued.bytes, &allow);
+    options.user_verification = Some(UserVerificationRequirement::from(uv.as_str()));
+    options.extensions = b.extensions.clone();
+    options.hints = b
+        .hints
+        .clone()
+        .unwrap_or_default()
+        .iter()
+        .map(|h| PublicKeyCredentialHint::from(h.as_str()))
+        .collect();
+    if let Some(t) = b.timeout {
+        options.timeout = Some(t.clamp(10_000, 600_000));
+    }
+    let pending = Pending {
+        registration: false,
+        username,
+        display_name: None,
+        user_handle: None,
+        uv_required: uv == "required",
+        algorithms: Vec::new(),
+        allow: allow.iter().map(|id| URL_SAFE_NO_PAD.encode(id)).collect(),
+    };
+    app.engine.items(&opened.session).put(
+        &pending_item(&issued.base64url()),
+        &serde_json::to_vec(&pending).map_err(ApiError::internal)?,
+    )?;
+    app.notify(&[Topic::Challenges, Topic::Sessions, Topic::Events]);
+    Ok(Reply::ok(json!({ "publicKey": options })).with_cookie(opened.set_cookie))
+}
+
+/// `POST /api/authenticate/begin`.
+pub fn authenticate_begin(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Simple {
+        username: Option<String>,
+    }
+    let b: Simple = req.json()?;
+    authenticate_begin_with(
+        app,
+        req,
+        AuthenticateBegin {
+            username: b.username,
+            user_verification: None,
+            extensions: None,
+            hints: None,
+            timeout: None,
+        },
+    )
+}
+
+/// `POST /api/advanced/authenticate/begin`.
+pub fn advanced_authenticate_begin(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    let b: AuthenticateBegin = req.json()?;
+    authenticate_begin_with(app, req, b)
+}
+
+/// `POST /api/authenticate/complete`.
+pub fn authenticate_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    let response: AuthenticationResponseJson = fido_wire::webauthn::json::from_json(&req.body)
+        .map_err(|e| {
+            ApiError::bad_request(
+                "invalid_response",
+                format!("not an AuthenticationResponseJSON: {e}"),
+            )
+        })?;
+    let origin = request_origin(app, req)?;
+    let opened = existing_session(app, req, EndpointClass::Critical)?;
+    csrf(app, req, Some(&opened.session), StateChange::Ceremony)?;
+    let (challenge, pending) = consume(
+        app,
+        &opened.session,
+        &response.response.client_data_json.0,
+        false,
+        &origin,
+    )?;
+    let unknown = || {
+        ApiError::bad_request(
+            "unknown_credential",
+            "this credential is not registered here",
+        )
+    };
+    let owner = app
+        .accounts
+        .owner_of(&response.raw_id.0)?
+        .ok_or_else(unknown)?;
+    if let Some(expected) = &pending.username
+        && *expected != owner
+    {
+        return Err(unknown());
+    }
+    let profile = app.accounts.profile(&owner)?.ok_or_else(unknown)?;
+    let handle = URL_SAFE_NO_PAD
+        .decode(&profile.user_handle)
+        .map_err(ApiError::internal)?;
+    let (mut credential, mut stored) = app
+        .accounts
+        .verifying_credential(&owner, &response.raw_id.0)?
+        .ok_or_else(unknown)?;
+    let allow: Vec<Vec<u8>> = pending
+        .allow
+        .iter()
+        .filter_map(|a| URL_SAFE_NO_PAD.decode(a).ok())
+        .collect();
+    let allow_refs: Vec<&[u8]> = allow.iter().map(Vec::as_slice).collect();
+    let rp = app.relying_party(pending.uv_required, &[]);
+    // With a user named before the ceremony, that user's handle is expected;
+    // in a discoverable login the response's userHandle must be the owner's.
+    let outcome = rp.finish_authentication(
+        &challenge,
+        pending.username.as_ref().map(|_| handle.as_slice()),
+        &allow_refs,
+        &response,
+        &credential,
+    )?;
+    if pending.username.is_none()
+        && response
+            .response
+            .user_handle
+            .as_ref()
+            .map(|h| h.0.as_slice())
+            != Some(handle.as_slice())
+    {
+        return Err(ApiError::bad_request(
+            "user_handle_mismatch",
+            "the userHandle does not belong to the credential's owner",
+        ));
+    }
+    credential.apply(&outcome);
+    stored.record = credential.record().clone();
+    app.accounts.update_credential(&owner, &stored)?;
+    let signed_in = app.engine.authenticate(
+        &req.context(EndpointClass::Critical),
+        &opened.session,
+        &owner,
+        vec!["user".into()],
+    )?;
+    app.notify(&[Topic::Sessions, Topic::Events]);
+    Ok(Reply::ok(json!({
+        "status": "ok",
+        "username": profile.username,
+        "credential": credential_view(&stored),
+        "signCount": outcome.sign_count,
+        "userVerified": outcome.user_verified,
+        "counter": format!("{:?}", outcome.counter),
+    }))
+    .with_cookie(signed_in.set_cookie))
+}
+
+// ---- session, user, credentials, metadata, decoder, logout -----------------
+
+/// `GET /api/session`.
+pub fn session_info(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    let opened = open_session(app, req, EndpointClass::Normal)?;
+    let r = &opened.session.record;
+    let body = json!({
+        "csrfToken": r.csrf_token,
+        "signedIn": r.is_authenticated(),
+        "username": r.user,
+    });
+    if opened.set_cookie.is_some() {
+        app.notify(&[Topic::Sessions, Topic::Events]);
+    }
+    Ok(Reply::ok(body).with_cookie(opened.set_cookie))
+}
+
+/// `GET /api/me`.
+pub fn me(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    let (opened, user) = signed_in_user(app, req)?;
+    let count = app.accounts.credentials(&user)?.len();
+    let name = app.accounts.profile(&user)?.map_or(user, |p| p.username);
+    Ok(Reply::ok(json!({ "username": name, "credentials": count })).with_cookie(opened.set_cookie))
+}
+
+/// `GET /api/credentials`.
+pub fn credentials(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    let (opened, user) = signed_in_user(app, req)?;
+    let list: Vec<Json> = app
+        .accounts
+        .credentials(&user)?
+        .iter()
+        .map(credential_view)
+        .collect();
+    Ok(Reply::ok(Json::Array(list)).with_cookie(opened.set_cookie))
+}
+
+/// `DELETE /api/credentials/{id}`.
+pub fn delete_credential(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    let (opened, user) = signed_in_user(app, req)?;
+    csrf(app, req, Some(&opened.session), StateChange::Other)?;
+    let id = URL_SAFE_NO_PAD
+        .decode(req.param.as_deref().unwrap_or_default())
+        .map_err(|_| ApiError::bad_request("invalid_id", "the credential id must be base64url"))?;
+    if !app.accounts.delete_credential(&user, &id)? {
+        return Err(ApiError::not_found(
+            "no_such_credential",
+            "you have no credential with this id",
+        ));
+    }
+    Ok(Reply::ok(json!({ "status": "ok" })).with_cookie(opened.set_cookie))
+}
+
+/// `POST /api/logout`.
+pub fn logout(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    let opened = existing_session(app, req, EndpointClass::Critical)?;
+    csrf(app, req, Some(&opened.session), StateChange::Other)?;
+    let clear = app
+        .engine
+        .logout(&req.context(EndpointClass::Critical), &opened.session)?;
+    app.notify(&[Topic::Sessions, Topic::Events]);
+    Ok(Reply::ok(json!({ "status": "ok" })).with_cookie(Some(clear)))
+}
+
+/// `POST /api/metadata`.
+pub fn upload_metadata(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    let opened = open_session(app, req, EndpointClass::Normal)?;
+    csrf(app, req, Some(&opened.session), StateChange::Other)?;
+    let entries = mds::parse_uploaded(&req.body).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_metadata",
+            format!("not a usable metadata statement: {e}"),
+        )
+    })?;
+    let mut id = [0u8; 12];
+    aws_lc_rs::rand::fill(&mut id).map_err(|_| ApiError::internal("no randomness"))?;
+    let id = URL_SAFE_NO_PAD.encode(id);
+    app.engine
+        .items(&opened.session)
+        .put(&format!("metadata-{id}"), &req.body)?;
+    let first = entries.first();
+    app.notify(&[Topic::Sessions]);
+    Ok(Reply {
+        status: StatusCode::CREATED,
+        body: json!({
+            "id": id,
+            "aaguid": first.and_then(|e| e.aaguid).map(|a| relying_party::decoder::uuid_string(&a)),
+            "description": first.map(|e| e.description().to_owned()),
+            "entries": entries.len(),
+            "trust": "uploaded, not MDS-trusted",
+        }),
+        cookies: Vec::new(),
+    }
+    .with_cookie(opened.set_cookie))
+}
+
+/// `GET /api/metadata`.
+pub fn list_metadata(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    let opened = open_session(app, req, EndpointClass::Normal)?;
+    let items = app.engine.items(&opened.session);
+    let mut out = Vec::new();
+    for meta in items.list()? {
+        let Some(id) = meta.name.as_str().strip_prefix("metadata-") else {
+            continue;
+        };
+        let entries = items
+            .get(meta.name.as_str())?
+            .and_then(|b| mds::parse_uploaded(&b).ok())
+            .unwrap_or_default();
+        let first = entries.first();
+        out.push(json!({
+            "id": id,
+            "aaguid": first.and_then(|e| e.aaguid).map(|a| relying_party::decoder::uuid_string(&a)),
+            "description": first.map(|e| e.description().to_owned()),
+            "uploaded": meta.modified.and_then(|m| m.duration_since(SystemTime::UNIX_EPOCH).ok()).map(|d| d.as_millis() as u64),
+            "trust": "uploaded, not MDS-trusted",
+        }));
+    }
+    Ok(Reply::ok(Json::Array(out)).with_cookie(opened.set_cookie))
+}
+
+/// `DELETE /api/metadata/{id}`.
+pub fn delete_metadata(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    let opened = existing_session(app, req, EndpointClass::Normal)?;
+    csrf(app, req, Some(&opened.session), StateChange::Other)?;
+    let id = req.param.clone().unwrap_or_default();
+    let name = format!("metadata-{id}");
+    let items = app.engine.items(&opened.session);
+    // The id goes through the store's name validation before any access.
+    match items.get(&name) {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            return Err(ApiError::not_found(
+                "no_such_metadata",
+                "no uploaded statement with this id",
+            ));
+        }
+        Err(_) => return Err(ApiError::bad_request("invalid_id", "not a metadata id")),
+    }
+    items.delete(&name)?;
+    Ok(Reply::ok(json!({ "status": "ok" })))
+}
+
+/// `POST /api/decode`.
+pub fn decode(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        input: String,
+        kind: Option<String>,
+    }
+    let _ = app;
+    let b: Body = req.json()?;
+    use relying_party::decoder::{self, InputKind};
+    let kind = match b.kind.as_deref() {
+        None | Some("auto") => None,
+        Some("attestationObject") => Some(InputKind::AttestationObject),
+        Some("authenticatorData") => Some(InputKind::AuthenticatorData),
+        Some("clientDataJSON") => Some(InputKind::ClientDataJson),
+        Some("coseKey") => Some(InputKind::CoseKey),
+        Some("certificate") => Some(InputKind::Certificate),
+        Some("cbor") => Some(InputKind::Cbor),
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_kind",
+                format!("unknown kind {other:?}"),
+            ));
+        }
+    };
+    let decoded = match kind {
+        None => decoder::decode_text(&b.input),
+        Some(k) => decoder::text_bytes(&b.input).and_then(|bytes| decoder::decode(k, &bytes)),
+    }
+    .map_err(|e| ApiError::bad_request("undecodable", e.to_string()))?;
+    Ok(Reply::ok(decoded))
+}

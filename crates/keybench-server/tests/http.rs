@@ -1,0 +1,568 @@
+//! The server over real HTTP on loopback: full ceremonies with Keybench's
+//! WebAuthn client driving the virtual key, the inspection API and its live
+//! stream, and every rejection the issue lists, printed as a table
+//! (request → status, code, message).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use ctap_client::webauthn::{self, ClientContext};
+use ctap_client::{Device, Recorder};
+use ctaphid::transport::PipeEnd;
+use keybench_server::ServerConfig;
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+use virtual_authenticator::{Authenticator, Config};
+
+struct Server {
+    base: String,
+    secret: String,
+    _dir: tempfile::TempDir,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn server(ttl: Option<Duration>) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut config = ServerConfig::local(([127, 0, 0, 1], 0).into(), dir.path().to_owned());
+    config.no_keyring = true;
+    config.challenge_ttl = ttl;
+    let running = runtime.block_on(keybench_server::start(config)).unwrap();
+    let base = format!("http://localhost:{}", running.addr.port());
+    let secret = running.launch_secret.clone();
+    runtime.spawn(running.wait());
+    Server {
+        base,
+        secret,
+        _dir: dir,
+        _runtime: runtime,
+    }
+}
+
+fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+fn virtual_key() -> (Device<PipeEnd>, Arc<AtomicBool>) {
+    let (host, end) = ctaphid::pipe();
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    let identity = ctaphid::DeviceIdentity {
+        version: (0, 1, 0),
+        capabilities: 0x0d,
+    };
+    let key = Authenticator::new(Config::default()).unwrap();
+    std::thread::spawn(move || ctaphid::serve::serve(end, identity, key, s));
+    (Device::open(host, Recorder::default()).unwrap(), stop)
+}
+
+impl Server {
+    fn post(&self, c: &Client, path: &str, body: &Value) -> (u16, Value) {
+        let r = c
+            .post(format!("{}{path}", self.base))
+            .header("Origin", &self.base)
+            .json(body)
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
+    fn get(&self, c: &Client, path: &str) -> (u16, Value) {
+        let r = c.get(format!("{}{path}", self.base)).send().unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
+    fn inspect(&self, c: &Client, path: &str) -> (u16, Value) {
+        let r = c
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.secret)
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
+    fn register(&self, c: &Client, key: &mut Device<PipeEnd>, user: &str) -> (u16, Value, Value) {
+        let (s, options) = self.post(c, "/api/register/begin", &json!({ "username": user }));
+        assert_eq!(s, 200, "{options}");
+        let options = fido_wire::webauthn::json::from_json(
+            &serde_json::to_vec(&options["publicKey"]).unwrap(),
+        )
+        .unwrap();
+        let response =
+            webauthn::register(key, &options, &mut ClientContext::new(self.base.clone())).unwrap();
+        let body = serde_json::to_value(&response).unwrap();
+        let (s, v) = self.post(c, "/api/register/complete", &body);
+        (s, v, body)
+    }
+
+    fn login(
+        &self,
+        c: &Client,
+        key: &mut Device<PipeEnd>,
+        user: Option<&str>,
+    ) -> (u16, Value, Value) {
+        let (s, options) = self.post(
+            c,
+            "/api/authenticate/begin",
+            &user.map_or(json!({}), |u| json!({ "username": u })),
+        );
+        assert_eq!(s, 200, "{options}");
+        let options = fido_wire::webauthn::json::from_json(
+            &serde_json::to_vec(&options["publicKey"]).unwrap(),
+        )
+        .unwrap();
+        let response =
+            webauthn::authenticate(key, &options, &mut ClientContext::new(self.base.clone()))
+                .unwrap();
+        let body = serde_json::to_value(&response).unwrap();
+        let (s, v) = self.post(c, "/api/authenticate/complete", &body);
+        (s, v, body)
+    }
+}
+
+#[test]
+fn ceremonies_sessions_and_the_dashboard() {
+    let srv = server(None);
+    let (mut key, _stop) = virtual_key();
+    let c = browser();
+    assert_eq!(srv.get(&c, "/api/me").0, 401);
+    let (s, v, _) = srv.register(&c, &mut key, "alice");
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["username"], "alice");
+    assert_eq!(v["credential"]["algorithmName"], "ML-DSA-87");
+    assert_eq!(v["credential"]["attestation"]["format"], "packed");
+    let (s, me) = srv.get(&c, "/api/me");
+    assert_eq!((s, me["username"].as_str()), (200, Some("alice")));
+
+    // Named login, then a discoverable login with no user name.
+    let (s, v, _) = srv.login(&c, &mut key, Some("alice"));
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["signCount"], 1);
+    let fresh = browser();
+    let (s, v, _) = srv.login(&fresh, &mut key, None);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["username"], "alice");
+    let (s, list) = srv.get(&fresh, "/api/credentials");
+    assert_eq!(s, 200);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+
+    // The dashboard: sessions, consumed challenges, cookie table, key, cleanup.
+    let dash = browser();
+    let (s, sessions) = srv.inspect(&dash, "/api/inspect/sessions");
+    assert_eq!(s, 200, "{sessions}");
+    assert!(
+        sessions
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["user"] == "alice" && x["authenticated"] == true)
+    );
+    assert!(
+        sessions
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["id"].as_str().unwrap().starts_with("sid:")
+                && x["id"].as_str().unwrap().len() == 12),
+        "ids are redacted: {sessions}"
+    );
+    let (_, challenges) = srv.inspect(&dash, "/api/inspect/challenges");
+    let states: Vec<&str> = challenges
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["state"].as_str().unwrap())
+        .collect();
+    assert!(
+        states.iter().filter(|s| **s == "consumed").count() >= 3,
+        "{challenges}"
+    );
+    let (_, cookies) = srv.inspect(&dash, "/api/inspect/cookies");
+    let rows = cookies["rows"].as_array().unwrap();
+    assert!(rows.iter().any(|r| r["context"] == "https"
+        && r["policy"]["secure"] == true
+        && r["header"].as_str().unwrap().starts_with("__Host-")));
+    assert!(
+        rows.iter()
+            .any(|r| r["context"] == "http" && r["policy"]["secure"] == false)
+    );
+    assert!(rows.iter().all(|r| r["policy"]["http_only"] == true));
+    let (_, key_status) = srv.inspect(&dash, "/api/inspect/key");
+    assert!(key_status["fingerprint"].is_string(), "{key_status}");
+    let (s, report) = dash
+        .post(format!("{}/api/inspect/cleanup", srv.base))
+        .bearer_auth(&srv.secret)
+        .send()
+        .map(|r| (r.status().as_u16(), r.json::<Value>().unwrap()))
+        .unwrap();
+    assert_eq!(s, 200, "{report}");
+    assert!(report["status"]["runs"].as_u64().unwrap() >= 1);
+
+    // The live stream: every topic at once, as server-sent events.
+    let mut stream = dash
+        .get(format!("{}/api/inspect/stream", srv.base))
+        .bearer_auth(&srv.secret)
+        .send()
+        .unwrap();
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    let mut seen = String::new();
+    let mut buf = [0u8; 4096];
+    while ![
+        "sessions",
+        "challenges",
+        "cleanup",
+        "key",
+        "events",
+        "storage",
+    ]
+    .iter()
+    .all(|t| seen.contains(&format!("event: {t}")))
+    {
+        let n = std::io::Read::read(&mut stream, &mut buf).unwrap();
+        assert!(n > 0, "stream ended: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+
+    // Logout ends the session.
+    let (_, session) = srv.get(&c, "/api/session");
+    let token = session["csrfToken"].as_str().unwrap().to_owned();
+    let r = c
+        .post(format!("{}/api/logout", srv.base))
+        .header("Origin", &srv.base)
+        .header("X-CSRF-Token", token)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(srv.get(&c, "/api/me").0, 401);
+}
+
+/// One row of the rejection table.
+fn row(table: &mut Vec<String>, request: &str, status: u16, body: &Value) {
+    table.push(format!(
+        "| {request} | {status} | `{}` | {} |",
+        body["code"].as_str().unwrap_or("-"),
+        body["message"].as_str().unwrap_or("-")
+    ));
+}
+
+#[test]
+fn every_rejection_has_its_status_and_message() {
+    let srv = server(Some(Duration::from_secs(2)));
+    let (mut key, _stop) = virtual_key();
+    let mut table = vec![
+        "| Request | Status | Code | Message |".to_owned(),
+        "|---|---|---|---|".to_owned(),
+    ];
+    let c = browser();
+
+    // Replayed challenge: the same complete body twice.
+    let (s, _, body) = srv.register(&c, &mut key, "bob");
+    assert_eq!(s, 200);
+    // The session id rotated on success, so the replay arrives from a
+    // session the challenge was never bound to.
+    let (s, v) = srv.post(&c, "/api/register/complete", &body);
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (400, Some("challenge_other_session"))
+    );
+    row(
+        &mut table,
+        "register/complete replayed after success",
+        s,
+        &v,
+    );
+
+    // Another session's challenge.
+    let (_, options) = srv.post(&c, "/api/authenticate/begin", &json!({ "username": "bob" }));
+    let options =
+        fido_wire::webauthn::json::from_json(&serde_json::to_vec(&options["publicKey"]).unwrap())
+            .unwrap();
+    let response = webauthn::authenticate(
+        &mut key,
+        &options,
+        &mut ClientContext::new(srv.base.clone()),
+    )
+    .unwrap();
+    let other = browser();
+    let _ = srv.get(&other, "/api/session");
+    let (s, v) = srv.post(
+        &other,
+        "/api/authenticate/complete",
+        &serde_json::to_value(&response).unwrap(),
+    );
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (400, Some("challenge_other_session"))
+    );
+    row(
+        &mut table,
+        "authenticate/complete with another session's challenge",
+        s,
+        &v,
+    );
+
+    // Expired challenge (this server's TTL is 2 s).
+    let (_, options) = srv.post(&c, "/api/authenticate/begin", &json!({ "username": "bob" }));
+    let options =
+        fido_wire::webauthn::json::from_json(&serde_json::to_vec(&options["publicKey"]).unwrap())
+            .unwrap();
+    let response = webauthn::authenticate(
+        &mut key,
+        &options,
+        &mut ClientContext::new(srv.base.clone()),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(2200));
+    let (s, v) = srv.post(
+        &c,
+        "/api/authenticate/complete",
+        &serde_json::to_value(&response).unwrap(),
+    );
+    assert_eq!((s, v["code"].as_str()), (400, Some("challenge_expired")));
+    row(&mut table, "authenticate/complete after the TTL", s, &v);
+
+    // A changed signature is caught by the relying party.
+    let (_, options) = srv.post(&c, "/api/authenticate/begin", &json!({ "username": "bob" }));
+    let options =
+        fido_wire::webauthn::json::from_json(&serde_json::to_vec(&options["publicKey"]).unwrap())
+            .unwrap();
+    let mut response = webauthn::authenticate(
+        &mut key,
+        &options,
+        &mut ClientContext::new(srv.base.clone()),
+    )
+    .unwrap();
+    let genuine = serde_json::to_value(&response).unwrap();
+    let last = response.response.signature.0.len() - 1;
+    response.response.signature.0[last] ^= 1;
+    let (s, v) = srv.post(
+        &c,
+        "/api/authenticate/complete",
+        &serde_json::to_value(&response).unwrap(),
+    );
+    assert_eq!(s, 400, "{v}");
+    row(
+        &mut table,
+        "authenticate/complete with one signature bit flipped",
+        s,
+        &v,
+    );
+    // The refused attempt used the challenge up: the genuine response now
+    // meets a consumed challenge.
+    let (s, v) = srv.post(&c, "/api/authenticate/complete", &genuine);
+    assert_eq!((s, v["code"].as_str()), (400, Some("challenge_reused")));
+    row(
+        &mut table,
+        "authenticate/complete replayed (same session)",
+        s,
+        &v,
+    );
+
+    // Malformed CBOR in the attestation object.
+    let (_, options) = srv.post(&c, "/api/register/begin", &json!({ "username": "carol" }));
+    let options =
+        fido_wire::webauthn::json::from_json(&serde_json::to_vec(&options["publicKey"]).unwrap())
+            .unwrap();
+    let mut reg = webauthn::register(
+        &mut key,
+        &options,
+        &mut ClientContext::new(srv.base.clone()),
+    )
+    .unwrap();
+    reg.response.attestation_object.0 = vec![0xa3, 0x63, 0x66, 0x6d];
+    let (s, v) = srv.post(
+        &c,
+        "/api/register/complete",
+        &serde_json::to_value(&reg).unwrap(),
+    );
+    assert_eq!(s, 400, "{v}");
+    row(&mut table, "register/complete with malformed CBOR", s, &v);
+
+    // Tampered and forged cookies.
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    let url: reqwest::Url = srv.base.parse().unwrap();
+    jar.add_cookie_str("keybench-session=AAAAtampered", &url);
+    let forged = Client::builder()
+        .cookie_provider(jar.clone())
+        .build()
+        .unwrap();
+    let (s, v) = srv.get(&forged, "/api/me");
+    assert_eq!(s, 401);
+    row(
+        &mut table,
+        "GET /api/me with a tampered session cookie",
+        s,
+        &v,
+    );
+    jar.add_cookie_str(
+        "keybench-session=dGhpcy1pcy1hLWZvcmdlZC1zZXNzaW9uLWlkLTQzY2hhcnM",
+        &url,
+    );
+    let (s, v) = srv.get(&forged, "/api/me");
+    assert_eq!(s, 401);
+    row(
+        &mut table,
+        "GET /api/me with a forged (unsealed) session id",
+        s,
+        &v,
+    );
+
+    // Path traversal in ids and item names.
+    let (_, session) = srv.get(&c, "/api/session");
+    let token = session["csrfToken"].as_str().unwrap().to_owned();
+    for path in [
+        "/api/credentials/..%2F..%2Fetc%2Fpasswd",
+        "/api/metadata/..%2F..%2Frecord",
+    ] {
+        let r = c
+            .delete(format!("{}{path}", srv.base))
+            .header("Origin", &srv.base)
+            .header("X-CSRF-Token", &token)
+            .send()
+            .unwrap();
+        let s = r.status().as_u16();
+        let v: Value = r.json().unwrap_or(Value::Null);
+        assert!(s == 400 || s == 404, "{path}: {s} {v}");
+        row(&mut table, &format!("DELETE {path}"), s, &v);
+    }
+
+    // Cross-origin POST.
+    let r = c
+        .post(format!("{}/api/register/begin", srv.base))
+        .header("Origin", "https://evil.example")
+        .json(&json!({ "username": "mallory" }))
+        .send()
+        .unwrap();
+    let s = r.status().as_u16();
+    let v: Value = r.json().unwrap();
+    assert_eq!(s, 403);
+    row(
+        &mut table,
+        "POST register/begin from https://evil.example",
+        s,
+        &v,
+    );
+    // State change without the CSRF token.
+    let r = c
+        .post(format!("{}/api/logout", srv.base))
+        .header("Origin", &srv.base)
+        .send()
+        .unwrap();
+    let s = r.status().as_u16();
+    let v: Value = r.json().unwrap();
+    assert_eq!(s, 403);
+    row(&mut table, "POST logout without X-CSRF-Token", s, &v);
+
+    // Inspection: foreign Host (DNS rebinding), no launch secret, foreign Origin.
+    let r = c
+        .get(format!("{}/api/inspect/sessions", srv.base))
+        .header("Host", "attacker.example")
+        .bearer_auth(&srv.secret)
+        .send()
+        .unwrap();
+    let s = r.status().as_u16();
+    let v: Value = r.json().unwrap();
+    assert_eq!(s, 421);
+    row(
+        &mut table,
+        "GET inspect/sessions with Host: attacker.example",
+        s,
+        &v,
+    );
+    let (s, v) = srv.get(&c, "/api/inspect/sessions");
+    assert_eq!(s, 401);
+    row(
+        &mut table,
+        "GET inspect/sessions without the launch secret",
+        s,
+        &v,
+    );
+    let r = c
+        .get(format!("{}/api/inspect/events", srv.base))
+        .header("Origin", "https://evil.example")
+        .bearer_auth(&srv.secret)
+        .send()
+        .unwrap();
+    let s = r.status().as_u16();
+    let v: Value = r.json().unwrap();
+    assert_eq!(s, 403);
+    row(&mut table, "GET inspect/events from another origin", s, &v);
+
+    // Oversized body, wrong content type, unknown field, bad user name.
+    let big = json!({ "username": "x".repeat(70 * 1024) });
+    let (s, v) = srv.post(&c, "/api/register/begin", &big);
+    assert_eq!(s, 413);
+    row(&mut table, "POST register/begin with a 70 KB body", s, &v);
+    let r = c
+        .post(format!("{}/api/register/begin", srv.base))
+        .header("Origin", &srv.base)
+        .header("Content-Type", "text/plain")
+        .body("{}")
+        .send()
+        .unwrap();
+    let s = r.status().as_u16();
+    let v: Value = r.json().unwrap();
+    assert_eq!(s, 415);
+    row(&mut table, "POST register/begin as text/plain", s, &v);
+    let (s, v) = srv.post(
+        &c,
+        "/api/register/begin",
+        &json!({ "username": "a", "admin": true }),
+    );
+    assert_eq!((s, v["code"].as_str()), (400, Some("invalid_json")));
+    row(
+        &mut table,
+        "POST register/begin with an unknown field",
+        s,
+        &v,
+    );
+    let (s, v) = srv.post(&c, "/api/register/begin", &json!({ "username": "" }));
+    assert_eq!((s, v["code"].as_str()), (400, Some("invalid_username")));
+    row(
+        &mut table,
+        "POST register/begin with an empty user name",
+        s,
+        &v,
+    );
+    let (s, v) = srv.post(
+        &c,
+        "/api/advanced/register/begin",
+        &json!({ "username": "a", "algorithms": [-999] }),
+    );
+    assert_eq!(s, 400);
+    row(
+        &mut table,
+        "advanced/register/begin with algorithm -999",
+        s,
+        &v,
+    );
+    let (s, v) = srv.post(&c, "/api/decode", &json!({ "input": "zz" }));
+    assert_eq!(s, 400);
+    row(&mut table, "POST decode with undecodable input", s, &v);
+    let (s, v) = srv.get(&c, "/api/nothing-here");
+    assert_eq!(s, 404);
+    row(&mut table, "GET /api/nothing-here", s, &v);
+
+    println!("{}", table.join("\n"));
+    let all = table.join("\n");
+    // No message leaks a cookie value or the launch secret.
+    assert!(!all.contains(&srv.secret));
+}

@@ -1,0 +1,357 @@
+//! User accounts and their credentials, kept in the one storage abstraction
+//! (`session_store::Storage`) that also holds sessions: an account scope per
+//! user (profile and credential records), and two indexes made with the
+//! store's atomic create — credential id → account (so an id can be
+//! registered once, across users and processes) and user handle → account
+//! (for discoverable logins).
+//!
+//! Names in storage are hashes (base64url SHA-256), so user names and
+//! credential ids of any content never reach a file name. A public key sent
+//! by a client is never stored: records come only from verified
+//! registrations.
+
+use crate::credential::{Credential, CredentialRecord, RecordError};
+use aws_lc_rs::digest::{SHA256, digest};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use session_store::{Created, ItemName, Kind, OwnerId, Scope, Storage, StoreError};
+use std::sync::Arc;
+
+/// Why an account operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AccountError {
+    /// Storage failed.
+    #[error("account storage: {0}")]
+    Storage(#[from] StoreError),
+    /// A stored record does not parse.
+    #[error("a stored account record is corrupt: {0}")]
+    Corrupt(String),
+    /// The credential id is registered already (to this or another user).
+    #[error("this credential is already registered")]
+    CredentialTaken,
+    /// The user name is not acceptable.
+    #[error("user names are 1 to 64 characters without control characters")]
+    InvalidUsername,
+    /// A stored key does not decode.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+}
+
+/// An account's profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Profile {
+    /// The user name as typed.
+    pub username: String,
+    /// The display name.
+    pub display_name: String,
+    /// The WebAuthn user handle (64 random bits or more; never the name).
+    pub user_handle: String,
+    /// Created, ms since epoch.
+    pub created_ms: u64,
+}
+
+/// A stored credential: the verified record plus what the UI shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredCredential {
+    /// The verified record.
+    pub record: CredentialRecord,
+    /// Registered, ms since epoch.
+    pub created_ms: u64,
+    /// The attestation object as received (base64url), for the decoder.
+    pub attestation_object: String,
+    /// Whether the registration was user-verified.
+    pub user_verified: bool,
+}
+
+fn hash_b64(domain: &str, data: &[u8]) -> String {
+    let d = digest(&SHA256, &[domain.as_bytes(), &[0], data].concat());
+    URL_SAFE_NO_PAD.encode(d.as_ref())
+}
+
+fn kind(name: &str) -> Result<Kind, StoreError> {
+    Ok(Kind::new(name)?)
+}
+
+fn item(name: &str) -> Result<ItemName, StoreError> {
+    Ok(ItemName::new(name)?)
+}
+
+const PROFILE: &str = "profile";
+const INDEX_ITEM: &str = "account";
+
+/// Accounts over a storage backend.
+#[derive(Debug, Clone)]
+pub struct Accounts {
+    store: Arc<dyn Storage>,
+}
+
+impl Accounts {
+    /// Accounts kept in `store`.
+    pub fn new(store: Arc<dyn Storage>) -> Self {
+        Accounts { store }
+    }
+
+    /// User names are case-insensitive: this is the form indexes hold.
+    pub fn canonical(username: &str) -> String {
+        username.trim().to_lowercase()
+    }
+
+    fn account_scope(username: &str) -> Result<Scope, StoreError> {
+        let normalized = Self::canonical(username);
+        Ok(Scope::new(
+            Kind::accounts(),
+            OwnerId::new(&hash_b64("account", normalized.as_bytes()))?,
+        ))
+    }
+
+    fn credential_index(id: &[u8]) -> Result<Scope, StoreError> {
+        Ok(Scope::new(
+            kind("credential-index")?,
+            OwnerId::new(&hash_b64("credential", id))?,
+        ))
+    }
+
+    fn handle_index(handle: &[u8]) -> Result<Scope, StoreError> {
+        Ok(Scope::new(
+            kind("handle-index")?,
+            OwnerId::new(&hash_b64("handle", handle))?,
+        ))
+    }
+
+    fn credential_item(id: &[u8]) -> Result<ItemName, StoreError> {
+        item(&format!("cred-{}", hash_b64("credential", id)))
+    }
+
+    /// Checks a user name.
+    pub fn validate_username(username: &str) -> Result<(), AccountError> {
+        let trimmed = username.trim();
+        let chars = trimmed.chars().count();
+        if chars == 0 || chars > 64 || trimmed.chars().any(char::is_control) {
+            return Err(AccountError::InvalidUsername);
+        }
+        Ok(())
+    }
+
+    /// The account's profile, if it exists.
+    pub fn profile(&self, username: &str) -> Result<Option<Profile>, AccountError> {
+        let scope = Self::account_scope(username)?;
+        match self.store.get(&scope, &item(PROFILE)?)? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| AccountError::Corrupt(e.to_string())),
+        }
+    }
+
+    /// The account's profile, created (with a fresh 32-byte user handle) when
+    /// it does not exist yet.
+    pub fn profile_or_create(
+        &self,
+        username: &str,
+        display_name: &str,
+        now_ms: u64,
+    ) -> Result<Profile, AccountError> {
+        Self::validate_username(username)?;
+        if let Some(p) = self.profile(username)? {
+            return Ok(p);
+        }
+        let mut handle = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut handle)
+            .map_err(|_| AccountError::Corrupt("no randomness".into()))?;
+        let profile = Profile {
+            username: username.trim().to_owned(),
+            display_name: display_name.to_owned(),
+            user_handle: URL_SAFE_NO_PAD.encode(handle),
+            created_ms: now_ms,
+        };
+        let scope = Self::account_scope(username)?;
+        let bytes =
+            serde_json::to_vec(&profile).map_err(|e| AccountError::Corrupt(e.to_string()))?;
+        // Two concurrent first registrations: one profile wins, both use it.
+        if self.store.create(&scope, &item(PROFILE)?, &bytes)? == Created::AlreadyExists {
+            return self
+                .profile(username)?
+                .ok_or_else(|| AccountError::Corrupt("profile vanished".into()));
+        }
+        let _ = self.store.create(
+            &Self::handle_index(&handle)?,
+            &item(INDEX_ITEM)?,
+            Self::canonical(username).as_bytes(),
+        )?;
+        Ok(profile)
+    }
+
+    /// The account's profile, created with the given user handle (base64url)
+    /// when it does not exist yet: registration picks the handle at begin and
+    /// creates the account only once a credential verified.
+    pub fn profile_or_create_with_handle(
+        &self,
+        username: &str,
+        display_name: &str,
+        user_handle: &str,
+        now_ms: u64,
+    ) -> Result<Profile, AccountError> {
+        Self::validate_username(username)?;
+        if let Some(p) = self.profile(username)? {
+            return Ok(p);
+        }
+        let handle = URL_SAFE_NO_PAD
+            .decode(user_handle)
+            .map_err(|e| AccountError::Corrupt(e.to_string()))?;
+        let profile = Profile {
+            username: username.trim().to_owned(),
+            display_name: display_name.to_owned(),
+            user_handle: user_handle.to_owned(),
+            created_ms: now_ms,
+        };
+        let bytes =
+            serde_json::to_vec(&profile).map_err(|e| AccountError::Corrupt(e.to_string()))?;
+        if self
+            .store
+            .create(&Self::account_scope(username)?, &item(PROFILE)?, &bytes)?
+            == Created::AlreadyExists
+        {
+            return self
+                .profile(username)?
+                .ok_or_else(|| AccountError::Corrupt("profile vanished".into()));
+        }
+        let _ = self.store.create(
+            &Self::handle_index(&handle)?,
+            &item(INDEX_ITEM)?,
+            Self::canonical(username).as_bytes(),
+        )?;
+        Ok(profile)
+    }
+
+    /// The user name owning a user handle (discoverable login).
+    pub fn username_for_handle(&self, handle: &[u8]) -> Result<Option<String>, AccountError> {
+        Ok(self
+            .store
+            .get(&Self::handle_index(handle)?, &item(INDEX_ITEM)?)?
+            .and_then(|b| String::from_utf8(b).ok()))
+    }
+
+    /// Whether a credential id is registered to anyone.
+    pub fn is_registered(&self, id: &[u8]) -> Result<bool, AccountError> {
+        Ok(self
+            .store
+            .get(&Self::credential_index(id)?, &item(INDEX_ITEM)?)?
+            .is_some())
+    }
+
+    /// Stores a verified credential under `username`. The id is claimed
+    /// atomically first, so the same credential cannot be registered twice.
+    pub fn add_credential(
+        &self,
+        username: &str,
+        credential: &StoredCredential,
+    ) -> Result<(), AccountError> {
+        let id = &credential.record.id.0;
+        let claimed = self.store.create(
+            &Self::credential_index(id)?,
+            &item(INDEX_ITEM)?,
+            Self::canonical(username).as_bytes(),
+        )?;
+        if claimed == Created::AlreadyExists {
+            return Err(AccountError::CredentialTaken);
+        }
+        let bytes =
+            serde_json::to_vec(credential).map_err(|e| AccountError::Corrupt(e.to_string()))?;
+        self.store.put(
+            &Self::account_scope(username)?,
+            &Self::credential_item(id)?,
+            &bytes,
+        )?;
+        Ok(())
+    }
+
+    /// The user owning a credential id.
+    pub fn owner_of(&self, id: &[u8]) -> Result<Option<String>, AccountError> {
+        Ok(self
+            .store
+            .get(&Self::credential_index(id)?, &item(INDEX_ITEM)?)?
+            .and_then(|b| String::from_utf8(b).ok()))
+    }
+
+    /// One of `username`'s credentials.
+    pub fn credential(
+        &self,
+        username: &str,
+        id: &[u8],
+    ) -> Result<Option<StoredCredential>, AccountError> {
+        match self
+            .store
+            .get(&Self::account_scope(username)?, &Self::credential_item(id)?)?
+        {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| AccountError::Corrupt(e.to_string())),
+        }
+    }
+
+    /// The credential, decoded for verification (the key decoded once here).
+    pub fn verifying_credential(
+        &self,
+        username: &str,
+        id: &[u8],
+    ) -> Result<Option<(Credential, StoredCredential)>, AccountError> {
+        let Some(stored) = self.credential(username, id)? else {
+            return Ok(None);
+        };
+        Ok(Some((
+            Credential::from_record(stored.record.clone())?,
+            stored,
+        )))
+    }
+
+    /// Replaces a stored credential's record (counter, flags) after an authentication.
+    pub fn update_credential(
+        &self,
+        username: &str,
+        stored: &StoredCredential,
+    ) -> Result<(), AccountError> {
+        let bytes = serde_json::to_vec(stored).map_err(|e| AccountError::Corrupt(e.to_string()))?;
+        self.store.put(
+            &Self::account_scope(username)?,
+            &Self::credential_item(&stored.record.id.0)?,
+            &bytes,
+        )?;
+        Ok(())
+    }
+
+    /// Every credential of `username`, oldest first.
+    pub fn credentials(&self, username: &str) -> Result<Vec<StoredCredential>, AccountError> {
+        let scope = Self::account_scope(username)?;
+        let mut out = Vec::new();
+        for meta in self.store.list(&scope)? {
+            if !meta.name.as_str().starts_with("cred-") {
+                continue;
+            }
+            if let Some(bytes) = self.store.get(&scope, &meta.name)? {
+                out.push(
+                    serde_json::from_slice::<StoredCredential>(&bytes)
+                        .map_err(|e| AccountError::Corrupt(e.to_string()))?,
+                );
+            }
+        }
+        out.sort_by_key(|c| c.created_ms);
+        Ok(out)
+    }
+
+    /// Deletes one of `username`'s credentials; `false` when it is not theirs.
+    pub fn delete_credential(&self, username: &str, id: &[u8]) -> Result<bool, AccountError> {
+        if self.owner_of(id)? != Some(Self::canonical(username)) {
+            return Ok(false);
+        }
+        self.store
+            .delete(&Self::account_scope(username)?, &Self::credential_item(id)?)?;
+        self.store
+            .delete(&Self::credential_index(id)?, &item(INDEX_ITEM)?)?;
+        Ok(true)
+    }
+}
