@@ -367,6 +367,14 @@ async function main() {
     });
     await noHorizontalScroll(page, 'dashboard');
     await shot(page, 'dashboard');
+    if (SHOTS) {
+      // The lower half: the cookie table, cleanup, key, storage.
+      await page.evaluate(() => {
+        const h2 = [...document.querySelectorAll('main h2')].find((x) => x.textContent.includes('Session cookie attributes'));
+        window.scrollTo(0, h2.getBoundingClientRect().top + window.scrollY - 60);
+      });
+      await page.screenshot({ path: path.join(SHOTS, 'dashboard-cookies.png') });
+    }
 
     await check('without the launch secret the dashboard explains itself', async () => {
       const fresh = await browser.newContext({ viewport: VIEWPORT });

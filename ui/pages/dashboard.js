@@ -156,10 +156,12 @@ function challengesView(list) {
     h('td', {}, c.user || h('span', { class: 'muted' }, 'discoverable')),
     h('td', {}, h('code', {}, c.session)),
     h('td', {}, time(c.created)),
-    h('td', {}, c.state === 'issued' ? ttl(c.expires) : time(c.expires, { live: false })),
+    h('td', {}, c.state === 'issued' ? ttl(c.expires)
+      : c.consumed ? time(c.consumed, { prefix: 'used ' })
+        : time(c.expires, { prefix: c.state === 'expired' ? 'expired ' : '' })),
     h('td', {}, badge(c.state, STATE_KIND[c.state] || ''), c.reason ? h('div', { class: 'muted small' }, c.reason) : null),
     h('td', {}, h('span', { class: 'muted' }, c.rpId), h('div', { class: 'muted small' }, c.origin))));
-  return table(['Challenge', 'Ceremony', 'User', 'Session', 'Issued', 'Expires', 'State', 'RP ID / origin'], rows, { caption: 'Bound challenges, newest first' });
+  return table(['Challenge', 'Ceremony', 'User', 'Session', 'Issued', 'Expires / used', 'State', 'RP ID / origin'], rows, { caption: 'Bound challenges, newest first' });
 }
 
 /**
@@ -179,25 +181,34 @@ function cookiesView(answer) {
   // Optional members some servers add: the lifetime class and why Secure is (not) set.
   const hasLifetime = rows.some((r) => r.lifetime !== undefined);
   const hasBasis = rows.some((r) => r.basis !== undefined);
+  let marked = false;
   const tr = rows.map((r) => {
     const isCurrent = r.context === current || r.current === true;
+    // The badge once, on the first row of this page's context; the others are highlighted.
+    const mark = isCurrent && !marked;
+    if (mark) marked = true;
     return h('tr', { class: isCurrent ? 'current' : null, dataset: { context: r.context, endpoint: r.endpoint || '', name: r.name } },
-      h('td', {}, r.context, isCurrent ? [' ', badge('this page', 'info')] : null),
+      h('td', {}, r.context, mark ? [' ', badge('this page', 'info')] : null),
       h('td', {}, r.endpoint || '—'),
       hasLifetime ? h('td', {}, r.lifetime ?? '—') : null,
       h('td', { dataset: { attr: 'name' } }, h('code', {}, r.name)),
       h('td', { dataset: { attr: 'httpOnly', value: String(r.httpOnly) } }, yesNo(r.httpOnly)),
       h('td', { dataset: { attr: 'secure', value: String(r.secure) } }, yesNo(r.secure, { good: r.context !== 'http' ? true : !r.secure })),
       h('td', { dataset: { attr: 'sameSite', value: String(r.sameSite) } }, r.sameSite),
-      h('td', { dataset: { attr: 'maxAge', value: String(r.maxAge ?? '') } }, r.maxAge === null || r.maxAge === undefined ? 'session' : `${r.maxAge} s`),
+      h('td', { dataset: { attr: 'maxAge', value: String(r.maxAge ?? '') }, title: r.maxAge === null || r.maxAge === undefined ? null : `Max-Age=${r.maxAge}` }, maxAgeText(r.maxAge)),
       h('td', { dataset: { attr: 'path', value: String(r.path) } }, h('code', {}, r.path)),
       h('td', {}, yesNo(r.hostPrefix, { good: r.context === 'http' ? !r.hostPrefix : true })),
-      hasBasis ? h('td', {}, typeof r.basis === 'string' ? r.basis : JSON.stringify(r.basis ?? '—')) : null,
-      h('td', { class: 'header-cell' }, h('code', { class: 'raw' }, r.header || '')));
+      hasBasis ? h('td', {}, typeof r.basis === 'string' ? r.basis.replace(/_/g, ' ') : JSON.stringify(r.basis ?? '—')) : null);
   });
+  const headers = h('details', { class: 'set-cookie' },
+    h('summary', {}, 'The Set-Cookie lines (values replaced by <sealed>)'),
+    h('ul', { class: 'plain' }, rows.map((r) => h('li', {},
+      h('span', { class: 'muted' }, `${r.context} · ${r.endpoint || '—'}${r.lifetime ? ` · ${r.lifetime}` : ''}: `),
+      h('code', { class: 'raw' }, r.header || '—')))));
   return h('div', {},
     current ? h('p', { class: 'muted' }, 'This page was served over ', h('strong', {}, current), '; its row is highlighted. Compare it with what your browser stored (DevTools → Application → Cookies).') : null,
-    table(['Context', 'Endpoint', ...(hasLifetime ? ['Lifetime'] : []), 'Name', 'HttpOnly', 'Secure', 'SameSite', 'Max-Age', 'Path', '__Host-', ...(hasBasis ? ['Secure because'] : []), 'Set-Cookie'], tr, { caption: 'Session cookie attributes' }));
+    table(['Context', 'Endpoint', ...(hasLifetime ? ['Lifetime'] : []), 'Name', 'HttpOnly', 'Secure', 'SameSite', 'Max-Age', 'Path', '__Host-', ...(hasBasis ? ['Secure because'] : [])], tr, { caption: 'Session cookie attributes' }),
+    headers);
 }
 
 function cleanupView(c, update, body) {
@@ -257,13 +268,23 @@ function eventsView(list) {
     h('td', {}, badge(e.severity, SEVERITY[e.severity] || '')),
     h('td', {}, h('code', {}, e.kind)),
     h('td', {}, e.session ? h('code', {}, e.session) : '—'),
-    h('td', {}, e.detail)));
+    h('td', { class: 'wrap' }, e.detail, e.reason ? h('span', { class: 'muted' }, ` (${e.reason})`) : null)));
   return table(['When', 'Severity', 'Kind', 'Session', 'Detail'], rows, { caption: 'Security events, newest first' });
 }
 
 /** Sorted by a time member, newest first (stable for equal times). */
 function newestFirst(list, member) {
   return list.map((x, i) => [x, i]).sort((a, b) => (toMs(b[0][member]) - toMs(a[0][member])) || (b[1] - a[1])).map(([x]) => x);
+}
+
+function maxAgeText(secs) {
+  if (secs === null || secs === undefined) return 'session';
+  const n = Number(secs);
+  if (n % 31536000 === 0) return `${n / 31536000} y`;
+  if (n % 86400 === 0) return `${n / 86400} d`;
+  if (n % 3600 === 0) return `${n / 3600} h`;
+  if (n % 60 === 0) return `${n / 60} min`;
+  return `${n} s`;
 }
 
 function bytes(n) {
