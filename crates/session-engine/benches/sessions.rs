@@ -2,6 +2,7 @@
 //! backend. Baselines measured in the same run: a bare `std::fs::read` of
 //! the record file (the I/O floor of a load) and the id validator alone.
 #![allow(
+    missing_docs,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::indexing_slicing,
