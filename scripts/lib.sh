@@ -64,8 +64,10 @@ require_rust() {
 # Debian packages every build needs (a C compiler for aws-lc-sys and
 # PQClean's ML-DSA).
 BUILD_PACKAGES=(build-essential pkg-config)
-# Debian packages the test suite needs besides (python-fido2 runs in a venv).
-TEST_PACKAGES=(python3 python3-venv)
+# Debian packages the test suite needs besides (python-fido2 runs in a venv):
+# gnome-keyring and dbus give the session engine's keyring test a real Secret
+# Service inside dbus-run-session.
+TEST_PACKAGES=(python3 python3-venv gnome-keyring dbus)
 
 # setup_platform "cargo args for the help text" PKG... : checks the platform
 # and installs the listed Debian packages where it can.
