@@ -98,7 +98,10 @@ async function shot(page, name) {
 }
 
 async function go(page, base, route) {
-  await page.goto(`${base}#/${route}`);
+  // A fresh page each time: going to the URL already shown would only be a
+  // fragment navigation and keep the previous step's state.
+  if (page.url() === `${base}#/${route}`) await page.reload();
+  else await page.goto(`${base}#/${route}`);
   await page.locator('main h1').first().waitFor();
 }
 
@@ -252,6 +255,38 @@ async function main() {
     });
     await page.evaluate(() => window.scrollTo(0, 0));
     await shot(page, 'register-advanced');
+
+    await check('advanced register: the options edited in the JSON editor are the ones the browser uses', async () => {
+      await go(page, base, 'register');
+      await page.click('#tab-advanced');
+      await page.fill('#pane-advanced input[name=username]', `${user}-adv`);
+      for (const box of await page.locator('#pane-advanced fieldset').first().locator('input[type=checkbox]').all()) {
+        const v = await box.getAttribute('value');
+        if ((v === '-7') !== (await box.isChecked())) await box.click();
+      }
+      await page.selectOption('#pane-advanced select[name=residentKey]', 'required');
+      await page.selectOption('#pane-advanced select[name=attestation]', 'direct');
+      await page.click('#pane-advanced button:text-is("Get options")');
+      await page.locator('#pane-advanced ol.steps li.ok', { hasText: '/api/advanced/register/begin' }).waitFor();
+      const editor = page.locator('#pane-advanced textarea').nth(1);
+      const opts = JSON.parse(await editor.inputValue());
+      assert.deepEqual(opts.pubKeyCredParams.map((p) => p.alg), [-7]);
+      assert.equal(opts.attestation, 'direct');
+      assert.equal(opts.authenticatorSelection.residentKey, 'required');
+      // Edit: ask for a non-discoverable credential instead.
+      opts.authenticatorSelection.residentKey = 'discouraged';
+      opts.authenticatorSelection.requireResidentKey = false;
+      await editor.fill(JSON.stringify(opts, null, 2));
+      const before = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials.length;
+      await page.click('#pane-advanced button:text-is("Run ceremony")');
+      const text = await successText(page, '#pane-advanced');
+      assert.match(text, new RegExp(`Registered ${user}-adv`));
+      const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+      assert.equal(credentials.length, before + 1);
+      const created = credentials.find((c) => !c.isResidentCredential);
+      assert.ok(created, 'the edited options (residentKey discouraged) made a non-resident credential');
+      return text.replace(/\s+/g, ' ').match(/Algorithm.*?(?=User verified)/)?.[0];
+    });
 
     // The ML-DSA attempt may have signed in as another user: sign in as `user` again.
     await check('sign in again as the first user', async () => {
