@@ -108,6 +108,20 @@ async function go(page, base, route) {
 async function noHorizontalScroll(page, route) {
   const [sw, w] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
   assert.ok(sw <= w, `${route}: the page scrolls sideways (${sw} > ${w})`);
+  await accessibleNames(page, route);
+}
+
+// Every visible control has an accessible name (a label, aria-label or text).
+async function accessibleNames(page, route) {
+  const nameless = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button, a[href]')]
+    .filter((el) => el.offsetParent !== null)
+    .filter((el) => {
+      const text = (el.getAttribute('aria-label') || el.textContent || '').trim();
+      const labelled = (el.labels && el.labels.length) || el.getAttribute('aria-labelledby') || el.title;
+      return ['INPUT', 'SELECT', 'TEXTAREA'].includes(el.tagName) ? !labelled && !el.closest('label') : !text;
+    })
+    .map((el) => el.outerHTML.slice(0, 80)));
+  assert.deepEqual(nameless, [], `${route}: controls without an accessible name`);
 }
 
 async function successText(page, pane = '#pane-simple') {
@@ -418,6 +432,16 @@ async function main() {
       const text = await p.locator('main').innerText();
       assert.match(text, /needs this launch's secret/);
       await fresh.close();
+    });
+
+    await check('opened at 127.0.0.1, the ceremony pages explain the IP-address RP ID problem', async () => {
+      const p = await context.newPage();
+      await p.goto(`${base.replace('localhost', '127.0.0.1')}#/register`);
+      const warn = p.locator('main .alert.warn');
+      await warn.waitFor();
+      assert.match(await warn.innerText(), /IP address/);
+      assert.equal(await warn.locator('a').getAttribute('href'), base);
+      await p.close();
     });
 
     await check('no script errors in the page', async () => {
