@@ -36,8 +36,8 @@ export async function render(root, { alive } = { alive: () => true }) {
     card('Security events', bodies.events));
 
   const draw = {
-    sessions: () => mount(bodies.sessions, sessionsView(state.sessions)),
-    challenges: () => mount(bodies.challenges, challengesView(state.challenges)),
+    sessions: () => { mount(bodies.sessions, sessionsView(state.sessions)); if (state.challenges) draw.challenges(); },
+    challenges: () => mount(bodies.challenges, challengesView(state.challenges, currentTag(state.sessions))),
     cookies: () => mount(bodies.cookies, cookiesView(state.cookies)),
     cleanup: () => mount(bodies.cleanup, cleanupView(state.cleanup, (r) => { state.cleanup = shapes.cleanup(r); draw.cleanup(); }, bodies.cleanup)),
     key: () => mount(bodies.key, keyView(state.key, (k) => { state.key = shapes.key(k); draw.key(); }, bodies.key)),
@@ -146,7 +146,13 @@ function sessionsView(list) {
 
 const STATE_KIND = { issued: 'info', consumed: 'ok', expired: 'warn', rejected: 'bad' };
 
-function challengesView(list) {
+/** The tag the current session's challenges name it by (when the server sends tags). */
+function currentTag(sessions) {
+  const mine = Array.isArray(sessions) ? sessions.find((s) => s.current) : null;
+  return mine ? mine.tag || mine.id : null;
+}
+
+function challengesView(list, mineTag) {
   if (!Array.isArray(list) || !list.length) {
     return h('p', { class: 'empty' }, 'No challenges issued yet — each register or sign-in begins with one, bound to the session that asked for it.');
   }
@@ -154,7 +160,7 @@ function challengesView(list) {
     h('td', {}, short(c.id, 8)),
     h('td', {}, c.ceremony),
     h('td', {}, c.user || h('span', { class: 'muted' }, 'discoverable')),
-    h('td', {}, h('code', {}, c.session)),
+    h('td', {}, h('code', {}, c.session), mineTag && c.session === mineTag ? [' ', h('span', { class: 'badge info', title: 'bound to this browser\'s session' }, 'you')] : null),
     h('td', {}, time(c.created)),
     h('td', {}, c.state === 'issued' ? ttl(c.expires)
       : c.consumed ? time(c.consumed, { prefix: 'used ' })
