@@ -66,8 +66,9 @@ require_rust() {
 BUILD_PACKAGES=(build-essential pkg-config)
 # Debian packages the test suite needs besides (python-fido2 runs in a venv):
 # gnome-keyring and dbus give the session engine's keyring test a real Secret
-# Service inside dbus-run-session.
-TEST_PACKAGES=(python3 python3-venv gnome-keyring dbus)
+# Service inside dbus-run-session; chromium, nodejs and npm run the browser
+# tests (Playwright).
+TEST_PACKAGES=(python3 python3-venv gnome-keyring dbus chromium nodejs npm)
 
 # setup_platform "cargo args for the help text" PKG... : checks the platform
 # and installs the listed Debian packages where it can.
