@@ -66,9 +66,10 @@ require_rust() {
 BUILD_PACKAGES=(build-essential pkg-config)
 # Debian packages the test suite needs besides (python-fido2 runs in a venv):
 # gnome-keyring and dbus give the session engine's keyring test a real Secret
-# Service inside dbus-run-session; chromium, nodejs and npm run the browser
-# tests (Playwright).
-TEST_PACKAGES=(python3 python3-venv gnome-keyring dbus chromium nodejs npm)
+# Service inside dbus-run-session; chromium runs the browser tests (Node and
+# npm too: scripts/test installs Debian's when no node/npm is on the PATH, as
+# a NodeSource nodejs bundles npm and conflicts with Debian's npm package).
+TEST_PACKAGES=(python3 python3-venv gnome-keyring dbus chromium)
 
 # setup_platform "cargo args for the help text" PKG... : checks the platform
 # and installs the listed Debian packages where it can.
