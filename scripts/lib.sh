@@ -64,8 +64,14 @@ require_rust() {
 # Debian packages every build needs (a C compiler for aws-lc-sys and
 # PQClean's ML-DSA).
 BUILD_PACKAGES=(build-essential pkg-config)
+# Debian packages the desktop app (src-tauri, a workspace member, so part of
+# a plain `cargo build`) needs: WebKitGTK 4.1 and what Tauri links against.
+DESKTOP_PACKAGES=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev)
 # Debian packages the test suite needs besides (python-fido2 runs in a venv).
-TEST_PACKAGES=(python3 python3-venv)
+# The desktop end-to-end test (KEYBENCH_DESKTOP_E2E=1) also uses Xvfb, a real
+# gnome-keyring in a private D-Bus session, WebKitWebDriver and ImageMagick
+# for screenshots; they are small next to WebKitGTK, so they are always set up.
+TEST_PACKAGES=(python3 python3-venv xvfb xauth dbus dbus-x11 gnome-keyring webkit2gtk-driver imagemagick)
 
 # setup_platform "cargo args for the help text" PKG... : checks the platform
 # and installs the listed Debian packages where it can.
