@@ -67,11 +67,15 @@ BUILD_PACKAGES=(build-essential pkg-config)
 # Debian packages the desktop app (src-tauri, a workspace member, so part of
 # a plain `cargo build`) needs: WebKitGTK 4.1 and what Tauri links against.
 DESKTOP_PACKAGES=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev)
-# Debian packages the test suite needs besides (python-fido2 runs in a venv).
-# The desktop end-to-end test (KEYBENCH_DESKTOP_E2E=1) also uses Xvfb, a real
-# gnome-keyring in a private D-Bus session, WebKitWebDriver and ImageMagick
-# for screenshots; they are small next to WebKitGTK, so they are always set up.
-TEST_PACKAGES=(python3 python3-venv xvfb xauth dbus dbus-x11 gnome-keyring webkit2gtk-driver imagemagick)
+# Debian packages the test suite needs besides (python-fido2 runs in a venv):
+# gnome-keyring and dbus give the session engine's keyring test a real Secret
+# Service inside dbus-run-session; chromium runs the browser tests (Node and
+# npm too: scripts/test installs Debian's when no node/npm is on the PATH, as
+# a NodeSource nodejs bundles npm and conflicts with Debian's npm package).
+# The desktop end-to-end test (KEYBENCH_DESKTOP_E2E=1) also uses Xvfb,
+# dbus-x11, WebKitWebDriver and ImageMagick; they are small next to WebKitGTK,
+# so they are always set up.
+TEST_PACKAGES=(python3 python3-venv gnome-keyring dbus chromium xvfb xauth dbus-x11 webkit2gtk-driver imagemagick)
 
 # setup_platform "cargo args for the help text" PKG... : checks the platform
 # and installs the listed Debian packages where it can.

@@ -147,6 +147,18 @@ fn independent_clients_drive_the_virtual_key_over_real_hidraw() {
         "keybench credentials list"
     );
 
+    // libfido2 uses the PIN Keybench set: changes it, lists the RP (its
+    // credential listing stops at the ML-DSA-87 public key: 2,592 bytes is
+    // over libfido2's 2,048-byte FIDO_MAXMSG).
+    assert!(
+        console.contains("Enter the same PIN again"),
+        "fido2-token -C"
+    );
+    assert!(
+        console.contains(" localhost"),
+        "fido2-token -L -r lists the RP"
+    );
+
     // Hot-plug: the watcher reports the key leaving and coming back, each
     // within a second (times are the guest's uptime).
     let time_of = |prefix: &str| -> f64 {

@@ -237,3 +237,61 @@ fn python_fido2_server_accepts_keybench_client_responses() {
         assert_eq!(authenticated["counter"], 1);
     }
 }
+
+/// python-fido2's Fido2Client, an independent WebAuthn client, against
+/// Keybench's relying party over HTTP (the virtual key on UDP as its
+/// authenticator): the server accepts its registrations and assertions for
+/// every algorithm.
+#[test]
+fn python_fido2_client_registers_and_authenticates_with_the_keybench_server() {
+    let Some(python) = python() else { return };
+    let dir = std::env::temp_dir().join(format!("keybench-py-server-{}", std::process::id()));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut config = keybench_server::ServerConfig::local(([127, 0, 0, 1], 0).into(), dir.clone());
+    config.no_keyring = true;
+    let running = runtime.block_on(keybench_server::start(config)).unwrap();
+    let base = format!("http://localhost:{}", running.addr.port());
+    runtime.spawn(running.wait());
+
+    let transport = ctaphid::UdpReports::listen(([127, 0, 0, 1], 0).into()).unwrap();
+    let key_addr = transport.local_addr().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    let identity = ctaphid::DeviceIdentity {
+        version: (0, 1, 0),
+        capabilities: 0x0d,
+    };
+    let key = Authenticator::new(Config::default()).unwrap();
+    std::thread::spawn(move || ctaphid::serve::serve(transport, identity, key, s));
+    let out = Command::new(&python)
+        .arg(workspace_root().join("tests/interop/python_fido2_client_to_server.py"))
+        .arg(&base)
+        .arg(key_addr.ip().to_string())
+        .arg(key_addr.port().to_string())
+        .output()
+        .unwrap();
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "python-fido2 client failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{stdout}");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let algs: Vec<i64> = lines.iter().map(|l| l["alg"].as_i64().unwrap()).collect();
+    assert_eq!(algs, [-7, -8, -48, -49, -50]);
+    for l in &lines {
+        assert_eq!(l["registered"], l["alg"]);
+        assert_eq!(l["fmt"], "packed");
+        assert_eq!(l["authenticated"], true, "{l}");
+    }
+}

@@ -85,9 +85,16 @@ export function duration(seconds) {
   return `${d} d ${Math.floor((s % 86400) / 3600)} h`;
 }
 
+/** A time as the API sends it (RFC 3339, or ms since the epoch) → ms. */
+export function toMs(v) {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && /^\d+$/.test(v)) return Number(v);
+  return Date.parse(v);
+}
+
 /** "in 4:12" / "4:12 ago" relative to now. */
 export function relative(iso, now = Date.now()) {
-  const t = Date.parse(iso);
+  const t = toMs(iso);
   if (Number.isNaN(t)) return '—';
   const diff = (t - now) / 1000;
   if (Math.abs(diff) < 1) return 'now';
@@ -96,9 +103,10 @@ export function relative(iso, now = Date.now()) {
 
 /** A <time> showing the relative time with the absolute one on hover. It is
  * re-rendered every second by tick() when marked live. */
-export function time(iso, { prefix = '', live = true } = {}) {
-  if (!iso) return h('span', { class: 'muted' }, '—');
-  const abs = new Date(iso);
+export function time(value, { prefix = '', live = true } = {}) {
+  if (value === undefined || value === null || value === '') return h('span', { class: 'muted' }, '—');
+  const abs = new Date(toMs(value));
+  const iso = Number.isNaN(abs.getTime()) ? String(value) : abs.toISOString();
   const el = h('time', {
     datetime: iso,
     title: Number.isNaN(abs.getTime()) ? iso : `${abs.toLocaleString()} (${iso})`,
@@ -110,6 +118,7 @@ export function time(iso, { prefix = '', live = true } = {}) {
 /** A live countdown to `iso`: "expires in 4:12", then "expired 0:03 ago". */
 export function ttl(iso, { future = 'expires in ', past = 'expired ' } = {}) {
   const el = time(iso, { live: false });
+  if (el.tagName !== 'TIME') return el;
   el.dataset.ttl = '1';
   el.dataset.future = future;
   el.dataset.past = past;
@@ -118,7 +127,7 @@ export function ttl(iso, { future = 'expires in ', past = 'expired ' } = {}) {
 }
 
 function renderTtl(el, now) {
-  const left = (Date.parse(el.getAttribute('datetime')) - now) / 1000;
+  const left = (toMs(el.getAttribute('datetime')) - now) / 1000;
   if (Number.isNaN(left)) return;
   el.textContent = left > 0 ? el.dataset.future + duration(Math.ceil(left)) : `${el.dataset.past}${duration(-left)} ago`;
   el.classList.toggle('soon', left > 0 && left < 30);

@@ -191,7 +191,7 @@ export function explain(e, ceremony) {
 /** The COSE algorithms the UI offers (ML-DSA first, as Keybench's focus). */
 export const ALGORITHMS = [
   [-50, 'ML-DSA-87'], [-49, 'ML-DSA-65'], [-48, 'ML-DSA-44'],
-  [-8, 'EdDSA'], [-7, 'ES256'], [-35, 'ES384'], [-36, 'ES512'],
+  [-8, 'EdDSA'], [-19, 'Ed25519'], [-7, 'ES256'], [-35, 'ES384'], [-36, 'ES512'],
   [-257, 'RS256'], [-258, 'RS384'], [-259, 'RS512'], [-37, 'PS256'],
 ];
 export const algName = (a) => (ALGORITHMS.find(([v]) => v === a) || [a, `COSE ${a}`])[1];

@@ -98,13 +98,30 @@ async function shot(page, name) {
 }
 
 async function go(page, base, route) {
-  await page.goto(`${base}#/${route}`);
+  // A fresh page each time: going to the URL already shown would only be a
+  // fragment navigation and keep the previous step's state.
+  if (page.url() === `${base}#/${route}`) await page.reload();
+  else await page.goto(`${base}#/${route}`);
   await page.locator('main h1').first().waitFor();
 }
 
 async function noHorizontalScroll(page, route) {
   const [sw, w] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
   assert.ok(sw <= w, `${route}: the page scrolls sideways (${sw} > ${w})`);
+  await accessibleNames(page, route);
+}
+
+// Every visible control has an accessible name (a label, aria-label or text).
+async function accessibleNames(page, route) {
+  const nameless = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button, a[href]')]
+    .filter((el) => el.offsetParent !== null)
+    .filter((el) => {
+      const text = (el.getAttribute('aria-label') || el.textContent || '').trim();
+      const labelled = (el.labels && el.labels.length) || el.getAttribute('aria-labelledby') || el.title;
+      return ['INPUT', 'SELECT', 'TEXTAREA'].includes(el.tagName) ? !labelled && !el.closest('label') : !text;
+    })
+    .map((el) => el.outerHTML.slice(0, 80)));
+  assert.deepEqual(nameless, [], `${route}: controls without an accessible name`);
 }
 
 async function successText(page, pane = '#pane-simple') {
@@ -253,6 +270,38 @@ async function main() {
     await page.evaluate(() => window.scrollTo(0, 0));
     await shot(page, 'register-advanced');
 
+    await check('advanced register: the options edited in the JSON editor are the ones the browser uses', async () => {
+      await go(page, base, 'register');
+      await page.click('#tab-advanced');
+      await page.fill('#pane-advanced input[name=username]', `${user}-adv`);
+      for (const box of await page.locator('#pane-advanced fieldset').first().locator('input[type=checkbox]').all()) {
+        const v = await box.getAttribute('value');
+        if ((v === '-7') !== (await box.isChecked())) await box.click();
+      }
+      await page.selectOption('#pane-advanced select[name=residentKey]', 'required');
+      await page.selectOption('#pane-advanced select[name=attestation]', 'direct');
+      await page.click('#pane-advanced button:text-is("Get options")');
+      await page.locator('#pane-advanced ol.steps li.ok', { hasText: '/api/advanced/register/begin' }).waitFor();
+      const editor = page.locator('#pane-advanced textarea').nth(1);
+      const opts = JSON.parse(await editor.inputValue());
+      assert.deepEqual(opts.pubKeyCredParams.map((p) => p.alg), [-7]);
+      assert.equal(opts.attestation, 'direct');
+      assert.equal(opts.authenticatorSelection.residentKey, 'required');
+      // Edit: ask for a non-discoverable credential instead.
+      opts.authenticatorSelection.residentKey = 'discouraged';
+      opts.authenticatorSelection.requireResidentKey = false;
+      await editor.fill(JSON.stringify(opts, null, 2));
+      const before = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials.length;
+      await page.click('#pane-advanced button:text-is("Run ceremony")');
+      const text = await successText(page, '#pane-advanced');
+      assert.match(text, new RegExp(`Registered ${user}-adv`));
+      const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+      assert.equal(credentials.length, before + 1);
+      const created = credentials.find((c) => !c.isResidentCredential);
+      assert.ok(created, 'the edited options (residentKey discouraged) made a non-resident credential');
+      return text.replace(/\s+/g, ' ').match(/Algorithm.*?(?=User verified)/)?.[0];
+    });
+
     // The ML-DSA attempt may have signed in as another user: sign in as `user` again.
     await check('sign in again as the first user', async () => {
       await go(page, base, 'authenticate');
@@ -367,6 +416,14 @@ async function main() {
     });
     await noHorizontalScroll(page, 'dashboard');
     await shot(page, 'dashboard');
+    if (SHOTS) {
+      // The lower half: the cookie table, cleanup, key, storage.
+      await page.evaluate(() => {
+        const h2 = [...document.querySelectorAll('main h2')].find((x) => x.textContent.includes('Session cookie attributes'));
+        window.scrollTo(0, h2.getBoundingClientRect().top + window.scrollY - 60);
+      });
+      await page.screenshot({ path: path.join(SHOTS, 'dashboard-cookies.png') });
+    }
 
     await check('without the launch secret the dashboard explains itself', async () => {
       const fresh = await browser.newContext({ viewport: VIEWPORT });
@@ -375,6 +432,16 @@ async function main() {
       const text = await p.locator('main').innerText();
       assert.match(text, /needs this launch's secret/);
       await fresh.close();
+    });
+
+    await check('opened at 127.0.0.1, the ceremony pages explain the IP-address RP ID problem', async () => {
+      const p = await context.newPage();
+      await p.goto(`${base.replace('localhost', '127.0.0.1')}#/register`);
+      const warn = p.locator('main .alert.warn');
+      await warn.waitFor();
+      assert.match(await warn.innerText(), /IP address/);
+      assert.equal(await warn.locator('a').getAttribute('href'), base);
+      await p.close();
     });
 
     await check('no script errors in the page', async () => {

@@ -104,3 +104,48 @@ test('SSE: a refused secret stops without retrying', async () => {
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(calls.length, 1);
 });
+
+// ---- shapes.js: the engine's shapes read as the API.md contract ----------
+import * as shapes from '../../ui/shapes.js';
+
+test('shapes: contract-shaped answers pass through', () => {
+  const cleanup = { lastRun: '2026-11-26T11:00:00Z', scanned: 3, removed: 1, nextRun: '2026-11-26T17:00:00Z', errors: [], idleLimitDays: 14, intervalHours: 6 };
+  assert.deepEqual(shapes.cleanup(cleanup), cleanup);
+  const key = { source: 'OS keyring', fingerprint: 'ab' };
+  assert.deepEqual(shapes.key(key), key);
+  const rows = [{ context: 'http', endpoint: 'normal', name: 'keybench-session', httpOnly: true, secure: false, sameSite: 'Lax', maxAge: 60, path: '/', hostPrefix: false, header: 'h', current: true }];
+  const c = shapes.cookies(rows);
+  assert.equal(c.current, 'http');
+  assert.equal(c.rows[0].sameSite, 'Lax');
+  assert.equal(c.rows[0].maxAge, 60);
+  assert.deepEqual(shapes.cookies(c), c, 'idempotent');
+});
+
+test('shapes: engine-shaped answers become the contract shapes', () => {
+  const s = shapes.sessions([{ id: 'abc…', tag: 't', createdMs: 0, lastAccessMs: 1000, expiresMs: 86400000, authenticated: false, items: 0, bytes: 9 }]);
+  assert.equal(s[0].created, '1970-01-01T00:00:00.000Z');
+  assert.equal(s[0].expires, '1970-01-02T00:00:00.000Z');
+  const ch = shapes.challenges([{ handle: 'h1', ceremony: 'registration', issuedMs: 0, expiresMs: 300000, consumedMs: null, state: 'issued' }]);
+  assert.equal(ch[0].id, 'h1');
+  assert.equal(ch[0].expires, '1970-01-01T00:05:00.000Z');
+  assert.equal(ch[0].consumed, undefined);
+  const cookies = shapes.cookies({
+    rows: [
+      { context: 'http', endpoint: 'normal', lifetime: 'metadata', header: 'x', policy: { name: 'keybench-session', http_only: true, secure: false, basis: 'plain_http', same_site: 'Lax', max_age_secs: 31536000, path: '/', host_prefix: false, lifetime: 'metadata' } },
+      { context: 'https', endpoint: 'normal', lifetime: 'metadata', header: 'y', policy: { name: '__Host-keybench-session', http_only: true, secure: true, basis: 'direct_tls', same_site: 'None', max_age_secs: 31536000, path: '/', host_prefix: true, lifetime: 'metadata' } },
+    ],
+    current: { name: 'keybench-session', http_only: true, secure: false, basis: 'plain_http', same_site: 'Lax', max_age_secs: 31536000, path: '/', host_prefix: false },
+  });
+  assert.equal(cookies.current, 'http');
+  assert.deepEqual(cookies.rows[1], { context: 'https', endpoint: 'normal', lifetime: 'metadata', name: '__Host-keybench-session', httpOnly: true, secure: true, sameSite: 'None', maxAge: 31536000, path: '/', hostPrefix: true, basis: 'direct_tls', header: 'y', current: undefined });
+  const cl = shapes.cleanup({ report: { started_ms: 5000 }, status: { last: { trigger: 'manual', started_ms: 5000, duration_us: 1500, scanned: 4, removed_idle: 1, removed_empty: 2, removed_budget: 0, removed_challenges: 3, errors: ['e'] }, next_run_ms: 21600000, idle_limit_secs: 1209600, interval_secs: 21600 } });
+  assert.equal(cl.lastRun, '1970-01-01T00:00:05.000Z');
+  assert.equal(cl.durationMs, 1.5);
+  assert.equal(cl.removed, 3);
+  assert.equal(cl.idleLimitDays, 14);
+  assert.equal(cl.intervalHours, 6);
+  assert.deepEqual(cl.errors, ['e']);
+  const k = shapes.key({ source: { kind: 'file', path: '/d/key' }, generated: true, fingerprint: 'f', previous_fingerprint: 'p', previous_valid_until_ms: 0, warnings: ['w1', 'w2'] });
+  assert.deepEqual(k, { source: 'key file', sourceDetail: '/d/key', generated: true, fingerprint: 'f', previous: { fingerprint: 'p', validUntil: '1970-01-01T00:00:00.000Z' }, warning: 'w1 w2' });
+  assert.equal(shapes.events([{ seq: 1, at_ms: 0, kind: 'session_created', severity: 'info', detail: '' }])[0].at, '1970-01-01T00:00:00.000Z');
+});

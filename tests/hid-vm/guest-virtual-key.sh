@@ -51,6 +51,16 @@ kb authenticate --uv required > "$OUT/kb-authenticate.json" || fail=46
 kb credentials list | tee "$OUT/kb-credentials.txt" || fail=47
 echo "guest: keybench register $(wc -c < "$OUT/kb-register.json") bytes of JSON, traffic $(wc -l < "$OUT/kb-traffic.jsonl") events"
 unset KEYBENCH_PIN
+echo "--- libfido2 with the PIN Keybench set: fido2-token -C (change PIN), -L -r (RPs), -L -k (credentials)"
+# The tools read PINs from the terminal: script(1) gives them one, fed from
+# stdin. readpassphrase flushes typed-ahead input, so each line comes after
+# its prompt.
+typed() { for line in "$@"; do sleep 1; echo "$line"; done; }
+typed 246810 13579246 13579246 | script -qec "fido2-token -C $HR" /dev/null | tee "$OUT/token-C.txt" || fail=50
+typed 13579246 | script -qec "fido2-token -L -r $HR" /dev/null | tee "$OUT/token-Lr.txt" || fail=51
+typed 13579246 | script -qec "fido2-token -L -k localhost $HR" /dev/null | tee "$OUT/token-Lk.txt" || fail=52
+grep -q "localhost" "$OUT/token-Lr.txt" || fail=53
+"$KB_BIN" pin retries
 echo "--- hot-plug: keybench devices --watch while the key is pulled out and plugged in"
 "$KB_BIN" devices --watch --json 2>/dev/null | while read -r line; do echo "$(t) $line"; done > "$OUT/kb-watch.txt" &
 sleep 1

@@ -5,7 +5,14 @@
 set -eux
 HERE=$(cd "$(dirname "$0")" && pwd)
 W=${HARNESS_WORK:-/tmp/hid-vm}; mkdir -p $W
-[ -s $W/kernel/vmlinux ] && [ -s $W/initramfs.cpio.gz ] && command -v qemu-system-x86_64 >/dev/null && command -v fido2-token >/dev/null && exit 0
+if [ -s $W/kernel/vmlinux ] && [ -s $W/initramfs.cpio.gz ] && command -v qemu-system-x86_64 >/dev/null && command -v fido2-token >/dev/null; then
+    # Prepared already; only a changed init script means a new initramfs.
+    if [ "$HERE" != "$W" ] && ! cmp -s "$HERE/init" "$W/init"; then
+        cp "$HERE"/init "$HERE"/build-initramfs.sh "$W"/
+        (cd $W && ./build-initramfs.sh $W/kernel $W/initramfs.cpio.gz)
+    fi
+    exit 0
+fi
 [ "$HERE" = "$W" ] || cp "$HERE"/init "$HERE"/build-initramfs.sh "$W"/
 cd $W
 # 1) Host packages. NOTE: on this image qemu-utils 10.0.2 comes from bookworm-backports; installing

@@ -2,9 +2,10 @@
 // launch secret as Bearer token. Loads every section once, then follows
 // GET /api/inspect/stream; countdowns tick every second in the page.
 
-import { h, card, mount, errorBox, notice, table, time, ttl, tick, short, yesNo, badge, field } from '../dom.js';
+import { h, card, mount, errorBox, notice, table, time, ttl, tick, short, yesNo, badge, field, toMs } from '../dom.js';
 import { api, launchSecret, session } from '../api.js';
 import { eventStream } from '../stream.js';
+import * as shapes from '../shapes.js';
 
 export const title = 'Session security';
 
@@ -35,11 +36,11 @@ export async function render(root, { alive } = { alive: () => true }) {
     card('Security events', bodies.events));
 
   const draw = {
-    sessions: () => mount(bodies.sessions, sessionsView(state.sessions)),
-    challenges: () => mount(bodies.challenges, challengesView(state.challenges)),
+    sessions: () => { mount(bodies.sessions, sessionsView(state.sessions)); if (state.challenges) draw.challenges(); },
+    challenges: () => mount(bodies.challenges, challengesView(state.challenges, currentTag(state.sessions))),
     cookies: () => mount(bodies.cookies, cookiesView(state.cookies)),
-    cleanup: () => mount(bodies.cleanup, cleanupView(state.cleanup, (r) => { state.cleanup = r; draw.cleanup(); }, bodies.cleanup)),
-    key: () => mount(bodies.key, keyView(state.key, (k) => { state.key = k; draw.key(); }, bodies.key)),
+    cleanup: () => mount(bodies.cleanup, cleanupView(state.cleanup, (r) => { state.cleanup = shapes.cleanup(r); draw.cleanup(); }, bodies.cleanup)),
+    key: () => mount(bodies.key, keyView(state.key, (k) => { state.key = shapes.key(k); draw.key(); }, bodies.key)),
     storage: () => mount(bodies.storage, storageView(state.storage)),
     events: () => mount(bodies.events, eventsView(state.events)),
   };
@@ -54,7 +55,7 @@ export async function render(root, { alive } = { alive: () => true }) {
   };
   const loadAll = () => Promise.all([...SECTIONS, 'cookies'].map(async (name) => {
     try {
-      state[name] = await api.get(`/api/inspect/${name}`, { inspect: true });
+      state[name] = shapes[name](await api.get(`/api/inspect/${name}`, { inspect: true }));
       draw[name]();
     } catch (e) {
       if (e.status === 401 || e.status === 403 || e.status === 421) showDenied(e);
@@ -72,9 +73,11 @@ export async function render(root, { alive } = { alive: () => true }) {
       if (!draw[name]) return;
       if (name === 'events' && !Array.isArray(data)) {
         // Tolerate a single event pushed on its own.
-        state.events = [...(state.events || []), data].slice(-MAX_EVENTS);
+        state.events = [...(state.events || []), ...shapes.events([data])].slice(-MAX_EVENTS);
+      } else if (name === 'sessions') {
+        state.sessions = markCurrent(shapes.sessions(data), state.sessions);
       } else {
-        state[name] = data;
+        state[name] = shapes[name](data);
       }
       draw[name]();
     },
@@ -143,60 +146,75 @@ function sessionsView(list) {
 
 const STATE_KIND = { issued: 'info', consumed: 'ok', expired: 'warn', rejected: 'bad' };
 
-function challengesView(list) {
+/** The tag the current session's challenges name it by (when the server sends tags). */
+function currentTag(sessions) {
+  const mine = Array.isArray(sessions) ? sessions.find((s) => s.current) : null;
+  return mine ? mine.tag || mine.id : null;
+}
+
+function challengesView(list, mineTag) {
   if (!Array.isArray(list) || !list.length) {
     return h('p', { class: 'empty' }, 'No challenges issued yet — each register or sign-in begins with one, bound to the session that asked for it.');
   }
-  const rows = [...list].reverse().map((c) => h('tr', { dataset: { state: c.state } },
+  const rows = newestFirst(list, 'created').map((c) => h('tr', { dataset: { state: c.state } },
     h('td', {}, short(c.id, 8)),
     h('td', {}, c.ceremony),
     h('td', {}, c.user || h('span', { class: 'muted' }, 'discoverable')),
-    h('td', {}, h('code', {}, c.session)),
+    h('td', {}, h('code', {}, c.session), mineTag && c.session === mineTag ? [' ', h('span', { class: 'badge info', title: 'bound to this browser\'s session' }, 'you')] : null),
     h('td', {}, time(c.created)),
-    h('td', {}, c.state === 'issued' ? ttl(c.expires) : time(c.expires, { live: false })),
+    h('td', {}, c.state === 'issued' ? ttl(c.expires)
+      : c.consumed ? time(c.consumed, { prefix: 'used ' })
+        : time(c.expires, { prefix: c.state === 'expired' ? 'expired ' : '' })),
     h('td', {}, badge(c.state, STATE_KIND[c.state] || ''), c.reason ? h('div', { class: 'muted small' }, c.reason) : null),
     h('td', {}, h('span', { class: 'muted' }, c.rpId), h('div', { class: 'muted small' }, c.origin))));
-  return table(['Challenge', 'Ceremony', 'User', 'Session', 'Issued', 'Expires', 'State', 'RP ID / origin'], rows, { caption: 'Bound challenges, newest first' });
+  return table(['Challenge', 'Ceremony', 'User', 'Session', 'Issued', 'Expires / used', 'State', 'RP ID / origin'], rows, { caption: 'Bound challenges, newest first' });
 }
 
-/** The cookie answer as rows plus the current context, whatever its wrapping. */
-export function cookieRows(answer) {
-  if (Array.isArray(answer)) {
-    const cur = answer.find((r) => r.current === true);
-    return { rows: answer, current: cur ? cur.context : answer.current };
-  }
-  if (answer && typeof answer === 'object') {
-    const rows = answer.cookies || answer.rows || answer.contexts || answer.attributes || [];
-    return { rows, current: answer.current };
-  }
-  return { rows: [], current: undefined };
+/**
+ * Pushed session lists carry no "current" flag (the stream has no request
+ * of this browser to compare with): keep the mark from the last list that
+ * had one, by the session's redacted id.
+ */
+function markCurrent(list, previous) {
+  if (!Array.isArray(list) || list.some((s) => s.current)) return list;
+  const mine = Array.isArray(previous) ? previous.find((s) => s.current) : null;
+  return mine ? list.map((s) => ({ ...s, current: s.id === mine.id })) : list;
 }
 
 function cookiesView(answer) {
-  const { rows, current } = cookieRows(answer);
+  const { rows, current } = shapes.cookies(answer);
   if (!rows.length) return h('p', { class: 'empty' }, 'The server reported no cookie policy.');
   // Optional members some servers add: the lifetime class and why Secure is (not) set.
   const hasLifetime = rows.some((r) => r.lifetime !== undefined);
   const hasBasis = rows.some((r) => r.basis !== undefined);
+  let marked = false;
   const tr = rows.map((r) => {
     const isCurrent = r.context === current || r.current === true;
+    // The badge once, on the first row of this page's context; the others are highlighted.
+    const mark = isCurrent && !marked;
+    if (mark) marked = true;
     return h('tr', { class: isCurrent ? 'current' : null, dataset: { context: r.context, endpoint: r.endpoint || '', name: r.name } },
-      h('td', {}, r.context, isCurrent ? [' ', badge('this page', 'info')] : null),
+      h('td', {}, r.context, mark ? [' ', badge('this page', 'info')] : null),
       h('td', {}, r.endpoint || '—'),
       hasLifetime ? h('td', {}, r.lifetime ?? '—') : null,
       h('td', { dataset: { attr: 'name' } }, h('code', {}, r.name)),
       h('td', { dataset: { attr: 'httpOnly', value: String(r.httpOnly) } }, yesNo(r.httpOnly)),
       h('td', { dataset: { attr: 'secure', value: String(r.secure) } }, yesNo(r.secure, { good: r.context !== 'http' ? true : !r.secure })),
       h('td', { dataset: { attr: 'sameSite', value: String(r.sameSite) } }, r.sameSite),
-      h('td', { dataset: { attr: 'maxAge', value: String(r.maxAge ?? '') } }, r.maxAge === null || r.maxAge === undefined ? 'session' : `${r.maxAge} s`),
+      h('td', { dataset: { attr: 'maxAge', value: String(r.maxAge ?? '') }, title: r.maxAge === null || r.maxAge === undefined ? null : `Max-Age=${r.maxAge}` }, maxAgeText(r.maxAge)),
       h('td', { dataset: { attr: 'path', value: String(r.path) } }, h('code', {}, r.path)),
       h('td', {}, yesNo(r.hostPrefix, { good: r.context === 'http' ? !r.hostPrefix : true })),
-      hasBasis ? h('td', {}, typeof r.basis === 'string' ? r.basis : JSON.stringify(r.basis ?? '—')) : null,
-      h('td', { class: 'header-cell' }, h('code', { class: 'raw' }, r.header || '')));
+      hasBasis ? h('td', {}, typeof r.basis === 'string' ? r.basis.replace(/_/g, ' ') : JSON.stringify(r.basis ?? '—')) : null);
   });
+  const headers = h('details', { class: 'set-cookie' },
+    h('summary', {}, 'The Set-Cookie lines (values replaced by <sealed>)'),
+    h('ul', { class: 'plain' }, rows.map((r) => h('li', {},
+      h('span', { class: 'muted' }, `${r.context} · ${r.endpoint || '—'}${r.lifetime ? ` · ${r.lifetime}` : ''}: `),
+      h('code', { class: 'raw' }, r.header || '—')))));
   return h('div', {},
     current ? h('p', { class: 'muted' }, 'This page was served over ', h('strong', {}, current), '; its row is highlighted. Compare it with what your browser stored (DevTools → Application → Cookies).') : null,
-    table(['Context', 'Endpoint', ...(hasLifetime ? ['Lifetime'] : []), 'Name', 'HttpOnly', 'Secure', 'SameSite', 'Max-Age', 'Path', '__Host-', ...(hasBasis ? ['Secure because'] : []), 'Set-Cookie'], tr, { caption: 'Session cookie attributes' }));
+    table(['Context', 'Endpoint', ...(hasLifetime ? ['Lifetime'] : []), 'Name', 'HttpOnly', 'Secure', 'SameSite', 'Max-Age', 'Path', '__Host-', ...(hasBasis ? ['Secure because'] : [])], tr, { caption: 'Session cookie attributes' }),
+    headers);
 }
 
 function cleanupView(c, update, body) {
@@ -211,7 +229,7 @@ function cleanupView(c, update, body) {
   return h('div', {},
     h('dl', { class: 'kv' },
       h('dt', {}, 'Last run'), h('dd', {}, c.lastRun ? time(c.lastRun) : h('span', { class: 'muted' }, 'not yet'), c.durationMs !== undefined && c.durationMs !== null ? ` (${c.durationMs} ms)` : ''),
-      h('dt', {}, 'Scanned / removed'), h('dd', {}, `${c.scanned ?? 0} / ${c.removed ?? 0}`),
+      h('dt', {}, 'Scanned / removed'), h('dd', {}, `${c.scanned ?? 0} / ${c.removed ?? 0}`, c.removedChallenges ? ` (+${c.removedChallenges} challenges)` : '', c.trigger ? h('span', { class: 'muted' }, ` · ${c.trigger}`) : null),
       h('dt', {}, 'Next run'), h('dd', {}, c.nextRun ? ttl(c.nextRun, { future: 'in ', past: 'due ' }) : '—'),
       h('dt', {}, 'Policy'), h('dd', {}, `idle sessions removed after ${c.idleLimitDays ?? '?'} d, every ${c.intervalHours ?? '?'} h`),
       h('dt', {}, 'Errors'), h('dd', {}, errors.length ? h('ul', { class: 'plain bad' }, errors.map((e) => h('li', {}, typeof e === 'string' ? e : JSON.stringify(e)))) : 'none')),
@@ -228,9 +246,10 @@ function keyView(k, update, body) {
   } }, 'Rotate');
   return h('div', {},
     h('dl', { class: 'kv' },
-      h('dt', {}, 'Source'), h('dd', {}, badge(k.source, k.source === 'generated' ? 'warn' : 'ok')),
+      h('dt', {}, 'Source'), h('dd', {}, badge(k.source, k.source === 'generated' ? 'warn' : 'ok'), k.sourceDetail ? h('div', { class: 'muted small' }, k.sourceDetail) : null),
       h('dt', {}, 'Fingerprint'), h('dd', {}, h('code', { class: 'raw' }, k.fingerprint || '—')),
-      k.previous ? [h('dt', {}, 'Previous'), h('dd', {}, h('code', { class: 'raw' }, k.previous.fingerprint))] : null),
+      k.previous ? [h('dt', {}, 'Previous'), h('dd', {}, h('code', { class: 'raw' }, k.previous.fingerprint),
+        k.previous.validUntil ? h('div', { class: 'muted small' }, 'opens old cookies until ', time(k.previous.validUntil)) : null)] : null),
     k.warning ? notice('warn', k.warning) : null,
     h('div', { class: 'actions' }, rotateBtn));
 }
@@ -250,13 +269,28 @@ const SEVERITY = { info: 'info', notice: 'info', warning: 'warn', warn: 'warn', 
 
 function eventsView(list) {
   if (!Array.isArray(list) || !list.length) return h('p', { class: 'empty' }, 'No security events yet.');
-  const rows = list.slice(-MAX_EVENTS).reverse().map((e) => h('tr', {},
+  const rows = newestFirst(list, 'at').slice(0, MAX_EVENTS).map((e) => h('tr', {},
     h('td', {}, time(e.at)),
     h('td', {}, badge(e.severity, SEVERITY[e.severity] || '')),
     h('td', {}, h('code', {}, e.kind)),
     h('td', {}, e.session ? h('code', {}, e.session) : '—'),
-    h('td', {}, e.detail)));
+    h('td', { class: 'wrap' }, e.detail, e.reason ? h('span', { class: 'muted' }, ` (${e.reason})`) : null)));
   return table(['When', 'Severity', 'Kind', 'Session', 'Detail'], rows, { caption: 'Security events, newest first' });
+}
+
+/** Sorted by a time member, newest first (stable for equal times). */
+function newestFirst(list, member) {
+  return list.map((x, i) => [x, i]).sort((a, b) => (toMs(b[0][member]) - toMs(a[0][member])) || (b[1] - a[1])).map(([x]) => x);
+}
+
+function maxAgeText(secs) {
+  if (secs === null || secs === undefined) return 'session';
+  const n = Number(secs);
+  if (n % 31536000 === 0) return `${n / 31536000} y`;
+  if (n % 86400 === 0) return `${n / 86400} d`;
+  if (n % 3600 === 0) return `${n / 3600} h`;
+  if (n % 60 === 0) return `${n / 60} min`;
+  return `${n} s`;
 }
 
 function bytes(n) {

@@ -16,7 +16,7 @@ const KINDS = [['auto', 'Detect automatically'], ['attestationObject', 'attestat
   ['clientDataJSON', 'clientDataJSON'], ['coseKey', 'COSE key'], ['certificate', 'X.509 certificate'], ['cbor', 'CBOR']];
 
 export function render(root) {
-  const input = h('textarea', { class: 'code', rows: 8, spellcheck: 'false', name: 'input',
+  const input = h('textarea', { class: 'code wrap', rows: 8, spellcheck: 'false', name: 'input',
     placeholder: 'Paste hex, base64url, base64, PEM or JSON (a registration/authentication response, clientDataJSON)…' });
   const kind = select('kind', KINDS, 'auto');
   const button = h('button', { type: 'submit' }, 'Decode');
@@ -59,7 +59,7 @@ function toBytes(text, from) {
 }
 
 function converter() {
-  const input = h('textarea', { class: 'code', rows: 3, spellcheck: 'false', name: 'convert' });
+  const input = h('textarea', { class: 'code wrap', rows: 3, spellcheck: 'false', name: 'convert' });
   const from = select('from', [['hex', 'hex'], ['b64', 'base64 / base64url / PEM'], ['text', 'UTF-8 text']], 'hex');
   const out = h('div', { 'aria-live': 'polite' });
   const convert = () => {

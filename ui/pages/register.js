@@ -54,7 +54,7 @@ function simple() {
     field('Display name', display)),
   h('div', { class: 'actions' }, button));
   return card(null,
-    h('p', {}, 'Registers a passkey or security key with the server\'s default options (ML-DSA-87/65/44, EdDSA, ES256, RS256 in that order of preference).'),
+    h('p', {}, 'Registers a passkey or security key with the server\'s default options: post-quantum ML-DSA-87, -65 and -44 preferred, then EdDSA, ES256 and the other classical algorithms. Your authenticator picks the first it supports.'),
     form, log.el, out);
 }
 
