@@ -64,12 +64,18 @@ require_rust() {
 # Debian packages every build needs (a C compiler for aws-lc-sys and
 # PQClean's ML-DSA).
 BUILD_PACKAGES=(build-essential pkg-config)
+# Debian packages the desktop app (src-tauri, a workspace member, so part of
+# a plain `cargo build`) needs: WebKitGTK 4.1 and what Tauri links against.
+DESKTOP_PACKAGES=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev)
 # Debian packages the test suite needs besides (python-fido2 runs in a venv):
 # gnome-keyring and dbus give the session engine's keyring test a real Secret
 # Service inside dbus-run-session; chromium runs the browser tests (Node and
 # npm too: scripts/test installs Debian's when no node/npm is on the PATH, as
 # a NodeSource nodejs bundles npm and conflicts with Debian's npm package).
-TEST_PACKAGES=(python3 python3-venv gnome-keyring dbus chromium)
+# The desktop end-to-end test (KEYBENCH_DESKTOP_E2E=1) also uses Xvfb,
+# dbus-x11, WebKitWebDriver and ImageMagick; they are small next to WebKitGTK,
+# so they are always set up.
+TEST_PACKAGES=(python3 python3-venv gnome-keyring dbus chromium xvfb xauth dbus-x11 webkit2gtk-driver imagemagick)
 
 # setup_platform "cargo args for the help text" PKG... : checks the platform
 # and installs the listed Debian packages where it can.

@@ -1,0 +1,564 @@
+//! The keys panel, written once below Tauri: plugged USB keys (hot-plug),
+//! virtual keys started for demos, and one operation per library call —
+//! getInfo, wink, PIN, credential management, reset, and the WebAuthn
+//! client role for ceremonies. The shell (`shell.rs`) registers each method
+//! as a Tauri command and forwards [`Notify`] events to the window; tests
+//! call the methods directly.
+//!
+//! One operation runs on a key at a time (a CTAPHID device serves one
+//! transaction at a time, and a virtual key over UDP answers whoever wrote
+//! last); a second one gets `key_busy`. Cancel is the exception: it only
+//! flips the running ceremony's [`CancelToken`], and the client sends
+//! CTAPHID_CANCEL on the open channel.
+
+use crate::error::CommandError;
+use crate::virtual_key::{Presence, VirtualKey};
+use ctap_client::webauthn::{self, ClientContext};
+use ctap_client::{Device, Recorder};
+use ctaphid::{CancelToken, KeepaliveStatus, ReportTransport, Transaction};
+use fido_wire::cose::CoseAlgorithm;
+use fido_wire::ctap2::{GetInfo, Permissions};
+use fido_wire::webauthn::base64url;
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Where the panel's live events go (the shell emits them to the window).
+pub trait Notify: Send + Sync + 'static {
+    /// Sends `payload` as the event `name`.
+    fn emit(&self, name: &'static str, payload: Value);
+}
+
+/// Event names the UI listens to.
+pub mod events {
+    /// The key list changed (payload: the new list).
+    pub const KEYS_CHANGED: &str = "keys-changed";
+    /// A ceremony's key asked for a touch (payload `{"status": "up-needed"}`).
+    pub const CEREMONY_STATUS: &str = "ceremony-status";
+    /// One CTAP traffic event (frame, decoded request or response, keepalive).
+    pub const TRAFFIC: &str = "ctap-traffic";
+    /// A virtual key with presence "ask" wants a touch (`{promptId, key, operation, rpId}`).
+    pub const PRESENCE_REQUEST: &str = "presence-request";
+}
+
+/// A key the panel lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyEntry {
+    /// What the other commands take: `hid:PATH` or `udp:HOST:PORT`.
+    pub id: String,
+    /// "usb" or "virtual".
+    pub kind: &'static str,
+    /// For people.
+    pub label: String,
+    /// USB vendor id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor_id: Option<u16>,
+    /// USB product id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<u16>,
+    /// A virtual key's algorithms.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub algorithms: Vec<String>,
+    /// A virtual key's presence policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presence: Option<String>,
+}
+
+#[derive(Default)]
+struct Inner {
+    usb: Vec<KeyEntry>,
+    usb_error: Option<String>,
+    virtual_keys: BTreeMap<String, VirtualKey>,
+    busy: HashSet<String>,
+    ceremony: Option<CancelToken>,
+}
+
+/// The panel's state: one per app, shared by every command.
+pub struct Keys {
+    origin: String,
+    data_dir: PathBuf,
+    recorder: Recorder,
+    notify: Arc<dyn Notify>,
+    inner: Mutex<Inner>,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys")
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Marks a key busy for one operation; dropping it frees the key.
+struct BusyGuard<'a> {
+    keys: &'a Keys,
+    id: String,
+}
+
+impl Drop for BusyGuard<'_> {
+    fn drop(&mut self) {
+        self.keys.lock().busy.remove(&self.id);
+    }
+}
+
+type AnyDevice = Device<Box<dyn ReportTransport>>;
+
+impl Keys {
+    /// The panel for the relying party at `origin` (the app's own server),
+    /// with notes written under `data_dir`.
+    pub fn new(origin: String, data_dir: PathBuf, notify: Arc<dyn Notify>) -> Arc<Keys> {
+        Arc::new(Keys {
+            origin,
+            data_dir,
+            recorder: Recorder::default(),
+            notify,
+            inner: Mutex::new(Inner::default()),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves plain data behind; keep going.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The origin ceremonies claim (the app's own server).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Starts the background feeds: the recorder's traffic and (with USB
+    /// support) the hot-plug watcher, both pushed through [`Notify`].
+    pub fn start_feeds(self: &Arc<Self>) {
+        let feed = self.recorder.subscribe();
+        let notify = self.notify.clone();
+        std::thread::spawn(move || {
+            for event in feed {
+                if let Ok(v) = serde_json::to_value(&event) {
+                    notify.emit(events::TRAFFIC, v);
+                }
+            }
+        });
+        self.start_usb_watch();
+    }
+
+    #[cfg(feature = "hidapi")]
+    fn start_usb_watch(self: &Arc<Self>) {
+        use ctap_client::hid::{self, KeyEvent};
+        match hid::watch() {
+            Ok(rx) => {
+                let keys = Arc::downgrade(self);
+                std::thread::spawn(move || {
+                    for event in rx {
+                        let Some(keys) = keys.upgrade() else { return };
+                        {
+                            let mut inner = keys.lock();
+                            match event {
+                                KeyEvent::Added(k) => inner.usb.push(usb_entry(&k)),
+                                KeyEvent::Removed(k) => {
+                                    let id = format!("hid:{}", k.path);
+                                    inner.usb.retain(|e| e.id != id);
+                                }
+                            }
+                        }
+                        keys.keys_changed();
+                    }
+                });
+            }
+            Err(e) => self.lock().usb_error = Some(e.to_string()),
+        }
+    }
+
+    #[cfg(not(feature = "hidapi"))]
+    fn start_usb_watch(self: &Arc<Self>) {
+        self.lock().usb_error = Some("this build has no USB HID support".into());
+    }
+
+    fn keys_changed(&self) {
+        if let Ok(v) = serde_json::to_value(self.list()) {
+            self.notify.emit(events::KEYS_CHANGED, v);
+        }
+    }
+
+    /// Plugged and virtual keys.
+    pub fn list(&self) -> Vec<KeyEntry> {
+        let inner = self.lock();
+        inner
+            .usb
+            .iter()
+            .cloned()
+            .chain(inner.virtual_keys.values().map(|v| v.entry.clone()))
+            .collect()
+    }
+
+    /// Why USB keys cannot be listed, if they cannot.
+    pub fn usb_error(&self) -> Option<String> {
+        self.lock().usb_error.clone()
+    }
+
+    /// The data directory (for platform notes).
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
+    }
+
+    fn claim(&self, id: &str) -> Result<BusyGuard<'_>, CommandError> {
+        if !self.lock().busy.insert(id.to_owned()) {
+            return Err(CommandError::new(
+                "key_busy",
+                "this key is busy with another operation; wait for it or press Cancel",
+            ));
+        }
+        Ok(BusyGuard {
+            keys: self,
+            id: id.to_owned(),
+        })
+    }
+
+    /// Opens `id` for one operation.
+    fn open(&self, id: &str) -> Result<(BusyGuard<'_>, AnyDevice), CommandError> {
+        let guard = self.claim(id)?;
+        let transport: Box<dyn ReportTransport> = if let Some(addr) = id.strip_prefix("udp:") {
+            let addr = addr.parse().map_err(|_| {
+                CommandError::new("bad_key_id", format!("{id:?}: expected udp:HOST:PORT"))
+            })?;
+            Box::new(
+                ctaphid::UdpReports::connect(addr)
+                    .map_err(|e| CommandError::new("transport", e.to_string()))?,
+            )
+        } else if let Some(path) = id.strip_prefix("hid:") {
+            hid_transport(path)?
+        } else {
+            return Err(CommandError::new(
+                "bad_key_id",
+                format!("{id:?} is not a key this app listed"),
+            ));
+        };
+        let device = Device::open(transport, self.recorder.clone()).map_err(|e| {
+            CommandError::new(
+                "no_answer",
+                format!(
+                    "the key did not answer CTAPHID INIT ({e}); is it still plugged in / running?"
+                ),
+            )
+        })?;
+        Ok((guard, device))
+    }
+
+    /// getInfo, decoded.
+    pub fn info(&self, id: &str) -> Result<Value, CommandError> {
+        let (_busy, mut device) = self.open(id)?;
+        Ok(info_json(&device.get_info()?))
+    }
+
+    /// Makes the key blink (CTAPHID_WINK).
+    pub fn wink(&self, id: &str) -> Result<(), CommandError> {
+        let (_busy, mut device) = self.open(id)?;
+        Ok(device.wink()?)
+    }
+
+    /// PIN retries left, and whether a re-plug is needed first.
+    pub fn pin_retries(&self, id: &str) -> Result<Value, CommandError> {
+        let (_busy, mut device) = self.open(id)?;
+        let r = device.pin_retries()?;
+        Ok(json!({"retries": r.retries, "powerCycleRequired": r.power_cycle_required}))
+    }
+
+    /// Sets the first PIN.
+    pub fn pin_set(&self, id: &str, new_pin: &str) -> Result<(), CommandError> {
+        let (_busy, mut device) = self.open(id)?;
+        Ok(device.set_pin(new_pin)?)
+    }
+
+    /// Changes the PIN.
+    pub fn pin_change(&self, id: &str, current: &str, new_pin: &str) -> Result<(), CommandError> {
+        let (_busy, mut device) = self.open(id)?;
+        Ok(device.change_pin(current, new_pin)?)
+    }
+
+    /// Discoverable credentials on the key (needs the PIN).
+    pub fn credentials(&self, id: &str, pin: &str) -> Result<Value, CommandError> {
+        let (_busy, mut device) = self.open(id)?;
+        let token = device.pin_token(pin, Permissions(Permissions::CREDENTIAL_MANAGEMENT), None)?;
+        let meta = device.credentials_metadata(&token)?;
+        let mut listed = Vec::new();
+        for (rp, hash) in device.relying_parties(&token)? {
+            for c in device.credentials(&token, &rp, &hash)? {
+                let alg = c.public_key.as_ref().and_then(|k| k.alg);
+                listed.push(json!({
+                    "rpId": c.rp.id,
+                    "credentialId": base64url::encode(&c.id),
+                    "userId": base64url::encode(&c.user.id),
+                    "userName": c.user.name,
+                    "displayName": c.user.display_name,
+                    "algorithm": alg.map(|a| a.0),
+                    "algorithmName": alg.and_then(CoseAlgorithm::name),
+                    "credProtect": c.cred_protect,
+                }));
+            }
+        }
+        Ok(json!({"existing": meta.existing, "remaining": meta.remaining, "credentials": listed}))
+    }
+
+    /// Deletes one discoverable credential (needs the PIN).
+    pub fn delete_credential(
+        &self,
+        id: &str,
+        pin: &str,
+        credential_id: &str,
+    ) -> Result<(), CommandError> {
+        let cred = base64url::decode(credential_id).map_err(|_| {
+            CommandError::new("bad_credential_id", "the credential id must be base64url")
+        })?;
+        let (_busy, mut device) = self.open(id)?;
+        let token = device.pin_token(pin, Permissions(Permissions::CREDENTIAL_MANAGEMENT), None)?;
+        Ok(device.delete_credential(&token, &cred)?)
+    }
+
+    /// Resets the key. Keys accept it only within about 10 seconds of
+    /// power-up (a re-plug; for a virtual key, its start) and ask for a
+    /// touch; the UI says so before calling this.
+    pub fn reset(&self, id: &str) -> Result<(), CommandError> {
+        let (_busy, mut device) = self.open(id)?;
+        let cancel = self.begin_ceremony();
+        let notify = self.notify.clone();
+        let mut prompt = touch_prompt(notify);
+        let result = device.reset(Transaction {
+            timeout: Duration::from_secs(30),
+            on_keepalive: Some(&mut prompt),
+            cancel: Some(&cancel),
+        });
+        self.end_ceremony();
+        Ok(result?)
+    }
+
+    fn begin_ceremony(&self) -> CancelToken {
+        let token = CancelToken::new();
+        self.lock().ceremony = Some(token.clone());
+        token
+    }
+
+    fn end_ceremony(&self) {
+        self.lock().ceremony = None;
+    }
+
+    /// Cancels the running ceremony or reset; false when none runs.
+    pub fn cancel(&self) -> bool {
+        match self.lock().ceremony.take() {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Runs the WebAuthn client's registration for `options`
+    /// (PublicKeyCredentialCreationOptionsJSON, bare or as `{"publicKey": …}`)
+    /// and returns `PublicKeyCredential.toJSON()` for the relying party.
+    pub fn register(
+        &self,
+        id: &str,
+        options: &Value,
+        pin: Option<&str>,
+    ) -> Result<Value, CommandError> {
+        let options = parse_options(options)?;
+        self.ceremony(id, pin, |device, ctx| {
+            webauthn::register(device, &options, ctx).map(|r| serde_json::to_value(&r))
+        })
+    }
+
+    /// The same for authentication (PublicKeyCredentialRequestOptionsJSON).
+    pub fn authenticate(
+        &self,
+        id: &str,
+        options: &Value,
+        pin: Option<&str>,
+    ) -> Result<Value, CommandError> {
+        let options = parse_options(options)?;
+        self.ceremony(id, pin, |device, ctx| {
+            webauthn::authenticate(device, &options, ctx).map(|r| serde_json::to_value(&r))
+        })
+    }
+
+    fn ceremony(
+        &self,
+        id: &str,
+        pin: Option<&str>,
+        run: impl FnOnce(
+            &mut AnyDevice,
+            &mut ClientContext<'_>,
+        ) -> Result<serde_json::Result<Value>, ctap_client::CtapError>,
+    ) -> Result<Value, CommandError> {
+        let (_busy, mut device) = self.open(id)?;
+        let cancel = self.begin_ceremony();
+        let mut prompt = touch_prompt(self.notify.clone());
+        let mut ctx = ClientContext {
+            pin,
+            on_status: Some(&mut prompt),
+            cancel: Some(&cancel),
+            ..ClientContext::new(self.origin.clone())
+        };
+        let result = run(&mut device, &mut ctx);
+        self.end_ceremony();
+        result?.map_err(|e| CommandError::new("internal", e.to_string()))
+    }
+
+    /// Starts a virtual key on a loopback UDP port and lists it.
+    pub fn start_virtual(
+        &self,
+        algorithms: &[String],
+        presence: &str,
+    ) -> Result<KeyEntry, CommandError> {
+        let algorithms = algorithms
+            .iter()
+            .map(|a| parse_algorithm(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let presence = Presence::parse(presence)?;
+        let key = VirtualKey::start(algorithms, presence, self.notify.clone())?;
+        let entry = key.entry.clone();
+        self.lock().virtual_keys.insert(entry.id.clone(), key);
+        self.keys_changed();
+        Ok(entry)
+    }
+
+    /// Stops a virtual key.
+    pub fn stop_virtual(&self, id: &str) -> Result<(), CommandError> {
+        let key = self.lock().virtual_keys.remove(id).ok_or_else(|| {
+            CommandError::new("no_such_key", format!("{id} is not a running virtual key"))
+        })?;
+        key.stop();
+        self.keys_changed();
+        Ok(())
+    }
+
+    /// Answers a virtual key's "ask" presence prompt.
+    pub fn answer_presence(
+        &self,
+        key: &str,
+        prompt_id: u64,
+        touched: bool,
+    ) -> Result<(), CommandError> {
+        let inner = self.lock();
+        let vk = inner.virtual_keys.get(key).ok_or_else(|| {
+            CommandError::new("no_such_key", format!("{key} is not a running virtual key"))
+        })?;
+        if vk.answer(prompt_id, touched) {
+            Ok(())
+        } else {
+            Err(CommandError::new(
+                "no_such_prompt",
+                "that touch request is over (answered, cancelled or timed out)",
+            ))
+        }
+    }
+
+    /// Stops every virtual key (at exit).
+    pub fn shutdown(&self) {
+        let keys = std::mem::take(&mut self.lock().virtual_keys);
+        for (_, key) in keys {
+            key.stop();
+        }
+    }
+}
+
+#[cfg(feature = "hidapi")]
+fn usb_entry(k: &ctap_client::hid::KeyDescriptor) -> KeyEntry {
+    let label = match (&k.manufacturer, &k.product) {
+        (Some(m), Some(p)) => format!("{m} {p}"),
+        (None, Some(p)) => p.clone(),
+        (Some(m), None) => m.clone(),
+        (None, None) => format!("USB key {:04x}:{:04x}", k.vendor_id, k.product_id),
+    };
+    KeyEntry {
+        id: format!("hid:{}", k.path),
+        kind: "usb",
+        label,
+        vendor_id: Some(k.vendor_id),
+        product_id: Some(k.product_id),
+        algorithms: Vec::new(),
+        presence: None,
+    }
+}
+
+#[cfg(feature = "hidapi")]
+fn hid_transport(path: &str) -> Result<Box<dyn ReportTransport>, CommandError> {
+    use ctap_client::hid;
+    let (api, _) = hid::discover()?;
+    Ok(Box::new(hid::HidapiTransport::open(&api, path)?))
+}
+
+#[cfg(not(feature = "hidapi"))]
+fn hid_transport(_path: &str) -> Result<Box<dyn ReportTransport>, CommandError> {
+    Err(CommandError::new(
+        "unsupported",
+        "this build has no USB HID support",
+    ))
+}
+
+/// Emits "up-needed" once per operation — and only when the key asks for a
+/// touch, never for "processing".
+fn touch_prompt(notify: Arc<dyn Notify>) -> impl FnMut(KeepaliveStatus) {
+    let mut shown = false;
+    move |status| {
+        if status == KeepaliveStatus::UpNeeded && !shown {
+            shown = true;
+            notify.emit(events::CEREMONY_STATUS, json!({"status": "up-needed"}));
+        }
+    }
+}
+
+/// Options bare or wrapped as `{"publicKey": …}`, in the strict JSON forms.
+fn parse_options<T: serde::de::DeserializeOwned>(options: &Value) -> Result<T, CommandError> {
+    let inner = options.get("publicKey").unwrap_or(options);
+    let bytes =
+        serde_json::to_vec(inner).map_err(|e| CommandError::new("bad_options", e.to_string()))?;
+    fido_wire::webauthn::json::from_json(&bytes).map_err(|e| {
+        CommandError::new(
+            "bad_options",
+            format!("not valid PublicKeyCredential options JSON: {e}"),
+        )
+    })
+}
+
+/// An algorithm by name (`ML-DSA-65`, `ES256`) or COSE number (`-49`).
+pub fn parse_algorithm(name: &str) -> Result<CoseAlgorithm, CommandError> {
+    CoseAlgorithm::from_name(name)
+        .or_else(|| name.trim().parse::<i64>().ok().map(CoseAlgorithm))
+        .filter(|a| virtual_authenticator::keys::SUPPORTED.contains(a))
+        .ok_or_else(|| {
+            CommandError::new(
+                "bad_algorithm",
+                format!("the virtual key cannot create {name:?} credentials"),
+            )
+        })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// getInfo as the panel shows it (names as in CTAP 2.2).
+pub fn info_json(info: &GetInfo) -> Value {
+    json!({
+        "versions": info.versions,
+        "extensions": info.extensions,
+        "aaguid": hex(&info.aaguid),
+        "options": info.options.iter().map(|(k, v)| (k.clone(), Value::Bool(*v))).collect::<serde_json::Map<_, _>>(),
+        "maxMsgSize": info.max_msg_size,
+        "pinUvAuthProtocols": info.pin_uv_auth_protocols,
+        "maxCredentialCountInList": info.max_credential_count_in_list,
+        "maxCredentialIdLength": info.max_credential_id_length,
+        "transports": info.transports,
+        "algorithms": info.algorithms.iter().map(|a| json!({"type": a.kind, "alg": a.alg.0, "name": a.alg.name()})).collect::<Vec<_>>(),
+        "minPINLength": info.min_pin_length,
+        "forcePINChange": info.force_pin_change,
+        "firmwareVersion": info.firmware_version,
+        "maxCredBlobLength": info.max_cred_blob_length,
+        "remainingDiscoverableCredentials": info.remaining_discoverable_credentials,
+        "certifications": info.certifications.iter().cloned().collect::<BTreeMap<_, _>>(),
+    })
+}

@@ -1,0 +1,265 @@
+//! The keys panel's commands without Tauri (as GitButler tests its
+//! commands below the shell): a virtual key started through the panel,
+//! getInfo, PIN, credential management, ceremonies against the real
+//! in-process server over HTTP, the "touch your key" event only on
+//! UP_NEEDED, Cancel, and presence "ask" answered like the UI does.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use keybench_desktop::keys::{Keys, Notify, events};
+use serde_json::{Value, json};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+struct Events(Mutex<Sender<(String, Value)>>);
+
+impl Notify for Events {
+    fn emit(&self, name: &'static str, payload: Value) {
+        let _ = self.0.lock().unwrap().send((name.to_owned(), payload));
+    }
+}
+
+struct Fixture {
+    keys: Arc<Keys>,
+    events: Receiver<(String, Value)>,
+    http: reqwest::blocking::Client,
+    origin: String,
+    _server: keybench_server::Running,
+    _runtime: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut config = keybench_server::ServerConfig::local(
+        "127.0.0.1:0".parse().unwrap(),
+        dir.path().to_path_buf(),
+    );
+    config.no_keyring = true;
+    let server = runtime.block_on(keybench_server::start(config)).unwrap();
+    let origin = format!("http://localhost:{}", server.addr.port());
+    let (tx, rx) = channel();
+    let keys = Keys::new(
+        origin.clone(),
+        dir.path().to_path_buf(),
+        Arc::new(Events(Mutex::new(tx))),
+    );
+    keys.start_feeds();
+    let http = reqwest::blocking::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    Fixture {
+        keys,
+        events: rx,
+        http,
+        origin,
+        _server: server,
+        _runtime: runtime,
+        _dir: dir,
+    }
+}
+
+impl Fixture {
+    fn post(&self, path: &str, body: &Value) -> Value {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.origin))
+            .header("Origin", &self.origin)
+            .json(body)
+            .send()
+            .unwrap();
+        let status = r.status();
+        let v: Value = r.json().unwrap();
+        assert!(status.is_success(), "{path}: {status} {v}");
+        v
+    }
+
+    /// Events seen so far with this name (the others are dropped).
+    fn drain(&self, name: &str) -> Vec<Value> {
+        self.events
+            .try_iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v)
+            .collect()
+    }
+
+    fn wait_for(&self, name: &str) -> Value {
+        loop {
+            let (n, v) = self.events.recv_timeout(Duration::from_secs(20)).unwrap();
+            if n == name {
+                return v;
+            }
+        }
+    }
+}
+
+#[test]
+fn virtual_key_register_and_authenticate_ml_dsa_65_against_the_server() {
+    let f = fixture();
+    let key = f
+        .keys
+        .start_virtual(&["ML-DSA-65".into()], "approve")
+        .unwrap();
+    assert_eq!(key.kind, "virtual");
+    assert!(key.id.starts_with("udp:127.0.0.1:"), "{}", key.id);
+    assert_eq!(f.keys.list(), vec![key.clone()]);
+    let listed = f.wait_for(events::KEYS_CHANGED);
+    assert_eq!(listed[0]["id"], key.id.as_str());
+
+    let info = f.keys.info(&key.id).unwrap();
+    assert_eq!(info["algorithms"][0]["name"], "ML-DSA-65");
+    assert!(
+        info["versions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("FIDO_2_1"))
+    );
+
+    let options = f.post(
+        "/api/advanced/register/begin",
+        &json!({"username": "alice", "algorithms": [-49], "residentKey": "required"}),
+    );
+    let response = f.keys.register(&key.id, &options, None).unwrap();
+    let done = f.post("/api/register/complete", &response);
+    assert_eq!(done["username"], "alice");
+    assert_eq!(done["credential"]["algorithmName"], "ML-DSA-65");
+
+    let options = f.post("/api/authenticate/begin", &json!({"username": "alice"}));
+    let response = f.keys.authenticate(&key.id, &options, None).unwrap();
+    let done = f.post("/api/authenticate/complete", &response);
+    assert_eq!(done["status"], "ok");
+    assert_eq!(done["username"], "alice");
+
+    // Approve never waits for a touch: no "touch your key" prompt.
+    let seen: Vec<(String, Value)> = f.events.try_iter().collect();
+    assert!(!seen.iter().any(|(n, _)| n == events::CEREMONY_STATUS));
+    // The traffic view saw decoded requests and responses.
+    let traffic: Vec<&Value> = seen
+        .iter()
+        .filter(|(n, _)| n == events::TRAFFIC)
+        .map(|(_, v)| v)
+        .collect();
+    assert!(
+        traffic
+            .iter()
+            .any(|e| e["type"] == "request" && e["command"] == "authenticatorMakeCredential"),
+        "{traffic:?}"
+    );
+    assert!(traffic.iter().any(|e| e["type"] == "frame"));
+
+    f.keys.stop_virtual(&key.id).unwrap();
+    assert!(f.keys.list().is_empty());
+    assert_eq!(f.keys.wink(&key.id).unwrap_err().code, "no_answer");
+}
+
+#[test]
+fn pin_set_change_retries_and_credential_management() {
+    let f = fixture();
+    let key = f.keys.start_virtual(&["ES256".into()], "approve").unwrap();
+    f.keys.pin_set(&key.id, "123456").unwrap();
+    assert_eq!(f.keys.pin_retries(&key.id).unwrap()["retries"], 8);
+    let wrong = f.keys.pin_change(&key.id, "000000", "654321").unwrap_err();
+    assert_eq!(wrong.code, "ctap_pin_invalid");
+    assert!(!wrong.message.contains("000000"), "no PIN in errors");
+    assert_eq!(f.keys.pin_retries(&key.id).unwrap()["retries"], 7);
+    f.keys.pin_change(&key.id, "123456", "654321").unwrap();
+
+    // A PIN is set, so the ceremony asks for it: the UI shows its dialog.
+    let options = f.post(
+        "/api/advanced/register/begin",
+        &json!({"username": "bob", "residentKey": "required", "userVerification": "required"}),
+    );
+    let missing = f.keys.register(&key.id, &options, None).unwrap_err();
+    assert_eq!(missing.code, "pin_required");
+    let response = f.keys.register(&key.id, &options, Some("654321")).unwrap();
+    f.post("/api/register/complete", &response);
+
+    let listed = f.keys.credentials(&key.id, "654321").unwrap();
+    assert_eq!(listed["existing"], 1);
+    let cred = &listed["credentials"][0];
+    assert_eq!(cred["rpId"], "localhost");
+    assert_eq!(cred["userName"], "bob");
+    let id = cred["credentialId"].as_str().unwrap().to_owned();
+    f.keys.delete_credential(&key.id, "654321", &id).unwrap();
+    assert_eq!(
+        f.keys.credentials(&key.id, "654321").unwrap()["existing"],
+        0
+    );
+    f.keys.wink(&key.id).unwrap();
+}
+
+#[test]
+fn touch_prompt_only_on_up_needed_and_cancel_stops_the_ceremony() {
+    let f = fixture();
+    // "delay" keeps the key waiting for presence (UP_NEEDED) for 2 s.
+    let key = f.keys.start_virtual(&["ES256".into()], "delay").unwrap();
+    let options = f.post("/api/register/begin", &json!({"username": "carol"}));
+    let response = f.keys.register(&key.id, &options, None).unwrap();
+    f.post("/api/register/complete", &response);
+    let status = f.drain(events::CEREMONY_STATUS);
+    assert_eq!(status, vec![json!({"status": "up-needed"})], "exactly once");
+
+    // "ask" waits for the person: cancel instead of answering.
+    let key = f.keys.start_virtual(&["ES256".into()], "ask").unwrap();
+    let options = f.post("/api/register/begin", &json!({"username": "dave"}));
+    let keys = f.keys.clone();
+    let id = key.id.clone();
+    let running = std::thread::spawn(move || keys.register(&id, &options, None));
+    let prompt = f.wait_for(events::PRESENCE_REQUEST);
+    assert_eq!(prompt["operation"], "makeCredential");
+    assert_eq!(prompt["key"], key.id.as_str());
+    // A second operation on the busy key is refused, not interleaved.
+    assert_eq!(f.keys.wink(&key.id).unwrap_err().code, "key_busy");
+    assert!(f.keys.cancel());
+    let err = running.join().unwrap().unwrap_err();
+    assert!(
+        err.code == "cancelled" || err.code == "ctap_keepalive_cancel",
+        "{err:?}"
+    );
+
+    // And answered like the UI's "Touch" button does.
+    let options = f.post("/api/register/begin", &json!({"username": "erin"}));
+    let keys = f.keys.clone();
+    let id = key.id.clone();
+    let running = std::thread::spawn(move || keys.register(&id, &options, None));
+    let prompt = f.wait_for(events::PRESENCE_REQUEST);
+    f.keys
+        .answer_presence(&key.id, prompt["promptId"].as_u64().unwrap(), true)
+        .unwrap();
+    let response = running.join().unwrap().unwrap();
+    f.post("/api/register/complete", &response);
+}
+
+#[test]
+fn bad_inputs_are_clear_errors() {
+    let f = fixture();
+    assert_eq!(
+        f.keys
+            .start_virtual(&["RS1".into()], "approve")
+            .unwrap_err()
+            .code,
+        "bad_algorithm"
+    );
+    assert_eq!(
+        f.keys
+            .start_virtual(&["ES256".into()], "maybe")
+            .unwrap_err()
+            .code,
+        "bad_presence"
+    );
+    let key = f.keys.start_virtual(&["ES256".into()], "approve").unwrap();
+    let bad = f
+        .keys
+        .register(&key.id, &json!({"publicKey": {"rp": 1}}), None)
+        .unwrap_err();
+    assert_eq!(bad.code, "bad_options");
+    assert_eq!(f.keys.info("hid").unwrap_err().code, "bad_key_id");
+    assert!(!f.keys.cancel(), "nothing to cancel");
+}

@@ -1,0 +1,412 @@
+//! The desktop app end to end, through its real window: tauri-driver and
+//! WebKitWebDriver under Xvfb, inside a private D-Bus session with a real,
+//! unlocked gnome-keyring (../shared/reference/setup-notes.md). Starts the
+//! app, starts a virtual key from the Keys page, registers and authenticates
+//! an ML-DSA-65 credential with the page's buttons, watches a bound
+//! challenge appear and then be consumed on the live dashboard, checks the
+//! session and the secret-key source "OS keyring", takes screenshots into
+//! docs/screenshots/desktop-*.png, and prints start-up and memory figures.
+//!
+//! It needs a display server, WebKitGTK and tauri-driver, and takes about a
+//! minute, so it runs only with `KEYBENCH_DESKTOP_E2E=1`
+//! (`KEYBENCH_DESKTOP_E2E=1 cargo test -p keybench-tests --test desktop_e2e -- --nocapture`);
+//! otherwise it prints that it was skipped and passes. Prerequisites (Debian):
+//! `xvfb xauth dbus dbus-x11 gnome-keyring webkit2gtk-driver`, and
+//! `cargo install tauri-driver --version ^2 --locked`; scripts/test sets
+//! them up.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use keybench_tests::workspace_root;
+use serde_json::{Value, json};
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The app binary, built now (a no-op when it is up to date).
+fn app_binary() -> PathBuf {
+    if let Ok(p) = std::env::var("KEYBENCH_DESKTOP_BIN") {
+        return PathBuf::from(p);
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "-p", "keybench-desktop"])
+        .current_dir(workspace_root())
+        .status()
+        .unwrap();
+    assert!(status.success(), "cargo build -p keybench-desktop failed");
+    // tests run from target/debug/deps/desktop_e2e-HASH
+    let exe = std::env::current_exe().unwrap();
+    exe.parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("keybench-desktop")
+}
+
+/// Xvfb + dbus-run-session + unlocked gnome-keyring + tauri-driver, in one
+/// process group (stopped with SIGTERM so WebKitWebDriver is not orphaned).
+struct Driver {
+    child: Child,
+    port: u16,
+    _home: tempfile::TempDir,
+}
+
+impl Driver {
+    fn start(home: tempfile::TempDir) -> Driver {
+        let port = free_port();
+        let native = free_port();
+        let script = format!(
+            "echo -n keybench-e2e | gnome-keyring-daemon --unlock --components=secrets --daemonize >/dev/null; \
+             exec tauri-driver --port {port} --native-port {native}"
+        );
+        let child = Command::new("xvfb-run")
+            .args([
+                "-a",
+                "-s",
+                "-screen 0 1280x800x24",
+                "dbus-run-session",
+                "--",
+                "sh",
+                "-c",
+            ])
+            .arg(script)
+            .env("HOME", home.path())
+            .env("XDG_DATA_HOME", home.path().join("share"))
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env("KEYBENCH_DATA_DIR", home.path().join("keybench"))
+            .env_remove("KEYBENCH_SECRET_KEY")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .process_group(0)
+            .spawn()
+            .expect("xvfb-run (Debian xvfb) is needed");
+        let driver = Driver {
+            child,
+            port,
+            _home: home,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "tauri-driver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        driver
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal W3C WebDriver client (the few calls this test makes).
+struct Session {
+    http: reqwest::blocking::Client,
+    base: String,
+}
+
+impl Session {
+    fn new(driver: &Driver, app: &Path) -> (Session, Duration) {
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .build()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{}", driver.port);
+        let started = Instant::now();
+        let r: Value = http
+            .post(format!("{base}/session"))
+            .json(&json!({"capabilities": {"alwaysMatch": {
+                "browserName": "wry",
+                "tauri:options": {"application": app},
+            }}}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let id = r["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {r}"))
+            .to_owned();
+        (
+            Session {
+                http,
+                base: format!("{base}/session/{id}"),
+            },
+            started.elapsed(),
+        )
+    }
+
+    fn exec(&self, script: &str, args: Value) -> Value {
+        let r: Value = self
+            .http
+            .post(format!("{}/execute/sync", self.base))
+            .json(&json!({"script": script, "args": args}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        if r["value"].get("error").is_some() {
+            panic!("script failed: {r}\n{script}");
+        }
+        r["value"].clone()
+    }
+
+    /// Runs an async script: its last argument is the callback.
+    fn exec_async(&self, script: &str, args: Value) -> Value {
+        let r: Value = self
+            .http
+            .post(format!("{}/execute/async", self.base))
+            .json(&json!({"script": script, "args": args}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        if r["value"].get("error").is_some() {
+            panic!("async script failed: {r}\n{script}");
+        }
+        r["value"].clone()
+    }
+
+    /// Polls `condition` (a JS expression) until it is truthy.
+    fn wait(&self, what: &str, condition: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let v = self.exec(&format!("return ({condition});"), json!([]));
+            if !(v.is_null() || v == json!(false) || v == json!(0) || v == json!("")) {
+                return v;
+            }
+            if Instant::now() > deadline {
+                let text = self.exec("return document.body.innerText", json!([]));
+                panic!("timed out waiting for {what}; the page says:\n{text}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn click(&self, selector: &str) {
+        self.wait(
+            &format!("{selector} to be clickable"),
+            &format!("(() => {{ const e = document.querySelector({selector:?}); return e && !e.disabled; }})()"),
+        );
+        self.exec(
+            "document.querySelector(arguments[0]).click(); return true;",
+            json!([selector]),
+        );
+    }
+
+    fn screenshot(&self, name: &str) {
+        use base64::Engine as _;
+        let r: Value = self
+            .http
+            .get(format!("{}/screenshot", self.base))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(r["value"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(png.get(1..4), Some(&b"PNG"[..]));
+        let dir = workspace_root().join("docs/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("desktop-{name}.png")), png).unwrap();
+    }
+
+    fn close(&self) {
+        let _ = self.http.delete(&self.base).send();
+    }
+}
+
+/// Resident memory (KiB) of the app and its WebKit processes.
+fn rss_kib(app: &Path) -> Option<(u64, u64)> {
+    let mut procs = Vec::new();
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let ppid = stat
+            .rsplit(')')
+            .next()
+            .and_then(|s| s.split_whitespace().nth(1))
+            .and_then(|s| s.parse::<u32>().ok())
+            .unwrap_or(0);
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+        let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+            .unwrap_or(0u64);
+        procs.push((pid, ppid, exe, rss));
+    }
+    let main = procs
+        .iter()
+        .find(|(_, _, exe, _)| exe.as_deref() == Some(app))?;
+    let children: u64 = procs
+        .iter()
+        .filter(|(_, ppid, _, _)| *ppid == main.0)
+        .map(|p| p.3)
+        .sum();
+    Some((main.3, children))
+}
+
+#[test]
+fn desktop_app_end_to_end() {
+    if std::env::var("KEYBENCH_DESKTOP_E2E").as_deref() != Ok("1") {
+        eprintln!(
+            "skipped: the desktop end-to-end test runs only with KEYBENCH_DESKTOP_E2E=1 \
+             (needs Xvfb, WebKitGTK, gnome-keyring and tauri-driver)"
+        );
+        return;
+    }
+    let app = app_binary();
+    let size = std::fs::metadata(&app).unwrap().len();
+    let driver = Driver::start(tempfile::tempdir().unwrap());
+    let (s, session_time) = Session::new(&driver, &app);
+
+    // Interactive: the UI booted inside the Tauri window (the Keys link
+    // appears only when window.__TAURI__ exists) and the server answered.
+    let t0 = Instant::now();
+    s.wait(
+        "the desktop UI",
+        "window.__TAURI__ && document.getElementById('nav-keys') && !document.getElementById('nav-keys').hidden && document.getElementById('who') && document.getElementById('who').textContent.length > 0",
+    );
+    let interactive = session_time + t0.elapsed();
+    eprintln!(
+        "start: WebDriver session (app launched, window created) {session_time:?}; interactive window {interactive:?}"
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    let idle = rss_kib(&app.canonicalize().unwrap());
+    eprintln!("idle RSS (KiB): app process, WebKit child processes: {idle:?}");
+    eprintln!("binary size: {size} bytes");
+
+    // The Keys page: start an ML-DSA-65 virtual key.
+    s.exec("location.hash = '#/keys'; return true;", json!([]));
+    s.wait("the keys page", "document.getElementById('vk-start')");
+    s.exec(
+        "for (const c of document.querySelectorAll('input[name=\"vk-alg\"]')) c.checked = c.value === 'ML-DSA-65'; return true;",
+        json!([]),
+    );
+    s.click("#vk-start");
+    let key = s.wait(
+        "the virtual key in the list",
+        "(document.querySelector('#key-list tr[data-key-id^=\"udp:\"]') || {}).dataset?.keyId",
+    );
+    eprintln!("virtual key started from the UI: {key}");
+
+    // getInfo through the panel.
+    s.click("#key-info");
+    let info = s.wait(
+        "getInfo",
+        "(document.getElementById('key-info-out') || {}).innerText",
+    );
+    assert!(info.as_str().unwrap().contains("ML-DSA-65"), "{info}");
+
+    // Register an ML-DSA-65 credential with the page's button.
+    s.exec(
+        "document.getElementById('cer-username').value = 'e2e-alice'; document.getElementById('cer-alg').value = '-49'; return true;",
+        json!([]),
+    );
+    s.click("#cer-register");
+    let result = s.wait(
+        "the registration result",
+        "(() => { const t = document.getElementById('cer-result').innerText; return /Registered e2e-alice|Error|failed/i.test(t) && t; })()",
+    );
+    eprintln!("registration: {result}");
+    let result = result.as_str().unwrap();
+    assert!(result.contains("Registered e2e-alice"), "{result}");
+    assert!(result.contains("ML-DSA-65"), "{result}");
+    let traffic = s.exec(
+        "return document.getElementById('traffic').innerText",
+        json!([]),
+    );
+    assert!(
+        traffic
+            .as_str()
+            .unwrap()
+            .contains("authenticatorMakeCredential"),
+        "the traffic view shows the decoded request"
+    );
+    s.screenshot("keys");
+
+    // Authenticate with the page's button.
+    s.click("#cer-authenticate");
+    let result = s.wait(
+        "the authentication result",
+        "(() => { const t = document.getElementById('cer-result').innerText; return /Signed in as e2e-alice|Error|failed/i.test(t) && t; })()",
+    );
+    eprintln!("authentication: {result}");
+    assert!(result.as_str().unwrap().contains("Signed in as e2e-alice"));
+
+    // The dashboard, live: a new challenge appears bound to this session,
+    // then is consumed when the ceremony completes.
+    s.exec("location.hash = '#/dashboard'; return true;", json!([]));
+    s.wait(
+        "the dashboard with its data",
+        "document.querySelectorAll('tr[data-state=\"consumed\"]').length >= 2",
+    );
+    let key_text = s.wait(
+        "the secret-key source",
+        "(() => { const t = document.body.innerText; return t.includes('OS keyring') && t; })()",
+    );
+    assert!(key_text.as_str().unwrap().contains("OS keyring"));
+    let sessions = s.exec("return document.body.innerText", json!([]));
+    assert!(
+        sessions.as_str().unwrap().contains("e2e-alice"),
+        "the signed-in session is listed"
+    );
+    let options = s.exec_async(
+        "const done = arguments[arguments.length - 1];
+         fetch('/api/authenticate/begin', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({username: 'e2e-alice'})})
+           .then(r => r.json()).then(done, e => done({error: String(e)}));",
+        json!([]),
+    );
+    assert!(options["publicKey"]["challenge"].is_string(), "{options}");
+    s.wait(
+        "the new challenge, issued, on the live dashboard",
+        "document.querySelectorAll('tr[data-state=\"issued\"]').length === 1",
+    );
+    s.screenshot("dashboard-issued");
+    let done = s.exec_async(
+        "const [key, options, done] = arguments;
+         window.__TAURI__.core.invoke('ceremony_authenticate', {key, options: options.publicKey, pin: null})
+           .then(cred => fetch('/api/authenticate/complete', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(cred)}))
+           .then(r => r.json()).then(done, e => done({error: e.message || JSON.stringify(e)}));",
+        json!([key, options]),
+    );
+    assert_eq!(done["status"], "ok", "{done}");
+    s.wait(
+        "the challenge consumed on the live dashboard",
+        "document.querySelectorAll('tr[data-state=\"issued\"]').length === 0 && document.querySelectorAll('tr[data-state=\"consumed\"]').length >= 3",
+    );
+    s.screenshot("dashboard");
+    eprintln!(
+        "dashboard: challenge issued then consumed, key source OS keyring, session of e2e-alice"
+    );
+    s.close();
+}
