@@ -566,3 +566,68 @@ fn every_rejection_has_its_status_and_message() {
     // No message leaks a cookie value or the launch secret.
     assert!(!all.contains(&srv.secret));
 }
+
+/// Shutdown while requests are in flight: every request that was answered
+/// left its session and its bound challenge in storage (graceful shutdown
+/// waits for in-flight handlers and their blocking storage writes).
+#[test]
+fn graceful_shutdown_loses_no_session_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut config = ServerConfig::local(([127, 0, 0, 1], 0).into(), dir.path().to_owned());
+    config.no_keyring = true;
+    let running = runtime.block_on(keybench_server::start(config)).unwrap();
+    let base = format!("http://localhost:{}", running.addr.port());
+    let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut threads = Vec::new();
+    for i in 0..8 {
+        let base = base.clone();
+        let answered = answered.clone();
+        threads.push(std::thread::spawn(move || {
+            for j in 0..50 {
+                let c = browser();
+                let r = c
+                    .post(format!("{base}/api/register/begin"))
+                    .header("Origin", &base)
+                    .json(&json!({ "username": format!("u{i}-{j}") }))
+                    .send();
+                match r {
+                    Ok(r) if r.status().is_success() => {
+                        answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    _ => break,
+                }
+            }
+        }));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    runtime.block_on(running.shutdown());
+    for t in threads {
+        t.join().unwrap();
+    }
+    let answered = answered.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(answered > 0);
+    let store = session_store::LocalStore::open(dir.path().join("store")).unwrap();
+    use session_store::Storage as _;
+    let sessions = store
+        .owners(&session_store::Kind::sessions())
+        .unwrap()
+        .len();
+    let challenges = store
+        .owners(&session_store::Kind::challenges())
+        .unwrap()
+        .len();
+    println!("answered {answered}, sessions stored {sessions}, challenges stored {challenges}");
+    assert!(
+        sessions >= answered,
+        "{sessions} sessions for {answered} answers"
+    );
+    assert!(
+        challenges >= answered,
+        "{challenges} challenges for {answered} answers"
+    );
+}
