@@ -106,6 +106,9 @@ enum Command {
         /// Credential id to allow (base64url); without it, a discoverable login.
         #[arg(long)]
         credential: Option<String>,
+        /// With --server: the user to sign in (without it, a discoverable login).
+        #[arg(long)]
+        user: Option<String>,
     },
     /// Run the local relying party and the web UI (prints the address to open).
     Serve {
@@ -187,6 +190,11 @@ struct CeremonyArgs {
     /// userVerification for Keybench's own options.
     #[arg(long, default_value = "preferred", value_parser = ["required", "preferred", "discouraged"])]
     uv: String,
+    /// Run the ceremony against the bundled relying party at this address
+    /// (`keybench serve` prints it, e.g. http://localhost:8765): its options,
+    /// its verification, its verdict.
+    #[arg(long, conflicts_with = "options")]
+    server: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -352,6 +360,15 @@ pub fn run(args: Args) -> Result<()> {
             algorithms,
             resident_key,
         }) => {
+            if let Some(server) = &ceremony.server {
+                return crate::keys::with_server(
+                    &mut open_key(&key)?,
+                    server,
+                    true,
+                    Some(&user),
+                    key.pin.clone(),
+                );
+            }
             let algorithms = algorithms
                 .iter()
                 .map(|a| parse_algorithm(a))
@@ -375,7 +392,17 @@ pub fn run(args: Args) -> Result<()> {
             key,
             ceremony,
             credential,
+            user,
         }) => {
+            if let Some(server) = &ceremony.server {
+                return crate::keys::with_server(
+                    &mut open_key(&key)?,
+                    server,
+                    false,
+                    user.as_deref(),
+                    key.pin.clone(),
+                );
+            }
             let options = crate::keys::request_options(
                 ceremony.options.as_deref(),
                 &ceremony.rp_id,

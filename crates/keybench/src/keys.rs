@@ -534,3 +534,88 @@ pub fn authenticate(
     println!("{}", serde_json::to_string_pretty(&response)?);
     Ok(())
 }
+
+/// `keybench register|authenticate --server URL`: the bundled relying party
+/// (a running `keybench serve`) issues the options, this client runs the
+/// ceremony on the key, and the server verifies and answers.
+pub fn with_server(
+    device: &mut Device<Box<dyn ReportTransport>>,
+    server: &str,
+    registration: bool,
+    user: Option<&str>,
+    pin: Option<String>,
+) -> Result<()> {
+    let server = server.trim_end_matches('/');
+    let http = reqwest::blocking::Client::builder()
+        .cookie_store(true)
+        .timeout(Duration::from_secs(600))
+        .build()
+        .context("starting the HTTP client")?;
+    let post = |path: &str, body: &serde_json::Value| -> Result<serde_json::Value> {
+        let r = http
+            .post(format!("{server}{path}"))
+            .header("Origin", server)
+            .json(body)
+            .send()
+            .with_context(|| format!("POST {server}{path} (is `keybench serve` running there?)"))?;
+        let status = r.status();
+        let v: serde_json::Value = r.json().unwrap_or(serde_json::Value::Null);
+        if !status.is_success() {
+            bail!(
+                "the relying party answered {status}: {} ({})",
+                v.get("message")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("no message"),
+                v.get("code")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("?")
+            );
+        }
+        Ok(v)
+    };
+    let (begin, complete) = if registration {
+        ("/api/register/begin", "/api/register/complete")
+    } else {
+        ("/api/authenticate/begin", "/api/authenticate/complete")
+    };
+    let body = match user {
+        Some(u) => serde_json::json!({ "username": u }),
+        None if registration => bail!("registration needs --user"),
+        None => serde_json::json!({}),
+    };
+    let options = post(begin, &body)?;
+    let public_key = serde_json::to_vec(
+        options
+            .get("publicKey")
+            .context("the relying party sent no publicKey options")?,
+    )?;
+    let verdict = if registration {
+        let options: CreationOptionsJson = fido_wire::webauthn::json::from_json(&public_key)
+            .context("the relying party's creation options")?;
+        let response = with_pin(device, server, pin, |d, ctx| {
+            webauthn::register(d, &options, ctx)
+        })?;
+        post(complete, &serde_json::to_value(&response)?)?
+    } else {
+        let options: RequestOptionsJson = fido_wire::webauthn::json::from_json(&public_key)
+            .context("the relying party's request options")?;
+        let response = with_pin(device, server, pin, |d, ctx| {
+            webauthn::authenticate(d, &options, ctx)
+        })?;
+        post(complete, &serde_json::to_value(&response)?)?
+    };
+    eprintln!(
+        "the relying party at {server} accepted it: {} as {}",
+        if registration {
+            "registered"
+        } else {
+            "signed in"
+        },
+        verdict
+            .get("username")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("?")
+    );
+    println!("{}", serde_json::to_string_pretty(&verdict)?);
+    Ok(())
+}

@@ -223,3 +223,81 @@ fn uhid_missing_or_unwritable_is_explained() {
         "{err}"
     );
 }
+
+/// `keybench serve` in the background, on a free port.
+struct Server {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(dir: &std::path::Path) -> Server {
+    use std::io::BufRead as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keybench"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-keyring",
+            "--data-dir",
+        ])
+        .arg(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.next().unwrap().unwrap();
+    let url = line.strip_prefix("Keybench is running: open ").unwrap();
+    let base = url.split("/#").next().unwrap().to_owned();
+    std::thread::spawn(move || lines.for_each(drop));
+    Server { child, base }
+}
+
+#[test]
+fn register_and_authenticate_against_the_bundled_relying_party() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(&dir.path().join("server"));
+    let key = VirtualKey::start(&dir.path().join("key.state")).unwrap();
+    let (ok, out, err) = keybench(&[
+        "register",
+        &key.addr,
+        "--server",
+        &server.base,
+        "--user",
+        "alice",
+    ]);
+    assert!(ok, "{err}");
+    assert!(err.contains("accepted it: registered as alice"), "{err}");
+    let verdict: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(verdict["credential"]["attestation"]["format"], "packed");
+    let (ok, out, err) = keybench(&[
+        "authenticate",
+        &key.addr,
+        "--server",
+        &server.base,
+        "--user",
+        "alice",
+    ]);
+    assert!(ok, "{err}");
+    let verdict: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(verdict["username"], "alice");
+    assert_eq!(verdict["signCount"], 1);
+    // The server's refusals come back with its code and message.
+    let (ok, _, err) = keybench(&[
+        "register",
+        &key.addr,
+        "--server",
+        &server.base,
+        "--user",
+        "",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("invalid_username"), "{err}");
+}
