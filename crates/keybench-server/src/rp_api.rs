@@ -157,6 +157,26 @@ fn one_of(value: Option<&str>, allowed: &[&str], what: &str) -> Result<(), ApiEr
     }
 }
 
+/// The extensions and hints a ceremony's request asked for, as the options carry them.
+fn extensions_and_hints(
+    extensions: &Option<Map<String, Json>>,
+    hints: &Option<Vec<String>>,
+) -> (Option<Map<String, Json>>, Vec<PublicKeyCredentialHint>) {
+    (
+        extensions.clone(),
+        hints
+            .iter()
+            .flatten()
+            .map(|h| PublicKeyCredentialHint::from(h.as_str()))
+            .collect(),
+    )
+}
+
+/// A requested timeout, held between 10 s and 10 min.
+fn timeout(ms: Option<u32>) -> Option<u32> {
+    ms.map(|t| t.clamp(10_000, 600_000))
+}
+
 // ---- registration ----------------------------------------------------------
 
 fn register_begin_with(
@@ -259,17 +279,8 @@ fn register_begin_with(
     options.attestation = Some(AttestationConveyance::from(
         b.attestation.as_deref().unwrap_or("direct"),
     ));
-    options.extensions = b.extensions.clone();
-    options.hints = b
-        .hints
-        .clone()
-        .unwrap_or_default()
-        .iter()
-        .map(|h| PublicKeyCredentialHint::from(h.as_str()))
-        .collect();
-    if let Some(t) = b.timeout {
-        options.timeout = Some(t.clamp(10_000, 600_000));
-    }
+    (options.extensions, options.hints) = extensions_and_hints(&b.extensions, &b.hints);
+    options.timeout = timeout(b.timeout).or(options.timeout);
     options.attestation_formats = b.attestation_formats.clone().unwrap_or_default();
     let pending = Pending {
         registration: true,
@@ -556,17 +567,8 @@ fn authenticate_begin_with(
     })?;
     let mut options = rp.request_options(&issued.bytes, &allow);
     options.user_verification = Some(UserVerificationRequirement::from(uv.as_str()));
-    options.extensions = b.extensions.clone();
-    options.hints = b
-        .hints
-        .clone()
-        .unwrap_or_default()
-        .iter()
-        .map(|h| PublicKeyCredentialHint::from(h.as_str()))
-        .collect();
-    if let Some(t) = b.timeout {
-        options.timeout = Some(t.clamp(10_000, 600_000));
-    }
+    (options.extensions, options.hints) = extensions_and_hints(&b.extensions, &b.hints);
+    options.timeout = timeout(b.timeout).or(options.timeout);
     let pending = Pending {
         registration: false,
         username,

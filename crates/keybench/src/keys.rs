@@ -378,11 +378,11 @@ pub fn creation_options(
             name: "Keybench".into(),
         },
         user: UserEntity {
-            id: Base64UrlBytes(random(16)),
+            id: Base64UrlBytes(random(16)?),
             name: user.to_owned(),
             display_name: user.to_owned(),
         },
-        challenge: Base64UrlBytes(random(32)),
+        challenge: Base64UrlBytes(random(32)?),
         pub_key_cred_params: algorithms
             .iter()
             .map(|a| CredentialParameters::public_key(*a))
@@ -439,7 +439,7 @@ pub fn request_options(
         }],
     };
     Ok(RequestOptionsJson {
-        challenge: Base64UrlBytes(random(32)),
+        challenge: Base64UrlBytes(random(32)?),
         timeout: Some(120_000),
         rp_id: Some(rp_id.to_owned()),
         allow_credentials: allow,
@@ -449,12 +449,12 @@ pub fn request_options(
     })
 }
 
-fn random(n: usize) -> Vec<u8> {
-    use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+fn random(n: usize) -> Result<Vec<u8>> {
     let mut v = vec![0u8; n];
-    // SystemRandom only fails when the OS has no entropy source at all.
-    let _ = SystemRandom::new().fill(&mut v);
-    v
+    // A challenge of zeros would be predictable: no randomness is an error.
+    aws_lc_rs::rand::fill(&mut v)
+        .map_err(|_| anyhow::anyhow!("the OS gave no randomness for a challenge"))?;
+    Ok(v)
 }
 
 /// Runs a ceremony with the PIN given (or in KEYBENCH_PIN); when the key

@@ -155,34 +155,15 @@ impl Accounts {
         display_name: &str,
         now_ms: u64,
     ) -> Result<Profile, AccountError> {
-        Self::validate_username(username)?;
-        if let Some(p) = self.profile(username)? {
-            return Ok(p);
-        }
         let mut handle = [0u8; 32];
         aws_lc_rs::rand::fill(&mut handle)
             .map_err(|_| AccountError::Corrupt("no randomness".into()))?;
-        let profile = Profile {
-            username: username.trim().to_owned(),
-            display_name: display_name.to_owned(),
-            user_handle: URL_SAFE_NO_PAD.encode(handle),
-            created_ms: now_ms,
-        };
-        let scope = Self::account_scope(username)?;
-        let bytes =
-            serde_json::to_vec(&profile).map_err(|e| AccountError::Corrupt(e.to_string()))?;
-        // Two concurrent first registrations: one profile wins, both use it.
-        if self.store.create(&scope, &item(PROFILE)?, &bytes)? == Created::AlreadyExists {
-            return self
-                .profile(username)?
-                .ok_or_else(|| AccountError::Corrupt("profile vanished".into()));
-        }
-        let _ = self.store.create(
-            &Self::handle_index(&handle)?,
-            &item(INDEX_ITEM)?,
-            Self::canonical(username).as_bytes(),
-        )?;
-        Ok(profile)
+        self.profile_or_create_with_handle(
+            username,
+            display_name,
+            &URL_SAFE_NO_PAD.encode(handle),
+            now_ms,
+        )
     }
 
     /// The account's profile, created with the given user handle (base64url)
