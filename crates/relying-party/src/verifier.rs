@@ -3,7 +3,8 @@
 //! A [`PublicKeyVerifier`] is built from a COSE key (a credential public key)
 //! or from an X.509 SubjectPublicKeyInfo (an attestation or CA certificate)
 //! and then verifies any number of signatures without parsing the key again:
-//! classical keys become an aws-lc-rs [`ParsedPublicKey`], ML-DSA keys a
+//! classical keys become an aws-lc-rs [`ParsedPublicKey`], Ed448 keys (which
+//! aws-lc-rs does not offer) an ed448-goldilocks key, ML-DSA keys a
 //! pqcrypto-mldsa public key (pure ML-DSA, FIPS 204, empty context).
 //!
 //! Which signature encoding each algorithm uses is WebAuthn's (§6.5.5):
@@ -16,12 +17,13 @@ use pqcrypto_traits::sign::{DetachedSignature as _, PublicKey as _};
 use std::fmt;
 
 /// Every credential algorithm this relying party verifies, strongest post-quantum first.
-pub const SUPPORTED_ALGORITHMS: [CoseAlgorithm; 10] = [
+pub const SUPPORTED_ALGORITHMS: [CoseAlgorithm; 11] = [
     CoseAlgorithm::ML_DSA_87,
     CoseAlgorithm::ML_DSA_65,
     CoseAlgorithm::ML_DSA_44,
     CoseAlgorithm::EDDSA,
     CoseAlgorithm::ED25519,
+    CoseAlgorithm::ED448,
     CoseAlgorithm::ES256,
     CoseAlgorithm::ES384,
     CoseAlgorithm::ES512,
@@ -107,6 +109,7 @@ enum Inner {
     MlDsa44(Box<mldsa44::PublicKey>),
     MlDsa65(Box<mldsa65::PublicKey>),
     MlDsa87(Box<mldsa87::PublicKey>),
+    Ed448(Box<ed448_goldilocks::VerifyingKey>),
 }
 
 /// A public key ready to verify signatures (decoded once).
@@ -184,12 +187,17 @@ impl PublicKeyVerifier {
                 point.extend_from_slice(y);
                 Inner::AwsLc(ParsedPublicKey::new(algorithm, point).map_err(|e| rejected(alg, e))?)
             }
-            (KeyParams::Okp { curve, x, .. }, CoseAlgorithm::EDDSA | CoseAlgorithm::ED25519) => {
-                if *curve != CoseCurve::ED25519 {
-                    // Ed448 (crv 7) is a valid EdDSA curve, but nothing here verifies it.
-                    return Err(KeyError::UnsupportedAlgorithm(alg));
-                }
+            // EdDSA (-8) names the curve through crv; Ed25519 (-19) and
+            // Ed448 (-53) are the fully specified forms (RFC 9864).
+            (KeyParams::Okp { curve, x, .. }, CoseAlgorithm::EDDSA | CoseAlgorithm::ED25519)
+                if *curve == CoseCurve::ED25519 =>
+            {
                 Inner::AwsLc(ParsedPublicKey::new(&sig::ED25519, x).map_err(|e| rejected(alg, e))?)
+            }
+            (KeyParams::Okp { curve, x, .. }, CoseAlgorithm::EDDSA | CoseAlgorithm::ED448)
+                if *curve == CoseCurve::ED448 =>
+            {
+                ed448_key(alg, x)?
             }
             (KeyParams::Rsa { n, e }, _) if rsa_algorithm(alg).is_some() => {
                 let Some(params) = rsa_algorithm(alg) else {
@@ -254,6 +262,9 @@ impl PublicKeyVerifier {
             Inner::MlDsa44(pk) => ml_dsa_verify!(mldsa44, self.alg, &**pk, message, signature),
             Inner::MlDsa65(pk) => ml_dsa_verify!(mldsa65, self.alg, &**pk, message, signature),
             Inner::MlDsa87(pk) => ml_dsa_verify!(mldsa87, self.alg, &**pk, message, signature),
+            // RFC 8032 Ed448 with an empty context, as COSE uses it (RFC 9053 §2.2).
+            Inner::Ed448(pk) => ed448_goldilocks::Signature::try_from(signature)
+                .is_ok_and(|s| pk.verify_raw(&s, message).is_ok()),
         };
         if ok {
             Ok(())
@@ -274,6 +285,14 @@ impl PublicKeyVerifier {
         message.extend_from_slice(client_data_hash);
         self.verify(&message, signature)
     }
+}
+
+fn ed448_key(alg: CoseAlgorithm, x: &[u8]) -> Result<Inner, KeyError> {
+    let bytes = <&[u8; 57]>::try_from(x)
+        .map_err(|_| rejected(alg, format!("an Ed448 key is 57 bytes, found {}", x.len())))?;
+    let key = ed448_goldilocks::VerifyingKey::from_bytes(bytes)
+        .map_err(|_| rejected(alg, "not a point on Edwards448"))?;
+    Ok(Inner::Ed448(Box::new(key)))
 }
 
 fn ml_dsa_key(alg: CoseAlgorithm, public: &[u8]) -> Result<Inner, KeyError> {
@@ -388,5 +407,54 @@ mod tests {
             v.verify(b"m", &[0u8; 3309]),
             Err(SignatureError::Invalid(CoseAlgorithm::ML_DSA_65))
         );
+    }
+
+    #[test]
+    fn ed448_rfc8032_vector_verifies_through_a_cose_key() {
+        // RFC 8032 §7.4, "1 octet" (message 0x03, empty context).
+        let public = hex::decode("43ba28f430cdff456ae531545f7ecd0ac834a55d9358c0372bfa0c6c6798c0866aea01eb00742802b8438ea4cb82169c235160627b4c3a9480").unwrap();
+        let signature = hex::decode("26b8f91727bd62897af15e41eb43c377efb9c610d48f2335cb0bd0087810f4352541b143c4b981b7e18f62de8ccdf633fc1bf037ab7cd779805e0dbcc0aae1cbcee1afb2e027df36bc04dcecbf154336c19f0af7e0a6472905e799f1953d2a0ff3348ab21aa4adafd1d234441cf807c03a00").unwrap();
+        for alg in [-8, -53] {
+            let key = Value::map([
+                (Value::int(1), Value::int(1)),
+                (Value::int(3), Value::int(alg)),
+                (Value::int(-1), Value::int(7)),
+                (Value::int(-2), Value::bytes(public.clone())),
+            ]);
+            let v = PublicKeyVerifier::from_cose(&CoseKey::from_value(&key).unwrap()).unwrap();
+            assert_eq!(v.verify(&[0x03], &signature), Ok(()));
+            assert!(v.verify(&[0x04], &signature).is_err());
+            let mut flipped = signature.clone();
+            flipped[10] ^= 1;
+            assert!(v.verify(&[0x03], &flipped).is_err());
+            assert!(v.verify(&[0x03], &signature[..113]).is_err());
+        }
+        // A 56-byte key and a key that is not a curve point are refused up front.
+        let short = Value::map([
+            (Value::int(1), Value::int(1)),
+            (Value::int(3), Value::int(-53)),
+            (Value::int(-1), Value::int(7)),
+            (Value::int(-2), Value::bytes(public[..56].to_vec())),
+        ]);
+        let short = CoseKey::from_value(&short)
+            .map_err(KeyError::from)
+            .and_then(|k| PublicKeyVerifier::from_cose(&k));
+        assert!(matches!(
+            short,
+            Err(KeyError::Rejected { .. } | KeyError::Cose(_))
+        ));
+        let mut bad = public.clone();
+        bad[0] ^= 0xff;
+        bad[56] = 0xff;
+        let not_a_point = Value::map([
+            (Value::int(1), Value::int(1)),
+            (Value::int(3), Value::int(-53)),
+            (Value::int(-1), Value::int(7)),
+            (Value::int(-2), Value::bytes(bad)),
+        ]);
+        assert!(matches!(
+            PublicKeyVerifier::from_cose(&CoseKey::from_value(&not_a_point).unwrap()),
+            Err(KeyError::Rejected { .. })
+        ));
     }
 }

@@ -2,9 +2,8 @@
 //! tests/data, see its README): every registration verifies with the
 //! attestation its format gives, the attestation chains to the vectors'
 //! `attestation_ca_cert` where there is one, and every authentication
-//! verifies with the registered record. The one exception is stated: Ed448
-//! (packed-ed448), which no crypto library used here verifies, is rejected
-//! with `UnsupportedAlgorithm`. The results table is printed for the notes.
+//! verifies with the registered record, Ed448 (packed-ed448) included. The
+//! results table is printed for the notes.
 
 #![allow(
     clippy::unwrap_used,
@@ -126,15 +125,6 @@ fn webauthn_l3_vectors_verify() {
             conditional_mediation: false,
         };
         let result = verify_registration(&ctx, &expect, &response, &|_| false);
-        if id == "packed-ed448" {
-            let err = result.unwrap_err();
-            assert_eq!(
-                err,
-                CeremonyError::PublicKey(KeyError::UnsupportedAlgorithm(CoseAlgorithm::ED448))
-            );
-            table.push(format!("| {id} | rejected: `{err:?}` | — | not run |"));
-            continue;
-        }
         let outcome = result.unwrap_or_else(|e| panic!("{id}: registration: {e}"));
 
         // The attestation each vector carries.
@@ -218,5 +208,5 @@ fn webauthn_l3_vectors_verify() {
         verified += 1;
     }
     println!("{}", table.join("\n"));
-    assert_eq!(verified, 14);
+    assert_eq!(verified, 15);
 }
