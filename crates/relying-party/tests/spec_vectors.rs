@@ -20,7 +20,7 @@ use relying_party::ceremony::{
 };
 use relying_party::x509::{AnchorSource, TrustAnchor, UnixTime};
 use relying_party::{
-    CeremonyError, CeremonyPolicy, CrossOriginPolicy, KeyError, RpConfig, TrustOutcome, TrustStore,
+    CeremonyError, CeremonyPolicy, CrossOriginPolicy, RpConfig, TrustOutcome, TrustStore,
     UserVerification,
 };
 use std::collections::BTreeMap;
