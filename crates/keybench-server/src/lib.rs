@@ -104,7 +104,9 @@ fn random_secret() -> Result<String, StartError> {
 }
 
 fn open_storage(config: &ServerConfig) -> Result<Arc<dyn Storage>, StartError> {
-    let local: Arc<dyn Storage> = Arc::new(session_store::LocalStore::open(
+    // The embedded store (one file, group commit): see session_store::embedded
+    // for why not one file per item.
+    let local: Arc<dyn Storage> = Arc::new(session_store::EmbeddedStore::open(
         config.data_dir.join("store"),
     )?);
     let remote = match &config.storage {

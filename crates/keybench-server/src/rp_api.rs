@@ -37,7 +37,8 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// The options one ceremony chose, kept in the session under its challenge.
+/// The options one ceremony chose, stored with its challenge (the session
+/// engine's challenge context) and returned when the challenge is consumed.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Pending {
@@ -48,10 +49,6 @@ struct Pending {
     uv_required: bool,
     algorithms: Vec<i64>,
     allow: Vec<String>,
-}
-
-fn pending_item(challenge_b64: &str) -> String {
-    format!("ceremony-{challenge_b64}")
 }
 
 /// The origin the request came from, which must be allowed.
@@ -246,13 +243,25 @@ fn register_begin_with(
             format!("this relying party cannot verify algorithm {}", bad.0),
         ));
     }
-    let issued = app.engine.issue_challenge(&Binding {
-        session: opened.session.id.clone(),
-        ceremony: Ceremony::Registration,
-        rp_id: app.config.rp_id.clone(),
-        origin,
-        user: Some(username.clone()),
-    })?;
+    let pending = Pending {
+        registration: true,
+        username: Some(username.clone()),
+        display_name: Some(display.clone()),
+        user_handle: Some(handle.clone()),
+        uv_required: uv == "required",
+        algorithms: rp.algorithms().iter().map(|a| a.0).collect(),
+        allow: Vec::new(),
+    };
+    let issued = app.engine.issue_challenge_with(
+        &Binding {
+            session: opened.session.id.clone(),
+            ceremony: Ceremony::Registration,
+            rp_id: app.config.rp_id.clone(),
+            origin,
+            user: Some(username.clone()),
+        },
+        Some(&serde_json::to_string(&pending).map_err(ApiError::internal)?),
+    )?;
     let handle_bytes = URL_SAFE_NO_PAD
         .decode(&handle)
         .map_err(ApiError::internal)?;
@@ -282,19 +291,6 @@ fn register_begin_with(
     (options.extensions, options.hints) = extensions_and_hints(&b.extensions, &b.hints);
     options.timeout = timeout(b.timeout).or(options.timeout);
     options.attestation_formats = b.attestation_formats.clone().unwrap_or_default();
-    let pending = Pending {
-        registration: true,
-        username: Some(username),
-        display_name: Some(display),
-        user_handle: Some(handle),
-        uv_required: uv == "required",
-        algorithms: rp.algorithms().iter().map(|a| a.0).collect(),
-        allow: Vec::new(),
-    };
-    app.engine.items(&opened.session).put(
-        &pending_item(&issued.base64url()),
-        &serde_json::to_vec(&pending).map_err(ApiError::internal)?,
-    )?;
     app.notify(&[Topic::Challenges, Topic::Sessions, Topic::Events]);
     Ok(Reply::ok(json!({ "publicKey": options })).with_cookie(opened.set_cookie))
 }
@@ -345,13 +341,6 @@ fn consume(
             format!("clientDataJSON challenge: {e}"),
         )
     })?;
-    let items = app.engine.items(session);
-    let name = pending_item(&URL_SAFE_NO_PAD.encode(&challenge));
-    let pending: Option<Pending> = items
-        .get(&name)
-        .ok()
-        .flatten()
-        .and_then(|b| serde_json::from_slice(&b).ok());
     let binding = Binding {
         session: session.id.clone(),
         ceremony: if registration {
@@ -361,18 +350,20 @@ fn consume(
         },
         rp_id: app.config.rp_id.clone(),
         origin: origin.to_owned(),
-        user: pending.as_ref().and_then(|p| p.username.clone()),
+        // The user the ceremony named is in the challenge's own record.
+        user: None,
     };
     let consumed = app.engine.consume_challenge(&challenge, &binding);
     app.notify(&[Topic::Challenges, Topic::Events]);
-    consumed?;
-    let _ = items.delete(&name);
-    let pending = pending.ok_or_else(|| {
-        ApiError::bad_request(
-            "challenge_unknown",
-            "no ceremony of this session used that challenge",
-        )
-    })?;
+    let pending: Pending = consumed?
+        .context
+        .and_then(|c| serde_json::from_str(&c).ok())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "challenge_unknown",
+                "no ceremony of this session used that challenge",
+            )
+        })?;
     if pending.registration != registration {
         return Err(ApiError::bad_request(
             "challenge_wrong_ceremony",
@@ -558,30 +549,29 @@ fn authenticate_begin_with(
         .clone()
         .unwrap_or_else(|| "preferred".into());
     let rp = app.relying_party(uv == "required", &[]);
-    let issued = app.engine.issue_challenge(&Binding {
-        session: opened.session.id.clone(),
-        ceremony: Ceremony::Authentication,
-        rp_id: app.config.rp_id.clone(),
-        origin,
-        user: username.clone(),
-    })?;
-    let mut options = rp.request_options(&issued.bytes, &allow);
-    options.user_verification = Some(UserVerificationRequirement::from(uv.as_str()));
-    (options.extensions, options.hints) = extensions_and_hints(&b.extensions, &b.hints);
-    options.timeout = timeout(b.timeout).or(options.timeout);
     let pending = Pending {
         registration: false,
-        username,
+        username: username.clone(),
         display_name: None,
         user_handle: None,
         uv_required: uv == "required",
         algorithms: Vec::new(),
         allow: allow.iter().map(|id| URL_SAFE_NO_PAD.encode(id)).collect(),
     };
-    app.engine.items(&opened.session).put(
-        &pending_item(&issued.base64url()),
-        &serde_json::to_vec(&pending).map_err(ApiError::internal)?,
+    let issued = app.engine.issue_challenge_with(
+        &Binding {
+            session: opened.session.id.clone(),
+            ceremony: Ceremony::Authentication,
+            rp_id: app.config.rp_id.clone(),
+            origin,
+            user: username,
+        },
+        Some(&serde_json::to_string(&pending).map_err(ApiError::internal)?),
     )?;
+    let mut options = rp.request_options(&issued.bytes, &allow);
+    options.user_verification = Some(UserVerificationRequirement::from(uv.as_str()));
+    (options.extensions, options.hints) = extensions_and_hints(&b.extensions, &b.hints);
+    options.timeout = timeout(b.timeout).or(options.timeout);
     app.notify(&[Topic::Challenges, Topic::Sessions, Topic::Events]);
     Ok(Reply::ok(json!({ "publicKey": options })).with_cookie(opened.set_cookie))
 }

@@ -611,7 +611,8 @@ fn graceful_shutdown_loses_no_session_write() {
     }
     let answered = answered.load(std::sync::atomic::Ordering::SeqCst);
     assert!(answered > 0);
-    let store = session_store::LocalStore::open(dir.path().join("store")).unwrap();
+    // Reopening also proves the server released the store on shutdown.
+    let store = session_store::EmbeddedStore::open(dir.path().join("store")).unwrap();
     use session_store::Storage as _;
     let sessions = store
         .owners(&session_store::Kind::sessions())

@@ -7,6 +7,11 @@
 //! a challenge presented by another session is recognised as such (rather
 //! than as unknown). The session is stored as a hash too.
 //!
+//! The application may store its own data for the ceremony with the binding
+//! (the options it chose: user handle, allowed credentials, algorithms); it
+//! comes back only from a successful consumption, so no second write and no
+//! session item is needed to remember a ceremony in progress.
+//!
 //! Consumption is single use and atomic: the first consumer creates the
 //! item [`CONSUMED_ITEM`] with a conditional create (hard link locally;
 //! `ifGenerationMatch=0` / `If-None-Match: *` on object storage), so of two
@@ -92,6 +97,8 @@ pub struct Consumed {
     pub user: Option<String>,
     /// When it was issued.
     pub issued_at: SystemTime,
+    /// The application's data stored at issue, if any.
+    pub context: Option<String>,
 }
 
 /// Why a presented challenge was refused.
@@ -169,6 +176,8 @@ struct Record {
     user: Option<String>,
     issued_ms: u64,
     expires_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    context: Option<String>,
 }
 
 fn sha256_b64(bytes: &[u8]) -> String {
@@ -186,12 +195,14 @@ fn item(name: &str) -> Result<ItemName, StoreError> {
     Ok(ItemName::new(name)?)
 }
 
-/// Issues a challenge bound to `binding`, valid for `ttl` from `now`.
+/// Issues a challenge bound to `binding`, valid for `ttl` from `now`, with
+/// the application's `context` stored beside the binding.
 pub fn issue(
     store: &dyn Storage,
     binding: &Binding,
     now: SystemTime,
     ttl: Duration,
+    context: Option<&str>,
 ) -> Result<IssuedChallenge, StoreError> {
     loop {
         let bytes = random::bytes::<CHALLENGE_LEN>();
@@ -205,6 +216,7 @@ pub fn issue(
             user: binding.user.clone(),
             issued_ms: unix_ms(now),
             expires_ms: unix_ms(expires_at),
+            context: context.map(str::to_owned),
         };
         let value = serde_json::to_vec(&record).unwrap_or_default();
         if store.create(&scope_of(&bytes)?, &item(BINDING_ITEM)?, &value)? == Created::Created {
@@ -269,6 +281,7 @@ pub fn consume(
             ceremony: record.ceremony,
             user: record.user,
             issued_at: from_unix_ms(record.issued_ms),
+            context: record.context,
         }),
         Created::AlreadyExists => Err(ChallengeRejection::Reused),
     }

@@ -415,11 +415,22 @@ impl SessionEngine {
 
     /// Issues a challenge bound to `binding`, valid for the configured TTL.
     pub fn issue_challenge(&self, binding: &Binding) -> Result<IssuedChallenge, EngineError> {
+        self.issue_challenge_with(binding, None)
+    }
+
+    /// Issues a challenge and stores the application's `context` with it;
+    /// a successful [`SessionEngine::consume_challenge`] returns it.
+    pub fn issue_challenge_with(
+        &self,
+        binding: &Binding,
+        context: Option<&str>,
+    ) -> Result<IssuedChallenge, EngineError> {
         let issued = challenge::issue(
             &*self.store,
             binding,
             self.clock.now(),
             self.config.challenge_ttl,
+            context,
         )?;
         self.event(
             EventKind::ChallengeIssued,

@@ -9,6 +9,8 @@
 //! and a length limit. So no scope can read or write another's items.
 //!
 //! Backends:
+//! - [`EmbeddedStore`]: one redb database file; writes from concurrent
+//!   callers share one durable commit (group commit). The server's default.
 //! - [`LocalStore`]: a directory, one subdirectory per owner; writes via a
 //!   temporary file, fsync and rename (never torn), modes 0700/0600;
 //!   conditional create by hard link (atomic across processes).
@@ -40,12 +42,14 @@
 //! `Kind::new("usernames")`), each item written with [`Storage::create`] so two
 //! registrations of one name cannot both win.
 
+pub mod embedded;
 pub mod fallback;
 pub mod local;
 pub mod name;
 pub mod object;
 pub mod storage;
 
+pub use embedded::{EmbeddedOptions, EmbeddedStore};
 pub use fallback::FallbackStore;
 pub use local::{LocalOptions, LocalStore};
 pub use name::{ItemName, Kind, MAX_NAME_LEN, NameError, OwnerId, Scope};

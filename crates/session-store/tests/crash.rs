@@ -1,6 +1,6 @@
-//! Crash consistency: a child process rewrites items in a loop and is
-//! killed with SIGKILL mid-write; afterwards every item must read back whole,
-//! either an old or a new version, never torn.
+//! Crash consistency, for both local backends: a child process rewrites
+//! items in a loop and is killed with SIGKILL mid-write; afterwards every
+//! item must read back whole, either an old or a new version, never torn.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -8,12 +8,20 @@
     clippy::panic
 )]
 
-use session_store::{ItemName, Kind, LocalStore, OwnerId, Scope, Storage};
+use session_store::{EmbeddedStore, ItemName, Kind, LocalStore, OwnerId, Scope, Storage};
 use std::process::Command;
 use std::time::Duration;
 
 const SESSIONS: usize = 40;
 const CHILD_ENV: &str = "KEYBENCH_CRASH_CHILD_DIR";
+const BACKEND_ENV: &str = "KEYBENCH_CRASH_CHILD_BACKEND";
+
+fn open(backend: &str, dir: &std::path::Path) -> Box<dyn Storage> {
+    match backend {
+        "embedded" => Box::new(EmbeddedStore::open(dir).unwrap()),
+        _ => Box::new(LocalStore::open(dir).unwrap()),
+    }
+}
 
 /// Generation `n`'s value for session `s`: a header, then 16 KiB derived from
 /// both, then a trailer; any mix of two versions fails [`check`].
@@ -58,7 +66,8 @@ fn crash_child_writer() {
     let Ok(dir) = std::env::var(CHILD_ENV) else {
         return; // Only meaningful when spawned by `killed_writer_leaves_no_torn_items`.
     };
-    let store = LocalStore::open(dir).unwrap();
+    let backend = std::env::var(BACKEND_ENV).unwrap_or_default();
+    let store = open(&backend, std::path::Path::new(&dir));
     let item = ItemName::new("record.json").unwrap();
     let mut n = 1u64;
     loop {
@@ -71,13 +80,32 @@ fn crash_child_writer() {
 
 #[test]
 fn killed_writer_leaves_no_torn_items() {
+    killed_writer(true, "local");
+}
+
+#[test]
+fn killed_embedded_writer_leaves_no_torn_items() {
+    killed_writer(false, "embedded");
+}
+
+/// `shared`: the parent keeps the store open while the child writes (the
+/// file backend allows it; the embedded one is locked to one process, so the
+/// parent reopens it after each kill, which also tests recovery on open).
+fn killed_writer(shared: bool, backend: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let store = LocalStore::open(dir.path()).unwrap();
+    let mut store = Some(open(backend, dir.path()));
     let item = ItemName::new("record.json").unwrap();
     for s in 0..SESSIONS {
-        store.put(&scope(s), &item, &value(s, 0)).unwrap();
+        store
+            .as_ref()
+            .unwrap()
+            .put(&scope(s), &item, &value(s, 0))
+            .unwrap();
     }
     for round in 0..5 {
+        if !shared {
+            store = None;
+        }
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
@@ -86,6 +114,7 @@ fn killed_writer_leaves_no_torn_items() {
                 "--test-threads=1",
             ])
             .env(CHILD_ENV, dir.path())
+            .env(BACKEND_ENV, backend)
             .spawn()
             .unwrap();
         // Let it write for a while, at a different point each round.
@@ -93,6 +122,7 @@ fn killed_writer_leaves_no_torn_items() {
         child.kill().unwrap(); // SIGKILL
         let status = child.wait().unwrap();
         assert!(!status.success(), "the child was killed, not finished");
+        let store = store.get_or_insert_with(|| open(backend, dir.path()));
         let mut newest = 0;
         for s in 0..SESSIONS {
             let bytes = store
