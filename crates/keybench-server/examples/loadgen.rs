@@ -3,10 +3,11 @@
 //! in-process on the client side (its `process`, no HID framing), embedded
 //! storage, the full session engine and relying party on the server side.
 //!
-//! `cargo run --release -p keybench-server --example loadgen -- [SECONDS] [CONCURRENCY] [ALG]`
+//! `cargo run --release -p keybench-server --example loadgen -- [SECONDS] [CONCURRENCY] [ALG] [STORAGE]`
 //! prints authentications per second and p50/p99 latency of a whole
 //! ceremony (both requests and the key's signature). ALG is ES256 (default),
-//! EdDSA or ML-DSA-44/65/87.
+//! EdDSA or ML-DSA-44/65/87; STORAGE is `local` (the embedded default) or
+//! `files` (one file per item), to compare the two in one build.
 
 #![allow(
     clippy::unwrap_used,
@@ -221,6 +222,9 @@ fn main() {
     runtime.block_on(async move {
         let mut config = keybench_server::ServerConfig::local(([127, 0, 0, 1], 0).into(), dir.path().to_owned());
         config.no_keyring = true;
+        if args.get(4).map(String::as_str) == Some("files") {
+            config.storage = keybench_server::StorageChoice::Files;
+        }
         let running = keybench_server::start(config).await.unwrap();
         let base = format!("http://localhost:{}", running.addr.port());
         let mut users = Vec::new();

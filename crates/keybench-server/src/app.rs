@@ -13,8 +13,12 @@ use tokio::sync::broadcast;
 /// Where sessions and accounts are stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StorageChoice {
-    /// A local directory (the embedded default).
+    /// The embedded database (`session_store::EmbeddedStore`) under the data
+    /// directory: the default.
     Local,
+    /// One file per item under the data directory (`session_store::LocalStore`):
+    /// slower, but every item can be read with ordinary tools.
+    Files,
     /// A GCS bucket (with a local fallback under the data directory).
     Gcs {
         /// Bucket name.

@@ -104,13 +104,18 @@ fn random_secret() -> Result<String, StartError> {
 }
 
 fn open_storage(config: &ServerConfig) -> Result<Arc<dyn Storage>, StartError> {
-    // The embedded store (one file, group commit): see session_store::embedded
-    // for why not one file per item.
-    let local: Arc<dyn Storage> = Arc::new(session_store::EmbeddedStore::open(
-        config.data_dir.join("store"),
-    )?);
+    // The embedded store (one file, group commit) unless files were asked
+    // for: see session_store::embedded for why not one file per item.
+    let local: Arc<dyn Storage> = match config.storage {
+        StorageChoice::Files => Arc::new(session_store::LocalStore::open(
+            config.data_dir.join("files"),
+        )?),
+        _ => Arc::new(session_store::EmbeddedStore::open(
+            config.data_dir.join("store"),
+        )?),
+    };
     let remote = match &config.storage {
-        StorageChoice::Local => return Ok(local),
+        StorageChoice::Local | StorageChoice::Files => return Ok(local),
         StorageChoice::Gcs {
             bucket,
             service_account_key,

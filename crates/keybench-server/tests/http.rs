@@ -29,6 +29,10 @@ struct Server {
 }
 
 fn server(ttl: Option<Duration>) -> Server {
+    server_with(ttl, keybench_server::StorageChoice::Local)
+}
+
+fn server_with(ttl: Option<Duration>, storage: keybench_server::StorageChoice) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -38,6 +42,7 @@ fn server(ttl: Option<Duration>) -> Server {
     let mut config = ServerConfig::local(([127, 0, 0, 1], 0).into(), dir.path().to_owned());
     config.no_keyring = true;
     config.challenge_ttl = ttl;
+    config.storage = storage;
     let running = runtime.block_on(keybench_server::start(config)).unwrap();
     let base = format!("http://localhost:{}", running.addr.port());
     let secret = running.launch_secret.clone();
@@ -255,6 +260,34 @@ fn ceremonies_sessions_and_the_dashboard() {
 }
 
 /// One row of the rejection table.
+#[test]
+fn both_local_backends_hold_accounts_and_sessions() {
+    for (storage, backend) in [
+        (keybench_server::StorageChoice::Local, "embedded"),
+        (keybench_server::StorageChoice::Files, "local"),
+    ] {
+        let srv = server_with(None, storage);
+        let (mut key, _stop) = virtual_key();
+        let c = browser();
+        let (s, v, _) = srv.register(&c, &mut key, "bob");
+        assert_eq!(s, 200, "{backend}: {v}");
+        let (s, v, _) = srv.login(&browser(), &mut key, Some("bob"));
+        assert_eq!(
+            (s, v["signCount"].as_u64()),
+            (200, Some(1)),
+            "{backend}: {v}"
+        );
+        let (s, status) = srv.inspect(&browser(), "/api/inspect/storage");
+        assert_eq!(s, 200, "{status}");
+        assert_eq!(status["backend"], backend, "{status}");
+        let on_disk = match backend {
+            "embedded" => srv._dir.path().join("store/store.redb"),
+            _ => srv._dir.path().join("files/accounts"),
+        };
+        assert!(on_disk.exists(), "{backend}: {}", on_disk.display());
+    }
+}
+
 fn row(table: &mut Vec<String>, request: &str, status: u16, body: &Value) {
     table.push(format!(
         "| {request} | {status} | `{}` | {} |",

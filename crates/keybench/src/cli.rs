@@ -253,8 +253,10 @@ enum Attestation {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum StorageKind {
-    /// A local directory (the default).
+    /// One embedded database file in the data directory (the default, fastest).
     Local,
+    /// One file per item under the data directory (slower; readable with ls and cat).
+    Files,
     /// Google Cloud Storage (falls back to local when unreachable).
     Gcs,
     /// Amazon S3 or compatible (falls back to local when unreachable).
@@ -314,6 +316,7 @@ pub fn run(args: Args) -> Result<()> {
             config.no_keyring = no_keyring;
             config.storage = match storage {
                 StorageKind::Local => keybench_server::StorageChoice::Local,
+                StorageKind::Files => keybench_server::StorageChoice::Files,
                 StorageKind::Gcs => keybench_server::StorageChoice::Gcs {
                     bucket: bucket.unwrap_or_default(),
                     service_account_key: None,

@@ -182,23 +182,16 @@ pub fn rotate(
     change(&mut record);
     record.csrf_token = new_csrf_token();
     record.last_access_ms = unix_ms(now);
-    let new = loop {
+    let value = encode(&record)?;
+    loop {
         let id = SessionId::generate();
-        if store.create(&id.scope(), &record_item(), &encode(&record)?)? == Created::Created {
-            break Session { id, record };
-        }
-    };
-    let (old_scope, new_scope) = (old.id.scope(), new.id.scope());
-    for item in store.list(&old_scope)? {
-        if item.name.as_str() == RECORD_ITEM {
-            continue;
-        }
-        if let Some(value) = store.get(&old_scope, &item.name)? {
-            store.put(&new_scope, &item.name, &value)?;
+        // A fresh 256-bit id never exists; the check makes sure of it.
+        if store.move_scope(&old.id.scope(), &id.scope(), &record_item(), &value)?
+            == Created::Created
+        {
+            return Ok(Session { id, record });
         }
     }
-    store.remove_scope(&old_scope)?;
-    Ok(new)
 }
 
 /// Removes a session and its items.

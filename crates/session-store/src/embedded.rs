@@ -60,10 +60,26 @@ impl Default for EmbeddedOptions {
 
 /// One write waiting for its group commit.
 enum Write {
-    Put { key: String, value: Vec<u8> },
-    Create { key: String, value: Vec<u8> },
-    Delete { key: String },
-    RemoveScope { prefix: String },
+    Put {
+        key: String,
+        value: Vec<u8>,
+    },
+    Create {
+        key: String,
+        value: Vec<u8>,
+    },
+    Delete {
+        key: String,
+    },
+    RemoveScope {
+        prefix: String,
+    },
+    MoveScope {
+        from: String,
+        to: String,
+        key: String,
+        value: Vec<u8>,
+    },
 }
 
 enum Done {
@@ -354,6 +370,42 @@ fn commit_group(db: &Database, group: &[Job]) -> Result<Vec<Done>, String> {
                         .map_err(|e| e.to_string())?;
                     Done::Removed(removed)
                 }
+                Write::MoveScope {
+                    from,
+                    to,
+                    key,
+                    value,
+                } => {
+                    if table
+                        .get(key.as_str())
+                        .map_err(|e| e.to_string())?
+                        .is_some()
+                    {
+                        Done::Created(Created::AlreadyExists)
+                    } else {
+                        let end = prefix_end(from);
+                        let mut moved = Vec::new();
+                        table
+                            .retain_in(from.as_str()..end.as_str(), |k, v| {
+                                if let Some(name) = k.strip_prefix(from.as_str()) {
+                                    moved.push((format!("{to}{name}"), v.to_vec()));
+                                }
+                                false
+                            })
+                            .map_err(|e| e.to_string())?;
+                        for (k, v) in &moved {
+                            if *k != *key {
+                                table
+                                    .insert(k.as_str(), v.as_slice())
+                                    .map_err(|e| e.to_string())?;
+                            }
+                        }
+                        table
+                            .insert(key.as_str(), value.as_slice())
+                            .map_err(|e| e.to_string())?;
+                        Done::Created(Created::Created)
+                    }
+                }
             };
             results.push(done);
         }
@@ -462,6 +514,26 @@ impl Storage for EmbeddedStore {
         })? {
             Done::Removed(n) => Ok(n),
             Done::Written | Done::Created(_) => Ok(0),
+        }
+    }
+
+    /// One transaction: the rotation is all or nothing.
+    fn move_scope(
+        &self,
+        from: &Scope,
+        to: &Scope,
+        item: &ItemName,
+        value: &[u8],
+    ) -> Result<Created, StoreError> {
+        self.check_size(value.len())?;
+        match self.write(Write::MoveScope {
+            from: scope_prefix(from),
+            to: scope_prefix(to),
+            key: key(to, item),
+            value: stamped(value),
+        })? {
+            Done::Created(c) => Ok(c),
+            Done::Written | Done::Removed(_) => Ok(Created::Created),
         }
     }
 

@@ -136,4 +136,34 @@ pub trait Storage: Send + Sync + fmt::Debug {
 
     /// The backend's status for a UI.
     fn status(&self) -> BackendStatus;
+
+    /// Moves a scope to a new owner (a session's id rotation): `item` is
+    /// written to `to` with `value` unless it exists there already (then
+    /// nothing changes and [`Created::AlreadyExists`] is returned), every
+    /// other item of `from` is copied to `to`, and `from` is removed.
+    ///
+    /// This default does it in steps, ordered so that the new scope is
+    /// complete before the old one goes; backends with transactions do it
+    /// in one.
+    fn move_scope(
+        &self,
+        from: &Scope,
+        to: &Scope,
+        item: &ItemName,
+        value: &[u8],
+    ) -> Result<Created, StoreError> {
+        if self.create(to, item, value)? == Created::AlreadyExists {
+            return Ok(Created::AlreadyExists);
+        }
+        for meta in self.list(from)? {
+            if meta.name == *item {
+                continue;
+            }
+            if let Some(v) = self.get(from, &meta.name)? {
+                self.put(to, &meta.name, &v)?;
+            }
+        }
+        self.remove_scope(from)?;
+        Ok(Created::Created)
+    }
 }

@@ -83,6 +83,55 @@ pub fn basic_semantics(store: &dyn Storage) {
         Some(&b"bee"[..])
     );
     store.remove_scope(&b).unwrap();
+
+    // Moving a scope (a session id rotation).
+    let old = scope(Kind::sessions(), "rot-old");
+    let new = scope(Kind::sessions(), "rot-new");
+    store.put(&old, &item("record"), b"old record").unwrap();
+    store.put(&old, &item("a"), b"1").unwrap();
+    store.put(&old, &item("b"), b"2").unwrap();
+    assert_eq!(
+        store
+            .move_scope(&old, &new, &item("record"), b"new record")
+            .unwrap(),
+        Created::Created
+    );
+    assert!(store.list(&old).unwrap().is_empty());
+    assert_eq!(store.get(&old, &item("a")).unwrap(), None);
+    let moved: Vec<_> = store
+        .list(&new)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.name.as_str().to_owned())
+        .collect();
+    assert_eq!(moved, vec!["a", "b", "record"]);
+    assert_eq!(
+        store.get(&new, &item("record")).unwrap().as_deref(),
+        Some(&b"new record"[..])
+    );
+    assert_eq!(
+        store.get(&new, &item("b")).unwrap().as_deref(),
+        Some(&b"2"[..])
+    );
+    // Onto a scope that already has the item: refused, nothing changes.
+    let other = scope(Kind::sessions(), "rot-other");
+    store.put(&other, &item("x"), b"x").unwrap();
+    assert_eq!(
+        store
+            .move_scope(&other, &new, &item("record"), b"intruder")
+            .unwrap(),
+        Created::AlreadyExists
+    );
+    assert_eq!(
+        store.get(&other, &item("x")).unwrap().as_deref(),
+        Some(&b"x"[..])
+    );
+    assert_eq!(
+        store.get(&new, &item("record")).unwrap().as_deref(),
+        Some(&b"new record"[..])
+    );
+    store.remove_scope(&new).unwrap();
+    store.remove_scope(&other).unwrap();
 }
 
 /// `threads` stores race to create one item: exactly one wins.
