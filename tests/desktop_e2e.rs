@@ -305,6 +305,15 @@ fn desktop_app_end_to_end() {
     eprintln!("idle RSS (KiB): app process, WebKit child processes: {idle:?}");
     eprintln!("binary size: {size} bytes");
 
+    // The Register page in this window: where the web view has no WebAuthn
+    // (WebKitGTK), the page says so and points to the Keys page.
+    s.exec("location.hash = '#/register'; return true;", json!([]));
+    let notice = s.wait(
+        "the register page's WebAuthn notice",
+        "(() => { if (typeof window.PublicKeyCredential === 'function') return 'webauthn available'; const t = document.body.innerText; return t.includes('no browser WebAuthn') && t.includes('Run the ceremony from the Keys page') && t.slice(0, 400); })()",
+    );
+    eprintln!("register page in the window: {notice}");
+
     // The Keys page: start an ML-DSA-65 virtual key.
     s.exec("location.hash = '#/keys'; return true;", json!([]));
     s.wait("the keys page", "document.getElementById('vk-start')");

@@ -122,6 +122,14 @@ export function trustBadge(trust) {
 
 /** Warnings shown above the ceremony forms when WebAuthn cannot work here. */
 export function environmentNotice() {
+  if (!webauthnAvailable() && typeof window.__TAURI__ !== 'undefined') {
+    // The desktop window's web view (WebKitGTK on Linux) has no WebAuthn;
+    // the app talks to keys itself instead.
+    return notice('info', h('strong', {}, 'This window has no browser WebAuthn. '),
+      'Run the ceremony from the ', h('a', { href: '#/keys' }, 'Keys page'),
+      ': it registers and authenticates a plugged-in security key or a virtual key against this relying party directly, with PIN and touch prompts and the live CTAP traffic. Or open ',
+      h('a', { href: localhostUrl(), target: '_blank', rel: 'noopener' }, localhostUrl()), ' in a browser.');
+  }
   if (!webauthnAvailable()) {
     return notice('error', h('strong', {}, 'WebAuthn is not available in this window. '),
       window.isSecureContext ? 'This browser lacks PublicKeyCredential.' : 'It needs a secure context: http://localhost or https.');

@@ -10,6 +10,9 @@
     clippy::panic
 )]
 
+#[path = "../../session-store/tests/support/fake_gcs.rs"]
+mod fake_gcs;
+
 use ctap_client::webauthn::{self, ClientContext};
 use ctap_client::{Device, Recorder};
 use ctaphid::transport::PipeEnd;
@@ -286,6 +289,63 @@ fn both_local_backends_hold_accounts_and_sessions() {
         };
         assert!(on_disk.exists(), "{backend}: {}", on_disk.display());
     }
+}
+
+/// `keybench serve --storage gcs`: accounts, sessions and challenges go to
+/// the bucket (fake-gcs-server, a real GCS JSON-API emulator), and the
+/// dashboard says so.
+#[test]
+fn gcs_storage_holds_accounts_and_sessions() {
+    if fake_gcs::skip() {
+        return;
+    }
+    let gcs = fake_gcs::start();
+    let key = format!(
+        r#"{{"gcs_base_url": "http://127.0.0.1:{}", "disable_oauth": true, "client_email": "", "private_key": "", "private_key_id": ""}}"#,
+        gcs.port
+    );
+    let srv = server_with(
+        None,
+        keybench_server::StorageChoice::Gcs {
+            bucket: "keybench-test".into(),
+            service_account_key: Some(key),
+        },
+    );
+    let (mut key, _stop) = virtual_key();
+    let (s, v, _) = srv.register(&browser(), &mut key, "carol");
+    assert_eq!(s, 200, "{v}");
+    let (s, v, _) = srv.login(&browser(), &mut key, Some("carol"));
+    assert_eq!((s, v["signCount"].as_u64()), (200, Some(1)), "{v}");
+    let (s, status) = srv.inspect(&browser(), "/api/inspect/storage");
+    assert_eq!(s, 200, "{status}");
+    assert_eq!(status["backend"], "gcs", "{status}");
+    assert_eq!(status["healthy"], true, "{status}");
+    // Read the bucket with an independent client: the items are there.
+    use session_store::Storage as _;
+    let bucket = fake_gcs::connect(gcs.port, "keybench");
+    assert!(
+        !bucket
+            .owners(&session_store::Kind::accounts())
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        !bucket
+            .owners(&session_store::Kind::sessions())
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        !bucket
+            .owners(&session_store::Kind::challenges())
+            .unwrap()
+            .is_empty()
+    );
+    // The local fallback was never used.
+    assert!(
+        status.get("fallback").is_none_or(Value::is_null),
+        "{status}"
+    );
 }
 
 fn row(table: &mut Vec<String>, request: &str, status: u16, body: &Value) {

@@ -133,6 +133,10 @@ enum Command {
         /// Bucket (gcs, s3).
         #[arg(long, required_if_eq_any([("storage", "gcs"), ("storage", "s3")]))]
         bucket: Option<String>,
+        /// GCS service-account key file (JSON); default: the file named by
+        /// GOOGLE_APPLICATION_CREDENTIALS, else the machine's default credentials.
+        #[arg(long = "gcs-key")]
+        gcs_key: Option<std::path::PathBuf>,
         /// S3 region.
         #[arg(long, default_value = "us-east-1")]
         region: String,
@@ -300,6 +304,7 @@ pub fn run(args: Args) -> Result<()> {
             trusted_proxies,
             storage,
             bucket,
+            gcs_key,
             region,
             endpoint,
             trust_anchors,
@@ -319,7 +324,7 @@ pub fn run(args: Args) -> Result<()> {
                 StorageKind::Files => keybench_server::StorageChoice::Files,
                 StorageKind::Gcs => keybench_server::StorageChoice::Gcs {
                     bucket: bucket.unwrap_or_default(),
-                    service_account_key: None,
+                    service_account_key: gcs_service_account_key(gcs_key)?,
                 },
                 StorageKind::S3 => keybench_server::StorageChoice::S3 {
                     bucket: bucket.unwrap_or_default(),
@@ -446,6 +451,25 @@ fn default_data_dir() -> Result<std::path::PathBuf> {
     }
     let home = std::env::var_os("HOME").context("HOME is not set; pass --data-dir")?;
     Ok(std::path::PathBuf::from(home).join(".local/share/keybench"))
+}
+
+/// The GCS service-account key: `--gcs-key`, else GOOGLE_APPLICATION_CREDENTIALS,
+/// else none (the machine's default credentials). Errors name the file, never
+/// its contents.
+fn gcs_service_account_key(flag: Option<std::path::PathBuf>) -> Result<Option<String>> {
+    let Some(path) = flag.or_else(|| {
+        std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS").map(std::path::PathBuf::from)
+    }) else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading the GCS key file {}", path.display()))?;
+    anyhow::ensure!(
+        serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|v| v.is_object()),
+        "the GCS key file {} is not a JSON object",
+        path.display()
+    );
+    Ok(Some(text))
 }
 
 fn read_certificate(path: &std::path::Path) -> Result<Vec<u8>> {

@@ -7,6 +7,9 @@
     clippy::panic
 )]
 
+#[path = "../../session-store/tests/support/fake_gcs.rs"]
+mod fake_gcs;
+
 use std::process::Command;
 
 fn keybench(args: &[&str]) -> (bool, String, String) {
@@ -238,6 +241,10 @@ impl Drop for Server {
 }
 
 fn serve(dir: &std::path::Path) -> Server {
+    serve_with(dir, &[])
+}
+
+fn serve_with(dir: &std::path::Path, extra: &[&str]) -> Server {
     use std::io::BufRead as _;
     let mut child = Command::new(env!("CARGO_BIN_EXE_keybench"))
         .args([
@@ -248,6 +255,7 @@ fn serve(dir: &std::path::Path) -> Server {
             "--data-dir",
         ])
         .arg(dir)
+        .args(extra)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -258,6 +266,86 @@ fn serve(dir: &std::path::Path) -> Server {
     let base = url.split("/#").next().unwrap().to_owned();
     std::thread::spawn(move || lines.for_each(drop));
     Server { child, base }
+}
+
+/// `keybench serve --storage gcs --bucket B --gcs-key FILE` keeps its
+/// accounts in the bucket (fake-gcs-server), read back by an independent client.
+#[test]
+fn serve_with_gcs_storage() {
+    if fake_gcs::skip() {
+        return;
+    }
+    let gcs = fake_gcs::start();
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("gcs-key.json");
+    std::fs::write(
+        &key_file,
+        format!(
+            r#"{{"gcs_base_url": "http://127.0.0.1:{}", "disable_oauth": true, "client_email": "", "private_key": "", "private_key_id": ""}}"#,
+            gcs.port
+        ),
+    )
+    .unwrap();
+    let server = serve_with(
+        &dir.path().join("server"),
+        &[
+            "--storage",
+            "gcs",
+            "--bucket",
+            "keybench-test",
+            "--gcs-key",
+            key_file.to_str().unwrap(),
+        ],
+    );
+    let key = VirtualKey::start(&dir.path().join("key.state")).unwrap();
+    let (ok, _, err) = keybench(&[
+        "register",
+        &key.addr,
+        "--server",
+        &server.base,
+        "--user",
+        "dora",
+    ]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = keybench(&[
+        "authenticate",
+        &key.addr,
+        "--server",
+        &server.base,
+        "--user",
+        "dora",
+    ]);
+    assert!(ok, "{err}");
+    let verdict: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(verdict["signCount"], 1);
+    use session_store::Storage as _;
+    let bucket = fake_gcs::connect(gcs.port, "keybench");
+    assert!(
+        !bucket
+            .owners(&session_store::Kind::accounts())
+            .unwrap()
+            .is_empty()
+    );
+
+    // A key file that is not JSON is refused before anything starts, naming the file only.
+    std::fs::write(&key_file, "not json, maybe a secret").unwrap();
+    let (ok, _, err) = keybench(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--no-keyring",
+        "--storage",
+        "gcs",
+        "--bucket",
+        "b",
+        "--gcs-key",
+        key_file.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("is not a JSON object") && !err.contains("maybe a secret"),
+        "{err}"
+    );
 }
 
 #[test]
