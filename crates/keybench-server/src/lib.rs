@@ -306,15 +306,13 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
     let watcher = {
         let app = app.clone();
         tokio::spawn(async move {
-            let mut last = (0u64, 0u64, 0usize);
+            let mut last = (0u64, 0u64);
             loop {
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 let status = app.engine.cleanup_status();
-                let events = app.engine.events().snapshot();
                 let now = (
                     status.runs + status.emergency_runs,
-                    events.last().map_or(0, |e| e.seq),
-                    events.len(),
+                    app.engine.events().last_seq(),
                 );
                 if now != last {
                     if now.0 != last.0 {

@@ -164,6 +164,12 @@ impl EventLog {
             .unwrap_or_default()
     }
 
+    /// The sequence number of the newest event (0 before the first): a
+    /// cheap change check for watchers, which need not copy the ring.
+    pub fn last_seq(&self) -> u64 {
+        self.ring.lock().map_or(0, |r| r.next_seq - 1)
+    }
+
     /// The ring's capacity.
     pub fn capacity(&self) -> usize {
         self.capacity
@@ -191,6 +197,8 @@ mod tests {
         assert_eq!(all.len(), 3);
         assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4, 5]);
         assert_eq!(log.since(4).len(), 1);
+        assert_eq!(log.last_seq(), 5);
+        assert_eq!(EventLog::new(3).last_seq(), 0);
         assert_eq!(all[0].detail, "event 2");
     }
 }
