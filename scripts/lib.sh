@@ -72,7 +72,7 @@ DESKTOP_PACKAGES=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-de
 # Service inside dbus-run-session; chromium runs the browser tests (Node and
 # npm too: scripts/test installs Debian's when no node/npm is on the PATH, as
 # a NodeSource nodejs bundles npm and conflicts with Debian's npm package).
-# The desktop end-to-end test (KEYBENCH_DESKTOP_E2E=1) also uses Xvfb,
+# The desktop end-to-end test (on by default in scripts/test) also uses Xvfb,
 # dbus-x11, WebKitWebDriver and ImageMagick; they are small next to WebKitGTK,
 # so they are always set up.
 TEST_PACKAGES=(python3 python3-venv gnome-keyring dbus chromium xvfb xauth dbus-x11 webkit2gtk-driver imagemagick)
