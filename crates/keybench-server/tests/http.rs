@@ -300,15 +300,11 @@ fn gcs_storage_holds_accounts_and_sessions() {
         return;
     }
     let gcs = fake_gcs::start();
-    let key = format!(
-        r#"{{"gcs_base_url": "http://127.0.0.1:{}", "disable_oauth": true, "client_email": "", "private_key": "", "private_key_id": ""}}"#,
-        gcs.port
-    );
     let srv = server_with(
         None,
         keybench_server::StorageChoice::Gcs {
-            bucket: "keybench-test".into(),
-            service_account_key: Some(key),
+            bucket: fake_gcs::TEST_BUCKET.into(),
+            service_account_key: Some(fake_gcs::key_json(gcs.port)),
         },
     );
     let (mut key, _stop) = virtual_key();

@@ -278,21 +278,14 @@ fn serve_with_gcs_storage() {
     let gcs = fake_gcs::start();
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("gcs-key.json");
-    std::fs::write(
-        &key_file,
-        format!(
-            r#"{{"gcs_base_url": "http://127.0.0.1:{}", "disable_oauth": true, "client_email": "", "private_key": "", "private_key_id": ""}}"#,
-            gcs.port
-        ),
-    )
-    .unwrap();
+    std::fs::write(&key_file, fake_gcs::key_json(gcs.port)).unwrap();
     let server = serve_with(
         &dir.path().join("server"),
         &[
             "--storage",
             "gcs",
             "--bucket",
-            "keybench-test",
+            fake_gcs::TEST_BUCKET,
             "--gcs-key",
             key_file.to_str().unwrap(),
         ],

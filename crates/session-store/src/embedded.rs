@@ -26,8 +26,8 @@ use crate::storage::{
     BackendState, BackendStatus, Created, DEFAULT_MAX_ITEM_BYTES, ItemMeta, Storage, StoreError,
 };
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
-use std::fs::{self, DirBuilder, OpenOptions};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
@@ -174,23 +174,7 @@ impl EmbeddedStore {
             let path = p.display().to_string();
             move |source| StoreError::Io { op, path, source }
         };
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .map_err(io("create directory", &dir))?;
-        let meta = fs::symlink_metadata(&dir).map_err(io("inspect", &dir))?;
-        if !meta.is_dir() {
-            return Err(StoreError::Unsafe(format!(
-                "{} is not a directory (a symlink?)",
-                dir.display()
-            )));
-        }
-        if meta.permissions().mode() & 0o077 != 0 {
-            tracing::warn!(dir = %dir.display(), "storage directory was accessible to others; setting it to 0700");
-            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
-                .map_err(io("chmod", &dir))?;
-        }
+        crate::local::private_dir(&dir)?;
         let path = dir.join(DATABASE_FILE);
         // Create it 0600 ourselves (redb would use the umask), never through
         // a planted symlink.

@@ -64,6 +64,31 @@ fn temp_name(prefix: &str) -> String {
     format!(".{prefix}-{}-{n}-{nanos}", std::process::id())
 }
 
+/// Creates `dir` (0700) if needed and makes sure it is a real directory only
+/// its owner can enter: a symlink is refused, looser modes are tightened
+/// with a warning. Both local backends keep their data under one.
+pub(crate) fn private_dir(dir: &Path) -> Result<(), StoreError> {
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io_err("create directory", dir))?;
+    let meta = fs::symlink_metadata(dir).map_err(io_err("inspect", dir))?;
+    if !meta.is_dir() {
+        return Err(StoreError::Unsafe(format!(
+            "{} is not a directory (a symlink?)",
+            dir.display()
+        )));
+    }
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        tracing::warn!(dir = %dir.display(), mode = format!("{mode:o}"), "storage directory was accessible to others; setting it to 0700");
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .map_err(io_err("chmod", dir))?;
+    }
+    Ok(())
+}
+
 impl LocalStore {
     /// Opens (creating if needed) a store rooted at `root` with default
     /// options. An existing root readable by group or others is tightened to
@@ -78,24 +103,7 @@ impl LocalStore {
         options: LocalOptions,
     ) -> Result<LocalStore, StoreError> {
         let root = root.into();
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&root)
-            .map_err(io_err("create directory", &root))?;
-        let meta = fs::symlink_metadata(&root).map_err(io_err("inspect", &root))?;
-        if !meta.is_dir() {
-            return Err(StoreError::Unsafe(format!(
-                "{} is not a directory (a symlink?)",
-                root.display()
-            )));
-        }
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            tracing::warn!(root = %root.display(), mode = format!("{mode:o}"), "storage root was accessible to others; setting it to 0700");
-            fs::set_permissions(&root, fs::Permissions::from_mode(0o700))
-                .map_err(io_err("chmod", &root))?;
-        }
+        private_dir(&root)?;
         Ok(LocalStore { root, options })
     }
 

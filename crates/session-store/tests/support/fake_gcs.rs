@@ -120,11 +120,19 @@ pub fn start() -> FakeGcs {
     }
 }
 
+/// The test bucket's name.
+pub const TEST_BUCKET: &str = BUCKET;
+
+/// A service-account "key" that points a GCS client at the emulator on `port`.
+pub fn key_json(port: u16) -> String {
+    format!(
+        r#"{{"gcs_base_url": "http://127.0.0.1:{port}", "disable_oauth": true, "client_email": "", "private_key": "", "private_key_id": ""}}"#
+    )
+}
+
 /// A client of the emulator's test bucket under `prefix`.
 pub fn connect(port: u16, prefix: &str) -> ObjectStorage {
-    let key = format!(
-        r#"{{"gcs_base_url": "http://127.0.0.1:{port}", "disable_oauth": true, "client_email": "", "private_key": "", "private_key_id": ""}}"#
-    );
+    let key = key_json(port);
     ObjectStorage::connect(
         RemoteConfig::Gcs {
             bucket: BUCKET.into(),
