@@ -21,6 +21,7 @@
 //! ordering groups each scope, and each kind, into one contiguous range),
 //! value = 8-byte little-endian modification time (Unix ms) then the bytes.
 
+use crate::local::{io_err, private_dir};
 use crate::name::{ItemName, Kind, OwnerId, Scope};
 use crate::storage::{
     BackendState, BackendStatus, Created, DEFAULT_MAX_ITEM_BYTES, ItemMeta, Storage, StoreError,
@@ -170,11 +171,7 @@ impl EmbeddedStore {
         options: EmbeddedOptions,
     ) -> Result<EmbeddedStore, StoreError> {
         let dir = dir.into();
-        let io = |op: &'static str, p: &Path| {
-            let path = p.display().to_string();
-            move |source| StoreError::Io { op, path, source }
-        };
-        crate::local::private_dir(&dir)?;
+        private_dir(&dir)?;
         let path = dir.join(DATABASE_FILE);
         // Create it 0600 ourselves (redb would use the umask), never through
         // a planted symlink.
@@ -186,7 +183,7 @@ impl EmbeddedStore {
             .mode(0o600)
             .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
-            .map_err(io("create", &path))?;
+            .map_err(io_err("create", &path))?;
         let db = Database::create(&path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Unsafe(format!(
                 "{} is in use by another process (only one Keybench server can use a data directory)",
@@ -210,7 +207,7 @@ impl EmbeddedStore {
         let thread = std::thread::Builder::new()
             .name("store-writer".to_owned())
             .spawn(move || group_commit_loop(&writer_db, &writer_path, &rx))
-            .map_err(io("start the writer thread", &path))?;
+            .map_err(io_err("start the writer thread", &path))?;
         Ok(EmbeddedStore {
             path,
             options,

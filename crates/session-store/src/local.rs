@@ -49,7 +49,7 @@ pub struct LocalStore {
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-fn io_err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StoreError {
+pub(crate) fn io_err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StoreError {
     let path = path.display().to_string();
     move |source| StoreError::Io { op, path, source }
 }
