@@ -186,7 +186,7 @@ impl EmbeddedStore {
             .map_err(io_err("create", &path))?;
         let db = Database::create(&path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Unsafe(format!(
-                "{} is in use by another process (only one Keybench server can use a data directory)",
+                "{} is in use by another process: one Keybench server at a time can use a data directory (stop the other one, or give this one another data directory)",
                 path.display()
             )),
             other => db_err("open", &path)(other.to_string()),
