@@ -4,6 +4,9 @@
 # inside xvfb-run and dbus-run-session (docs/BENCHMARKS.md shows how).
 # Cold start to a mapped window titled "Keybench", and idle RSS after 10 s.
 B=${1:?binary}
+for tool in xdotool bc; do
+  command -v $tool >/dev/null || { echo "coldstart.sh needs $tool (apt-get install xdotool bc)" >&2; exit 1; }
+done
 for i in 1 2 3; do
   export KEYBENCH_DATA_DIR=$(mktemp -d)
   t0=$(date +%s.%N)
