@@ -184,6 +184,10 @@ impl EmbeddedStore {
             .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .map_err(io_err("create", &path))?;
+        // The file's directory entry must survive a power loss too.
+        std::fs::File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err("fsync directory", &dir))?;
         let db = Database::create(&path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Unsafe(format!(
                 "{} is in use by another process: one Keybench server at a time can use a data directory (stop the other one, or give this one another data directory)",
