@@ -133,6 +133,58 @@ pub struct CleanupStatus {
     pub max_bytes: Option<u64>,
 }
 
+/// Scopes a sweep decided to remove, removed in batches (one transaction
+/// each on the embedded store, instead of one durable commit per scope).
+struct Removals<'a> {
+    store: &'a dyn Storage,
+    pending: Vec<(Scope, Removal)>,
+}
+
+#[derive(Clone, Copy)]
+enum Removal {
+    Idle,
+    Empty,
+    Budget,
+    Challenge,
+}
+
+/// Scopes removed per batch.
+const REMOVAL_BATCH: usize = 256;
+
+impl<'a> Removals<'a> {
+    fn new(store: &'a dyn Storage) -> Self {
+        Removals {
+            store,
+            pending: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, report: &mut SweepReport, scope: Scope, why: Removal) {
+        self.pending.push((scope, why));
+        if self.pending.len() >= REMOVAL_BATCH {
+            self.flush(report);
+        }
+    }
+
+    fn flush(&mut self, report: &mut SweepReport) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.pending);
+        let scopes: Vec<Scope> = batch.iter().map(|(s, _)| s.clone()).collect();
+        for ((_, why), result) in batch.iter().zip(self.store.remove_scopes(&scopes)) {
+            match (result, why) {
+                (Ok(_), Removal::Idle) => report.removed_idle += 1,
+                (Ok(_), Removal::Empty) => report.removed_empty += 1,
+                (Ok(_), Removal::Budget) => report.removed_budget += 1,
+                (Ok(_), Removal::Challenge) => report.removed_challenges += 1,
+                (Err(e), Removal::Challenge) => report.error(format!("removing a challenge: {e}")),
+                (Err(e), _) => report.error(format!("removing a session: {e}")),
+            }
+        }
+    }
+}
+
 struct Survivor {
     scope: Scope,
     last_access_ms: u64,
@@ -169,6 +221,7 @@ pub fn sweep(
             Vec::new()
         }
     };
+    let mut removals = Removals::new(store);
     let mut survivors = Vec::new();
     for owner in owners {
         report.scanned += 1;
@@ -183,18 +236,12 @@ pub fn sweep(
         };
         let Some(record) = record else {
             // No readable record: nothing can open this session any more.
-            match store.remove_scope(&scope) {
-                Ok(_) => report.removed_empty += 1,
-                Err(e) => report.error(format!("removing an empty session: {e}")),
-            }
+            removals.push(&mut report, scope, Removal::Empty);
             continue;
         };
         let idle = now_ms.saturating_sub(record.last_access_ms);
         if idle > ms(config.idle_limit) {
-            match store.remove_scope(&scope) {
-                Ok(_) => report.removed_idle += 1,
-                Err(e) => report.error(format!("removing an idle session: {e}")),
-            }
+            removals.push(&mut report, scope, Removal::Idle);
             continue;
         }
         let mut bytes = 0;
@@ -207,10 +254,7 @@ pub fn sweep(
                         && idle > ms(config.empty_idle_limit)
                         && items.iter().all(|i| i.name == record_item)
                     {
-                        match store.remove_scope(&scope) {
-                            Ok(_) => report.removed_empty += 1,
-                            Err(e) => report.error(format!("pruning an empty session: {e}")),
-                        }
+                        removals.push(&mut report, scope, Removal::Empty);
                         continue;
                     }
                     bytes = items.iter().map(|i| i.size).sum();
@@ -244,20 +288,16 @@ pub fn sweep(
             let above_count = count_target.is_some_and(|t| count > t);
             let above_bytes = bytes_target.is_some_and(|t| total_bytes > t);
             if above_count || above_bytes {
-                match store.remove_scope(&s.scope) {
-                    Ok(_) => {
-                        report.removed_budget += 1;
-                        count -= 1;
-                        total_bytes -= s.bytes;
-                        continue;
-                    }
-                    Err(e) => report.error(format!("evicting a session: {e}")),
-                }
+                count -= 1;
+                total_bytes -= s.bytes;
+                removals.push(&mut report, s.scope, Removal::Budget);
+                continue;
             }
             keep.push(s);
         }
         survivors = keep;
     }
+    removals.flush(&mut report);
     report.remaining = survivors.len();
     report.remaining_bytes = config.max_bytes.map(|_| total_bytes);
 
@@ -277,12 +317,10 @@ pub fn sweep(
                     }
                 };
                 if remove {
-                    match store.remove_scope(&scope) {
-                        Ok(_) => report.removed_challenges += 1,
-                        Err(e) => report.error(format!("removing a challenge: {e}")),
-                    }
+                    removals.push(&mut report, scope, Removal::Challenge);
                 }
             }
+            removals.flush(&mut report);
         }
         Err(e) => report.error(format!("listing challenges: {e}")),
     }

@@ -16,7 +16,7 @@ use session_engine::{
     Binding, Ceremony, ChallengeRejection, Clock, EndpointClass, EngineConfig, EventKind,
     ManualClock, RequestContext, Scheme, SecretKey, Session, SessionEngine,
 };
-use session_store::{Kind, LocalStore, Storage};
+use session_store::{EmbeddedStore, Kind, LocalStore, Storage};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,13 +25,22 @@ const DAY: u64 = 24 * 3600;
 struct Fixture {
     engine: Arc<SessionEngine>,
     clock: Arc<ManualClock>,
-    store: Arc<LocalStore>,
+    store: Arc<dyn Storage>,
     _dir: tempfile::TempDir,
 }
 
 fn fixture(cleanup: CleanupConfig) -> Fixture {
+    fixture_on(cleanup, false)
+}
+
+/// `embedded`: the server's default store instead of one file per item.
+fn fixture_on(cleanup: CleanupConfig, embedded: bool) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(LocalStore::open(dir.path()).unwrap());
+    let store: Arc<dyn Storage> = if embedded {
+        Arc::new(EmbeddedStore::open(dir.path()).unwrap())
+    } else {
+        Arc::new(LocalStore::open(dir.path()).unwrap())
+    };
     let clock = Arc::new(ManualClock::at_2025());
     let config = EngineConfig {
         cleanup,
@@ -259,6 +268,40 @@ fn byte_budget() {
         "the most recent survive"
     );
     assert!(!exists(&f, &sessions[0]));
+}
+
+/// More removals than one batch (256), sessions and challenges, on both
+/// local backends: every one is counted and gone.
+#[test]
+fn large_sweeps_remove_everything_due_in_batches() {
+    for embedded in [false, true] {
+        let f = fixture_on(CleanupConfig::default(), embedded);
+        let sessions: Vec<Session> = (0..600).map(|_| new_session(&f, false)).collect();
+        for s in sessions.iter().take(300) {
+            let b = Binding {
+                session: s.id.clone(),
+                ceremony: Ceremony::Authentication,
+                rp_id: "r".into(),
+                origin: "https://r".into(),
+                user: None,
+            };
+            f.engine.issue_challenge(&b).unwrap();
+        }
+        let keep = {
+            f.clock.advance(Duration::from_secs(15 * DAY));
+            new_session(&f, true)
+        };
+        let report = f.engine.sweep_now().unwrap();
+        assert_eq!(report.scanned, 601, "embedded: {embedded}");
+        assert_eq!(report.removed_idle, 600, "embedded: {embedded}");
+        assert_eq!(report.removed_challenges, 300, "embedded: {embedded}");
+        assert_eq!(report.error_count, 0, "{:?}", report.errors);
+        assert_eq!(report.remaining, 1);
+        assert!(exists(&f, &keep));
+        assert!(sessions.iter().all(|s| !exists(&f, s)));
+        assert_eq!(f.store.owners(&Kind::sessions()).unwrap().len(), 1);
+        assert!(f.store.owners(&Kind::challenges()).unwrap().is_empty());
+    }
 }
 
 #[test]

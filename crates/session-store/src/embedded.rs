@@ -75,6 +75,9 @@ enum Write {
     RemoveScope {
         prefix: String,
     },
+    RemoveScopes {
+        prefixes: Vec<String>,
+    },
     MoveScope {
         from: String,
         to: String,
@@ -87,6 +90,7 @@ enum Done {
     Written,
     Created(Created),
     Removed(usize),
+    RemovedEach(Vec<usize>),
 }
 
 struct Job {
@@ -313,6 +317,19 @@ fn group_commit_loop(db: &Database, path: &Path, rx: &Receiver<Job>) {
     }
 }
 
+/// Removes every key under `prefix` (a scope); returns how many went.
+fn remove_prefix(table: &mut redb::Table<&str, &[u8]>, prefix: &str) -> Result<usize, String> {
+    let end = prefix_end(prefix);
+    let mut removed = 0;
+    table
+        .retain_in(prefix..end.as_str(), |_, _| {
+            removed += 1;
+            false
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(removed)
+}
+
 fn commit_group(db: &Database, group: &[Job]) -> Result<Vec<Done>, String> {
     let txn = db.begin_write().map_err(|e| e.to_string())?;
     let mut results = Vec::with_capacity(group.len());
@@ -344,17 +361,13 @@ fn commit_group(db: &Database, group: &[Job]) -> Result<Vec<Done>, String> {
                     table.remove(key.as_str()).map_err(|e| e.to_string())?;
                     Done::Written
                 }
-                Write::RemoveScope { prefix } => {
-                    let end = prefix_end(prefix);
-                    let mut removed = 0;
-                    table
-                        .retain_in(prefix.as_str()..end.as_str(), |_, _| {
-                            removed += 1;
-                            false
-                        })
-                        .map_err(|e| e.to_string())?;
-                    Done::Removed(removed)
-                }
+                Write::RemoveScope { prefix } => Done::Removed(remove_prefix(&mut table, prefix)?),
+                Write::RemoveScopes { prefixes } => Done::RemovedEach(
+                    prefixes
+                        .iter()
+                        .map(|p| remove_prefix(&mut table, p))
+                        .collect::<Result<_, _>>()?,
+                ),
                 Write::MoveScope {
                     from,
                     to,
@@ -428,7 +441,7 @@ impl Storage for EmbeddedStore {
             value: stamped(value),
         })? {
             Done::Created(c) => Ok(c),
-            Done::Written | Done::Removed(_) => Ok(Created::Created),
+            Done::Written | Done::Removed(_) | Done::RemovedEach(_) => Ok(Created::Created),
         }
     }
 
@@ -498,7 +511,24 @@ impl Storage for EmbeddedStore {
             prefix: scope_prefix(scope),
         })? {
             Done::Removed(n) => Ok(n),
-            Done::Written | Done::Created(_) => Ok(0),
+            Done::Written | Done::Created(_) | Done::RemovedEach(_) => Ok(0),
+        }
+    }
+
+    /// One transaction for the whole batch.
+    fn remove_scopes(&self, scopes: &[Scope]) -> Vec<Result<usize, StoreError>> {
+        match self.write(Write::RemoveScopes {
+            prefixes: scopes.iter().map(scope_prefix).collect(),
+        }) {
+            Ok(Done::RemovedEach(counts)) => counts.into_iter().map(Ok).collect(),
+            Ok(_) => scopes.iter().map(|_| Ok(0)).collect(),
+            Err(e) => {
+                let reason = e.to_string();
+                scopes
+                    .iter()
+                    .map(|_| Err(db_err("remove", &self.path)(reason.clone())))
+                    .collect()
+            }
         }
     }
 
@@ -518,7 +548,7 @@ impl Storage for EmbeddedStore {
             value: stamped(value),
         })? {
             Done::Created(c) => Ok(c),
-            Done::Written | Done::Removed(_) => Ok(Created::Created),
+            Done::Written | Done::Removed(_) | Done::RemovedEach(_) => Ok(Created::Created),
         }
     }
 

@@ -137,6 +137,13 @@ pub trait Storage: Send + Sync + fmt::Debug {
     /// The backend's status for a UI.
     fn status(&self) -> BackendStatus;
 
+    /// Removes many scopes (a cleanup sweep's batch); one result per scope,
+    /// in order. This default removes them one by one; backends with
+    /// transactions remove them all in one.
+    fn remove_scopes(&self, scopes: &[Scope]) -> Vec<Result<usize, StoreError>> {
+        scopes.iter().map(|s| self.remove_scope(s)).collect()
+    }
+
     /// Moves a scope to a new owner (a session's id rotation): `item` is
     /// written to `to` with `value` unless it exists there already (then
     /// nothing changes and [`Created::AlreadyExists`] is returned), every

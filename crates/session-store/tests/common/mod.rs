@@ -130,8 +130,17 @@ pub fn basic_semantics(store: &dyn Storage) {
         store.get(&new, &item("record")).unwrap().as_deref(),
         Some(&b"new record"[..])
     );
-    store.remove_scope(&new).unwrap();
-    store.remove_scope(&other).unwrap();
+    // Removing a batch of scopes: one result each, in order.
+    let missing = scope(Kind::sessions(), "rot-missing");
+    let results: Vec<usize> = store
+        .remove_scopes(&[new.clone(), missing, other.clone()])
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(results, vec![3, 0, 1]);
+    assert!(store.list(&new).unwrap().is_empty());
+    assert!(store.list(&other).unwrap().is_empty());
+    assert!(store.remove_scopes(&[]).is_empty());
 }
 
 /// `threads` stores race to create one item: exactly one wins.
