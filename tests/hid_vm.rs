@@ -188,7 +188,11 @@ fn independent_clients_drive_the_virtual_key_over_real_hidraw() {
     // process start-up before that is not the watcher's latency).
     let plug = time_of("guest: node t=");
     let removed = event_after("removed", unplug);
-    let added = event_after("added", plug);
+    // The insertion is the first "added" after the removal. The guest script
+    // polls for the node, so the watcher may report it a few ms before the
+    // script prints its time: such a lead counts as no delay.
+    let added = event_after("added", unplug + removed) + (unplug + removed - plug);
+    let added = added.max(0.0);
     println!("hot-plug: removal seen after {removed:.2} s, insertion after {added:.2} s");
     assert!(
         removed < 1.0 && added < 1.0,
