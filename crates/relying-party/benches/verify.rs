@@ -1,7 +1,7 @@
 //! Registration and authentication verification per algorithm, one thread.
 //!
 //! Baseline in the same run, per algorithm: the bare signature check
-//! (aws-lc-rs `ParsedPublicKey::verify_sig`, or pqcrypto-mldsa's detached
+//! (aws-lc-rs `ParsedPublicKey::verify_sig`, ed448-goldilocks for Ed448, or pqcrypto-mldsa's detached
 //! verify with its key parsed up front) over the same authenticatorData ||
 //! SHA-256(clientDataJSON) message. `authentication` is the whole §7.2
 //! core (client data, flags, counter, signature) from the response bytes.
@@ -127,6 +127,30 @@ fn ed25519() -> BenchKey {
     }
 }
 
+/// Ed448 (RustCrypto ed448-goldilocks; aws-lc-rs has none), from a random seed.
+fn ed448() -> BenchKey {
+    let mut seed = [0u8; 57];
+    aws_lc_rs::rand::fill(&mut seed).unwrap();
+    let sk = ed448_goldilocks::SigningKey::from(ed448_goldilocks::SecretKey::from(seed));
+    let vk = sk.verifying_key();
+    BenchKey {
+        cose: CoseKey {
+            kid: None,
+            alg: Some(CoseAlgorithm::ED448),
+            params: KeyParams::Okp {
+                curve: CoseCurve::ED448,
+                x: vk.to_bytes().to_vec(),
+                d: None,
+            },
+            other: vec![],
+        },
+        sign: Box::new(move |m| sk.sign_raw(m).to_bytes().to_vec()),
+        bare: Box::new(move |m, s| {
+            ed448_goldilocks::Signature::try_from(s).is_ok_and(|s| vk.verify_raw(&s, m).is_ok())
+        }),
+    }
+}
+
 fn rsa(alg: CoseAlgorithm) -> BenchKey {
     let kp = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
     let n = kp
@@ -192,6 +216,7 @@ fn key(alg: CoseAlgorithm) -> BenchKey {
     match alg {
         CoseAlgorithm::ES256 | CoseAlgorithm::ES384 | CoseAlgorithm::ES512 => ec(alg),
         CoseAlgorithm::EDDSA => ed25519(),
+        CoseAlgorithm::ED448 => ed448(),
         CoseAlgorithm::RS256 | CoseAlgorithm::PS256 => rsa(alg),
         CoseAlgorithm::ML_DSA_44 => ml_dsa!(mldsa44, alg),
         CoseAlgorithm::ML_DSA_65 => ml_dsa!(mldsa65, alg),
@@ -280,6 +305,7 @@ fn bench(c: &mut Criterion) {
         CoseAlgorithm::ES384,
         CoseAlgorithm::ES512,
         CoseAlgorithm::EDDSA,
+        CoseAlgorithm::ED448,
         CoseAlgorithm::RS256,
         CoseAlgorithm::PS256,
         CoseAlgorithm::ML_DSA_44,
