@@ -110,9 +110,12 @@ fn open_storage(config: &ServerConfig) -> Result<Arc<dyn Storage>, StartError> {
         StorageChoice::Files => Arc::new(session_store::LocalStore::open(
             config.data_dir.join("files"),
         )?),
-        _ => Arc::new(session_store::EmbeddedStore::open(
-            config.data_dir.join("store"),
-        )?),
+        _ => {
+            let store = session_store::EmbeddedStore::open(config.data_dir.join("store"))?;
+            // A data directory an earlier Keybench used keeps its accounts.
+            store.adopt_file_layout()?;
+            Arc::new(store)
+        }
     };
     let remote = match &config.storage {
         StorageChoice::Local | StorageChoice::Files => return Ok(local),

@@ -27,7 +27,8 @@ use virtual_authenticator::{Authenticator, Config};
 struct Server {
     base: String,
     secret: String,
-    _dir: tempfile::TempDir,
+    data: std::path::PathBuf,
+    _dir: Option<tempfile::TempDir>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -37,12 +38,23 @@ fn server(ttl: Option<Duration>) -> Server {
 
 fn server_with(ttl: Option<Duration>, storage: keybench_server::StorageChoice) -> Server {
     let dir = tempfile::tempdir().unwrap();
+    let mut srv = server_in(dir.path().to_owned(), ttl, storage);
+    srv._dir = Some(dir);
+    srv
+}
+
+/// A server on the data directory `data` (kept when the server stops).
+fn server_in(
+    data: std::path::PathBuf,
+    ttl: Option<Duration>,
+    storage: keybench_server::StorageChoice,
+) -> Server {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let mut config = ServerConfig::local(([127, 0, 0, 1], 0).into(), dir.path().to_owned());
+    let mut config = ServerConfig::local(([127, 0, 0, 1], 0).into(), data.clone());
     config.no_keyring = true;
     config.challenge_ttl = ttl;
     config.storage = storage;
@@ -53,7 +65,8 @@ fn server_with(ttl: Option<Duration>, storage: keybench_server::StorageChoice) -
     Server {
         base,
         secret,
-        _dir: dir,
+        data,
+        _dir: None,
         _runtime: runtime,
     }
 }
@@ -284,11 +297,39 @@ fn both_local_backends_hold_accounts_and_sessions() {
         assert_eq!(s, 200, "{status}");
         assert_eq!(status["backend"], backend, "{status}");
         let on_disk = match backend {
-            "embedded" => srv._dir.path().join("store/store.redb"),
-            _ => srv._dir.path().join("files/accounts"),
+            "embedded" => srv.data.join("store/store.redb"),
+            _ => srv.data.join("files/accounts"),
         };
         assert!(on_disk.exists(), "{backend}: {}", on_disk.display());
     }
+}
+
+/// A data directory an earlier build wrote one file per item (under
+/// `<data dir>/store`) keeps its accounts: the embedded store adopts them.
+#[test]
+fn accounts_an_earlier_build_wrote_as_files_still_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut key, _stop) = virtual_key();
+    {
+        let srv = server_in(
+            dir.path().to_owned(),
+            None,
+            keybench_server::StorageChoice::Files,
+        );
+        let (s, v, _) = srv.register(&browser(), &mut key, "erin");
+        assert_eq!(s, 200, "{v}");
+    }
+    // The earlier layout: the same files directly under <data dir>/store.
+    std::fs::rename(dir.path().join("files"), dir.path().join("store")).unwrap();
+    let srv = server_in(
+        dir.path().to_owned(),
+        None,
+        keybench_server::StorageChoice::Local,
+    );
+    let (s, v, _) = srv.login(&browser(), &mut key, Some("erin"));
+    assert_eq!((s, v["username"].as_str()), (200, Some("erin")), "{v}");
+    assert!(dir.path().join("store/store.redb").exists());
+    assert!(!dir.path().join("store/accounts").exists());
 }
 
 /// `keybench serve --storage gcs`: accounts, sessions and challenges go to

@@ -230,6 +230,52 @@ impl EmbeddedStore {
         &self.path
     }
 
+    /// Imports what a one-file-per-item store ([`crate::LocalStore`], the
+    /// server's local layout before this store) left in this store's
+    /// directory: every `<kind>/<owner>/<item>` is created here unless an
+    /// item of that name exists already, then each imported kind's directory
+    /// is renamed to `.imported-<time>-<kind>` (kept, never deleted; the
+    /// leading dot keeps it out of any store). Returns how many items were
+    /// imported; a directory without that layout imports nothing.
+    pub fn adopt_file_layout(&self) -> Result<usize, StoreError> {
+        let Some(dir) = self.path.parent() else {
+            return Ok(0);
+        };
+        let mut kinds = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(io_err("list", dir))? {
+            let entry = entry.map_err(io_err("list", dir))?;
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if let (true, Some(kind)) = (
+                is_dir,
+                entry.file_name().to_str().and_then(|n| Kind::new(n).ok()),
+            ) {
+                kinds.push(kind);
+            }
+        }
+        if kinds.is_empty() {
+            return Ok(0);
+        }
+        let files = crate::LocalStore::open(dir)?;
+        let mut imported = 0;
+        for kind in &kinds {
+            for owner in files.owners(kind)? {
+                let scope = Scope::new(kind.clone(), owner);
+                for meta in files.list(&scope)? {
+                    if let Some(value) = files.get(&scope, &meta.name)?
+                        && self.create(&scope, &meta.name, &value)? == Created::Created
+                    {
+                        imported += 1;
+                    }
+                }
+            }
+            let from = dir.join(kind.as_str());
+            let to = dir.join(format!(".imported-{}-{}", now_ms(), kind.as_str()));
+            std::fs::rename(&from, &to).map_err(io_err("rename", &from))?;
+        }
+        tracing::info!(dir = %dir.display(), imported, "imported the items of the one-file-per-item layout");
+        Ok(imported)
+    }
+
     fn check_size(&self, len: usize) -> Result<(), StoreError> {
         if len > self.options.max_item_bytes {
             return Err(StoreError::TooLarge {

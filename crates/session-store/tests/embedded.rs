@@ -164,3 +164,43 @@ fn concurrent_writers_all_land() {
     }
     assert!(store.owners(&Kind::sessions()).unwrap().is_empty());
 }
+
+#[test]
+fn items_of_the_file_layout_are_adopted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("store");
+    let acct = scope(Kind::accounts(), "alice");
+    let sess = scope(Kind::sessions(), "s1");
+    {
+        // What an earlier Keybench left: one file per item in the same directory.
+        let files = session_store::LocalStore::open(&root).unwrap();
+        files.put(&acct, &item("cred-a"), b"credential").unwrap();
+        files.put(&acct, &item("profile"), b"old profile").unwrap();
+        files.put(&sess, &item("session.json"), b"{}").unwrap();
+    }
+    let store = EmbeddedStore::open(&root).unwrap();
+    // An item already in the embedded store wins over the file's.
+    store.put(&acct, &item("profile"), b"new profile").unwrap();
+    assert_eq!(store.adopt_file_layout().unwrap(), 2);
+    assert_eq!(
+        store.get(&acct, &item("cred-a")).unwrap().as_deref(),
+        Some(&b"credential"[..])
+    );
+    assert_eq!(
+        store.get(&acct, &item("profile")).unwrap().as_deref(),
+        Some(&b"new profile"[..])
+    );
+    assert_eq!(
+        store.get(&sess, &item("session.json")).unwrap().as_deref(),
+        Some(&b"{}"[..])
+    );
+    // The old directories are kept aside, and a second call imports nothing.
+    let kept: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with(".imported-"))
+        .collect();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(!root.join("accounts").exists());
+    assert_eq!(store.adopt_file_layout().unwrap(), 0);
+}
