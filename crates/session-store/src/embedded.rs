@@ -41,6 +41,11 @@ const ITEMS: TableDefinition<&str, &[u8]> = TableDefinition::new("items");
 /// latency of the first caller in it).
 const MAX_GROUP: usize = 512;
 
+/// Value bytes after which a group takes no more writes (a soft cap: the
+/// write that crosses it is still in), so a burst of large items is
+/// committed in several transactions rather than one huge one.
+const MAX_GROUP_BYTES: usize = 16 << 20;
+
 /// The database file's name inside the store directory.
 pub const DATABASE_FILE: &str = "store.redb";
 
@@ -84,6 +89,18 @@ enum Write {
         key: String,
         value: Vec<u8>,
     },
+}
+
+impl Write {
+    /// The bytes the write stores.
+    fn value_len(&self) -> usize {
+        match self {
+            Write::Put { value, .. }
+            | Write::Create { value, .. }
+            | Write::MoveScope { value, .. } => value.len(),
+            Write::Delete { .. } | Write::RemoveScope { .. } | Write::RemoveScopes { .. } => 0,
+        }
+    }
 }
 
 enum Done {
@@ -340,10 +357,14 @@ impl Drop for EmbeddedStore {
 /// answers each. Ends when the store is closed and the queue is empty.
 fn group_commit_loop(db: &Database, path: &Path, rx: &Receiver<Job>) {
     while let Ok(first) = rx.recv() {
+        let mut bytes = first.write.value_len();
         let mut group = vec![first];
-        while group.len() < MAX_GROUP {
+        while group.len() < MAX_GROUP && bytes < MAX_GROUP_BYTES {
             match rx.try_recv() {
-                Ok(job) => group.push(job),
+                Ok(job) => {
+                    bytes += job.write.value_len();
+                    group.push(job);
+                }
                 Err(_) => break,
             }
         }

@@ -204,3 +204,36 @@ fn items_of_the_file_layout_are_adopted_once() {
     assert!(!root.join("accounts").exists());
     assert_eq!(store.adopt_file_layout().unwrap(), 0);
 }
+
+#[test]
+fn bursts_of_large_items_are_split_across_commits_and_all_land() {
+    // 8 writers × 4 items of 1 MiB (the default limit): more than one
+    // group's byte cap (16 MiB) is queued at once.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+    let max = session_store::DEFAULT_MAX_ITEM_BYTES;
+    let threads: Vec<_> = (0..8u8)
+        .map(|t| {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                let s = scope(Kind::sessions(), &format!("big{t}"));
+                for i in 0..4u8 {
+                    store
+                        .put(&s, &item(&format!("i{i}")), &vec![t ^ i; max])
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    for t in 0..8u8 {
+        let s = scope(Kind::sessions(), &format!("big{t}"));
+        for i in 0..4u8 {
+            let v = store.get(&s, &item(&format!("i{i}"))).unwrap().unwrap();
+            assert_eq!(v.len(), max);
+            assert!(v.iter().all(|b| *b == t ^ i));
+        }
+    }
+}
