@@ -11,12 +11,14 @@
 //! registrations.
 
 use crate::credential::{Credential, CredentialRecord, RecordError};
+use crate::verifier::PublicKeyVerifier;
 use aws_lc_rs::digest::{SHA256, digest};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use session_store::{Created, ItemName, Kind, OwnerId, Scope, Storage, StoreError};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Why an account operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -83,16 +85,28 @@ fn item(name: &str) -> Result<ItemName, StoreError> {
 const PROFILE: &str = "profile";
 const INDEX_ITEM: &str = "account";
 
+/// Decoded public keys kept per credential id (the stored COSE bytes they
+/// came from alongside, so a changed key is never served stale).
+type KeyCache = HashMap<Vec<u8>, (Vec<u8>, Arc<PublicKeyVerifier>)>;
+
+/// Keys kept at most; the cache starts over when full (a server with more
+/// active credentials than this decodes some keys again, nothing worse).
+const KEY_CACHE_CAPACITY: usize = 10_000;
+
 /// Accounts over a storage backend.
 #[derive(Debug, Clone)]
 pub struct Accounts {
     store: Arc<dyn Storage>,
+    keys: Arc<Mutex<KeyCache>>,
 }
 
 impl Accounts {
     /// Accounts kept in `store`.
     pub fn new(store: Arc<dyn Storage>) -> Self {
-        Accounts { store }
+        Accounts {
+            store,
+            keys: Arc::default(),
+        }
     }
 
     /// User names are case-insensitive: this is the form indexes hold.
@@ -275,7 +289,8 @@ impl Accounts {
         }
     }
 
-    /// The credential, decoded for verification (the key decoded once here).
+    /// The credential, ready for verification: its public key is decoded on
+    /// first use and kept, so later authentications do not decode it again.
     pub fn verifying_credential(
         &self,
         username: &str,
@@ -284,10 +299,31 @@ impl Accounts {
         let Some(stored) = self.credential(username, id)? else {
             return Ok(None);
         };
-        Ok(Some((
-            Credential::from_record(stored.record.clone())?,
-            stored,
-        )))
+        let public_key = stored.record.public_key.as_slice();
+        let cached = self.keys.lock().ok().and_then(|keys| {
+            keys.get(id)
+                .filter(|(bytes, v)| {
+                    bytes.as_slice() == public_key && v.algorithm() == stored.record.algorithm
+                })
+                .map(|(_, v)| Arc::clone(v))
+        });
+        let credential = match cached {
+            Some(verifier) => Credential::with_verifier(stored.record.clone(), verifier),
+            None => {
+                let credential = Credential::from_record(stored.record.clone())?;
+                if let Ok(mut keys) = self.keys.lock() {
+                    if keys.len() >= KEY_CACHE_CAPACITY {
+                        keys.clear();
+                    }
+                    keys.insert(
+                        id.to_vec(),
+                        (public_key.to_vec(), credential.shared_verifier()),
+                    );
+                }
+                credential
+            }
+        };
+        Ok(Some((credential, stored)))
     }
 
     /// Replaces a stored credential's record (counter, flags) after an authentication.
@@ -334,5 +370,88 @@ impl Accounts {
         self.store
             .delete(&Self::credential_index(id)?, &item(INDEX_ITEM)?)?;
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TrustOutcome;
+    use fido_wire::cose::CoseAlgorithm;
+
+    fn stored(public_key_hex: &str, algorithm: CoseAlgorithm) -> StoredCredential {
+        StoredCredential {
+            record: CredentialRecord {
+                id: vec![7u8; 32].into(),
+                public_key: hex::decode(public_key_hex).unwrap().into(),
+                algorithm,
+                sign_count: 0,
+                uv_initialized: false,
+                transports: vec![],
+                backup_eligible: false,
+                backup_state: false,
+                rp_id: "example.org".into(),
+                user_handle: vec![1u8; 16].into(),
+                aaguid: vec![0u8; 16].into(),
+                attestation_format: "none".into(),
+                attestation_trust: TrustOutcome::NoAttestation,
+            },
+            created_ms: 0,
+            attestation_object: String::new(),
+            user_verified: false,
+        }
+    }
+
+    #[test]
+    fn a_credential_key_is_decoded_once_and_again_only_when_it_changes() {
+        // ES256 and Ed25519 keys from the WebAuthn L3 test vectors.
+        const ES256: &str = "a5010203262001215820afefa16f97ca9b2d23eb86ccb64098d20db90856062eb249c33a9b672f26df61225820930a56b87a2fca66334b03458abf879717c12cc68ed73290af2e2664796b9220";
+        const ED25519: &str =
+            "a401010327200621582044e06ddd331c36a8dc667bab52bcae63486c916aa5e339e6acebaa84934bf832";
+        let dir = tempfile::tempdir().unwrap();
+        let accounts = Accounts::new(Arc::new(
+            session_store::EmbeddedStore::open(dir.path()).unwrap(),
+        ));
+        let id = vec![7u8; 32];
+        accounts
+            .add_credential("alice", &stored(ES256, CoseAlgorithm::ES256))
+            .unwrap();
+        let (first, _) = accounts
+            .verifying_credential("alice", &id)
+            .unwrap()
+            .unwrap();
+        let (second, mut record) = accounts
+            .verifying_credential("alice", &id)
+            .unwrap()
+            .unwrap();
+        assert!(Arc::ptr_eq(
+            &first.shared_verifier(),
+            &second.shared_verifier()
+        ));
+        // The counter changes every authentication; the key stays decoded.
+        record.record.sign_count = 5;
+        accounts.update_credential("alice", &record).unwrap();
+        let (third, _) = accounts
+            .verifying_credential("alice", &id)
+            .unwrap()
+            .unwrap();
+        assert!(Arc::ptr_eq(
+            &first.shared_verifier(),
+            &third.shared_verifier()
+        ));
+        assert_eq!(third.record().sign_count, 5);
+        // Another key under the same id is decoded afresh, never served stale.
+        accounts
+            .update_credential("alice", &stored(ED25519, CoseAlgorithm::EDDSA))
+            .unwrap();
+        let (fourth, _) = accounts
+            .verifying_credential("alice", &id)
+            .unwrap()
+            .unwrap();
+        assert!(!Arc::ptr_eq(
+            &first.shared_verifier(),
+            &fourth.shared_verifier()
+        ));
+        assert_eq!(fourth.verifier().algorithm(), CoseAlgorithm::EDDSA);
     }
 }

@@ -14,6 +14,7 @@ use fido_wire::webauthn::Base64UrlBytes;
 use fido_wire::webauthn::json::AuthenticatorTransport;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 
 /// A credential record, ready to store (JSON via serde; binary members base64url).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,7 +52,9 @@ pub struct CredentialRecord {
 /// A credential record with its public key decoded, ready to verify assertions.
 pub struct Credential {
     record: CredentialRecord,
-    verifier: PublicKeyVerifier,
+    // Shared: the accounts' key cache hands the same decoded key to every
+    // authentication of this credential.
+    verifier: Arc<PublicKeyVerifier>,
 }
 
 impl fmt::Debug for Credential {
@@ -92,11 +95,31 @@ impl Credential {
                 key: verifier.algorithm(),
             });
         }
-        Ok(Credential { record, verifier })
+        Ok(Credential {
+            record,
+            verifier: Arc::new(verifier),
+        })
     }
 
     pub(crate) fn from_parts(record: CredentialRecord, verifier: PublicKeyVerifier) -> Credential {
+        Credential {
+            record,
+            verifier: Arc::new(verifier),
+        }
+    }
+
+    /// A record with a key decoded earlier from the same public key bytes
+    /// (the caller checks they are the same).
+    pub(crate) fn with_verifier(
+        record: CredentialRecord,
+        verifier: Arc<PublicKeyVerifier>,
+    ) -> Credential {
         Credential { record, verifier }
+    }
+
+    /// The decoded key, shareable.
+    pub(crate) fn shared_verifier(&self) -> Arc<PublicKeyVerifier> {
+        Arc::clone(&self.verifier)
     }
 
     /// The record.
