@@ -53,26 +53,20 @@ impl<'a> ClientContext<'a> {
         }
     }
 
-    fn host(&self) -> Result<&str, CtapError> {
-        let rest = self
-            .origin
-            .strip_prefix("https://")
-            .or_else(|| self.origin.strip_prefix("http://"))
-            .ok_or_else(|| {
-                CtapError::Options(format!("origin {:?} is not http(s)", self.origin))
-            })?;
-        let host = rest.split('/').next().unwrap_or(rest);
-        // Strip a port, but not from a bracketed IPv6 literal.
-        Ok(match host.rsplit_once(':') {
-            Some((h, port)) if !h.ends_with(']') || host.starts_with('[') => {
-                if port.chars().all(|c| c.is_ascii_digit()) {
-                    h
-                } else {
-                    host
-                }
-            }
-            _ => host,
-        })
+    /// The origin's host (no scheme, no port; IPv6 literals keep their
+    /// brackets), parsed by the WHATWG URL rules.
+    fn host(&self) -> Result<String, CtapError> {
+        let url = url::Url::parse(&self.origin)
+            .map_err(|e| CtapError::Options(format!("origin {:?}: {e}", self.origin)))?;
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(CtapError::Options(format!(
+                "origin {:?} is not http(s)",
+                self.origin
+            )));
+        }
+        url.host_str()
+            .map(str::to_owned)
+            .ok_or_else(|| CtapError::Options(format!("origin {:?} has no host", self.origin)))
     }
 
     /// The RP ID: the options' one, which must be the origin's host or a
@@ -567,4 +561,26 @@ pub fn authenticate<T: ReportTransport>(
         client_extension_results: outputs,
         kind: CredentialType::PublicKey,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rp_id_comes_from_the_origin_host() {
+        let rp =
+            |origin: &str, requested: Option<&str>| ClientContext::new(origin).rp_id(requested);
+        assert_eq!(rp("https://example.org", None).unwrap(), "example.org");
+        assert_eq!(rp("http://localhost:8765", None).unwrap(), "localhost");
+        assert_eq!(
+            rp("https://Login.Example.org:443/path", Some("example.org")).unwrap(),
+            "example.org"
+        );
+        assert_eq!(rp("http://[::1]:8765", None).unwrap(), "[::1]");
+        assert!(rp("https://example.org", Some("evil.example")).is_err());
+        assert!(rp("https://notexample.org", Some("example.org")).is_err());
+        assert!(rp("ftp://example.org", None).is_err());
+        assert!(rp("not a url", None).is_err());
+    }
 }
