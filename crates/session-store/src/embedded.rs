@@ -120,8 +120,8 @@ pub struct EmbeddedStore {
     path: PathBuf,
     options: EmbeddedOptions,
     db: Arc<Database>,
-    // Mutex only to make the sender usable from `&self` on every toolchain;
-    // held for the send alone.
+    // In a Mutex so that `close(&self)` can drop the sender (which ends the
+    // writer thread); held for one send at a time.
     writer: Mutex<Option<Sender<Job>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
