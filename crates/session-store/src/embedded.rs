@@ -25,6 +25,7 @@ use crate::local::{io_err, private_dir};
 use crate::name::{ItemName, Kind, OwnerId, Scope};
 use crate::storage::{
     BackendState, BackendStatus, Created, DEFAULT_MAX_ITEM_BYTES, ItemMeta, Storage, StoreError,
+    check_size,
 };
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::fs::OpenOptions;
@@ -293,14 +294,11 @@ impl EmbeddedStore {
         Ok(imported)
     }
 
-    fn check_size(&self, len: usize) -> Result<(), StoreError> {
-        if len > self.options.max_item_bytes {
-            return Err(StoreError::TooLarge {
-                len: len as u64,
-                max: self.options.max_item_bytes,
-            });
-        }
-        Ok(())
+    /// The writer answered with another operation's result: a bug, reported
+    /// as an error rather than guessed at (a guessed "created" would break
+    /// single-use consumption).
+    fn mismatched(&self) -> StoreError {
+        db_err("write", &self.path)("the store's writer gave a mismatched answer".to_owned())
     }
 
     fn closed(&self) -> StoreError {
@@ -488,12 +486,12 @@ impl Storage for EmbeddedStore {
         };
         let (_, value) = unstamp(&stored)
             .ok_or_else(|| db_err("read", &self.path)(format!("item {key} has no header")))?;
-        self.check_size(value.len())?;
+        check_size(value.len(), self.options.max_item_bytes)?;
         Ok(Some(value.to_vec()))
     }
 
     fn put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
-        self.check_size(value.len())?;
+        check_size(value.len(), self.options.max_item_bytes)?;
         self.write(Write::Put {
             key: key(scope, item),
             value: stamped(value),
@@ -502,13 +500,13 @@ impl Storage for EmbeddedStore {
     }
 
     fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError> {
-        self.check_size(value.len())?;
+        check_size(value.len(), self.options.max_item_bytes)?;
         match self.write(Write::Create {
             key: key(scope, item),
             value: stamped(value),
         })? {
             Done::Created(c) => Ok(c),
-            Done::Written | Done::Removed(_) | Done::RemovedEach(_) => Ok(Created::Created),
+            Done::Written | Done::Removed(_) | Done::RemovedEach(_) => Err(self.mismatched()),
         }
     }
 
@@ -578,7 +576,7 @@ impl Storage for EmbeddedStore {
             prefix: scope_prefix(scope),
         })? {
             Done::Removed(n) => Ok(n),
-            Done::Written | Done::Created(_) | Done::RemovedEach(_) => Ok(0),
+            Done::Written | Done::Created(_) | Done::RemovedEach(_) => Err(self.mismatched()),
         }
     }
 
@@ -588,7 +586,7 @@ impl Storage for EmbeddedStore {
             prefixes: scopes.iter().map(scope_prefix).collect(),
         }) {
             Ok(Done::RemovedEach(counts)) => counts.into_iter().map(Ok).collect(),
-            Ok(_) => scopes.iter().map(|_| Ok(0)).collect(),
+            Ok(_) => scopes.iter().map(|_| Err(self.mismatched())).collect(),
             Err(e) => {
                 let reason = e.to_string();
                 scopes
@@ -607,7 +605,7 @@ impl Storage for EmbeddedStore {
         item: &ItemName,
         value: &[u8],
     ) -> Result<Created, StoreError> {
-        self.check_size(value.len())?;
+        check_size(value.len(), self.options.max_item_bytes)?;
         match self.write(Write::MoveScope {
             from: scope_prefix(from),
             to: scope_prefix(to),
@@ -615,7 +613,7 @@ impl Storage for EmbeddedStore {
             value: stamped(value),
         })? {
             Done::Created(c) => Ok(c),
-            Done::Written | Done::Removed(_) | Done::RemovedEach(_) => Ok(Created::Created),
+            Done::Written | Done::Removed(_) | Done::RemovedEach(_) => Err(self.mismatched()),
         }
     }
 

@@ -13,6 +13,7 @@
 use crate::name::{ItemName, Kind, OwnerId, Scope};
 use crate::storage::{
     BackendState, BackendStatus, Created, DEFAULT_MAX_ITEM_BYTES, ItemMeta, Storage, StoreError,
+    check_size,
 };
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -130,16 +131,6 @@ impl LocalStore {
             .map_err(io_err("create directory", dir))
     }
 
-    fn check_size(&self, len: usize) -> Result<(), StoreError> {
-        if len > self.options.max_item_bytes {
-            return Err(StoreError::TooLarge {
-                len: len as u64,
-                max: self.options.max_item_bytes,
-            });
-        }
-        Ok(())
-    }
-
     /// Writes `value` to a fresh temporary file in `dir` (0600, fsynced).
     fn write_temp(&self, dir: &Path, value: &[u8]) -> Result<PathBuf, StoreError> {
         let tmp = dir.join(temp_name("tmp"));
@@ -201,7 +192,7 @@ impl Storage for LocalStore {
     }
 
     fn put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
-        self.check_size(value.len())?;
+        check_size(value.len(), self.options.max_item_bytes)?;
         let dir = self.scope_dir(scope);
         self.ensure_dir(&dir)?;
         let tmp = self.write_temp(&dir, value)?;
@@ -214,7 +205,7 @@ impl Storage for LocalStore {
     }
 
     fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError> {
-        self.check_size(value.len())?;
+        check_size(value.len(), self.options.max_item_bytes)?;
         let dir = self.scope_dir(scope);
         self.ensure_dir(&dir)?;
         let target = dir.join(item.as_str());

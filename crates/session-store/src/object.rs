@@ -19,6 +19,7 @@
 use crate::name::{ItemName, Kind, OwnerId, Scope};
 use crate::storage::{
     BackendState, BackendStatus, Created, DEFAULT_MAX_ITEM_BYTES, ItemMeta, Storage, StoreError,
+    check_size,
 };
 use futures::TryStreamExt;
 use object_store::path::Path;
@@ -309,16 +310,6 @@ impl ObjectStorage {
         self.scope_path(&scope.kind, Some(&scope.owner))
             .join(item.as_str())
     }
-
-    fn check_size(&self, len: usize) -> Result<(), StoreError> {
-        if len > self.options.max_item_bytes {
-            return Err(StoreError::TooLarge {
-                len: len as u64,
-                max: self.options.max_item_bytes,
-            });
-        }
-        Ok(())
-    }
 }
 
 impl Storage for ObjectStorage {
@@ -350,7 +341,7 @@ impl Storage for ObjectStorage {
     }
 
     fn put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
-        self.check_size(value.len())?;
+        check_size(value.len(), self.options.max_item_bytes)?;
         let (store, path, backend) = (
             self.store.clone(),
             self.item_path(scope, item),
@@ -367,7 +358,7 @@ impl Storage for ObjectStorage {
     }
 
     fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError> {
-        self.check_size(value.len())?;
+        check_size(value.len(), self.options.max_item_bytes)?;
         let (store, path, backend) = (
             self.store.clone(),
             self.item_path(scope, item),

@@ -58,6 +58,18 @@ pub enum StoreError {
     Unsafe(String),
 }
 
+/// Refuses a value over a backend's item size limit (every backend checks
+/// before writing, and the local ones again when reading).
+pub(crate) fn check_size(len: usize, max: usize) -> Result<(), StoreError> {
+    if len > max {
+        return Err(StoreError::TooLarge {
+            len: len as u64,
+            max,
+        });
+    }
+    Ok(())
+}
+
 /// Result of a conditional create.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use]
