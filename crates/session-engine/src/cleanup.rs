@@ -138,13 +138,17 @@ pub struct CleanupStatus {
 struct Removals<'a> {
     store: &'a dyn Storage,
     pending: Vec<(Scope, Removal)>,
+    /// Budget evictions that failed: those sessions are still there.
+    failed_evictions: usize,
+    failed_eviction_bytes: u64,
 }
 
 #[derive(Clone, Copy)]
 enum Removal {
     Idle,
     Empty,
-    Budget,
+    /// An eviction, with the session's size.
+    Budget(u64),
     Challenge,
 }
 
@@ -156,6 +160,8 @@ impl<'a> Removals<'a> {
         Removals {
             store,
             pending: Vec::new(),
+            failed_evictions: 0,
+            failed_eviction_bytes: 0,
         }
     }
 
@@ -176,9 +182,14 @@ impl<'a> Removals<'a> {
             match (result, why) {
                 (Ok(_), Removal::Idle) => report.removed_idle += 1,
                 (Ok(_), Removal::Empty) => report.removed_empty += 1,
-                (Ok(_), Removal::Budget) => report.removed_budget += 1,
+                (Ok(_), Removal::Budget(_)) => report.removed_budget += 1,
                 (Ok(_), Removal::Challenge) => report.removed_challenges += 1,
                 (Err(e), Removal::Challenge) => report.error(format!("removing a challenge: {e}")),
+                (Err(e), Removal::Budget(bytes)) => {
+                    self.failed_evictions += 1;
+                    self.failed_eviction_bytes += bytes;
+                    report.error(format!("evicting a session: {e}"));
+                }
                 (Err(e), _) => report.error(format!("removing a session: {e}")),
             }
         }
@@ -290,7 +301,7 @@ pub fn sweep(
             if above_count || above_bytes {
                 count -= 1;
                 total_bytes -= s.bytes;
-                removals.push(&mut report, s.scope, Removal::Budget);
+                removals.push(&mut report, s.scope, Removal::Budget(s.bytes));
                 continue;
             }
             keep.push(s);
@@ -298,7 +309,9 @@ pub fn sweep(
         survivors = keep;
     }
     removals.flush(&mut report);
-    report.remaining = survivors.len();
+    // Sessions whose eviction failed are still stored.
+    report.remaining = survivors.len() + removals.failed_evictions;
+    total_bytes += removals.failed_eviction_bytes;
     report.remaining_bytes = config.max_bytes.map(|_| total_bytes);
 
     // Challenges past expiry plus grace.
