@@ -43,6 +43,9 @@ fn now_ms() -> u64 {
 #[serde(rename_all = "camelCase")]
 struct Pending {
     registration: bool,
+    /// The user the ceremony named: the challenge binding's own user, filled
+    /// in on consumption (not stored twice).
+    #[serde(skip)]
     username: Option<String>,
     display_name: Option<String>,
     user_handle: Option<String>,
@@ -355,7 +358,8 @@ fn consume(
     };
     let consumed = app.engine.consume_challenge(&challenge, &binding);
     app.notify(&[Topic::Challenges, Topic::Events]);
-    let pending: Pending = consumed?
+    let consumed = consumed?;
+    let mut pending: Pending = consumed
         .context
         .and_then(|c| serde_json::from_str(&c).ok())
         .ok_or_else(|| {
@@ -364,6 +368,7 @@ fn consume(
                 "no ceremony of this session used that challenge",
             )
         })?;
+    pending.username = consumed.user;
     if pending.registration != registration {
         return Err(ApiError::bad_request(
             "challenge_wrong_ceremony",
