@@ -1,0 +1,205 @@
+//! Regression tests for the server's security review: each test names the
+//! flaw it guards against and fails on a server that has it.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod support;
+
+use ctap_client::webauthn::{self, ClientContext};
+use serde_json::{Value, json};
+use support::{browser, server, virtual_key};
+
+fn options_of(v: &Value) -> fido_wire::webauthn::json::CreationOptionsJson {
+    fido_wire::webauthn::json::from_json(&serde_json::to_vec(&v["publicKey"]).unwrap()).unwrap()
+}
+
+/// Account takeover through registration: a client that is not signed in
+/// as an existing user must not be able to add its key to that account,
+/// neither through the simple nor the advanced endpoint, whatever the case
+/// or spacing of the name; and no part of the account (handle, credential
+/// ids) is disclosed to it.
+#[test]
+fn a_stranger_cannot_register_an_existing_name() {
+    let srv = server(None);
+    let (mut alice_key, _a) = virtual_key();
+    let (s, v, _) = srv.register(&browser(), &mut alice_key, "alice");
+    assert_eq!(s, 200, "{v}");
+
+    let stranger = browser();
+    for (path, name) in [
+        ("/api/register/begin", "alice"),
+        ("/api/register/begin", " Alice "),
+        ("/api/advanced/register/begin", "ALICE"),
+    ] {
+        let (s, v) = srv.post(&stranger, path, &json!({ "username": name }));
+        assert_eq!(s, 409, "{path} {name:?}: {v}");
+        assert_eq!(v["code"], "username_taken", "{v}");
+        assert!(
+            v["message"]
+                .as_str()
+                .unwrap()
+                .contains("sign in as that user to add a key"),
+            "{v}"
+        );
+        assert!(v.get("publicKey").is_none(), "{v}");
+    }
+    // The stranger's key never became alice's: it cannot sign in as alice,
+    // and alice still has exactly her one credential.
+    let (mut stranger_key, _s) = virtual_key();
+    let (s, options) = srv.post(
+        &stranger,
+        "/api/authenticate/begin",
+        &json!({ "username": "alice" }),
+    );
+    assert_eq!(s, 200, "{options}");
+    let options =
+        fido_wire::webauthn::json::from_json(&serde_json::to_vec(&options["publicKey"]).unwrap())
+            .unwrap();
+    assert!(
+        webauthn::authenticate(
+            &mut stranger_key,
+            &options,
+            &mut ClientContext::new(srv.base.clone())
+        )
+        .is_err(),
+        "the stranger's key holds no credential for alice"
+    );
+    let alice = browser();
+    let (s, v, _) = srv.login(&alice, &mut alice_key, Some("alice"));
+    assert_eq!(s, 200, "{v}");
+    let (_, list) = srv.get(&alice, "/api/credentials");
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+}
+
+/// A user signed in as an account may add a key to it: the options carry
+/// the account's own handle and exclude its existing credentials.
+#[test]
+fn a_signed_in_user_adds_a_key_to_their_own_account() {
+    let srv = server(None);
+    let (mut first, _a) = virtual_key();
+    let (mut second, _b) = virtual_key();
+    let alice = browser();
+    let (s, v, first_body) = srv.register(&alice, &mut first, "alice");
+    assert_eq!(s, 200, "{v}");
+
+    let (s, begin) = srv.post(&alice, "/api/register/begin", &json!({ "username": "alice" }));
+    assert_eq!(s, 200, "{begin}");
+    let options = options_of(&begin);
+    assert_eq!(
+        options
+            .exclude_credentials
+            .iter()
+            .map(|c| fido_wire::webauthn::base64url::encode(&c.id.0))
+            .collect::<Vec<_>>(),
+        vec![first_body["id"].as_str().unwrap().to_owned()]
+    );
+    let response =
+        webauthn::register(&mut second, &options, &mut ClientContext::new(srv.base.clone()))
+            .unwrap();
+    let (s, v) = srv.post(
+        &alice,
+        "/api/register/complete",
+        &serde_json::to_value(&response).unwrap(),
+    );
+    assert_eq!(s, 200, "{v}");
+    let (_, list) = srv.get(&alice, "/api/credentials");
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+    // The second key signs in as alice too.
+    let (s, v, _) = srv.login(&browser(), &mut second, Some("alice"));
+    assert_eq!((s, v["username"].as_str()), (200, Some("alice")), "{v}");
+}
+
+/// An account whose credential was registered with user verification asks
+/// for user verification before it accepts another key: a key that cannot
+/// verify the user is refused.
+#[test]
+fn adding_a_key_to_an_account_with_a_verified_credential_requires_uv() {
+    let srv = server(None);
+    let (mut with_pin, _a) = virtual_key();
+    with_pin.set_pin("1234").unwrap();
+    let alice = browser();
+    let (s, begin) = srv.post(&alice, "/api/register/begin", &json!({ "username": "alice" }));
+    assert_eq!(s, 200, "{begin}");
+    let mut ctx = ClientContext::new(srv.base.clone());
+    ctx.pin = Some("1234");
+    let response = webauthn::register(&mut with_pin, &options_of(&begin), &mut ctx).unwrap();
+    let (s, v) = srv.post(
+        &alice,
+        "/api/register/complete",
+        &serde_json::to_value(&response).unwrap(),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["credential"]["userVerified"], true, "{v}");
+
+    let (s, begin) = srv.post(&alice, "/api/register/begin", &json!({ "username": "alice" }));
+    assert_eq!(s, 200, "{begin}");
+    assert_eq!(
+        begin["publicKey"]["authenticatorSelection"]["userVerification"], "required",
+        "{begin}"
+    );
+    // Options asking for less are not honoured either.
+    let (s, begin_discouraged) = srv.post(
+        &alice,
+        "/api/advanced/register/begin",
+        &json!({ "username": "alice", "userVerification": "discouraged" }),
+    );
+    assert_eq!(s, 200, "{begin_discouraged}");
+    assert_eq!(
+        begin_discouraged["publicKey"]["authenticatorSelection"]["userVerification"],
+        "required"
+    );
+    // A key without a PIN answers without UV: refused, nothing added. The
+    // client is told UV is only preferred so that the key gets to answer.
+    let (mut no_pin, _b) = virtual_key();
+    let mut options = options_of(&begin_discouraged);
+    if let Some(sel) = &mut options.authenticator_selection {
+        sel.user_verification =
+            Some(fido_wire::webauthn::json::UserVerificationRequirement::Discouraged);
+    }
+    let response =
+        webauthn::register(&mut no_pin, &options, &mut ClientContext::new(srv.base.clone()))
+            .unwrap();
+    let (s, v) = srv.post(
+        &alice,
+        "/api/register/complete",
+        &serde_json::to_value(&response).unwrap(),
+    );
+    assert_eq!(s, 400, "{v}");
+    let (_, list) = srv.get(&alice, "/api/credentials");
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+}
+
+/// A ceremony begun for a free name cannot complete once somebody else has
+/// taken it: the late registration is refused, the account keeps its one key.
+#[test]
+fn a_registration_for_a_name_taken_meanwhile_is_refused() {
+    let srv = server(None);
+    let (mut late_key, _a) = virtual_key();
+    let (mut bob_key, _b) = virtual_key();
+    let late = browser();
+    let (s, begin) = srv.post(&late, "/api/register/begin", &json!({ "username": "bob" }));
+    assert_eq!(s, 200, "{begin}");
+    let bob = browser();
+    let (s, v, _) = srv.register(&bob, &mut bob_key, "bob");
+    assert_eq!(s, 200, "{v}");
+    let response = webauthn::register(
+        &mut late_key,
+        &options_of(&begin),
+        &mut ClientContext::new(srv.base.clone()),
+    )
+    .unwrap();
+    let (s, v) = srv.post(
+        &late,
+        "/api/register/complete",
+        &serde_json::to_value(&response).unwrap(),
+    );
+    assert_eq!(s, 409, "{v}");
+    assert_eq!(srv.get(&late, "/api/me").0, 401);
+    let (_, list) = srv.get(&bob, "/api/credentials");
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+}

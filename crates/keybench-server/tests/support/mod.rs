@@ -1,0 +1,152 @@
+//! The test harness the HTTP tests share: a server on loopback with its
+//! own data directory, a cookie-keeping client, and an in-process virtual
+//! key driven by Keybench's WebAuthn client.
+
+#![allow(dead_code)]
+
+use ctap_client::webauthn::{self, ClientContext};
+use ctap_client::{Device, Recorder};
+use ctaphid::transport::PipeEnd;
+use keybench_server::ServerConfig;
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+use virtual_authenticator::{Authenticator, Config};
+
+pub struct Server {
+    pub base: String,
+    pub secret: String,
+    pub data: std::path::PathBuf,
+    _dir: Option<tempfile::TempDir>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+pub fn server(ttl: Option<Duration>) -> Server {
+    server_with(ttl, keybench_server::StorageChoice::Local)
+}
+
+pub fn server_with(ttl: Option<Duration>, storage: keybench_server::StorageChoice) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let mut srv = server_in(dir.path().to_owned(), ttl, storage);
+    srv._dir = Some(dir);
+    srv
+}
+
+/// A server on the data directory `data` (kept when the server stops).
+pub fn server_in(
+    data: std::path::PathBuf,
+    ttl: Option<Duration>,
+    storage: keybench_server::StorageChoice,
+) -> Server {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut config = ServerConfig::local(([127, 0, 0, 1], 0).into(), data.clone());
+    config.no_keyring = true;
+    config.challenge_ttl = ttl;
+    config.storage = storage;
+    let running = runtime.block_on(keybench_server::start(config)).unwrap();
+    let base = format!("http://localhost:{}", running.addr.port());
+    let secret = running.launch_secret.clone();
+    runtime.spawn(running.wait());
+    Server {
+        base,
+        secret,
+        data,
+        _dir: None,
+        _runtime: runtime,
+    }
+}
+
+pub fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+pub fn virtual_key() -> (Device<PipeEnd>, Arc<AtomicBool>) {
+    let (host, end) = ctaphid::pipe();
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    let identity = ctaphid::DeviceIdentity {
+        version: (0, 1, 0),
+        capabilities: 0x0d,
+    };
+    let key = Authenticator::new(Config::default()).unwrap();
+    std::thread::spawn(move || ctaphid::serve::serve(end, identity, key, s));
+    (Device::open(host, Recorder::default()).unwrap(), stop)
+}
+
+impl Server {
+    pub fn post(&self, c: &Client, path: &str, body: &Value) -> (u16, Value) {
+        let r = c
+            .post(format!("{}{path}", self.base))
+            .header("Origin", &self.base)
+            .json(body)
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
+    pub fn get(&self, c: &Client, path: &str) -> (u16, Value) {
+        let r = c.get(format!("{}{path}", self.base)).send().unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
+    pub fn inspect(&self, c: &Client, path: &str) -> (u16, Value) {
+        let r = c
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.secret)
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
+    pub fn register(&self, c: &Client, key: &mut Device<PipeEnd>, user: &str) -> (u16, Value, Value) {
+        let (s, options) = self.post(c, "/api/register/begin", &json!({ "username": user }));
+        assert_eq!(s, 200, "{options}");
+        let options = fido_wire::webauthn::json::from_json(
+            &serde_json::to_vec(&options["publicKey"]).unwrap(),
+        )
+        .unwrap();
+        let response =
+            webauthn::register(key, &options, &mut ClientContext::new(self.base.clone())).unwrap();
+        let body = serde_json::to_value(&response).unwrap();
+        let (s, v) = self.post(c, "/api/register/complete", &body);
+        (s, v, body)
+    }
+
+    pub fn login(
+        &self,
+        c: &Client,
+        key: &mut Device<PipeEnd>,
+        user: Option<&str>,
+    ) -> (u16, Value, Value) {
+        let (s, options) = self.post(
+            c,
+            "/api/authenticate/begin",
+            &user.map_or(json!({}), |u| json!({ "username": u })),
+        );
+        assert_eq!(s, 200, "{options}");
+        let options = fido_wire::webauthn::json::from_json(
+            &serde_json::to_vec(&options["publicKey"]).unwrap(),
+        )
+        .unwrap();
+        let response =
+            webauthn::authenticate(key, &options, &mut ClientContext::new(self.base.clone()))
+                .unwrap();
+        let body = serde_json::to_value(&response).unwrap();
+        let (s, v) = self.post(c, "/api/authenticate/complete", &body);
+        (s, v, body)
+    }
+}
+
