@@ -139,6 +139,8 @@ pub struct App {
     pub launch_secret: String,
     /// Live updates.
     pub live: broadcast::Sender<Topic>,
+    /// The key decoy credential lists are derived with.
+    pub decoys: crate::decoy::DecoyKey,
 }
 
 impl std::fmt::Debug for App {

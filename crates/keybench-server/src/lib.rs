@@ -12,6 +12,7 @@
 
 pub mod app;
 mod assets;
+mod decoy;
 pub mod error;
 mod inspect;
 #[macro_use]
@@ -229,6 +230,10 @@ fn router(app: Arc<App>) -> Router {
             }),
         )
         .fallback(assets::serve)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            request::security_headers,
+        ))
         .with_state(app)
 }
 
@@ -303,6 +308,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         hosts,
         launch_secret: launch_secret.clone(),
         live,
+        decoys: decoy::DecoyKey::default(),
     });
     // Changes the engine makes by itself (cleanup sweeps, events of its own)
     // reach the stream through this watcher.

@@ -1,7 +1,9 @@
 //! How a request reaches the API's logic: axum gathers what the request
 //! carries into a [`RequestInfo`], the logic runs as plain blocking Rust on
 //! tokio's blocking pool (storage calls block), and its [`Reply`] becomes the
-//! response with any `Set-Cookie` and the security headers.
+//! response with any `Set-Cookie`. [`security_headers`] is the one layer
+//! that gives every response, API, UI file or event stream, the security
+//! headers.
 
 use crate::app::App;
 use crate::error::ApiError;
@@ -123,9 +125,6 @@ pub async fn run(
         body,
         param,
     };
-    let security = app
-        .engine
-        .security_headers(&info.context(EndpointClass::Normal));
     let result = tokio::task::spawn_blocking(move || logic(&app, &info)).await;
     let mut response = match result {
         Ok(Ok(reply)) => {
@@ -140,7 +139,6 @@ pub async fn run(
         Ok(Err(e)) => e.into_response(),
         Err(join) => ApiError::internal(join).into_response(),
     };
-    response.headers_mut().extend(security);
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -195,4 +193,27 @@ macro_rules! endpoint {
             }
         }
     };
+}
+
+/// The layer over the whole router: every response the server sends (API
+/// answers, errors, the UI's pages and scripts, the live event stream, 404s)
+/// carries the session engine's security headers, decided for this
+/// request's effective scheme.
+pub async fn security_headers(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let headers = app.engine.security_headers(&RequestContext {
+        scheme: Scheme::Http,
+        peer: Some(peer.ip()),
+        headers: request.headers(),
+        endpoint: EndpointClass::Normal,
+    });
+    let mut response = next.run(request).await;
+    for (name, value) in &headers {
+        response.headers_mut().insert(name, value.clone());
+    }
+    response
 }

@@ -43,6 +43,9 @@ fn now_ms() -> u64 {
 #[serde(rename_all = "camelCase")]
 struct Pending {
     registration: bool,
+    /// Whose account a registration adds its credential to.
+    #[serde(default)]
+    target: Option<RegistrationTarget>,
     /// The user the ceremony named: the challenge binding's own user, filled
     /// in on consumption (not stored twice).
     #[serde(skip)]
@@ -52,6 +55,28 @@ struct Pending {
     uv_required: bool,
     algorithms: Vec<i64>,
     allow: Vec<String>,
+}
+
+/// The account a registration's credential goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+enum RegistrationTarget {
+    /// A name nobody had when the ceremony began: a new account.
+    NewAccount,
+    /// The account the session was signed in as when the ceremony began.
+    SignedInAccount,
+}
+
+fn signed_in_as(session: &Session, username: &str) -> bool {
+    session.record.is_authenticated() && session.record.user.as_deref() == Some(username)
+}
+
+fn username_taken() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "username_taken",
+        "this user name is taken: sign in as that user to add a key",
+    )
 }
 
 /// The origin the request came from, which must be allowed.
@@ -213,25 +238,43 @@ fn register_begin_with(
         .display_name
         .clone()
         .unwrap_or_else(|| b.username.trim().to_owned());
-    let existing = app.accounts.profile(&username)?;
-    let handle = match &existing {
-        Some(p) => p.user_handle.clone(),
-        None => {
-            let mut h = [0u8; 32];
-            aws_lc_rs::rand::fill(&mut h).map_err(|_| ApiError::internal("no randomness"))?;
-            URL_SAFE_NO_PAD.encode(h)
-        }
-    };
-    let exclude: Vec<Vec<u8>> = app
-        .accounts
-        .credentials(&username)?
-        .into_iter()
-        .map(|c| c.record.id.0)
-        .collect();
-    let uv = b
+    let requested_uv = b
         .user_verification
         .clone()
         .unwrap_or_else(|| "preferred".into());
+    // A name that exists belongs to its account: only a session signed in
+    // as that account may add a key to it, and then only with user
+    // verification when the account already has a verified credential.
+    // Anyone else learns nothing of the account (no handle, no ids).
+    let (target, handle, exclude, uv_required) = match app.accounts.profile(&username)? {
+        None => {
+            let mut h = [0u8; 32];
+            aws_lc_rs::rand::fill(&mut h).map_err(|_| ApiError::internal("no randomness"))?;
+            (
+                RegistrationTarget::NewAccount,
+                URL_SAFE_NO_PAD.encode(h),
+                Vec::new(),
+                requested_uv == "required",
+            )
+        }
+        Some(profile) if signed_in_as(&opened.session, &username) => {
+            let credentials = app.accounts.credentials(&username)?;
+            let uv_required =
+                requested_uv == "required" || credentials.iter().any(|c| c.user_verified);
+            (
+                RegistrationTarget::SignedInAccount,
+                profile.user_handle,
+                credentials.into_iter().map(|c| c.record.id.0).collect(),
+                uv_required,
+            )
+        }
+        Some(_) => return Err(username_taken()),
+    };
+    let uv = if uv_required {
+        "required".to_owned()
+    } else {
+        requested_uv
+    };
     let algorithms: Vec<CoseAlgorithm> = b
         .algorithms
         .clone()
@@ -239,7 +282,7 @@ fn register_begin_with(
         .into_iter()
         .map(CoseAlgorithm)
         .collect();
-    let rp = app.relying_party(uv == "required", &algorithms);
+    let rp = app.relying_party(uv_required, &algorithms);
     if let Some(bad) = algorithms.iter().find(|a| !rp.algorithms().contains(a)) {
         return Err(ApiError::bad_request(
             "unsupported_algorithm",
@@ -248,10 +291,11 @@ fn register_begin_with(
     }
     let pending = Pending {
         registration: true,
+        target: Some(target),
         username: Some(username.clone()),
         display_name: Some(display.clone()),
         user_handle: Some(handle.clone()),
-        uv_required: uv == "required",
+        uv_required,
         algorithms: rp.algorithms().iter().map(|a| a.0).collect(),
         allow: Vec::new(),
     };
@@ -483,19 +527,41 @@ pub fn register_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiError
     let outcome = rp.finish_registration(&challenge, &handle, &response, &|id| {
         accounts.is_registered(id).unwrap_or(true)
     })?;
-    let profile = accounts.profile_or_create_with_handle(
-        &username,
-        pending.display_name.as_deref().unwrap_or(&username),
-        &pending.user_handle.clone().unwrap_or_default(),
-        now_ms(),
-    )?;
-    if Some(&profile.user_handle) != pending.user_handle.as_ref() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "account_changed",
-            "the account was created by another registration meanwhile; register again",
-        ));
-    }
+    let profile = match pending.target {
+        Some(RegistrationTarget::NewAccount) => {
+            let profile = accounts.profile_or_create_with_handle(
+                &username,
+                pending.display_name.as_deref().unwrap_or(&username),
+                &pending.user_handle.clone().unwrap_or_default(),
+                now_ms(),
+            )?;
+            if Some(&profile.user_handle) != pending.user_handle.as_ref() {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "account_changed",
+                    "the account was created by another registration meanwhile; register again",
+                ));
+            }
+            profile
+        }
+        // Still signed in as the account, which is still the one the
+        // ceremony named.
+        Some(RegistrationTarget::SignedInAccount) => match accounts.profile(&username)? {
+            Some(p)
+                if signed_in_as(&opened.session, &username)
+                    && Some(&p.user_handle) == pending.user_handle.as_ref() =>
+            {
+                p
+            }
+            _ => return Err(username_taken()),
+        },
+        None => {
+            return Err(ApiError::bad_request(
+                "challenge_wrong_ceremony",
+                "the challenge was issued for another ceremony",
+            ));
+        }
+    };
     let stored = StoredCredential {
         record: outcome.credential.record().clone(),
         created_ms: now_ms(),
@@ -538,15 +604,23 @@ fn authenticate_begin_with(
         .as_deref()
         .filter(|u| !u.trim().is_empty())
         .map(Accounts::canonical);
-    // An unknown user gets options like anyone's (an empty allow list), so
-    // the endpoint does not tell who has an account.
+    // A name without an account gets a decoy list, the same on every
+    // request, so the answer does not tell who has an account.
     let allow: Vec<Vec<u8>> = match &username {
-        Some(u) => app
-            .accounts
-            .credentials(u)?
-            .into_iter()
-            .map(|c| c.record.id.0)
-            .collect(),
+        Some(u) => {
+            let ids: Vec<Vec<u8>> = app
+                .accounts
+                .credentials(u)?
+                .into_iter()
+                .map(|c| c.record.id.0)
+                .collect();
+            if ids.is_empty() {
+                app.decoys
+                    .credential_ids(app.engine.storage().as_ref(), u)?
+            } else {
+                ids
+            }
+        }
         None => Vec::new(),
     };
     let uv = b
@@ -556,6 +630,7 @@ fn authenticate_begin_with(
     let rp = app.relying_party(uv == "required", &[]);
     let pending = Pending {
         registration: false,
+        target: None,
         username: username.clone(),
         display_name: None,
         user_handle: None,

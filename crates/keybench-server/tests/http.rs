@@ -17,6 +17,7 @@ mod support;
 
 use ctap_client::webauthn::{self, ClientContext};
 use keybench_server::ServerConfig;
+use reqwest::blocking::Client;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;

@@ -87,7 +87,11 @@ fn a_signed_in_user_adds_a_key_to_their_own_account() {
     let (s, v, first_body) = srv.register(&alice, &mut first, "alice");
     assert_eq!(s, 200, "{v}");
 
-    let (s, begin) = srv.post(&alice, "/api/register/begin", &json!({ "username": "alice" }));
+    let (s, begin) = srv.post(
+        &alice,
+        "/api/register/begin",
+        &json!({ "username": "alice" }),
+    );
     assert_eq!(s, 200, "{begin}");
     let options = options_of(&begin);
     assert_eq!(
@@ -98,9 +102,12 @@ fn a_signed_in_user_adds_a_key_to_their_own_account() {
             .collect::<Vec<_>>(),
         vec![first_body["id"].as_str().unwrap().to_owned()]
     );
-    let response =
-        webauthn::register(&mut second, &options, &mut ClientContext::new(srv.base.clone()))
-            .unwrap();
+    let response = webauthn::register(
+        &mut second,
+        &options,
+        &mut ClientContext::new(srv.base.clone()),
+    )
+    .unwrap();
     let (s, v) = srv.post(
         &alice,
         "/api/register/complete",
@@ -123,7 +130,11 @@ fn adding_a_key_to_an_account_with_a_verified_credential_requires_uv() {
     let (mut with_pin, _a) = virtual_key();
     with_pin.set_pin("1234").unwrap();
     let alice = browser();
-    let (s, begin) = srv.post(&alice, "/api/register/begin", &json!({ "username": "alice" }));
+    let (s, begin) = srv.post(
+        &alice,
+        "/api/register/begin",
+        &json!({ "username": "alice" }),
+    );
     assert_eq!(s, 200, "{begin}");
     let mut ctx = ClientContext::new(srv.base.clone());
     ctx.pin = Some("1234");
@@ -136,7 +147,11 @@ fn adding_a_key_to_an_account_with_a_verified_credential_requires_uv() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["credential"]["userVerified"], true, "{v}");
 
-    let (s, begin) = srv.post(&alice, "/api/register/begin", &json!({ "username": "alice" }));
+    let (s, begin) = srv.post(
+        &alice,
+        "/api/register/begin",
+        &json!({ "username": "alice" }),
+    );
     assert_eq!(s, 200, "{begin}");
     assert_eq!(
         begin["publicKey"]["authenticatorSelection"]["userVerification"], "required",
@@ -161,9 +176,12 @@ fn adding_a_key_to_an_account_with_a_verified_credential_requires_uv() {
         sel.user_verification =
             Some(fido_wire::webauthn::json::UserVerificationRequirement::Discouraged);
     }
-    let response =
-        webauthn::register(&mut no_pin, &options, &mut ClientContext::new(srv.base.clone()))
-            .unwrap();
+    let response = webauthn::register(
+        &mut no_pin,
+        &options,
+        &mut ClientContext::new(srv.base.clone()),
+    )
+    .unwrap();
     let (s, v) = srv.post(
         &alice,
         "/api/register/complete",
@@ -202,4 +220,109 @@ fn a_registration_for_a_name_taken_meanwhile_is_refused() {
     assert_eq!(srv.get(&late, "/api/me").0, 401);
     let (_, list) = srv.get(&bob, "/api/credentials");
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+}
+
+/// Account enumeration: `authenticate/begin` answers a name without an
+/// account like one with an account — a non-empty allow list of the same
+/// shape, the same on every request and across restarts.
+#[test]
+fn authenticate_begin_does_not_tell_who_has_an_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let allow_of = |srv: &support::Server, user: &str| -> Vec<Value> {
+        let (s, v) = srv.post(
+            &browser(),
+            "/api/authenticate/begin",
+            &json!({ "username": user }),
+        );
+        assert_eq!(s, 200, "{v}");
+        v["publicKey"]["allowCredentials"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let keys_of = |v: &Value| -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let (real, decoy) = {
+        let srv = support::server_in(
+            dir.path().to_owned(),
+            None,
+            keybench_server::StorageChoice::Local,
+        );
+        let (mut key, _a) = virtual_key();
+        let (s, v, _) = srv.register(&browser(), &mut key, "alice");
+        assert_eq!(s, 200, "{v}");
+        let real = allow_of(&srv, "alice");
+        let decoy = allow_of(&srv, "mallory");
+        assert!(!decoy.is_empty(), "an unknown user gets a decoy list");
+        assert_eq!(decoy, allow_of(&srv, "mallory"), "the same every time");
+        assert_eq!(decoy, allow_of(&srv, " Mallory"), "for every spelling");
+        assert_ne!(decoy, allow_of(&srv, "trent"), "and its own per name");
+        (real, decoy)
+    };
+    assert_eq!(keys_of(&real[0]), keys_of(&decoy[0]));
+    for d in &decoy {
+        let id = fido_wire::webauthn::base64url::decode(d["id"].as_str().unwrap()).unwrap();
+        assert!([32, 48, 64].contains(&id.len()), "{d}");
+    }
+    // After a restart on the same data the decoys are the same.
+    let srv = support::server_in(
+        dir.path().to_owned(),
+        None,
+        keybench_server::StorageChoice::Local,
+    );
+    assert_eq!(decoy, allow_of(&srv, "mallory"));
+}
+
+/// Security headers on everything the server sends: API answers and
+/// errors, the UI's page and scripts, an unknown page, the live stream.
+#[test]
+fn every_response_carries_the_security_headers() {
+    let srv = server(None);
+    let c = browser();
+    let check = |what: &str, r: &reqwest::blocking::Response| {
+        let h = r.headers();
+        let csp = h
+            .get("content-security-policy")
+            .unwrap_or_else(|| panic!("{what}: no CSP"))
+            .to_str()
+            .unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
+        assert!(csp.contains("script-src 'self'"), "{what}: {csp}");
+        assert!(!csp.contains("unsafe-inline"), "{what}: {csp}");
+        assert_eq!(h["x-frame-options"], "DENY", "{what}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{what}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{what}");
+        assert_eq!(h["cross-origin-opener-policy"], "same-origin", "{what}");
+    };
+    for path in [
+        "/",
+        "/index.html",
+        "/app.js",
+        "/styles.css",
+        "/no-such-page.html",
+        "/api/session",
+        "/api/me",
+        "/api/nothing-here",
+    ] {
+        let r = c.get(format!("{}{path}", srv.base)).send().unwrap();
+        check(path, &r);
+    }
+    let r = c
+        .get(format!("{}/api/inspect/stream", srv.base))
+        .bearer_auth(&srv.secret)
+        .send()
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "text/event-stream");
+    check("/api/inspect/stream", &r);
+    let r = c
+        .post(format!("{}/api/register/begin", srv.base))
+        .header("Origin", "https://evil.example")
+        .json(&json!({ "username": "x" }))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    check("refused POST", &r);
 }

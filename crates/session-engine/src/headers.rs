@@ -13,8 +13,9 @@ pub struct HeaderConfig {
     pub hsts_max_age_secs: u64,
     /// The CSP.
     pub content_security_policy: String,
-    /// The Referrer-Policy. `same-origin` keeps a `Referer` on same-origin
-    /// requests, which the CSRF check may fall back to.
+    /// The Referrer-Policy. `no-referrer`: no address (which may carry the
+    /// launch secret's page or a user name) leaves in a `Referer`; the CSRF
+    /// check relies on `Origin`, which browsers send on every state change.
     pub referrer_policy: String,
 }
 
@@ -26,7 +27,7 @@ impl Default for HeaderConfig {
                 img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
                 form-action 'self'; frame-ancestors 'none'"
                 .to_owned(),
-            referrer_policy: "same-origin".to_owned(),
+            referrer_policy: "no-referrer".to_owned(),
         }
     }
 }

@@ -654,7 +654,7 @@ fn security_headers() {
         );
         assert_eq!(h["x-content-type-options"], "nosniff");
         assert_eq!(h["x-frame-options"], "DENY");
-        assert_eq!(h["referrer-policy"], "same-origin");
+        assert_eq!(h["referrer-policy"], "no-referrer");
     }
 }
 

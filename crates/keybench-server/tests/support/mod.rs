@@ -111,7 +111,12 @@ impl Server {
         (status, r.json().unwrap_or(Value::Null))
     }
 
-    pub fn register(&self, c: &Client, key: &mut Device<PipeEnd>, user: &str) -> (u16, Value, Value) {
+    pub fn register(
+        &self,
+        c: &Client,
+        key: &mut Device<PipeEnd>,
+        user: &str,
+    ) -> (u16, Value, Value) {
         let (s, options) = self.post(c, "/api/register/begin", &json!({ "username": user }));
         assert_eq!(s, 200, "{options}");
         let options = fido_wire::webauthn::json::from_json(
@@ -149,4 +154,3 @@ impl Server {
         (s, v, body)
     }
 }
-
