@@ -45,7 +45,7 @@ export const launchSecret = {
 
 let sessionCache = null;
 
-/** GET /api/session (creates the session); cached until refreshSession(). */
+/** GET /api/session (the caller's session, if any: GETs create none); cached until refreshSession(). */
 export async function session() {
   if (!sessionCache) sessionCache = request('GET', '/api/session').catch((e) => { sessionCache = null; throw e; });
   return sessionCache;
@@ -86,7 +86,11 @@ export async function request(method, path, body, opts = {}) {
 async function once(method, path, body, { csrf = false, inspect = false, signal } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (csrf) headers['X-CSRF-Token'] = (await session()).csrfToken;
+  if (csrf) {
+    // No token before the first ceremony or upload: there is no session yet.
+    const token = (await session()).csrfToken;
+    if (token) headers['X-CSRF-Token'] = token;
+  }
   if (inspect) {
     const s = launchSecret.get();
     if (!s) throw new ApiError(0, 'no_launch_secret', 'This page was opened without the launch secret.');

@@ -37,6 +37,11 @@ pub enum StorageChoice {
     },
 }
 
+/// Cleanup's default budgets: 50,000 sessions, 256 MiB of session items.
+/// Past the count an emergency sweep removes the oldest unauthenticated
+/// sessions first; every sweep keeps the bytes under their budget.
+pub const DEFAULT_SESSION_BUDGET: (usize, u64) = (50_000, 256 * 1024 * 1024);
+
 /// Server settings.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -60,6 +65,11 @@ pub struct ServerConfig {
     pub trust_anchors: Vec<Vec<u8>>,
     /// Challenge lifetime (default 5 minutes).
     pub challenge_ttl: Option<std::time::Duration>,
+    /// How fast one peer address may make the server create sessions.
+    pub session_creation: crate::limit::RateLimit,
+    /// Cleanup's budgets: sessions at most, and bytes over all their items
+    /// (docs/API.md, "Cleanup").
+    pub session_budget: (usize, u64),
 }
 
 impl ServerConfig {
@@ -76,6 +86,8 @@ impl ServerConfig {
             no_keyring: false,
             trust_anchors: Vec::new(),
             challenge_ttl: None,
+            session_creation: crate::limit::RateLimit::default(),
+            session_budget: DEFAULT_SESSION_BUDGET,
         }
     }
 }
@@ -141,6 +153,8 @@ pub struct App {
     pub live: broadcast::Sender<Topic>,
     /// The key decoy credential lists are derived with.
     pub decoys: crate::decoy::DecoyKey,
+    /// How fast one peer may make the server create sessions.
+    pub session_limiter: crate::limit::CreationLimiter,
 }
 
 impl std::fmt::Debug for App {

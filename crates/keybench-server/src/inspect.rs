@@ -13,13 +13,47 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures_util::stream::{self, StreamExt as _};
+use futures_util::stream;
 use serde_json::{Value as Json, json};
 use session_engine::{CookieLifetime, EndpointClass, RequestContext, Scheme};
+use std::collections::HashSet;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_stream::wrappers::BroadcastStream;
+use tokio::sync::broadcast;
+
+/// How long the stream gathers changes before it sends their snapshots.
+const COALESCE: Duration = Duration::from_millis(250);
+
+/// The distinct topics that change next: waits for one, then gathers what
+/// else arrives within [`COALESCE`]. `None` when the server is going away.
+async fn next_changes(rx: &mut broadcast::Receiver<Topic>) -> Option<Vec<Topic>> {
+    let mut changed = HashSet::new();
+    match rx.recv().await {
+        Ok(t) => {
+            changed.insert(t);
+        }
+        // Missed some: every topic may have changed.
+        Err(broadcast::error::RecvError::Lagged(_)) => changed.extend(Topic::ALL),
+        Err(broadcast::error::RecvError::Closed) => return None,
+    }
+    tokio::time::sleep(COALESCE).await;
+    loop {
+        match rx.try_recv() {
+            Ok(t) => {
+                changed.insert(t);
+            }
+            Err(broadcast::error::TryRecvError::Lagged(_)) => changed.extend(Topic::ALL),
+            Err(_) => break,
+        }
+    }
+    Some(
+        Topic::ALL
+            .into_iter()
+            .filter(|t| changed.contains(t))
+            .collect(),
+    )
+}
 
 /// Checks Host, Origin and the launch secret.
 pub fn guard(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -246,18 +280,23 @@ pub async fn stream(State(app): State<Arc<App>>, headers: HeaderMap) -> Response
         return e.into_response();
     }
     let rx = app.live.subscribe();
-    let initial = stream::iter(Topic::ALL);
-    let changes = BroadcastStream::new(rx).filter_map(|r| async move { r.ok() });
-    let events = initial.chain(changes).then(move |topic| {
-        let app = app.clone();
-        async move {
-            let data = tokio::task::spawn_blocking(move || snapshot(&app, topic, None))
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .unwrap_or(Json::Null);
-            Ok::<Event, Infallible>(Event::default().event(topic.name()).data(data.to_string()))
+    // Every topic first, then the topics that changed, each at most once
+    // per coalescing window: a burst of new sessions costs one listing per
+    // open dashboard, not one per session.
+    let state = (app, rx, Topic::ALL.to_vec());
+    let events = stream::unfold(state, |(app, mut rx, mut pending)| async move {
+        if pending.is_empty() {
+            pending = next_changes(&mut rx).await?;
         }
+        let topic = pending.remove(0);
+        let snapshot_app = app.clone();
+        let data = tokio::task::spawn_blocking(move || snapshot(&snapshot_app, topic, None))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or(Json::Null);
+        let event = Event::default().event(topic.name()).data(data.to_string());
+        Some((Ok::<Event, Infallible>(event), (app, rx, pending)))
     });
     Sse::new(events)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))

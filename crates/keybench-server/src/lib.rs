@@ -15,6 +15,7 @@ mod assets;
 mod decoy;
 pub mod error;
 mod inspect;
+pub mod limit;
 #[macro_use]
 mod request;
 mod rp_api;
@@ -29,8 +30,8 @@ use relying_party::TrustStore;
 use relying_party::accounts::Accounts;
 use relying_party::x509::{AnchorSource, TrustAnchor};
 use session_engine::{
-    EngineConfig, KeyringChoice, OriginAllowList, PolicyConfig, SecretKeyConfig, SessionEngine,
-    SystemClock,
+    CleanupConfig, EngineConfig, KeyringChoice, OriginAllowList, PolicyConfig, SecretKeyConfig,
+    SessionEngine, SystemClock,
 };
 use session_store::Storage;
 use std::net::SocketAddr;
@@ -278,8 +279,14 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         challenge_ttl: config
             .challenge_ttl
             .unwrap_or(EngineConfig::default().challenge_ttl),
+        cleanup: CleanupConfig {
+            max_sessions: Some(config.session_budget.0),
+            max_bytes: Some(config.session_budget.1),
+            ..CleanupConfig::default()
+        },
         ..EngineConfig::default()
     };
+    let config_limit = config.session_creation;
     let mut secret = SecretKeyConfig::from_env(Some(config.data_dir.join("secret.key")));
     if config.no_keyring {
         secret.keyring = KeyringChoice::Disabled;
@@ -309,6 +316,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         launch_secret: launch_secret.clone(),
         live,
         decoys: decoy::DecoyKey::default(),
+        session_limiter: limit::CreationLimiter::new(config_limit),
     });
     // Changes the engine makes by itself (cleanup sweeps, events of its own)
     // reach the stream through this watcher.

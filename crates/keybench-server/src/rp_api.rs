@@ -96,8 +96,29 @@ fn request_origin(app: &App, req: &RequestInfo) -> Result<String, ApiError> {
     Ok(origin.to_owned())
 }
 
-fn open_session(app: &App, req: &RequestInfo, class: EndpointClass) -> Result<Opened, ApiError> {
-    Ok(app.engine.open_or_create(&req.context(class))?)
+/// The request's session, created when it has none — at the rate the
+/// server allows one peer (a session is only created for something to keep:
+/// a ceremony, an upload).
+fn open_or_create_session(
+    app: &App,
+    req: &RequestInfo,
+    class: EndpointClass,
+) -> Result<Opened, ApiError> {
+    match app.engine.open(&req.context(class))? {
+        Some(opened) => Ok(opened),
+        None => create_session(app, req, class),
+    }
+}
+
+fn create_session(app: &App, req: &RequestInfo, class: EndpointClass) -> Result<Opened, ApiError> {
+    if !app.session_limiter.allow(req.peer.ip()) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_sessions",
+            "too many new sessions from this address: wait a minute, and keep the session cookie between requests",
+        ));
+    }
+    Ok(app.engine.create(&req.context(class))?)
 }
 
 fn existing_session(
@@ -231,8 +252,13 @@ fn register_begin_with(
         "authenticatorAttachment",
     )?;
     let origin = request_origin(app, req)?;
-    let opened = open_session(app, req, EndpointClass::Normal)?;
-    csrf(app, req, Some(&opened.session), StateChange::Ceremony)?;
+    let current = app.engine.open(&req.context(EndpointClass::Normal))?;
+    csrf(
+        app,
+        req,
+        current.as_ref().map(|o| &o.session),
+        StateChange::Ceremony,
+    )?;
     let username = Accounts::canonical(&b.username);
     let display = b
         .display_name
@@ -246,6 +272,9 @@ fn register_begin_with(
     // as that account may add a key to it, and then only with user
     // verification when the account already has a verified credential.
     // Anyone else learns nothing of the account (no handle, no ids).
+    let signed_in = current
+        .as_ref()
+        .is_some_and(|o| signed_in_as(&o.session, &username));
     let (target, handle, exclude, uv_required) = match app.accounts.profile(&username)? {
         None => {
             let mut h = [0u8; 32];
@@ -257,7 +286,7 @@ fn register_begin_with(
                 requested_uv == "required",
             )
         }
-        Some(profile) if signed_in_as(&opened.session, &username) => {
+        Some(profile) if signed_in => {
             let credentials = app.accounts.credentials(&username)?;
             let uv_required =
                 requested_uv == "required" || credentials.iter().any(|c| c.user_verified);
@@ -289,6 +318,10 @@ fn register_begin_with(
             format!("this relying party cannot verify algorithm {}", bad.0),
         ));
     }
+    let opened = match current {
+        Some(opened) => opened,
+        None => create_session(app, req, EndpointClass::Normal)?,
+    };
     let pending = Pending {
         registration: true,
         target: Some(target),
@@ -597,7 +630,7 @@ fn authenticate_begin_with(
         "userVerification",
     )?;
     let origin = request_origin(app, req)?;
-    let opened = open_session(app, req, EndpointClass::Normal)?;
+    let opened = open_or_create_session(app, req, EndpointClass::Normal)?;
     csrf(app, req, Some(&opened.session), StateChange::Ceremony)?;
     let username = b
         .username
@@ -777,9 +810,17 @@ pub fn authenticate_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiE
 
 // ---- session, user, credentials, metadata, decoder, logout -----------------
 
-/// `GET /api/session`.
+/// `GET /api/session`: the caller's session, if it has one. A request
+/// without one gets `signedIn: false` and no token, and no session is
+/// created (nothing would be kept in it).
 pub fn session_info(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
-    let opened = open_session(app, req, EndpointClass::Normal)?;
+    let Some(opened) = app.engine.open(&req.context(EndpointClass::Normal))? else {
+        return Ok(Reply::ok(json!({
+            "csrfToken": null,
+            "signedIn": false,
+            "username": null,
+        })));
+    };
     let r = &opened.session.record;
     let body = json!({
         "csrfToken": r.csrf_token,
@@ -841,8 +882,18 @@ pub fn logout(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
 
 /// `POST /api/metadata`.
 pub fn upload_metadata(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
-    let opened = open_session(app, req, EndpointClass::Normal)?;
-    csrf(app, req, Some(&opened.session), StateChange::Other)?;
+    // A session that exists guards its uploads with its CSRF token; a
+    // request without one gets the origin check, then a session of its own.
+    let opened = match app.engine.open(&req.context(EndpointClass::Normal))? {
+        Some(opened) => {
+            csrf(app, req, Some(&opened.session), StateChange::Other)?;
+            opened
+        }
+        None => {
+            csrf(app, req, None, StateChange::Ceremony)?;
+            create_session(app, req, EndpointClass::Normal)?
+        }
+    };
     let entries = mds::parse_uploaded(&req.body).map_err(|e| {
         ApiError::bad_request(
             "invalid_metadata",
@@ -873,7 +924,9 @@ pub fn upload_metadata(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> 
 
 /// `GET /api/metadata`.
 pub fn list_metadata(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
-    let opened = open_session(app, req, EndpointClass::Normal)?;
+    let Some(opened) = app.engine.open(&req.context(EndpointClass::Normal))? else {
+        return Ok(Reply::ok(Json::Array(Vec::new())));
+    };
     let items = app.engine.items(&opened.session);
     let mut out = Vec::new();
     for meta in items.list()? {

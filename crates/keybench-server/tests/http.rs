@@ -296,7 +296,8 @@ fn every_rejection_has_its_status_and_message() {
     )
     .unwrap();
     let other = browser();
-    let _ = srv.get(&other, "/api/session");
+    // The other client has a session of its own (from its own ceremony).
+    let _ = srv.post(&other, "/api/authenticate/begin", &json!({}));
     let (s, v) = srv.post(
         &other,
         "/api/authenticate/complete",

@@ -326,3 +326,95 @@ fn every_response_carries_the_security_headers() {
     assert_eq!(r.status().as_u16(), 403);
     check("refused POST", &r);
 }
+
+/// Unbounded session creation: cookie-less GETs create no session at all;
+/// cookie-less ceremonies create sessions only at the per-peer rate; an
+/// open dashboard stream sends coalesced snapshots instead of one listing
+/// per new session, and the dashboard keeps answering.
+#[test]
+fn anonymous_requests_cannot_grow_the_session_store() {
+    let srv = server(None);
+    let sessions = |srv: &support::Server| -> usize {
+        let (s, v) = srv.inspect(&browser(), "/api/inspect/sessions");
+        assert_eq!(s, 200, "{v}");
+        v.as_array().unwrap().len()
+    };
+    // The dashboard's live stream, read on its own thread.
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    {
+        let mut stream = browser()
+            .get(format!("{}/api/inspect/stream", srv.base))
+            .bearer_auth(&srv.secret)
+            .send()
+            .unwrap();
+        let seen = seen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 16384];
+            while let Ok(n) = std::io::Read::read(&mut stream, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+    }
+
+    // 10,000 GETs without a cookie (no cookie store: every one is new).
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let base = srv.base.clone();
+            std::thread::spawn(move || {
+                let c = reqwest::blocking::Client::new();
+                for i in 0..2_500 {
+                    let path = if (i + t) % 2 == 0 {
+                        "/api/session"
+                    } else {
+                        "/api/metadata"
+                    };
+                    let r = c.get(format!("{base}{path}")).send().unwrap();
+                    assert_eq!(r.status().as_u16(), 200);
+                    assert!(r.headers().get("set-cookie").is_none(), "{path}");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(sessions(&srv), 0, "GETs created sessions");
+
+    // 600 cookie-less ceremony starts from one address: the burst (300)
+    // and what refills meanwhile get sessions, the rest a clear refusal.
+    let c = reqwest::blocking::Client::new();
+    let (mut created, mut refused) = (0usize, 0usize);
+    for i in 0..600 {
+        let r = c
+            .post(format!("{}/api/register/begin", srv.base))
+            .header("Origin", &srv.base)
+            .json(&json!({ "username": format!("flood{i}") }))
+            .send()
+            .unwrap();
+        match r.status().as_u16() {
+            200 => created += 1,
+            429 => {
+                let v: Value = r.json().unwrap();
+                assert_eq!(v["code"], "too_many_sessions", "{v}");
+                refused += 1;
+            }
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    println!("ceremony starts: {created} created a session, {refused} refused");
+    assert!((300..400).contains(&created), "{created}");
+    assert_eq!(created + refused, 600);
+    // The dashboard answers, and its stream sent far fewer session
+    // listings than sessions were created.
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    assert_eq!(sessions(&srv), created);
+    let listings = seen.lock().unwrap().matches("event: sessions").count();
+    println!("stream: {listings} session listings for {created} new sessions");
+    assert!(listings >= 2, "the initial listing and at least one update");
+    assert!(listings * 3 < created, "{listings} listings");
+}

@@ -302,6 +302,13 @@ impl SessionEngine {
         if let Some(opened) = self.open(ctx)? {
             return Ok(opened);
         }
+        self.create(ctx)
+    }
+
+    /// Creates a new session (with a new id) for a request that has none
+    /// ([`SessionEngine::open`] found none): callers that limit who may
+    /// create sessions open first, decide, then create.
+    pub fn create(&self, ctx: &RequestContext<'_>) -> Result<Opened, EngineError> {
         let session = session::create(&*self.store, self.clock.now())?;
         self.cleaner.session_created();
         self.event(
