@@ -219,7 +219,24 @@ impl Keys {
     }
 
     /// Opens `id` for one operation.
+    /// Only keys this app listed (plugged-in USB keys it discovered, virtual
+    /// keys it started) are opened: a command naming any other `udp:` or
+    /// `hid:` address is refused before anything is sent there.
     fn open(&self, id: &str) -> Result<(BusyGuard<'_>, AnyDevice), CommandError> {
+        let listed = {
+            let inner = self.lock();
+            inner.usb.iter().any(|e| e.id == id) || inner.virtual_keys.contains_key(id)
+        };
+        if !listed {
+            return Err(CommandError::new(
+                if id.starts_with("udp:") || id.starts_with("hid:") {
+                    "unknown_key"
+                } else {
+                    "bad_key_id"
+                },
+                format!("{id:?} is not a key this app listed"),
+            ));
+        }
         let guard = self.claim(id)?;
         let transport: Box<dyn ReportTransport> = if let Some(addr) = id.strip_prefix("udp:") {
             let addr = addr.parse().map_err(|_| {

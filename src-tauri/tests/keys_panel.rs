@@ -263,3 +263,30 @@ fn bad_inputs_are_clear_errors() {
     assert_eq!(f.keys.info("hid").unwrap_err().code, "bad_key_id");
     assert!(!f.keys.cancel(), "nothing to cancel");
 }
+
+/// Keys the app did not list are refused before anything is sent: a
+/// virtual key another process runs on loopback UDP, a hidraw path the
+/// app never discovered.
+#[test]
+fn only_keys_the_app_listed_can_be_used() {
+    let f = fixture();
+    let other = fixture();
+    let foreign = other.keys.start_virtual(&["ES256".into()], "approve").unwrap();
+    // The foreign key answers its own panel...
+    assert!(other.keys.info(&foreign.id).is_ok());
+    // ...but not commands given to this one, whatever the command.
+    assert_eq!(f.keys.info(&foreign.id).unwrap_err().code, "unknown_key");
+    assert_eq!(f.keys.wink(&foreign.id).unwrap_err().code, "unknown_key");
+    assert_eq!(f.keys.reset(&foreign.id).unwrap_err().code, "unknown_key");
+    assert_eq!(
+        f.keys.pin_retries(&foreign.id).unwrap_err().code,
+        "unknown_key"
+    );
+    assert_eq!(
+        f.keys.info("hid:/dev/hidraw99").unwrap_err().code,
+        "unknown_key"
+    );
+    // A key this panel started works.
+    let own = f.keys.start_virtual(&["ES256".into()], "approve").unwrap();
+    assert!(f.keys.info(&own.id).is_ok());
+}

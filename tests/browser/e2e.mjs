@@ -444,6 +444,33 @@ async function main() {
       await p.close();
     });
 
+    await check('a page on another localhost port cannot frame the UI (frame-ancestors, X-Frame-Options)', async () => {
+      const http = await import('node:http');
+      const framer = http.createServer((req, res) => {
+        res.writeHead(200, { 'Content-Type': 'text/html' });
+        res.end(`<!doctype html><title>framer</title><iframe id="f" src="${base}" width="800" height="600"></iframe>`);
+      });
+      await new Promise((resolve) => framer.listen(0, '127.0.0.1', resolve));
+      const fresh = await browser.newContext({ viewport: VIEWPORT });
+      const p = await fresh.newPage();
+      const refusals = [];
+      p.on('console', (m) => { if (/frame-ancestors|X-Frame-Options/i.test(m.text())) refusals.push(m.text()); });
+      try {
+        await p.goto(`http://localhost:${framer.address().port}/`);
+        await p.locator('#f').waitFor();
+        await p.waitForTimeout(1500);
+        const child = p.frames().find((f) => f !== p.mainFrame());
+        assert.ok(child, 'the iframe exists');
+        const hasUi = await child.locator('main h1').count().catch(() => 0);
+        assert.equal(hasUi, 0, `the UI rendered inside a foreign page (frame at ${child.url()})`);
+        assert.ok(!child.url().startsWith(base) || refusals.length > 0, `frame at ${child.url()}, no refusal logged`);
+        return `frame ${child.url()}; ${refusals.length} refusal message(s)`;
+      } finally {
+        await fresh.close();
+        framer.close();
+      }
+    });
+
     await check('no script errors in the page', async () => {
       const real = consoleErrors.filter((e) => !/status of 4\d\d/.test(e));
       assert.deepEqual(real, []);
