@@ -2,8 +2,10 @@
 //! start page (dist/) and the icon, and declares the app's own commands so
 //! that Tauri generates an `allow-…` permission for each. The window shows
 //! a page from the app's loopback server, a *remote* origin to Tauri, which
-//! may call only commands a capability with a matching `remote` URL allows
-//! (capabilities/default.json lists them).
+//! may call only commands a capability with a matching `remote` URL allows:
+//! the shell adds that capability at start, for this launch's port only
+//! (src/shell.rs), so no capability file grants anything to any other
+//! address.
 
 const COMMANDS: &[&str] = &[
     "app_info",

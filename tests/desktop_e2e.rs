@@ -423,5 +423,55 @@ fn desktop_app_end_to_end() {
     eprintln!(
         "dashboard: challenge issued then consumed, key source OS keyring, session of e2e-alice"
     );
+
+    // The command surface. The page's CSP (from the server) refuses inline
+    // script in the window too.
+    let inline_ran = s.exec(
+        "const el = document.createElement('script'); el.textContent = 'window.__inlineRan = true'; document.head.appendChild(el); return window.__inlineRan === true;",
+        json!([]),
+    );
+    assert_eq!(inline_ran, false, "an inline script ran in the window");
+    // A page on another local port, which would call a command as soon as
+    // it loaded, never loads: the window stays on its own origin and the
+    // other server sees no request.
+    let foreign = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let foreign_port = foreign.local_addr().unwrap().port();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    {
+        let hits = hits.clone();
+        std::thread::spawn(move || {
+            for stream in foreign.incoming() {
+                let Ok(mut stream) = stream else { return };
+                hits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let body = "<!doctype html><script>window.__TAURI__ && window.__TAURI__.core.invoke('keys_list').then(k => document.title = 'INVOKED ' + JSON.stringify(k), e => document.title = 'REFUSED ' + e)</script>";
+                let _ = std::io::Write::write_all(
+                    &mut stream,
+                    format!("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes(),
+                );
+            }
+        });
+    }
+    let own_origin = s.exec("return location.origin", json!([]));
+    s.exec(
+        &format!("location.href = 'http://localhost:{foreign_port}/'; return true;"),
+        json!([]),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let origin_now = s.exec("return location.origin", json!([]));
+    let title = s.exec("return document.title", json!([]));
+    eprintln!(
+        "navigation to another local port: window at {origin_now}, title {title}, requests there: {}",
+        hits.load(std::sync::atomic::Ordering::SeqCst)
+    );
+    assert_eq!(origin_now, own_origin, "the window left its origin");
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert!(!title.as_str().unwrap_or("").starts_with("INVOKED"));
+    // The app's own page still has its commands.
+    let listed = s.exec_async(
+        "const done = arguments[arguments.length - 1];
+         window.__TAURI__.core.invoke('keys_list').then(done, e => done({error: String(e)}));",
+        json!([]),
+    );
+    assert!(listed.is_array(), "{listed}");
     s.close();
 }

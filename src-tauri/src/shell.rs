@@ -1,6 +1,8 @@
 //! The Tauri shell: registers the keys panel's commands (each delegates to
 //! one [`Keys`] method, off the UI thread), forwards [`Notify`] events to
-//! the window, and opens the window on the app's own server.
+//! the window, and opens the window on the app's own server. The commands
+//! are granted to that server's origin only (a capability made at start,
+//! for this launch's port), and the window never leaves that origin.
 
 use crate::error::CommandError;
 use crate::keys::{KeyEntry, Keys, Notify};
@@ -155,6 +157,62 @@ async fn ceremony_cancel(keys: Ks<'_>) -> Result<bool, CommandError> {
     Ok(keys.cancel())
 }
 
+/// What the window's page may use: the app's events and each of its
+/// commands (build.rs makes an `allow-…` permission per command).
+const PERMISSIONS: &[&str] = &[
+    "core:event:default",
+    "allow-app-info",
+    "allow-keys-list",
+    "allow-key-info",
+    "allow-key-wink",
+    "allow-pin-retries",
+    "allow-pin-set",
+    "allow-pin-change",
+    "allow-credentials-list",
+    "allow-credential-delete",
+    "allow-key-reset",
+    "allow-virtual-key-start",
+    "allow-virtual-key-stop",
+    "allow-presence-answer",
+    "allow-ceremony-register",
+    "allow-ceremony-authenticate",
+    "allow-ceremony-cancel",
+];
+
+/// The page's origin (`http://localhost:PORT`) as Tauri matches remote
+/// URLs: this launch's scheme, host and port exactly, any path.
+pub fn own_origin_pattern(url: &tauri::Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+/// The one capability of the app, made at start for this launch's server:
+/// pages of any other origin (another local port, 127.0.0.1 instead of
+/// localhost, anything remote) and any other window get no command.
+fn own_origin_capability(url: &tauri::Url) -> tauri::ipc::CapabilityBuilder {
+    PERMISSIONS.iter().fold(
+        tauri::ipc::CapabilityBuilder::new("own-origin")
+            .local(false)
+            .remote(own_origin_pattern(url))
+            .window("main"),
+        |c, p| c.permission(*p),
+    )
+}
+
+/// Whether the window may go to `to`: only pages of its own origin. Any
+/// other http(s) address opens in the system browser instead; other
+/// schemes go nowhere.
+fn allow_navigation(own: &tauri::Url, to: &tauri::Url) -> bool {
+    if to.origin() == own.origin() {
+        return true;
+    }
+    if matches!(to.scheme(), "http" | "https")
+        && let Err(e) = tauri_plugin_opener::open_url(to.as_str(), None::<&str>)
+    {
+        eprintln!("keybench-desktop: could not open {to} in the browser: {e}");
+    }
+    false
+}
+
 /// Opens the window on `url` and runs until it is closed.
 /// `on_exit` runs once when the app exits (the server's graceful shutdown).
 pub fn run_window(
@@ -164,7 +222,9 @@ pub fn run_window(
     on_exit: impl FnOnce() + Send + 'static,
 ) -> Result<(), anyhow::Error> {
     let url: tauri::Url = url.parse()?;
+    let own = url.clone();
     let app = tauri::Builder::default()
+        .plugin(tauri_plugin_opener::init())
         .manage(keys.clone())
         .invoke_handler(tauri::generate_handler![
             app_info,
@@ -186,7 +246,9 @@ pub fn run_window(
         ])
         .setup(move |app| {
             let _ = notify.0.set(app.handle().clone());
+            app.add_capability(own_origin_capability(&url))?;
             tauri::WebviewWindowBuilder::new(app, "main", tauri::WebviewUrl::External(url))
+                .on_navigation(move |to| allow_navigation(&own, to))
                 .title("Keybench")
                 .inner_size(1200.0, 820.0)
                 .min_inner_size(1024.0, 700.0)
@@ -205,4 +267,50 @@ pub fn run_window(
         }
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tauri::utils::acl::RemoteUrlPattern;
+
+    #[test]
+    fn the_capability_matches_this_launchs_origin_only() {
+        let own: tauri::Url = "http://localhost:41234/#launch=secret".parse().unwrap();
+        let pattern: RemoteUrlPattern = own_origin_pattern(&own).parse().unwrap();
+        for ok in [
+            "http://localhost:41234/",
+            "http://localhost:41234/#/keys",
+            "http://localhost:41234/index.html?x=1",
+        ] {
+            assert!(pattern.test(&ok.parse().unwrap()), "{ok}");
+        }
+        for other in [
+            "http://localhost:41235/",
+            "http://localhost:8080/#/keys",
+            "http://127.0.0.1:41234/",
+            "https://localhost:41234/",
+            "http://localhost.evil.example:41234/",
+            "http://evil.example/",
+        ] {
+            assert!(!pattern.test(&other.parse().unwrap()), "{other}");
+        }
+    }
+
+    #[test]
+    fn the_window_stays_on_its_own_origin() {
+        let own: tauri::Url = "http://localhost:41234/".parse().unwrap();
+        assert!(allow_navigation(
+            &own,
+            &"http://localhost:41234/#/dashboard".parse().unwrap()
+        ));
+        for other in [
+            "http://localhost:41235/",
+            "http://127.0.0.1:41234/",
+            "file:///etc/passwd",
+            "data:text/html,hi",
+        ] {
+            assert!(!allow_navigation(&own, &other.parse().unwrap()), "{other}");
+        }
+    }
 }
