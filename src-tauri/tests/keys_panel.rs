@@ -272,7 +272,10 @@ fn bad_inputs_are_clear_errors() {
 fn only_keys_the_app_listed_can_be_used() {
     let f = fixture();
     let other = fixture();
-    let foreign = other.keys.start_virtual(&["ES256".into()], "approve").unwrap();
+    let foreign = other
+        .keys
+        .start_virtual(&["ES256".into()], "approve")
+        .unwrap();
     // The foreign key answers its own panel...
     assert!(other.keys.info(&foreign.id).is_ok());
     // ...but not commands given to this one, whatever the command.

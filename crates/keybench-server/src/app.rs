@@ -70,6 +70,8 @@ pub struct ServerConfig {
     /// Cleanup's budgets: sessions at most, and bytes over all their items
     /// (docs/API.md, "Cleanup").
     pub session_budget: (usize, u64),
+    /// Connection deadlines and limits.
+    pub connections: crate::listen::ConnectionLimits,
 }
 
 impl ServerConfig {
@@ -88,6 +90,7 @@ impl ServerConfig {
             challenge_ttl: None,
             session_creation: crate::limit::RateLimit::default(),
             session_budget: DEFAULT_SESSION_BUDGET,
+            connections: crate::listen::ConnectionLimits::default(),
         }
     }
 }

@@ -16,6 +16,7 @@ mod decoy;
 pub mod error;
 mod inspect;
 pub mod limit;
+pub mod listen;
 #[macro_use]
 mod request;
 mod rp_api;
@@ -287,6 +288,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         ..EngineConfig::default()
     };
     let config_limit = config.session_creation;
+    let limits = config.connections;
     let mut secret = SecretKeyConfig::from_env(Some(config.data_dir.join("secret.key")));
     if config.no_keyring {
         secret.keyring = KeyringChoice::Disabled;
@@ -342,13 +344,8 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         })
     };
     let (tx, rx) = oneshot::channel::<()>();
-    let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, service)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await;
+        listen::serve(listener, router(app), limits, rx).await;
         watcher.abort();
         drop(cleanup);
     });

@@ -418,3 +418,42 @@ fn anonymous_requests_cannot_grow_the_session_store() {
     assert!(listings >= 2, "the initial listing and at least one update");
     assert!(listings * 3 < created, "{listings} listings");
 }
+
+/// Slow clients: a connection that never finishes its request headers, and
+/// a keep-alive connection left idle, are closed by the server.
+#[test]
+fn slow_and_idle_connections_are_closed() {
+    use std::io::{Read, Write};
+    let srv = support::server_configured(|c| {
+        c.connections.header_read_timeout = std::time::Duration::from_secs(1);
+    });
+    let addr = srv.base.trim_start_matches("http://").to_owned();
+    // Waits (up to a generous bound) for the server to close the socket.
+    let closed_by_server = |s: &mut std::net::TcpStream| -> bool {
+        s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        let mut buf = [0u8; 4096];
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) => return true,
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+                Err(_) => return false,
+            }
+        }
+    };
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    slow.write_all(b"GET /api/session HTTP/1.1\r\nHost: ")
+        .unwrap();
+    assert!(
+        closed_by_server(&mut slow),
+        "a request whose headers never end kept its connection"
+    );
+    let mut idle = std::net::TcpStream::connect(&addr).unwrap();
+    idle.write_all(format!("GET /api/session HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .unwrap();
+    assert!(
+        closed_by_server(&mut idle),
+        "an idle keep-alive connection stayed open"
+    );
+}

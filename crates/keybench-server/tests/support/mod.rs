@@ -34,12 +34,27 @@ pub fn server_with(ttl: Option<Duration>, storage: keybench_server::StorageChoic
     srv
 }
 
+/// A server with settings changed by `configure`.
+pub fn server_configured(configure: impl FnOnce(&mut ServerConfig)) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let mut srv = start(dir.path().to_owned(), configure);
+    srv._dir = Some(dir);
+    srv
+}
+
 /// A server on the data directory `data` (kept when the server stops).
 pub fn server_in(
     data: std::path::PathBuf,
     ttl: Option<Duration>,
     storage: keybench_server::StorageChoice,
 ) -> Server {
+    start(data, |config| {
+        config.challenge_ttl = ttl;
+        config.storage = storage;
+    })
+}
+
+fn start(data: std::path::PathBuf, configure: impl FnOnce(&mut ServerConfig)) -> Server {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -47,8 +62,7 @@ pub fn server_in(
         .unwrap();
     let mut config = ServerConfig::local(([127, 0, 0, 1], 0).into(), data.clone());
     config.no_keyring = true;
-    config.challenge_ttl = ttl;
-    config.storage = storage;
+    configure(&mut config);
     let running = runtime.block_on(keybench_server::start(config)).unwrap();
     let base = format!("http://localhost:{}", running.addr.port());
     let secret = running.launch_secret.clone();
