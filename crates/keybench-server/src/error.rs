@@ -55,12 +55,31 @@ impl ApiError {
     }
 
     /// 500, for faults of the server itself (storage down and the like).
+    /// The fault's text (which may name files, storage keys or backends)
+    /// goes to the log under an incident id; the client gets the id only.
     pub fn internal(what: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %what, "request failed inside the server");
+        Self::incident(StatusCode::INTERNAL_SERVER_ERROR, "internal", what)
+    }
+
+    /// An error whose details stay in the log, under an incident id that
+    /// the answer names.
+    pub fn incident(
+        status: StatusCode,
+        code: impl Into<String>,
+        what: impl std::fmt::Display,
+    ) -> Self {
+        let mut id = [0u8; 6];
+        // No randomness is no reason to fail the answer: the id is for
+        // finding the log line, not a secret.
+        let _ = aws_lc_rs::rand::fill(&mut id);
+        let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        tracing::error!(incident = %id, error = %what, "request failed inside the server");
         Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            format!("the server could not complete the request: {what}"),
+            status,
+            code,
+            format!(
+                "the server could not complete the request (incident {id}; the server's log has the details)"
+            ),
         )
     }
 }
@@ -146,15 +165,18 @@ impl From<relying_party::CeremonyError> for ApiError {
 
 impl From<session_engine::ChallengeRejection> for ApiError {
     fn from(e: session_engine::ChallengeRejection) -> Self {
-        let status = match e {
-            session_engine::ChallengeRejection::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        Self::new(
-            status,
-            format!("challenge_{}", e.code()),
-            format!("challenge refused: {e}"),
-        )
+        let code = format!("challenge_{}", e.code());
+        match e {
+            // A storage fault's text stays in the log.
+            session_engine::ChallengeRejection::Storage(_) => {
+                Self::incident(StatusCode::SERVICE_UNAVAILABLE, code, e)
+            }
+            _ => Self::new(
+                StatusCode::BAD_REQUEST,
+                code,
+                format!("challenge refused: {e}"),
+            ),
+        }
     }
 }
 

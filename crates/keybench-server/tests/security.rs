@@ -457,3 +457,38 @@ fn slow_and_idle_connections_are_closed() {
         "an idle keep-alive connection stayed open"
     );
 }
+
+/// Session ids in errors: a storage fault on a session's own item answers
+/// with an incident id, never the store's text (which names the session's
+/// path, and so its full id).
+#[test]
+fn a_storage_fault_answers_with_an_incident_id_only() {
+    let srv = support::server_configured(|c| {
+        c.storage = keybench_server::StorageChoice::Files;
+    });
+    let c = browser();
+    let (s, v) = srv.post(&c, "/api/authenticate/begin", &json!({}));
+    assert_eq!(s, 200, "{v}");
+    // Break the one session's record: a directory where its file was.
+    let sessions = srv.data.join("files/sessions");
+    let owners: Vec<_> = std::fs::read_dir(&sessions)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(owners.len(), 1, "{owners:?}");
+    let owner = owners[0].file_name().unwrap().to_str().unwrap().to_owned();
+    for item in std::fs::read_dir(&owners[0]).unwrap() {
+        let path = item.unwrap().path();
+        if path.is_file() {
+            std::fs::remove_file(&path).unwrap();
+            std::fs::create_dir(&path).unwrap();
+        }
+    }
+    let (s, v) = srv.get(&c, "/api/me");
+    println!("{s} {v}");
+    assert!(s >= 500, "{s} {v}");
+    let message = v["message"].as_str().unwrap();
+    assert!(message.contains("incident"), "{message}");
+    assert!(!message.contains(&owner), "the session id reached the client: {message}");
+    assert!(!message.contains("files/"), "a storage path reached the client: {message}");
+}
