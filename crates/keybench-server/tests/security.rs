@@ -489,6 +489,12 @@ fn a_storage_fault_answers_with_an_incident_id_only() {
     assert!(s >= 500, "{s} {v}");
     let message = v["message"].as_str().unwrap();
     assert!(message.contains("incident"), "{message}");
-    assert!(!message.contains(&owner), "the session id reached the client: {message}");
-    assert!(!message.contains("files/"), "a storage path reached the client: {message}");
+    assert!(
+        !message.contains(&owner),
+        "the session id reached the client: {message}"
+    );
+    assert!(
+        !message.contains("files/"),
+        "a storage path reached the client: {message}"
+    );
 }

@@ -212,10 +212,11 @@ impl ObjectStorage {
                 bucket,
                 service_account_key,
             } => {
+                let allow_http = gcs_emulator_over_http(service_account_key.as_deref());
                 let mut b = object_store::gcp::GoogleCloudStorageBuilder::new()
                     .with_bucket_name(&bucket)
                     .with_retry(retry)
-                    .with_client_options(client.with_allow_http(true));
+                    .with_client_options(client.with_allow_http(allow_http));
                 if let Some(key) = service_account_key {
                     b = b.with_service_account_key(key);
                 }
@@ -470,5 +471,40 @@ impl Storage for ObjectStorage {
             location: self.location.clone(),
             state: BackendState::Primary,
         }
+    }
+}
+
+/// Plain HTTP is allowed for GCS only towards an explicit emulator: a key
+/// whose `gcs_base_url` is an `http://` address (fake-gcs-server). Anything
+/// else — the real service, and with it the OAuth token exchange, even if a
+/// key file names an `http://` token URI — goes over HTTPS only.
+fn gcs_emulator_over_http(service_account_key: Option<&str>) -> bool {
+    service_account_key
+        .and_then(|k| serde_json::from_str::<serde_json::Value>(k).ok())
+        .and_then(|k| {
+            k.get("gcs_base_url")
+                .and_then(serde_json::Value::as_str)
+                .map(|u| u.starts_with("http://"))
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod gcs_http_tests {
+    #[test]
+    fn plain_http_only_towards_an_explicit_gcs_emulator() {
+        use super::gcs_emulator_over_http as http;
+        assert!(http(Some(
+            r#"{"gcs_base_url": "http://127.0.0.1:4443", "disable_oauth": true}"#
+        )));
+        assert!(!http(None));
+        assert!(!http(Some(
+            r#"{"gcs_base_url": "https://storage.example"}"#
+        )));
+        // A real key with an http token URI does not open plain HTTP.
+        assert!(!http(Some(
+            r#"{"type": "service_account", "token_uri": "http://evil.example/token", "private_key": "-----BEGIN PRIVATE KEY-----"}"#
+        )));
+        assert!(!http(Some("not json")));
     }
 }
