@@ -24,9 +24,12 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use common::{Client, ORIGIN, RP_ID, USER};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use relying_party::mds::{
-    self, MdsError, apply_uploaded, fido_mds_root, load_blob_file, parse_uploaded, verify_blob,
+    self, BlobTrust, MdsError, apply_uploaded, fido_mds_root, load_blob_file, parse_uploaded,
+    verify_blob,
 };
-use relying_party::x509::{AnchorSource, ChainError, TrustAnchor, TrustAnchors, UnixTime};
+use relying_party::x509::{
+    AnchorSource, ChainError, Crl, RevocationError, TrustAnchor, TrustAnchors, UnixTime,
+};
 use relying_party::{
     CeremonyPolicy, RelyingParty, RpConfig, TrustOutcome, TrustStore, UserVerification,
 };
@@ -53,7 +56,13 @@ struct Pki {
     root_der: Vec<u8>,
     chain: Vec<Vec<u8>>, // leaf, intermediate
     signer: Signer,
+    /// The CAs, kept to issue CRLs.
+    root_ca: (CertificateParams, KeyPair),
+    intermediate_ca: (CertificateParams, KeyPair),
 }
+
+/// The signing certificate's serial number in every test PKI.
+const LEAF_SERIAL: [u8; 3] = [0x01, 0x23, 0x45];
 
 fn params(cn: &str, ca: bool) -> CertificateParams {
     let mut p = CertificateParams::default();
@@ -74,11 +83,23 @@ fn params(cn: &str, ca: bool) -> CertificateParams {
 
 impl Pki {
     fn new(rsa: bool, name: &str) -> Pki {
+        Pki::build(rsa, name, "mds.example", false)
+    }
+
+    /// A PKI whose signing certificate is issued to `leaf_name`; with
+    /// `crl_points`, the leaf and the intermediate name where their
+    /// issuers publish CRLs.
+    fn build(rsa: bool, name: &str, leaf_name: &str, crl_points: bool) -> Pki {
         let root_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
         let root_params = params(&format!("{name} Root"), true);
         let root = root_params.self_signed(&root_key).unwrap();
         let int_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-        let int_params = params(&format!("{name} Intermediate"), true);
+        let mut int_params = params(&format!("{name} Intermediate"), true);
+        if crl_points {
+            int_params.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
+                uris: vec!["http://crl.example/root.crl".into()],
+            }];
+        }
         let int = int_params
             .signed_by(&int_key, &Issuer::from_params(&root_params, &root_key))
             .unwrap();
@@ -94,20 +115,69 @@ impl Pki {
                     .unwrap();
             (k, Signer::Es256(signer))
         };
-        let leaf = params("mds.example", false)
+        let mut leaf_params = params(leaf_name, false);
+        leaf_params.serial_number = Some(rcgen::SerialNumber::from(LEAF_SERIAL.to_vec()));
+        if crl_points {
+            leaf_params.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
+                uris: vec!["http://crl.example/intermediate.crl".into()],
+            }];
+        }
+        let leaf = leaf_params
             .signed_by(&leaf_key, &Issuer::from_params(&int_params, &int_key))
             .unwrap();
         Pki {
             root_der: root.der().to_vec(),
             chain: vec![leaf.der().to_vec(), int.der().to_vec()],
             signer,
+            root_ca: (root_params, root_key),
+            intermediate_ca: (int_params, int_key),
         }
+    }
+
+    /// A CRL of the root (`intermediate: false`) or the intermediate,
+    /// listing `revoked` serials, current from `this_update` to `next_update`.
+    fn crl(
+        &self,
+        intermediate: bool,
+        revoked: &[&[u8]],
+        this_update: (i32, u8, u8),
+        next_update: (i32, u8, u8),
+    ) -> Crl {
+        let (params, key) = if intermediate {
+            &self.intermediate_ca
+        } else {
+            &self.root_ca
+        };
+        let crl = rcgen::CertificateRevocationListParams {
+            this_update: rcgen::date_time_ymd(this_update.0, this_update.1, this_update.2),
+            next_update: rcgen::date_time_ymd(next_update.0, next_update.1, next_update.2),
+            crl_number: rcgen::SerialNumber::from(vec![1]),
+            issuing_distribution_point: None,
+            revoked_certs: revoked
+                .iter()
+                .map(|serial| rcgen::RevokedCertParams {
+                    serial_number: rcgen::SerialNumber::from(serial.to_vec()),
+                    revocation_time: rcgen::date_time_ymd(2026, 1, 1),
+                    reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        }
+        .signed_by(&Issuer::from_params(params, key))
+        .unwrap();
+        Crl::from_der(crl.der()).unwrap()
     }
 
     fn roots(&self) -> TrustAnchors {
         let mut r = TrustAnchors::new();
         r.add(TrustAnchor::from_der(&self.root_der, AnchorSource::Configured).unwrap());
         r
+    }
+
+    /// The BLOB trust of this PKI: its root, its signer's name.
+    fn trust(&self) -> BlobTrust {
+        BlobTrust::pinned(self.roots(), "mds.example")
     }
 
     fn alg(&self) -> &'static str {
@@ -243,7 +313,7 @@ fn a_good_blob_feeds_trust_and_a_revoked_model_is_denied() {
             ),
             json!({ "aaid": "1234#5678", "metadataStatement": { "description": "a UAF model" } }),
         ]));
-        let blob = verify_blob(jwt.as_bytes(), &pki.roots(), AT, Some(41)).unwrap();
+        let blob = verify_blob(jwt.as_bytes(), &pki.trust(), AT, Some(41)).unwrap();
         assert_eq!(blob.no, 42);
         assert_eq!(blob.next_update, NEXT_UPDATE);
         assert_eq!(blob.algorithm, pki.alg());
@@ -302,7 +372,7 @@ fn every_broken_blob_is_refused_with_its_own_error() {
     )]);
     let jwt = pki.sign(&body);
     let parts: Vec<&str> = jwt.split('.').collect();
-    let roots = pki.roots();
+    let roots = pki.trust();
     let check = |jwt: &str| verify_blob(jwt.as_bytes(), &roots, AT, None).map(|b| b.no);
     assert_eq!(check(&jwt), Ok(42));
     // A trailing newline from a cached file is fine; anything else is not.
@@ -387,15 +457,21 @@ fn every_broken_blob_is_refused_with_its_own_error() {
     // Wrong root: another PKI's, the bundled FIDO root, or none at all.
     let other = Pki::new(false, "Other");
     assert!(matches!(
-        verify_blob(jwt.as_bytes(), &other.roots(), AT, None),
+        verify_blob(jwt.as_bytes(), &other.trust(), AT, None),
         Err(MdsError::Chain(ChainError::NoAnchorVouches(s))) if s == "CN=MDS Intermediate, O=Keybench MDS test"
     ));
     assert!(matches!(
-        verify_blob(jwt.as_bytes(), &fido_mds_root(), AT, None),
+        verify_blob(jwt.as_bytes(), &BlobTrust::fido(Vec::new()), AT, None),
         Err(MdsError::Chain(ChainError::NoAnchorVouches(_)))
     ));
     assert_eq!(
-        verify_blob(jwt.as_bytes(), &TrustAnchors::new(), AT, None).map(|b| b.no),
+        verify_blob(
+            jwt.as_bytes(),
+            &BlobTrust::pinned(TrustAnchors::new(), "mds.example"),
+            AT,
+            None
+        )
+        .map(|b| b.no),
         Err(MdsError::Chain(ChainError::NoAnchors))
     );
 
@@ -452,12 +528,12 @@ fn blob_file_offline() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("blob.jwt");
     std::fs::write(&path, format!("{jwt}\n")).unwrap();
-    let blob = load_blob_file(&path, &pki.roots(), AT, None).unwrap();
+    let blob = load_blob_file(&path, &pki.trust(), AT, None).unwrap();
     let mut store = TrustStore::new();
     blob.apply_to(&mut store);
     assert!(register(&mut key, store).is_trusted());
     assert!(matches!(
-        load_blob_file(&dir.join("missing.jwt"), &pki.roots(), AT, None),
+        load_blob_file(&dir.join("missing.jwt"), &pki.trust(), AT, None),
         Err(MdsError::Io { .. })
     ));
     std::fs::remove_dir_all(&dir).unwrap();
@@ -559,8 +635,25 @@ fn python_fido2_example_blob() {
         .decode(between("EXAMPLE_CA = b64decode(\n    \"\"\""))
         .unwrap();
     let blob = between("EXAMPLE_BLOB = \"\"\"");
-    let mut roots = TrustAnchors::new();
-    roots.add(TrustAnchor::from_der(&ca, AnchorSource::Configured).unwrap());
+    let mut anchors = TrustAnchors::new();
+    anchors.add(TrustAnchor::from_der(&ca, AnchorSource::Configured).unwrap());
+    // The example's own signer name, read from its x5c leaf.
+    let header: Json = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(blob.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let leaf = relying_party::x509::Certificate::from_der(
+        &STANDARD.decode(header["x5c"][0].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    let signer = leaf.dns_names().unwrap();
+    println!(
+        "python-fido2 example signer: {signer:?}, CRL points {:?}",
+        leaf.crl_distribution_points().unwrap()
+    );
+    let roots = BlobTrust::pinned(anchors, signer[0].clone());
     let at = UnixTime(1_619_827_200); // 2021-05-01, inside the certificates' validity
     assert_eq!(
         verify_blob(blob.as_bytes(), &roots, at, None).unwrap_err(),
@@ -609,4 +702,129 @@ fn der_to_raw(der: &[u8]) -> Vec<u8> {
         i += 2 + len;
     }
     out
+}
+
+/// The BLOB's signer is pinned: a certificate for another name, even under
+/// the right root, cannot sign a BLOB, and neither can one issued by a CA
+/// of another organization than the pinned one. (Before the pin, any
+/// certificate under the root could.)
+#[test]
+fn only_the_pinned_signer_may_sign_a_blob() {
+    let (_, root) = virtual_key(VIRTUAL_AAGUID);
+    let body = payload(vec![entry(
+        &VIRTUAL_AAGUID,
+        "Keybench Virtual Key",
+        &root,
+        &[],
+    )]);
+    let impostor = Pki::build(false, "MDS", "evil.example", false);
+    let jwt = impostor.sign(&body);
+    assert_eq!(
+        verify_blob(jwt.as_bytes(), &impostor.trust(), AT, None).map(|b| b.no),
+        Err(MdsError::SignerNotPinned {
+            expected: "mds.example".into(),
+            found: vec!["evil.example".into()],
+        })
+    );
+    // Names compare without regard to case.
+    let trust = BlobTrust::pinned(impostor.roots(), "EVIL.example");
+    assert_eq!(
+        verify_blob(jwt.as_bytes(), &trust, AT, None).map(|b| b.no),
+        Ok(42)
+    );
+    // The issuing CA's organization.
+    let mut trust = BlobTrust::pinned(impostor.roots(), "evil.example");
+    trust.intermediate_organization = Some(mds::FIDO_MDS_INTERMEDIATE_ORGANIZATION.into());
+    assert_eq!(
+        verify_blob(jwt.as_bytes(), &trust, AT, None).map(|b| b.no),
+        Err(MdsError::IssuerNotPinned {
+            expected: "GlobalSign nv-sa".into(),
+            found: "CN=MDS Intermediate, O=Keybench MDS test".into(),
+        })
+    );
+    trust.intermediate_organization = Some("Keybench MDS test".into());
+    assert_eq!(
+        verify_blob(jwt.as_bytes(), &trust, AT, None).map(|b| b.no),
+        Ok(42)
+    );
+    // The FIDO pin: its signer's name and issuer.
+    let fido = BlobTrust::fido(Vec::new());
+    assert_eq!(fido.signer_name, "mds.fidoalliance.org");
+    assert_eq!(
+        fido.intermediate_organization.as_deref(),
+        Some("GlobalSign nv-sa")
+    );
+}
+
+/// The signing path's CRLs: a revoked signer is refused with the CRL's
+/// reason, a CRL that was not supplied is reported (not passed), and a CRL
+/// that is out of date, not yet valid or not signed by the issuer cannot
+/// vouch.
+#[test]
+fn the_signing_paths_crls_are_checked() {
+    let (_, root) = virtual_key(VIRTUAL_AAGUID);
+    let body = payload(vec![entry(
+        &VIRTUAL_AAGUID,
+        "Keybench Virtual Key",
+        &root,
+        &[],
+    )]);
+    let pki = Pki::build(false, "MDS", "mds.example", true);
+    let jwt = pki.sign(&body);
+    let verify = |crls: Vec<Crl>| {
+        verify_blob(jwt.as_bytes(), &pki.trust().with_crls(crls), AT, None).map(|b| b.no)
+    };
+    let current = ((2026, 7, 1), (2026, 9, 1));
+    let root_crl = pki.crl(false, &[], current.0, current.1);
+    let int_crl = pki.crl(true, &[], current.0, current.1);
+    assert_eq!(verify(vec![root_crl.clone(), int_crl.clone()]), Ok(42));
+    // Nothing supplied: reported, with where the CRL lives.
+    assert_eq!(
+        verify(Vec::new()),
+        Err(MdsError::Revocation(RevocationError::Unavailable {
+            subject: "CN=mds.example, O=Keybench MDS test".into(),
+            points: vec!["http://crl.example/intermediate.crl".into()],
+        }))
+    );
+    assert!(matches!(
+        verify(vec![int_crl.clone()]),
+        Err(MdsError::Revocation(RevocationError::Unavailable { subject, .. }))
+            if subject == "CN=MDS Intermediate, O=Keybench MDS test"
+    ));
+    // The signer revoked by the intermediate.
+    let revoking = pki.crl(true, &[&LEAF_SERIAL], current.0, current.1);
+    assert_eq!(
+        verify(vec![root_crl.clone(), revoking]),
+        Err(MdsError::Revocation(RevocationError::Revoked {
+            subject: "CN=mds.example, O=Keybench MDS test".into(),
+            serial: "012345".into(),
+            reason: "keyCompromise",
+        }))
+    );
+    // Another serial revoked: the signer is fine.
+    let other = pki.crl(true, &[&[0x09, 0x99]], current.0, current.1);
+    assert_eq!(verify(vec![root_crl.clone(), other]), Ok(42));
+    // Out of date, and not yet valid.
+    let old = pki.crl(true, &[], (2026, 5, 1), (2026, 6, 1));
+    assert!(matches!(
+        verify(vec![root_crl.clone(), old]),
+        Err(MdsError::Revocation(RevocationError::Expired { .. }))
+    ));
+    let future = pki.crl(true, &[], (2026, 8, 2), (2026, 9, 1));
+    assert!(matches!(
+        verify(vec![root_crl.clone(), future]),
+        Err(MdsError::Revocation(RevocationError::NotYetValid { .. }))
+    ));
+    // A CRL naming the intermediate but signed by another key.
+    let forger = Pki::build(false, "MDS", "mds.example", true);
+    let forged = forger.crl(true, &[], current.0, current.1);
+    assert!(matches!(
+        verify(vec![root_crl, forged]),
+        Err(MdsError::Revocation(RevocationError::BadSignature { .. }))
+    ));
+    // Not a CRL at all.
+    assert!(matches!(
+        Crl::from_der(b"not a CRL"),
+        Err(RevocationError::Parse(_))
+    ));
 }

@@ -7,8 +7,8 @@
 //! JOSE's 64-byte r||s) and RS256. `none`, HMAC algorithms and anything else
 //! are refused by name, as is a `crit` header (nothing here understands one).
 
-use super::MdsError;
-use crate::x509::{Certificate, TrustAnchors, UnixTime, oid};
+use super::{BlobTrust, MdsError};
+use crate::x509::{Certificate, UnixTime, crl, oid};
 use aws_lc_rs::signature::{self as sig, UnparsedPublicKey};
 use base64::Engine as _;
 use fido_wire::webauthn::base64url;
@@ -42,11 +42,7 @@ fn part(s: &str, name: &'static str) -> Result<Vec<u8>, MdsError> {
 }
 
 /// Verifies a compact JWS at time `at` against `roots`.
-pub(crate) fn verify(
-    jws: &[u8],
-    roots: &TrustAnchors,
-    at: UnixTime,
-) -> Result<VerifiedJws, MdsError> {
+pub(crate) fn verify(jws: &[u8], trust: &BlobTrust, at: UnixTime) -> Result<VerifiedJws, MdsError> {
     let text = std::str::from_utf8(jws).map_err(|_| MdsError::NotCompactJws)?;
     // A cached file may end with a newline; nothing else is tolerated.
     let text = text.trim_end_matches(['\r', '\n']);
@@ -85,20 +81,64 @@ pub(crate) fn verify(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let chain = roots.verify(&path, at).map_err(MdsError::Chain)?;
+    let chain = trust.roots.verify(&path, at).map_err(MdsError::Chain)?;
     let anchor = chain.anchor.subject.clone();
     let leaf = path.first().ok_or(MdsError::MissingX5c)?;
+    check_pins(trust, &path, &chain.anchor.certificate)?;
     let signature = part(s64, "signature")?;
     let signed = text
         .get(..h64.len() + 1 + p64.len())
         .ok_or(MdsError::NotCompactJws)?;
     check_signature(leaf, &header.alg, signed.as_bytes(), &signature)?;
+    // Revocation last: a path that is not even valid or a signature that
+    // does not verify is reported as such first.
+    crl::check_path(&path, &chain.anchor.certificate, &trust.crls, at)
+        .map_err(MdsError::Revocation)?;
     Ok(VerifiedJws {
         payload: part(p64, "payload")?,
         algorithm: header.alg,
         signer: leaf.subject().unwrap_or_default(),
         anchor,
     })
+}
+
+/// The signer is the metadata service itself, issued by the pinned CA.
+fn check_pins(
+    trust: &BlobTrust,
+    path: &[Certificate],
+    anchor: &Certificate,
+) -> Result<(), MdsError> {
+    let leaf = path.first().ok_or(MdsError::MissingX5c)?;
+    let unreadable = |e: crate::x509::CertError| MdsError::X5c {
+        index: 0,
+        reason: e.to_string(),
+    };
+    let names = leaf.dns_names().map_err(unreadable)?;
+    if !names
+        .iter()
+        .any(|n| n.eq_ignore_ascii_case(&trust.signer_name))
+    {
+        return Err(MdsError::SignerNotPinned {
+            expected: trust.signer_name.clone(),
+            found: names,
+        });
+    }
+    if let Some(org) = &trust.intermediate_organization {
+        // The leaf's issuer: the next certificate of the path, else the root.
+        let issuer = path.get(1).unwrap_or(anchor);
+        if !issuer
+            .organizations()
+            .map_err(unreadable)?
+            .iter()
+            .any(|o| o == org)
+        {
+            return Err(MdsError::IssuerNotPinned {
+                expected: org.clone(),
+                found: issuer.subject().unwrap_or_default(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn check_signature(

@@ -17,7 +17,12 @@
 //! anchors, described as "uploaded, not MDS-trusted"; they can never lift a
 //! denial that MDS made.
 //!
-//! Not done: CRL checks of the BLOB signing path (MDS3 §3.2 asks for them).
+//! Who may sign is pinned ([`BlobTrust`]): the path must reach the roots,
+//! the signing certificate must be issued to the metadata service's own
+//! name (`mds.fidoalliance.org`) by a CA of the root's operator
+//! (GlobalSign), and every certificate of the path that names CRL
+//! distribution points is checked against its issuer's CRL (MDS3 §3.2); a
+//! CRL that was not supplied is an error that says so, never a silent pass.
 
 mod blob;
 mod jws;
@@ -32,7 +37,9 @@ pub use blob::{
 pub use refresh::{MDS3_URL, refresh};
 
 use crate::attestation::TrustStore;
-use crate::x509::{AnchorSource, ChainError, TrustAnchor, TrustAnchors, UnixTime};
+use crate::x509::{
+    AnchorSource, ChainError, Crl, RevocationError, TrustAnchor, TrustAnchors, UnixTime,
+};
 use base64::Engine as _;
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -50,6 +57,58 @@ pub const MAX_UPLOADED_STATEMENTS: usize = 1000;
 
 /// GlobalSign Root CA - R3 (DER), the FIDO MDS3 root. See `data/README.md`.
 pub const FIDO_MDS_ROOT_DER: &[u8] = include_bytes!("../../data/globalsign-root-ca-r3.der");
+
+/// The name the FIDO metadata service's signing certificate is issued to.
+pub const FIDO_MDS_SIGNER: &str = "mds.fidoalliance.org";
+
+/// The organization of the CAs (under GlobalSign Root CA - R3) that issue
+/// the FIDO metadata service's signing certificate.
+pub const FIDO_MDS_INTERMEDIATE_ORGANIZATION: &str = "GlobalSign nv-sa";
+
+/// Who may sign a BLOB.
+#[derive(Debug, Clone)]
+pub struct BlobTrust {
+    /// The roots the signing path must reach.
+    pub roots: TrustAnchors,
+    /// The name (subjectAltName dNSName, or common name without one) the
+    /// signing certificate must be issued to.
+    pub signer_name: String,
+    /// An organization the certificate that issued the signer's must name
+    /// in its subject, when set.
+    pub intermediate_organization: Option<String>,
+    /// CRLs for the signing path (the issuers' current ones).
+    pub crls: Vec<Crl>,
+}
+
+impl BlobTrust {
+    /// The FIDO metadata service: the bundled root, its signer and its
+    /// issuing CAs, with the CRLs the caller has.
+    pub fn fido(crls: Vec<Crl>) -> BlobTrust {
+        BlobTrust {
+            roots: fido_mds_root(),
+            signer_name: FIDO_MDS_SIGNER.to_owned(),
+            intermediate_organization: Some(FIDO_MDS_INTERMEDIATE_ORGANIZATION.to_owned()),
+            crls,
+        }
+    }
+
+    /// Another metadata service (a private one, or a test's): its roots and
+    /// the name its signer's certificate is issued to.
+    pub fn pinned(roots: TrustAnchors, signer_name: impl Into<String>) -> BlobTrust {
+        BlobTrust {
+            roots,
+            signer_name: signer_name.into(),
+            intermediate_organization: None,
+            crls: Vec::new(),
+        }
+    }
+
+    /// The same, with these CRLs.
+    pub fn with_crls(mut self, crls: Vec<Crl>) -> BlobTrust {
+        self.crls = crls;
+        self
+    }
+}
 
 /// The bundled FIDO MDS3 root as the only anchor.
 pub fn fido_mds_root() -> TrustAnchors {
@@ -121,6 +180,28 @@ pub enum MdsError {
     /// The x5c path does not reach a root.
     #[error("JWS signing certificate path: {0}")]
     Chain(ChainError),
+    /// The signing certificate is not issued to the pinned signer.
+    #[error(
+        "the BLOB is signed by a certificate for {found:?}, not the metadata service ({expected})"
+    )]
+    SignerNotPinned {
+        /// The pinned name.
+        expected: String,
+        /// The names the certificate has.
+        found: Vec<String>,
+    },
+    /// The signing certificate's issuer is not of the pinned organization.
+    #[error("the BLOB's signing certificate is issued by \"{found}\", not a CA of {expected}")]
+    IssuerNotPinned {
+        /// The pinned organization.
+        expected: String,
+        /// The issuing certificate's subject.
+        found: String,
+    },
+    /// A certificate of the signing path is revoked, or its revocation
+    /// could not be checked.
+    #[error("JWS signing certificate path: {0}")]
+    Revocation(RevocationError),
     /// The signing certificate's key does not suit the algorithm.
     #[error("the JWS signing certificate's key does not suit {0}")]
     KeyMismatch(String),
@@ -176,12 +257,12 @@ pub enum MdsError {
     Uploaded(String),
 }
 
-/// Verifies a BLOB at time `at` against `roots` (normally [`fido_mds_root`]).
+/// Verifies a BLOB at time `at` against `trust` (normally [`BlobTrust::fido`]).
 /// `previous_no` is the `no` of the last BLOB accepted, if any: a BLOB that
 /// is not newer is refused as a rollback.
 pub fn verify_blob(
     jwt: &[u8],
-    roots: &TrustAnchors,
+    trust: &BlobTrust,
     at: UnixTime,
     previous_no: Option<u64>,
 ) -> Result<MetadataBlob, MdsError> {
@@ -192,7 +273,7 @@ pub fn verify_blob(
             max: MAX_BLOB_LEN,
         });
     }
-    let mut verified = jws::verify(jwt, roots, at)?;
+    let mut verified = jws::verify(jwt, trust, at)?;
     let payload = std::mem::take(&mut verified.payload);
     MetadataBlob::from_payload(&payload, verified, at, previous_no)
 }
@@ -200,7 +281,7 @@ pub fn verify_blob(
 /// Reads a bundled or cached BLOB file (at most [`MAX_BLOB_LEN`]) and verifies it.
 pub fn load_blob_file(
     path: &Path,
-    roots: &TrustAnchors,
+    trust: &BlobTrust,
     at: UnixTime,
     previous_no: Option<u64>,
 ) -> Result<MetadataBlob, MdsError> {
@@ -213,7 +294,7 @@ pub fn load_blob_file(
     file.take(MAX_BLOB_LEN as u64 + 1)
         .read_to_end(&mut bytes)
         .map_err(io)?;
-    verify_blob(&bytes, roots, at, previous_no)
+    verify_blob(&bytes, trust, at, previous_no)
 }
 
 /// What applying metadata to a trust store did.

@@ -4,8 +4,8 @@
 //! the cache (write to a temporary file, then rename, so a crash never
 //! leaves a half-written cache).
 
-use super::{MAX_BLOB_LEN, MdsError, MetadataBlob, verify_blob};
-use crate::x509::{TrustAnchors, UnixTime};
+use super::{BlobTrust, MAX_BLOB_LEN, MdsError, MetadataBlob, verify_blob};
+use crate::x509::UnixTime;
 use std::io::{Read as _, Write as _};
 use std::path::Path;
 use std::time::Duration;
@@ -13,12 +13,12 @@ use std::time::Duration;
 /// Where the FIDO Alliance publishes the MDS3 BLOB.
 pub const MDS3_URL: &str = "https://mds3.fidoalliance.org/";
 
-/// Downloads the BLOB from `url`, verifies it against `roots` at `at` (and
+/// Downloads the BLOB from `url`, verifies it against `trust` at `at` (and
 /// against rollback past `previous_no`), and on success replaces `cache`.
 pub fn refresh(
     url: &str,
     cache: &Path,
-    roots: &TrustAnchors,
+    trust: &BlobTrust,
     at: UnixTime,
     previous_no: Option<u64>,
 ) -> Result<MetadataBlob, MdsError> {
@@ -41,7 +41,7 @@ pub fn refresh(
         .take(MAX_BLOB_LEN as u64 + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| download(&e))?;
-    let blob = verify_blob(&bytes, roots, at, previous_no)?;
+    let blob = verify_blob(&bytes, trust, at, previous_no)?;
     let io = |e: std::io::Error| MdsError::Io {
         path: cache.display().to_string(),
         reason: e.to_string(),

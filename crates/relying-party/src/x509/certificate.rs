@@ -215,6 +215,112 @@ impl Certificate {
         })
     }
 
+    /// The subject's attribute values of type `oid` (e.g. common name).
+    fn subject_values(&self, common_name: bool) -> Result<Vec<String>, CertError> {
+        self.with_parsed(|c| {
+            let subject = c.subject();
+            let values: Vec<String> = if common_name {
+                subject
+                    .iter_common_name()
+                    .filter_map(|a| a.as_str().ok().map(str::to_owned))
+                    .collect()
+            } else {
+                subject
+                    .iter_organization()
+                    .filter_map(|a| a.as_str().ok().map(str::to_owned))
+                    .collect()
+            };
+            Ok(values)
+        })
+    }
+
+    /// The names the certificate was issued to: the dNSNames of its
+    /// subjectAltName, or, when it has none, its subject's common names
+    /// (RFC 6125 §6.4.4).
+    pub fn dns_names(&self) -> Result<Vec<String>, CertError> {
+        let san: Vec<String> = self.with_parsed(|c| {
+            let san = c
+                .subject_alternative_name()
+                .map_err(|e| CertError::Extension {
+                    oid: "2.5.29.17".into(),
+                    reason: e.to_string(),
+                })?;
+            Ok(san
+                .map(|ext| {
+                    ext.value
+                        .general_names
+                        .iter()
+                        .filter_map(|n| match n {
+                            x509_parser::extensions::GeneralName::DNSName(d) => {
+                                Some((*d).to_owned())
+                            }
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default())
+        })?;
+        if san.is_empty() {
+            self.subject_values(true)
+        } else {
+            Ok(san)
+        }
+    }
+
+    /// The subject's organization names.
+    pub fn organizations(&self) -> Result<Vec<String>, CertError> {
+        self.subject_values(false)
+    }
+
+    /// The issuer, RFC 4514 style.
+    pub fn issuer(&self) -> Result<String, CertError> {
+        self.with_parsed(|c| Ok(c.issuer().to_string()))
+    }
+
+    /// The serial number's bytes as encoded.
+    pub fn serial(&self) -> Result<Vec<u8>, CertError> {
+        self.with_parsed(|c| Ok(c.raw_serial().to_vec()))
+    }
+
+    /// The URIs of its CRL distribution points.
+    pub fn crl_distribution_points(&self) -> Result<Vec<String>, CertError> {
+        use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
+        self.with_parsed(|c| {
+            let mut uris = Vec::new();
+            for ext in c.extensions() {
+                if let ParsedExtension::CRLDistributionPoints(points) = ext.parsed_extension() {
+                    for point in points.iter() {
+                        if let Some(DistributionPointName::FullName(names)) =
+                            &point.distribution_point
+                        {
+                            uris.extend(names.iter().filter_map(|n| match n {
+                                GeneralName::URI(u) => Some((*u).to_owned()),
+                                _ => None,
+                            }));
+                        }
+                    }
+                }
+            }
+            Ok(uris)
+        })
+    }
+
+    /// Checks that this certificate's key made `signature` over `data` with
+    /// the signature algorithm `sig_oid` (what a CRL this CA issued carries).
+    pub fn verify_signature_over(
+        &self,
+        sig_oid: &str,
+        data: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CertError> {
+        self.signature_verifier(sig_oid)?
+            .verify(data, signature)
+            .map_err(|_| CertError::BadSignature {
+                subject: "a CRL".into(),
+                issuer: self.subject().unwrap_or_default(),
+            })
+    }
+
     /// Checks that `issuer`'s key made this certificate's signature.
     pub fn verify_signed_by(&self, issuer: &Certificate) -> Result<(), CertError> {
         self.with_parsed(|c| {

@@ -10,7 +10,9 @@
 
 mod certificate;
 mod chain;
+pub mod crl;
 
 pub(crate) use certificate::ml_dsa_for_oid;
 pub use certificate::{CertError, Certificate, MAX_CERT_LEN, RS1, oid};
 pub use chain::{AnchorSource, ChainError, TrustAnchor, TrustAnchors, UnixTime, VerifiedChain};
+pub use crl::{Crl, RevocationError};
