@@ -74,7 +74,8 @@ struct Inner {
     usb_error: Option<String>,
     virtual_keys: BTreeMap<String, VirtualKey>,
     busy: HashSet<String>,
-    ceremony: Option<CancelToken>,
+    /// The running ceremony or reset of each key, to cancel that one only.
+    ceremonies: BTreeMap<String, CancelToken>,
 }
 
 /// The panel's state: one per app, shared by every command.
@@ -340,7 +341,7 @@ impl Keys {
     /// touch; the UI says so before calling this.
     pub fn reset(&self, id: &str) -> Result<(), CommandError> {
         let (_busy, mut device) = self.open(id)?;
-        let cancel = self.begin_ceremony();
+        let cancel = self.begin_ceremony(id);
         let notify = self.notify.clone();
         let mut prompt = touch_prompt(notify);
         let result = device.reset(Transaction {
@@ -348,29 +349,36 @@ impl Keys {
             on_keepalive: Some(&mut prompt),
             cancel: Some(&cancel),
         });
-        self.end_ceremony();
+        self.end_ceremony(id);
         Ok(result?)
     }
 
-    fn begin_ceremony(&self) -> CancelToken {
+    fn begin_ceremony(&self, id: &str) -> CancelToken {
         let token = CancelToken::new();
-        self.lock().ceremony = Some(token.clone());
+        self.lock().ceremonies.insert(id.to_owned(), token.clone());
         token
     }
 
-    fn end_ceremony(&self) {
-        self.lock().ceremony = None;
+    fn end_ceremony(&self, id: &str) {
+        self.lock().ceremonies.remove(id);
     }
 
-    /// Cancels the running ceremony or reset; false when none runs.
-    pub fn cancel(&self) -> bool {
-        match self.lock().ceremony.take() {
-            Some(token) => {
-                token.cancel();
-                true
+    /// Cancels the running ceremony or reset of `key`, or, with no key,
+    /// every one (the page is going away); false when none was running.
+    pub fn cancel(&self, key: Option<&str>) -> bool {
+        let tokens: Vec<CancelToken> = {
+            let mut inner = self.lock();
+            match key {
+                Some(id) => inner.ceremonies.remove(id).into_iter().collect(),
+                None => std::mem::take(&mut inner.ceremonies)
+                    .into_values()
+                    .collect(),
             }
-            None => false,
+        };
+        for token in &tokens {
+            token.cancel();
         }
+        !tokens.is_empty()
     }
 
     /// Runs the WebAuthn client's registration for `options`
@@ -411,7 +419,7 @@ impl Keys {
         ) -> Result<serde_json::Result<Value>, ctap_client::CtapError>,
     ) -> Result<Value, CommandError> {
         let (_busy, mut device) = self.open(id)?;
-        let cancel = self.begin_ceremony();
+        let cancel = self.begin_ceremony(id);
         let mut prompt = touch_prompt(self.notify.clone());
         let mut ctx = ClientContext {
             pin,
@@ -420,7 +428,7 @@ impl Keys {
             ..ClientContext::new(self.origin.clone())
         };
         let result = run(&mut device, &mut ctx);
-        self.end_ceremony();
+        self.end_ceremony(id);
         result?.map_err(|e| CommandError::new("internal", e.to_string()))
     }
 

@@ -152,9 +152,10 @@ async fn ceremony_authenticate(
     .await
 }
 
+/// Cancels `key`'s ceremony, or every one when no key is named.
 #[tauri::command]
-async fn ceremony_cancel(keys: Ks<'_>) -> Result<bool, CommandError> {
-    Ok(keys.cancel())
+async fn ceremony_cancel(keys: Ks<'_>, key: Option<String>) -> Result<bool, CommandError> {
+    Ok(keys.cancel(key.as_deref()))
 }
 
 /// What the window's page may use: the app's events and each of its

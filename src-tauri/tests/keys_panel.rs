@@ -218,7 +218,7 @@ fn touch_prompt_only_on_up_needed_and_cancel_stops_the_ceremony() {
     assert_eq!(prompt["key"], key.id.as_str());
     // A second operation on the busy key is refused, not interleaved.
     assert_eq!(f.keys.wink(&key.id).unwrap_err().code, "key_busy");
-    assert!(f.keys.cancel());
+    assert!(f.keys.cancel(Some(&key.id)));
     let err = running.join().unwrap().unwrap_err();
     assert!(
         err.code == "cancelled" || err.code == "ctap_keepalive_cancel",
@@ -262,7 +262,7 @@ fn bad_inputs_are_clear_errors() {
         .unwrap_err();
     assert_eq!(bad.code, "bad_options");
     assert_eq!(f.keys.info("hid").unwrap_err().code, "bad_key_id");
-    assert!(!f.keys.cancel(), "nothing to cancel");
+    assert!(!f.keys.cancel(None), "nothing to cancel");
 }
 
 /// Keys the app did not list are refused before anything is sent: a
@@ -293,4 +293,40 @@ fn only_keys_the_app_listed_can_be_used() {
     // A key this panel started works.
     let own = f.keys.start_virtual(&["ES256".into()], "approve").unwrap();
     assert!(f.keys.info(&own.id).is_ok());
+}
+
+/// Two keys' ceremonies at once: Cancel on one stops that one only; the
+/// other goes on and completes.
+#[test]
+fn cancel_stops_only_the_named_keys_ceremony() {
+    let f = fixture();
+    let a = f.keys.start_virtual(&["ES256".into()], "ask").unwrap();
+    let b = f.keys.start_virtual(&["ES256".into()], "ask").unwrap();
+    let start = |key: &str, user: &str| {
+        let options = f.post("/api/register/begin", &json!({ "username": user }));
+        let keys = f.keys.clone();
+        let id = key.to_owned();
+        std::thread::spawn(move || keys.register(&id, &options, None))
+    };
+    let running_a = start(&a.id, "anna");
+    let running_b = start(&b.id, "bert");
+    // Both keys wait for a touch.
+    let mut prompts = std::collections::HashMap::new();
+    while prompts.len() < 2 {
+        let p = f.wait_for(events::PRESENCE_REQUEST);
+        prompts.insert(p["key"].as_str().unwrap().to_owned(), p);
+    }
+    // Cancel the second one started: the first is not touched.
+    assert!(f.keys.cancel(Some(&b.id)));
+    let err = running_b.join().unwrap().unwrap_err();
+    assert!(
+        err.code == "cancelled" || err.code == "ctap_keepalive_cancel",
+        "{err:?}"
+    );
+    assert!(!f.keys.cancel(Some(&b.id)), "b has nothing left to cancel");
+    f.keys
+        .answer_presence(&a.id, prompts[&a.id]["promptId"].as_u64().unwrap(), true)
+        .unwrap();
+    let response = running_a.join().unwrap().expect("a's ceremony went on");
+    f.post("/api/register/complete", &response);
 }

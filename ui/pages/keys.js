@@ -124,7 +124,7 @@ export async function render(root, { alive } = { alive: () => true }) {
 
   return () => {
     for (const un of state.unlisten) un();
-    invoke('ceremony_cancel').catch(() => {});
+    invoke('ceremony_cancel', {}).catch(() => {});
   };
 }
 
@@ -295,7 +295,10 @@ function ceremonyForm(needKey, touch, presence) {
   const out = h('div', { class: 'result', id: 'cer-result' });
   const reg = h('button', { type: 'button', id: 'cer-register' }, 'Register');
   const auth = h('button', { type: 'button', id: 'cer-authenticate' }, 'Authenticate');
-  const cancel = h('button', { type: 'button', id: 'cer-cancel', class: 'secondary', disabled: true, onclick: () => invoke('ceremony_cancel') }, 'Cancel');
+  // Cancel stops this form's ceremony, on the key it runs on (another key's
+  // ceremony or reset goes on).
+  let runningOn = null;
+  const cancel = h('button', { type: 'button', id: 'cer-cancel', class: 'secondary', disabled: true, onclick: () => runningOn && invoke('ceremony_cancel', { key: runningOn }) }, 'Cancel');
 
   const ceremony = (kind) => run([reg, auth], out, log, async (step) => {
     const key = needKey();
@@ -317,10 +320,12 @@ function ceremonyForm(needKey, touch, presence) {
     }
     s = step(`The key ${kind === 'register' ? 'creates the credential' : 'signs the challenge'} (Keybench's CTAP client, origin ${location.origin})`);
     cancel.disabled = false;
+    runningOn = key;
     let cred;
     try {
       cred = await withPin((pin) => invoke(kind === 'register' ? 'ceremony_register' : 'ceremony_authenticate', { key, options, pin }));
     } finally {
+      runningOn = null;
       cancel.disabled = true;
       touch.hidden = true;
       mount(presence);
