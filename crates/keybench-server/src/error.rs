@@ -133,33 +133,9 @@ impl From<session_store::StoreError> for ApiError {
     }
 }
 
-/// A stable code from an error enum's variant name (`WrongOrigin(..)` →
-/// `wrong_origin`), so every verification rule has its own code.
-pub fn variant_code(debug: &str) -> String {
-    let name: String = debug
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric())
-        .collect();
-    let mut out = String::with_capacity(name.len() + 4);
-    for (i, c) in name.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 impl From<relying_party::CeremonyError> for ApiError {
     fn from(e: relying_party::CeremonyError) -> Self {
-        Self::bad_request(
-            variant_code(&format!("{e:?}")),
-            format!("verification failed: {e}"),
-        )
+        Self::bad_request(e.code(), format!("verification failed: {e}"))
     }
 }
 
@@ -182,18 +158,6 @@ impl From<session_engine::ChallengeRejection> for ApiError {
 
 impl From<session_engine::CsrfRejection> for ApiError {
     fn from(e: session_engine::CsrfRejection) -> Self {
-        Self::forbidden(
-            variant_code(&format!("{e:?}")),
-            format!("cross-site request refused: {e}"),
-        )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn variant_codes_are_snake_case() {
-        assert_eq!(super::variant_code("WrongOrigin { a: 1 }"), "wrong_origin");
-        assert_eq!(super::variant_code("Unknown"), "unknown");
+        Self::forbidden(e.code(), format!("cross-site request refused: {e}"))
     }
 }

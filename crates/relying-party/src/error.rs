@@ -120,3 +120,74 @@ pub enum CeremonyError {
         received: u32,
     },
 }
+
+impl CeremonyError {
+    /// The stable API code of this failure (docs/API.md, "Error codes"):
+    /// written out, so renaming a variant cannot change what clients see.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CeremonyError::WrongCredentialType(_) => "wrong_credential_type",
+            CeremonyError::ClientData(_) => "client_data",
+            CeremonyError::WrongCeremonyType { .. } => "wrong_ceremony_type",
+            CeremonyError::ChallengeMismatch => "challenge_mismatch",
+            CeremonyError::OriginNotAllowed(_) => "origin_not_allowed",
+            CeremonyError::CrossOriginNotAllowed => "cross_origin_not_allowed",
+            CeremonyError::TopOriginNotExpected => "top_origin_not_expected",
+            CeremonyError::TopOriginNotAllowed(_) => "top_origin_not_allowed",
+            CeremonyError::AttestationObject(_) => "attestation_object",
+            CeremonyError::AuthenticatorData(_) => "authenticator_data",
+            CeremonyError::RpIdHashMismatch { .. } => "rp_id_hash_mismatch",
+            CeremonyError::UserNotPresent => "user_not_present",
+            CeremonyError::UserNotVerified => "user_not_verified",
+            CeremonyError::BackupStateWithoutEligibility => "backup_state_without_eligibility",
+            CeremonyError::BackupEligibilityChanged { .. } => "backup_eligibility_changed",
+            CeremonyError::AlgorithmNotOffered(_) => "algorithm_not_offered",
+            CeremonyError::PublicKey(_) => "public_key",
+            CeremonyError::UnsupportedAttestationFormat(_) => "unsupported_attestation_format",
+            CeremonyError::Attestation(_) => "attestation",
+            CeremonyError::AttestationNotTrusted(_) => "attestation_not_trusted",
+            CeremonyError::CredentialIdTooLong(_) => "credential_id_too_long",
+            CeremonyError::CredentialIdMismatch => "credential_id_mismatch",
+            CeremonyError::CredentialAlreadyRegistered => "credential_already_registered",
+            CeremonyError::CredentialNotAllowed => "credential_not_allowed",
+            CeremonyError::CredentialRecordMismatch => "credential_record_mismatch",
+            CeremonyError::UserHandleMissing => "user_handle_missing",
+            CeremonyError::UserHandleMismatch => "user_handle_mismatch",
+            CeremonyError::Signature(_) => "signature",
+            CeremonyError::CounterRegressed { .. } => "counter_regressed",
+        }
+    }
+
+    /// Every code [`CeremonyError::code`] answers.
+    pub const CODES: &'static [&'static str] = &[
+        "wrong_credential_type",
+        "client_data",
+        "wrong_ceremony_type",
+        "challenge_mismatch",
+        "origin_not_allowed",
+        "cross_origin_not_allowed",
+        "top_origin_not_expected",
+        "top_origin_not_allowed",
+        "attestation_object",
+        "authenticator_data",
+        "rp_id_hash_mismatch",
+        "user_not_present",
+        "user_not_verified",
+        "backup_state_without_eligibility",
+        "backup_eligibility_changed",
+        "algorithm_not_offered",
+        "public_key",
+        "unsupported_attestation_format",
+        "attestation",
+        "attestation_not_trusted",
+        "credential_id_too_long",
+        "credential_id_mismatch",
+        "credential_already_registered",
+        "credential_not_allowed",
+        "credential_record_mismatch",
+        "user_handle_missing",
+        "user_handle_mismatch",
+        "signature",
+        "counter_regressed",
+    ];
+}

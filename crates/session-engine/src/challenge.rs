@@ -143,7 +143,22 @@ pub enum ChallengeRejection {
 }
 
 impl ChallengeRejection {
-    /// A short reason code for events and the UI.
+    /// Every code [`ChallengeRejection::code`] answers.
+    pub const CODES: &'static [&'static str] = &[
+        "malformed",
+        "unknown",
+        "expired",
+        "reused",
+        "other_session",
+        "wrong_ceremony",
+        "wrong_rp_id",
+        "wrong_origin",
+        "wrong_user",
+        "storage",
+    ];
+
+    /// A short reason code for events and the UI (the API prefixes it with
+    /// `challenge_`).
     pub fn code(&self) -> &'static str {
         match self {
             ChallengeRejection::Malformed(_) => "malformed",

@@ -45,7 +45,20 @@ pub enum CsrfRejection {
 }
 
 impl CsrfRejection {
-    /// A short reason code for events.
+    /// Every code [`CsrfRejection::code`] answers.
+    pub const CODES: &'static [&'static str] = &[
+        "missing_origin",
+        "null_origin",
+        "malformed_origin",
+        "duplicate_origin",
+        "origin_not_allowed",
+        "referer_not_allowed",
+        "missing_token",
+        "bad_token",
+    ];
+
+    /// The stable code of this refusal, for events and the API: written
+    /// out, so renaming a variant cannot change it.
     pub fn code(&self) -> &'static str {
         match self {
             CsrfRejection::MissingOrigin => "missing_origin",
