@@ -13,7 +13,7 @@ use crate::policy::{
 };
 use crate::seal::{self, OpenedWith};
 use crate::secret::{KeyManager, KeyStatus, SecretKey, SecretKeyConfig, SecretKeyError};
-use crate::session::{self, Session, SessionError, SessionItems};
+use crate::session::{self, Session, SessionError, SessionItems, Touched};
 use http::{HeaderMap, Method};
 use session_store::{BackendState, BackendStatus, Storage, StoreError};
 use std::sync::{Arc, Condvar, Mutex};
@@ -282,7 +282,19 @@ impl SessionEngine {
                 }));
             }
         }
-        session::touch(&*self.store, &mut session, now, self.config.touch_coalesce)?;
+        if session::touch(&*self.store, &mut session, now, self.config.touch_coalesce)?
+            == Touched::Gone
+        {
+            // Logged out or rotated by a concurrent request.
+            self.event(
+                EventKind::CookieRejected,
+                Severity::Warning,
+                Some(id.redacted()),
+                Some("unknown_session"),
+                "session removed while the request was opening it",
+            );
+            return Ok(None);
+        }
         let (policy, set_cookie) = if with == OpenedWith::Previous {
             let (p, h) = self.issue_cookie(ctx, &session);
             (p, Some(h))

@@ -48,4 +48,4 @@ pub use policy::{
 pub use secret::{
     KeyManager, KeySource, KeyStatus, KeyringChoice, SecretKey, SecretKeyConfig, SecretKeyError,
 };
-pub use session::{Session, SessionRecord};
+pub use session::{Session, SessionRecord, Touched};

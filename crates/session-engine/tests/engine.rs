@@ -15,7 +15,7 @@ use session_engine::{
     OriginAllowList, OriginVerdict, RequestContext, Scheme, SecretKey, SecureBasis, SessionEngine,
     StateChange,
 };
-use session_store::LocalStore;
+use session_store::{LocalStore, Storage};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -340,6 +340,54 @@ fn last_access_writes_are_coalesced() {
     f.clock.advance(Duration::from_secs(10));
     f.engine.open(&ctx(&h, Scheme::Http)).unwrap().unwrap();
     assert_eq!(stored(), t0 + 60_000, "one write once a minute has passed");
+}
+
+/// A request that loaded its session before a concurrent logout or id
+/// rotation must not write the session back when it touches last access.
+#[test]
+fn touch_never_resurrects_a_logged_out_or_rotated_session() {
+    use session_engine::session;
+    let f = fixture();
+    let empty = HeaderMap::new();
+    let c = ctx(&empty, Scheme::Http);
+    let coalesce = Duration::from_secs(60);
+    // Logout between load and touch.
+    let opened = f.engine.open_or_create(&c).unwrap();
+    let mut stale = session::load(&*f.store, &opened.session.id)
+        .unwrap()
+        .unwrap();
+    f.engine.logout(&c, &opened.session).unwrap();
+    f.clock.advance(Duration::from_secs(120));
+    let _ = session::touch(&*f.store, &mut stale, f.engine.clock().now(), coalesce);
+    assert!(
+        session::load(&*f.store, &opened.session.id)
+            .unwrap()
+            .is_none(),
+        "a logged-out session came back"
+    );
+    assert!(f.store.list(&opened.session.id.scope()).unwrap().is_empty());
+    // Id rotation (sign-in) between load and touch.
+    let opened = f.engine.open_or_create(&c).unwrap();
+    let mut stale = session::load(&*f.store, &opened.session.id)
+        .unwrap()
+        .unwrap();
+    let signed_in = f
+        .engine
+        .authenticate(&c, &opened.session, "alice", vec!["user".into()])
+        .unwrap();
+    f.clock.advance(Duration::from_secs(120));
+    let _ = session::touch(&*f.store, &mut stale, f.engine.clock().now(), coalesce);
+    assert!(
+        session::load(&*f.store, &opened.session.id)
+            .unwrap()
+            .is_none(),
+        "the pre-rotation id came back"
+    );
+    assert!(
+        session::load(&*f.store, &signed_in.session.id)
+            .unwrap()
+            .is_some()
+    );
 }
 
 #[test]

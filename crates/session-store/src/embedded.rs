@@ -25,7 +25,7 @@ use crate::local::{io_err, private_dir};
 use crate::name::{ItemName, Kind, OwnerId, Scope};
 use crate::storage::{
     BackendState, BackendStatus, Created, DEFAULT_MAX_ITEM_BYTES, ItemMeta, Storage, StoreError,
-    check_size,
+    Swapped, check_size,
 };
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::fs::OpenOptions;
@@ -75,6 +75,11 @@ enum Write {
         key: String,
         value: Vec<u8>,
     },
+    Swap {
+        key: String,
+        expected: Vec<u8>,
+        value: Vec<u8>,
+    },
     Delete {
         key: String,
     },
@@ -98,6 +103,7 @@ impl Write {
         match self {
             Write::Put { value, .. }
             | Write::Create { value, .. }
+            | Write::Swap { value, .. }
             | Write::MoveScope { value, .. } => value.len(),
             Write::Delete { .. } | Write::RemoveScope { .. } | Write::RemoveScopes { .. } => 0,
         }
@@ -107,6 +113,7 @@ impl Write {
 enum Done {
     Written,
     Created(Created),
+    Swapped(Swapped),
     Removed(usize),
     RemovedEach(Vec<usize>),
 }
@@ -422,6 +429,28 @@ fn commit_group(db: &Database, group: &[Job]) -> Result<Vec<Done>, String> {
                         Done::Created(Created::Created)
                     }
                 }
+                Write::Swap {
+                    key,
+                    expected,
+                    value,
+                } => {
+                    // Compared and written in the same transaction.
+                    let current = table
+                        .get(key.as_str())
+                        .map_err(|e| e.to_string())?
+                        .map(|v| unstamp(v.value()).map(|(_, b)| b == expected.as_slice()));
+                    let swapped = match current {
+                        None => Swapped::Missing,
+                        Some(Some(true)) => Swapped::Swapped,
+                        Some(_) => Swapped::Changed,
+                    };
+                    if swapped == Swapped::Swapped {
+                        table
+                            .insert(key.as_str(), value.as_slice())
+                            .map_err(|e| e.to_string())?;
+                    }
+                    Done::Swapped(swapped)
+                }
                 Write::Delete { key } => {
                     table.remove(key.as_str()).map_err(|e| e.to_string())?;
                     Done::Written
@@ -506,7 +535,29 @@ impl Storage for EmbeddedStore {
             value: stamped(value),
         })? {
             Done::Created(c) => Ok(c),
-            Done::Written | Done::Removed(_) | Done::RemovedEach(_) => Err(self.mismatched()),
+            Done::Written | Done::Swapped(_) | Done::Removed(_) | Done::RemovedEach(_) => {
+                Err(self.mismatched())
+            }
+        }
+    }
+
+    fn compare_and_swap(
+        &self,
+        scope: &Scope,
+        item: &ItemName,
+        expected: &[u8],
+        value: &[u8],
+    ) -> Result<Swapped, StoreError> {
+        check_size(value.len(), self.options.max_item_bytes)?;
+        match self.write(Write::Swap {
+            key: key(scope, item),
+            expected: expected.to_vec(),
+            value: stamped(value),
+        })? {
+            Done::Swapped(s) => Ok(s),
+            Done::Written | Done::Created(_) | Done::Removed(_) | Done::RemovedEach(_) => {
+                Err(self.mismatched())
+            }
         }
     }
 
@@ -576,7 +627,9 @@ impl Storage for EmbeddedStore {
             prefix: scope_prefix(scope),
         })? {
             Done::Removed(n) => Ok(n),
-            Done::Written | Done::Created(_) | Done::RemovedEach(_) => Err(self.mismatched()),
+            Done::Written | Done::Created(_) | Done::Swapped(_) | Done::RemovedEach(_) => {
+                Err(self.mismatched())
+            }
         }
     }
 
@@ -613,7 +666,9 @@ impl Storage for EmbeddedStore {
             value: stamped(value),
         })? {
             Done::Created(c) => Ok(c),
-            Done::Written | Done::Removed(_) | Done::RemovedEach(_) => Err(self.mismatched()),
+            Done::Written | Done::Swapped(_) | Done::Removed(_) | Done::RemovedEach(_) => {
+                Err(self.mismatched())
+            }
         }
     }
 

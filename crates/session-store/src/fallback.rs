@@ -12,7 +12,9 @@
 //! within this machine meanwhile. The status value makes that visible.
 
 use crate::name::{ItemName, Kind, OwnerId, Scope};
-use crate::storage::{BackendState, BackendStatus, Created, ItemMeta, Storage, StoreError};
+use crate::storage::{
+    BackendState, BackendStatus, Created, ItemMeta, Storage, StoreError, Swapped,
+};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -114,6 +116,15 @@ impl Storage for FallbackStore {
     }
     fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError> {
         self.call(|s| s.create(scope, item, value))
+    }
+    fn compare_and_swap(
+        &self,
+        scope: &Scope,
+        item: &ItemName,
+        expected: &[u8],
+        value: &[u8],
+    ) -> Result<Swapped, StoreError> {
+        self.call(|s| s.compare_and_swap(scope, item, expected, value))
     }
     fn delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError> {
         self.call(|s| s.delete(scope, item))

@@ -9,15 +9,20 @@
 //! the name exists, so concurrent creators (threads or processes) get exactly
 //! one winner. Files are opened with `O_NOFOLLOW`: a symlink planted in the
 //! store is not followed.
+//!
+//! A compare-and-swap holds an exclusive `flock` on the scope's directory
+//! (across processes too) from its read to its rename; put, delete and
+//! scope removal take the same lock, so nothing changes the item in
+//! between, and a removed scope's directory is never written again.
 
 use crate::name::{ItemName, Kind, OwnerId, Scope};
 use crate::storage::{
     BackendState, BackendStatus, Created, DEFAULT_MAX_ITEM_BYTES, ItemMeta, Storage, StoreError,
-    check_size,
+    Swapped, check_size,
 };
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -155,6 +160,50 @@ impl LocalStore {
         Ok(tmp)
     }
 
+    /// Locks a scope's directory exclusively and checks that it is still
+    /// the directory at its path (a scope removal renames it away);
+    /// `None` when there is no such directory. The lock ends with the value.
+    fn lock_scope(&self, dir: &Path) -> Result<Option<File>, StoreError> {
+        // A replaced directory is relocked; more than a few replacements in
+        // a row is not a real workload.
+        for _ in 0..8 {
+            let held = match OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY)
+                .open(dir)
+            {
+                Ok(d) => d,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(io_err("open", dir)(e)),
+            };
+            held.lock().map_err(io_err("lock", dir))?;
+            let locked = held.metadata().map_err(io_err("inspect", dir))?;
+            match fs::symlink_metadata(dir) {
+                Ok(m) if m.dev() == locked.dev() && m.ino() == locked.ino() => {
+                    return Ok(Some(held));
+                }
+                Ok(_) => continue,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(io_err("inspect", dir)(e)),
+            }
+        }
+        Err(StoreError::Unsafe(format!(
+            "{} keeps being replaced",
+            dir.display()
+        )))
+    }
+
+    /// Writes `value` to `item` in the locked directory `dir`.
+    fn replace_locked(&self, dir: &Path, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
+        let tmp = self.write_temp(dir, value)?;
+        let target = dir.join(item.as_str());
+        if let Err(e) = fs::rename(&tmp, &target) {
+            let _ = fs::remove_file(&tmp);
+            return Err(io_err("rename", &target)(e));
+        }
+        self.sync_dir(dir)
+    }
+
     fn sync_dir(&self, dir: &Path) -> Result<(), StoreError> {
         if self.options.fsync {
             File::open(dir)
@@ -194,14 +243,37 @@ impl Storage for LocalStore {
     fn put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
         check_size(value.len(), self.options.max_item_bytes)?;
         let dir = self.scope_dir(scope);
-        self.ensure_dir(&dir)?;
-        let tmp = self.write_temp(&dir, value)?;
-        let target = dir.join(item.as_str());
-        if let Err(e) = fs::rename(&tmp, &target) {
-            let _ = fs::remove_file(&tmp);
-            return Err(io_err("rename", &target)(e));
+        let _lock = loop {
+            self.ensure_dir(&dir)?;
+            // Removed between the two calls: make it again.
+            if let Some(lock) = self.lock_scope(&dir)? {
+                break lock;
+            }
+        };
+        self.replace_locked(&dir, item, value)
+    }
+
+    fn compare_and_swap(
+        &self,
+        scope: &Scope,
+        item: &ItemName,
+        expected: &[u8],
+        value: &[u8],
+    ) -> Result<Swapped, StoreError> {
+        check_size(value.len(), self.options.max_item_bytes)?;
+        let dir = self.scope_dir(scope);
+        // No directory: the scope is gone, and stays gone.
+        let Some(_lock) = self.lock_scope(&dir)? else {
+            return Ok(Swapped::Missing);
+        };
+        match self.get(scope, item)? {
+            None => Ok(Swapped::Missing),
+            Some(current) if current != expected => Ok(Swapped::Changed),
+            Some(_) => {
+                self.replace_locked(&dir, item, value)?;
+                Ok(Swapped::Swapped)
+            }
         }
-        self.sync_dir(&dir)
     }
 
     fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError> {
@@ -227,7 +299,11 @@ impl Storage for LocalStore {
     }
 
     fn delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError> {
-        let path = self.scope_dir(scope).join(item.as_str());
+        let dir = self.scope_dir(scope);
+        let Some(_lock) = self.lock_scope(&dir)? else {
+            return Ok(());
+        };
+        let path = dir.join(item.as_str());
         match fs::remove_file(&path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -292,6 +368,10 @@ impl Storage for LocalStore {
 
     fn remove_scope(&self, scope: &Scope) -> Result<usize, StoreError> {
         let dir = self.scope_dir(scope);
+        // Not in the middle of a swap; the lock is held until the rename.
+        let Some(_lock) = self.lock_scope(&dir)? else {
+            return Ok(0);
+        };
         // Rename first, so the scope disappears in one step for readers.
         let trash = self.kind_dir(&scope.kind).join(temp_name("trash"));
         match fs::rename(&dir, &trash) {

@@ -5,7 +5,10 @@
 //! single PUTs (atomic per object on both services); a conditional create is
 //! a PUT with `ifGenerationMatch=0` (GCS) or `If-None-Match: *` (S3), which
 //! the service decides atomically, so two processes sharing a bucket get
-//! exactly one winner. Transient failures are retried with exponential
+//! exactly one winner. A compare-and-swap reads the object with its
+//! generation (GCS) or ETag (S3), compares the bytes, and writes with
+//! `ifGenerationMatch` / `If-Match` ([`PutMode::Update`]), so a change or a
+//! delete in between makes the write fail instead of winning. Transient failures are retried with exponential
 //! backoff by `object_store` (bounded by [`ObjectStoreOptions::max_retries`]
 //! and [`ObjectStoreOptions::retry_timeout`]); each call also has an overall
 //! deadline, after which it reports [`StoreError::Unavailable`] so that a
@@ -19,13 +22,13 @@
 use crate::name::{ItemName, Kind, OwnerId, Scope};
 use crate::storage::{
     BackendState, BackendStatus, Created, DEFAULT_MAX_ITEM_BYTES, ItemMeta, Storage, StoreError,
-    check_size,
+    Swapped, check_size,
 };
 use futures::TryStreamExt;
 use object_store::path::Path;
 use object_store::{
     BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
-    RetryConfig,
+    RetryConfig, UpdateVersion,
 };
 use std::fmt;
 use std::future::Future;
@@ -175,6 +178,11 @@ fn classify(backend: &'static str, e: object_store::Error) -> StoreError {
     match e {
         object_store::Error::PermissionDenied { .. }
         | object_store::Error::Unauthenticated { .. } => StoreError::Denied {
+            backend,
+            reason: e.to_string(),
+        },
+        // Not an outage: a fallback would not help.
+        object_store::Error::NotImplemented { .. } => StoreError::Unsupported {
             backend,
             reason: e.to_string(),
         },
@@ -374,6 +382,75 @@ impl Storage for ObjectStorage {
                 Ok(_) => Ok(Created::Created),
                 Err(object_store::Error::AlreadyExists { .. })
                 | Err(object_store::Error::Precondition { .. }) => Ok(Created::AlreadyExists),
+                Err(e) => Err(classify(backend, e)),
+            }
+        })
+    }
+
+    fn compare_and_swap(
+        &self,
+        scope: &Scope,
+        item: &ItemName,
+        expected: &[u8],
+        value: &[u8],
+    ) -> Result<Swapped, StoreError> {
+        check_size(value.len(), self.options.max_item_bytes)?;
+        let (store, path, backend, max) = (
+            self.store.clone(),
+            self.item_path(scope, item),
+            self.backend,
+            self.options.max_item_bytes,
+        );
+        let expected = expected.to_vec();
+        let payload = PutPayload::from(value.to_vec());
+        self.run(async move {
+            let got = match store.get(&path).await {
+                Ok(g) => g,
+                Err(object_store::Error::NotFound { .. }) => return Ok(Swapped::Missing),
+                Err(e) => return Err(classify(backend, e)),
+            };
+            if got.meta.size > max as u64 {
+                return Ok(Swapped::Changed);
+            }
+            let version = UpdateVersion {
+                e_tag: got.meta.e_tag.clone(),
+                version: got.meta.version.clone(),
+            };
+            // GCS conditions on the generation, S3 on the ETag; without it
+            // the write could not be conditional.
+            let has_version = match backend {
+                "gcs" => version.version.is_some(),
+                _ => version.e_tag.is_some(),
+            };
+            if !has_version {
+                return Err(StoreError::Unsupported {
+                    backend,
+                    reason: "the read returned no object version to condition the write on"
+                        .to_owned(),
+                });
+            }
+            let current = match got.bytes().await {
+                Ok(b) => b,
+                Err(object_store::Error::NotFound { .. }) => return Ok(Swapped::Missing),
+                Err(e) => return Err(classify(backend, e)),
+            };
+            if current.as_ref() != expected.as_slice() {
+                return Ok(Swapped::Changed);
+            }
+            let opts = PutOptions {
+                mode: PutMode::Update(version),
+                ..PutOptions::default()
+            };
+            match store.put_opts(&path, payload, opts).await {
+                Ok(_) => Ok(Swapped::Swapped),
+                // The object changed or went since the read; which one only
+                // matters for the answer, never for what is stored.
+                Err(object_store::Error::Precondition { .. })
+                | Err(object_store::Error::NotFound { .. }) => match store.head(&path).await {
+                    Ok(_) => Ok(Swapped::Changed),
+                    Err(object_store::Error::NotFound { .. }) => Ok(Swapped::Missing),
+                    Err(e) => Err(classify(backend, e)),
+                },
                 Err(e) => Err(classify(backend, e)),
             }
         })

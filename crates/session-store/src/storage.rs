@@ -41,6 +41,15 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// The backend cannot do this operation as configured (for example an
+    /// S3-compatible service without conditional writes).
+    #[error("{backend} does not support this operation: {reason}")]
+    Unsupported {
+        /// Which backend.
+        backend: &'static str,
+        /// Why.
+        reason: String,
+    },
     /// A local file system error.
     #[error("{op} {path}: {source}")]
     Io {
@@ -78,6 +87,18 @@ pub enum Created {
     Created,
     /// The item already existed; nothing was written.
     AlreadyExists,
+}
+
+/// Result of a compare-and-swap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Swapped {
+    /// The item held the expected value and now holds the new one.
+    Swapped,
+    /// The item holds another value; nothing was written.
+    Changed,
+    /// The item does not exist; nothing was written (it is never re-created).
+    Missing,
 }
 
 /// One item as a listing reports it.
@@ -133,6 +154,19 @@ pub trait Storage: Send + Sync + fmt::Debug {
     /// sharing the backend: of concurrent creates, exactly one gets
     /// [`Created::Created`]. This is the primitive for single-use consumption.
     fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError>;
+
+    /// Replaces an item only if it still holds exactly `expected`. Atomic
+    /// across processes sharing the backend: of concurrent swaps from the
+    /// same value, one gets [`Swapped::Swapped`]. A missing item stays
+    /// missing, so an update cannot bring back what a delete, a scope
+    /// removal or a scope move just removed.
+    fn compare_and_swap(
+        &self,
+        scope: &Scope,
+        item: &ItemName,
+        expected: &[u8],
+        value: &[u8],
+    ) -> Result<Swapped, StoreError>;
 
     /// Deletes an item; deleting a missing item is not an error.
     fn delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError>;

@@ -130,6 +130,19 @@ fn conditional_create_has_one_winner_among_threads() {
 }
 
 #[test]
+fn compare_and_swap_conformance() {
+    let dir = tempfile::tempdir().unwrap();
+    common::compare_and_swap_semantics(&EmbeddedStore::open(dir.path().join("store")).unwrap());
+}
+
+#[test]
+fn compare_and_swap_has_one_winner_among_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Storage> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+    common::swap_race((0..8).map(|_| Arc::clone(&store)).collect(), 50);
+}
+
+#[test]
 fn concurrent_writers_all_land() {
     // Many threads writing at once share group commits; every write is
     // there afterwards, in its own scope, and scopes do not bleed.

@@ -53,6 +53,29 @@ fn gcs_conditional_create_has_one_winner_across_clients() {
 }
 
 #[test]
+fn gcs_compare_and_swap_conformance() {
+    if skip() {
+        return;
+    }
+    let server = start();
+    common::compare_and_swap_semantics(&connect(server.port, "keybench/cas"));
+}
+
+#[test]
+fn gcs_compare_and_swap_has_one_winner_across_clients() {
+    if skip() {
+        return;
+    }
+    let server = start();
+    let a: Arc<dyn Storage> = Arc::new(connect(server.port, "keybench/swap-race"));
+    let b: Arc<dyn Storage> = Arc::new(connect(server.port, "keybench/swap-race"));
+    let racers = (0..8)
+        .map(|i| if i % 2 == 0 { a.clone() } else { b.clone() })
+        .collect();
+    common::swap_race(racers, 10);
+}
+
+#[test]
 fn gcs_down_falls_back_to_local_visibly() {
     if skip() {
         return;

@@ -134,6 +134,21 @@ fn conditional_create_has_one_winner_across_store_instances() {
 }
 
 #[test]
+fn compare_and_swap_conformance() {
+    let dir = tempfile::tempdir().unwrap();
+    common::compare_and_swap_semantics(&LocalStore::open(dir.path().join("store")).unwrap());
+}
+
+#[test]
+fn compare_and_swap_has_one_winner_across_store_instances() {
+    let dir = tempfile::tempdir().unwrap();
+    let stores: Vec<Arc<dyn Storage>> = (0..8)
+        .map(|_| Arc::new(LocalStore::open(dir.path()).unwrap()) as Arc<dyn Storage>)
+        .collect();
+    common::swap_race(stores, 50);
+}
+
+#[test]
 fn unreachable_remote_falls_back_to_local_visibly() {
     let dir = tempfile::tempdir().unwrap();
     // Nothing listens on port 9 of localhost: connection refused.
