@@ -94,7 +94,7 @@ fn a_new_session_round_trips_through_its_sealed_cookie() {
     for attr in [
         "HttpOnly",
         "Secure",
-        "SameSite=None",
+        "SameSite=Lax",
         "Path=/",
         "Max-Age=31536000",
     ] {
@@ -260,7 +260,7 @@ fn cookie_policy_per_request() {
         (
             true,
             SecureBasis::DirectTls,
-            session_engine::policy::SameSite::None,
+            session_engine::policy::SameSite::Lax,
             true
         )
     );
@@ -295,14 +295,11 @@ fn cookie_policy_per_request() {
     );
     let p = case(&empty, Scheme::Http, proxy, EndpointClass::Normal);
     assert_eq!((p.secure, p.basis), (false, SecureBasis::TrustedProxyHttp));
-    // Critical endpoints: Strict on both schemes.
+    // SameSite follows the session's state, not the endpoint (see
+    // same_site_follows_the_session_state_on_every_issue_path).
     assert_eq!(
         case(&empty, Scheme::Https, untrusted, EndpointClass::Critical).same_site,
-        session_engine::policy::SameSite::Strict
-    );
-    assert_eq!(
-        case(&empty, Scheme::Http, untrusted, EndpointClass::Critical).same_site,
-        session_engine::policy::SameSite::Strict
+        session_engine::policy::SameSite::Lax
     );
     // Lifetimes.
     assert_eq!(p.max_age_secs, 365 * 24 * 3600);
@@ -313,9 +310,128 @@ fn cookie_policy_per_request() {
     assert!(auth.http_only && auth.path == "/");
     // The policy is a displayable value.
     let json = serde_json::to_value(&auth).unwrap();
-    assert_eq!(json["same_site"], "None");
+    assert_eq!(json["same_site"], "Strict");
     assert_eq!(json["basis"], "direct_tls");
     assert!(auth.clear_cookie().contains("Max-Age=0"));
+}
+
+/// One SameSite rule, whatever the context, the endpoint or the path that
+/// issues the cookie: a signed-in session's cookie is Strict, a pre-login
+/// one Lax (on HTTPS too).
+#[test]
+fn same_site_follows_the_session_state_on_every_issue_path() {
+    let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+    let f = fixture_with(EngineConfig {
+        policy: session_engine::PolicyConfig {
+            trusted_proxies: vec![proxy],
+            ..session_engine::PolicyConfig::default()
+        },
+        ..EngineConfig::default()
+    });
+    #[derive(Debug, Clone, Copy)]
+    enum Via {
+        Http,
+        Https,
+        TrustedProxyHttps,
+    }
+    let headers = |via: Via, set_cookie: Option<&str>| {
+        let mut h = set_cookie.map_or_else(HeaderMap::new, cookie_headers);
+        if let Via::TrustedProxyHttps = via {
+            h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        }
+        h
+    };
+    fn context(via: Via, h: &HeaderMap, endpoint: EndpointClass) -> RequestContext<'_> {
+        let (scheme, peer) = match via {
+            Via::Http => (Scheme::Http, "203.0.113.9"),
+            Via::Https => (Scheme::Https, "203.0.113.9"),
+            Via::TrustedProxyHttps => (Scheme::Http, "10.0.0.2"),
+        };
+        RequestContext {
+            scheme,
+            peer: Some(peer.parse().unwrap()),
+            headers: h,
+            endpoint,
+        }
+    }
+    let same_site = |set_cookie: &str| {
+        set_cookie
+            .split(';')
+            .map(str::trim)
+            .find_map(|a| a.strip_prefix("SameSite="))
+            .unwrap_or("(none)")
+            .to_owned()
+    };
+    let mut failures = Vec::new();
+    let mut check = |via: Via, endpoint, path: &str, set_cookie: &str, expected: &str| {
+        let got = same_site(set_cookie);
+        if got != expected {
+            failures.push(format!(
+                "{via:?} {endpoint:?} {path}: SameSite={got}, expected {expected}"
+            ));
+        }
+    };
+    for via in [Via::Http, Via::Https, Via::TrustedProxyHttps] {
+        for endpoint in [EndpointClass::Normal, EndpointClass::Critical] {
+            // A new (pre-login) session.
+            let h = headers(via, None);
+            let new = f
+                .engine
+                .open_or_create(&context(via, &h, endpoint))
+                .unwrap();
+            let pre = new.set_cookie.unwrap();
+            check(via, endpoint, "new session", &pre, "Lax");
+            // Pre-login, re-sealed after a key rotation.
+            f.engine.rotate_key().unwrap();
+            let h = headers(via, Some(&pre));
+            let resealed = f.engine.open(&context(via, &h, endpoint)).unwrap().unwrap();
+            let pre = resealed.set_cookie.unwrap();
+            check(via, endpoint, "pre-login re-seal", &pre, "Lax");
+            // Sign-in (id rotation).
+            let signed = f
+                .engine
+                .authenticate(
+                    &context(via, &h, endpoint),
+                    &resealed.session,
+                    "alice",
+                    vec!["user".into()],
+                )
+                .unwrap();
+            let auth = signed.set_cookie.unwrap();
+            check(via, endpoint, "sign-in", &auth, "Strict");
+            // Signed in, re-sealed after a key rotation, on any endpoint.
+            f.engine.rotate_key().unwrap();
+            let h = headers(via, Some(&auth));
+            let resealed = f.engine.open(&context(via, &h, endpoint)).unwrap().unwrap();
+            let auth = resealed.set_cookie.unwrap();
+            check(via, endpoint, "signed-in re-seal", &auth, "Strict");
+            // Signed in, privilege change (id rotation).
+            let changed = f
+                .engine
+                .change_privileges(
+                    &context(via, &h, endpoint),
+                    &resealed.session,
+                    vec!["user".into(), "admin".into()],
+                )
+                .unwrap();
+            let auth = changed.set_cookie.unwrap();
+            check(via, endpoint, "privilege change", &auth, "Strict");
+            // Signed in, an ordinary request after a minute (last access
+            // written): the policy it reports.
+            f.clock.advance(Duration::from_secs(120));
+            let h = headers(via, Some(&auth));
+            let opened = f.engine.open(&context(via, &h, endpoint)).unwrap().unwrap();
+            let shown = opened.policy.set_cookie("x");
+            check(via, endpoint, "signed-in touch", &shown, "Strict");
+            // Login expiry: no longer signed in, so a pre-login cookie.
+            f.clock.advance(Duration::from_secs(13 * 3600));
+            let expired = f.engine.open(&context(via, &h, endpoint)).unwrap().unwrap();
+            assert!(!expired.session.record.is_authenticated());
+            let pre = expired.set_cookie.unwrap();
+            check(via, endpoint, "login expiry", &pre, "Lax");
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
