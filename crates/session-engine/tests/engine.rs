@@ -204,7 +204,7 @@ fn key_rotation_keeps_old_cookies_open_until_retirement() {
             .set_cookie
             .is_none()
     );
-    // After the retirement period (one year by default) the old seal is dead.
+    // After the retirement period (a day by default) the old seal is dead.
     f.clock.advance(Duration::from_secs(366 * 24 * 3600));
     // (keep the session itself alive for the check)
     let mut s = reopened.session.clone();
