@@ -871,3 +871,38 @@ fn events_never_carry_full_ids_or_tokens() {
             && !debug.contains(&authed.session.record.csrf_token)
     );
 }
+
+/// A storage failure on a session's record: neither the error the server
+/// would log and return, nor the events, nor the cleanup status show the
+/// session id.
+#[test]
+fn storage_errors_never_show_the_session_id() {
+    let f = fixture();
+    let empty = HeaderMap::new();
+    let opened = f.engine.open_or_create(&ctx(&empty, Scheme::Http)).unwrap();
+    let id = opened.session.id.expose().to_owned();
+    // A directory where the record should be: reading it fails (as root too).
+    let record = f
+        .store
+        .scope_dir(&opened.session.id.scope())
+        .join("session.json");
+    std::fs::remove_file(&record).unwrap();
+    std::fs::create_dir(&record).unwrap();
+    std::fs::write(record.join("x"), b"").unwrap();
+    let h = cookie_headers(&opened.set_cookie.unwrap());
+    let err = f.engine.open(&ctx(&h, Scheme::Http)).unwrap_err();
+    let mut shown = format!("{err} {err:?}");
+    let mut source = std::error::Error::source(&err);
+    while let Some(s) = source {
+        shown.push_str(&format!(" {s} {s:?}"));
+        source = s.source();
+    }
+    assert!(!shown.contains(&id), "{shown}");
+    assert!(shown.contains(&opened.session.id.redacted()), "{shown}");
+    f.engine.sweep_now().unwrap();
+    let events = serde_json::to_string(&f.engine.events().snapshot()).unwrap();
+    assert!(events.contains("error"), "{events}");
+    assert!(!events.contains(&id), "{events}");
+    let cleanup = format!("{:?}", f.engine.cleanup_status());
+    assert!(!cleanup.contains(&id), "{cleanup}");
+}

@@ -23,6 +23,7 @@
 
 use crate::local::{io_err, private_dir};
 use crate::name::{ItemName, Kind, OwnerId, Scope};
+use crate::storage::RedactErr;
 use crate::storage::{
     BackendState, BackendStatus, Created, DEFAULT_MAX_ITEM_BYTES, ItemMeta, Storage, StoreError,
     Swapped, check_size,
@@ -506,8 +507,9 @@ fn commit_group(db: &Database, group: &[Job]) -> Result<Vec<Done>, String> {
     Ok(results)
 }
 
-impl Storage for EmbeddedStore {
-    fn get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
+/// The calls as the backend makes them; [`Storage`] redacts their errors.
+impl EmbeddedStore {
+    fn raw_get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
         let key = key(scope, item);
         let stored = self.read(|t| Ok(t.get(key.as_str())?.map(|v| v.value().to_vec())))?;
         let Some(stored) = stored else {
@@ -519,7 +521,7 @@ impl Storage for EmbeddedStore {
         Ok(Some(value.to_vec()))
     }
 
-    fn put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
+    fn raw_put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
         check_size(value.len(), self.options.max_item_bytes)?;
         self.write(Write::Put {
             key: key(scope, item),
@@ -528,7 +530,12 @@ impl Storage for EmbeddedStore {
         .map(|_| ())
     }
 
-    fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError> {
+    fn raw_create(
+        &self,
+        scope: &Scope,
+        item: &ItemName,
+        value: &[u8],
+    ) -> Result<Created, StoreError> {
         check_size(value.len(), self.options.max_item_bytes)?;
         match self.write(Write::Create {
             key: key(scope, item),
@@ -541,7 +548,7 @@ impl Storage for EmbeddedStore {
         }
     }
 
-    fn compare_and_swap(
+    fn raw_compare_and_swap(
         &self,
         scope: &Scope,
         item: &ItemName,
@@ -561,14 +568,14 @@ impl Storage for EmbeddedStore {
         }
     }
 
-    fn delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError> {
+    fn raw_delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError> {
         self.write(Write::Delete {
             key: key(scope, item),
         })
         .map(|_| ())
     }
 
-    fn list(&self, scope: &Scope) -> Result<Vec<ItemMeta>, StoreError> {
+    fn raw_list(&self, scope: &Scope) -> Result<Vec<ItemMeta>, StoreError> {
         let prefix = scope_prefix(scope);
         let end = prefix_end(&prefix);
         self.read(|t| {
@@ -598,7 +605,7 @@ impl Storage for EmbeddedStore {
         })
     }
 
-    fn owners(&self, kind: &Kind) -> Result<Vec<OwnerId>, StoreError> {
+    fn raw_owners(&self, kind: &Kind) -> Result<Vec<OwnerId>, StoreError> {
         let prefix = format!("{}/", kind.as_str());
         let end = prefix_end(&prefix);
         self.read(|t| {
@@ -622,7 +629,7 @@ impl Storage for EmbeddedStore {
         })
     }
 
-    fn remove_scope(&self, scope: &Scope) -> Result<usize, StoreError> {
+    fn raw_remove_scope(&self, scope: &Scope) -> Result<usize, StoreError> {
         match self.write(Write::RemoveScope {
             prefix: scope_prefix(scope),
         })? {
@@ -634,7 +641,7 @@ impl Storage for EmbeddedStore {
     }
 
     /// One transaction for the whole batch.
-    fn remove_scopes(&self, scopes: &[Scope]) -> Vec<Result<usize, StoreError>> {
+    fn raw_remove_scopes(&self, scopes: &[Scope]) -> Vec<Result<usize, StoreError>> {
         match self.write(Write::RemoveScopes {
             prefixes: scopes.iter().map(scope_prefix).collect(),
         }) {
@@ -651,7 +658,7 @@ impl Storage for EmbeddedStore {
     }
 
     /// One transaction: the rotation is all or nothing.
-    fn move_scope(
+    fn raw_move_scope(
         &self,
         from: &Scope,
         to: &Scope,
@@ -672,12 +679,77 @@ impl Storage for EmbeddedStore {
         }
     }
 
-    fn status(&self) -> BackendStatus {
+    fn raw_status(&self) -> BackendStatus {
         BackendStatus {
             backend: "embedded",
             location: self.path.display().to_string(),
             state: BackendState::Primary,
         }
+    }
+}
+
+impl Storage for EmbeddedStore {
+    fn get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
+        self.raw_get(scope, item).redact(scope)
+    }
+
+    fn put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
+        self.raw_put(scope, item, value).redact(scope)
+    }
+
+    fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError> {
+        self.raw_create(scope, item, value).redact(scope)
+    }
+
+    fn compare_and_swap(
+        &self,
+        scope: &Scope,
+        item: &ItemName,
+        expected: &[u8],
+        value: &[u8],
+    ) -> Result<Swapped, StoreError> {
+        self.raw_compare_and_swap(scope, item, expected, value)
+            .redact(scope)
+    }
+
+    fn delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError> {
+        self.raw_delete(scope, item).redact(scope)
+    }
+
+    fn list(&self, scope: &Scope) -> Result<Vec<ItemMeta>, StoreError> {
+        self.raw_list(scope).redact(scope)
+    }
+
+    fn owners(&self, kind: &Kind) -> Result<Vec<OwnerId>, StoreError> {
+        self.raw_owners(kind)
+    }
+
+    fn remove_scope(&self, scope: &Scope) -> Result<usize, StoreError> {
+        self.raw_remove_scope(scope).redact(scope)
+    }
+
+    fn remove_scopes(&self, scopes: &[Scope]) -> Vec<Result<usize, StoreError>> {
+        self.raw_remove_scopes(scopes)
+            .into_iter()
+            .zip(scopes)
+            .map(|(r, s)| r.redact(s))
+            .collect()
+    }
+
+    fn move_scope(
+        &self,
+        from: &Scope,
+        to: &Scope,
+        item: &ItemName,
+        value: &[u8],
+    ) -> Result<Created, StoreError> {
+        self.raw_move_scope(from, to, item, value)
+            .redact(from)
+            .redact(to)
+    }
+
+    fn status(&self) -> BackendStatus {
+        self.raw_status()
     }
 }
 

@@ -16,6 +16,7 @@
 //! between, and a removed scope's directory is never written again.
 
 use crate::name::{ItemName, Kind, OwnerId, Scope};
+use crate::storage::RedactErr;
 use crate::storage::{
     BackendState, BackendStatus, Created, DEFAULT_MAX_ITEM_BYTES, ItemMeta, Storage, StoreError,
     Swapped, check_size,
@@ -214,8 +215,9 @@ impl LocalStore {
     }
 }
 
-impl Storage for LocalStore {
-    fn get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
+/// The calls as the backend makes them; [`Storage`] redacts their errors.
+impl LocalStore {
+    fn raw_get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
         let path = self.scope_dir(scope).join(item.as_str());
         let file = match OpenOptions::new()
             .read(true)
@@ -240,7 +242,7 @@ impl Storage for LocalStore {
         Ok(Some(buf))
     }
 
-    fn put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
+    fn raw_put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
         check_size(value.len(), self.options.max_item_bytes)?;
         let dir = self.scope_dir(scope);
         let _lock = loop {
@@ -253,7 +255,7 @@ impl Storage for LocalStore {
         self.replace_locked(&dir, item, value)
     }
 
-    fn compare_and_swap(
+    fn raw_compare_and_swap(
         &self,
         scope: &Scope,
         item: &ItemName,
@@ -276,7 +278,12 @@ impl Storage for LocalStore {
         }
     }
 
-    fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError> {
+    fn raw_create(
+        &self,
+        scope: &Scope,
+        item: &ItemName,
+        value: &[u8],
+    ) -> Result<Created, StoreError> {
         check_size(value.len(), self.options.max_item_bytes)?;
         let dir = self.scope_dir(scope);
         self.ensure_dir(&dir)?;
@@ -298,7 +305,7 @@ impl Storage for LocalStore {
         }
     }
 
-    fn delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError> {
+    fn raw_delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError> {
         let dir = self.scope_dir(scope);
         let Some(_lock) = self.lock_scope(&dir)? else {
             return Ok(());
@@ -311,7 +318,7 @@ impl Storage for LocalStore {
         }
     }
 
-    fn list(&self, scope: &Scope) -> Result<Vec<ItemMeta>, StoreError> {
+    fn raw_list(&self, scope: &Scope) -> Result<Vec<ItemMeta>, StoreError> {
         let dir = self.scope_dir(scope);
         let entries = match fs::read_dir(&dir) {
             Ok(e) => e,
@@ -345,7 +352,7 @@ impl Storage for LocalStore {
         Ok(items)
     }
 
-    fn owners(&self, kind: &Kind) -> Result<Vec<OwnerId>, StoreError> {
+    fn raw_owners(&self, kind: &Kind) -> Result<Vec<OwnerId>, StoreError> {
         let dir = self.kind_dir(kind);
         let entries = match fs::read_dir(&dir) {
             Ok(e) => e,
@@ -366,7 +373,7 @@ impl Storage for LocalStore {
         Ok(owners)
     }
 
-    fn remove_scope(&self, scope: &Scope) -> Result<usize, StoreError> {
+    fn raw_remove_scope(&self, scope: &Scope) -> Result<usize, StoreError> {
         let dir = self.scope_dir(scope);
         // Not in the middle of a swap; the lock is held until the rename.
         let Some(_lock) = self.lock_scope(&dir)? else {
@@ -395,11 +402,56 @@ impl Storage for LocalStore {
         Ok(removed)
     }
 
-    fn status(&self) -> BackendStatus {
+    fn raw_status(&self) -> BackendStatus {
         BackendStatus {
             backend: "local",
             location: self.root.display().to_string(),
             state: BackendState::Primary,
         }
+    }
+}
+
+impl Storage for LocalStore {
+    fn get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
+        self.raw_get(scope, item).redact(scope)
+    }
+
+    fn put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
+        self.raw_put(scope, item, value).redact(scope)
+    }
+
+    fn compare_and_swap(
+        &self,
+        scope: &Scope,
+        item: &ItemName,
+        expected: &[u8],
+        value: &[u8],
+    ) -> Result<Swapped, StoreError> {
+        self.raw_compare_and_swap(scope, item, expected, value)
+            .redact(scope)
+    }
+
+    fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError> {
+        self.raw_create(scope, item, value).redact(scope)
+    }
+
+    fn delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError> {
+        self.raw_delete(scope, item).redact(scope)
+    }
+
+    fn list(&self, scope: &Scope) -> Result<Vec<ItemMeta>, StoreError> {
+        self.raw_list(scope).redact(scope)
+    }
+
+    fn owners(&self, kind: &Kind) -> Result<Vec<OwnerId>, StoreError> {
+        self.raw_owners(kind)
+    }
+
+    fn remove_scope(&self, scope: &Scope) -> Result<usize, StoreError> {
+        self.raw_remove_scope(scope).redact(scope)
+    }
+
+    fn status(&self) -> BackendStatus {
+        self.raw_status()
     }
 }

@@ -20,6 +20,7 @@
 //! from `spawn_blocking`).
 
 use crate::name::{ItemName, Kind, OwnerId, Scope};
+use crate::storage::RedactErr;
 use crate::storage::{
     BackendState, BackendStatus, Created, DEFAULT_MAX_ITEM_BYTES, ItemMeta, Storage, StoreError,
     Swapped, check_size,
@@ -320,8 +321,9 @@ impl ObjectStorage {
     }
 }
 
-impl Storage for ObjectStorage {
-    fn get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
+/// The calls as the backend makes them; [`Storage`] redacts their errors.
+impl ObjectStorage {
+    fn raw_get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
         let (store, path, backend, max) = (
             self.store.clone(),
             self.item_path(scope, item),
@@ -348,7 +350,7 @@ impl Storage for ObjectStorage {
         })
     }
 
-    fn put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
+    fn raw_put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
         check_size(value.len(), self.options.max_item_bytes)?;
         let (store, path, backend) = (
             self.store.clone(),
@@ -365,7 +367,12 @@ impl Storage for ObjectStorage {
         })
     }
 
-    fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError> {
+    fn raw_create(
+        &self,
+        scope: &Scope,
+        item: &ItemName,
+        value: &[u8],
+    ) -> Result<Created, StoreError> {
         check_size(value.len(), self.options.max_item_bytes)?;
         let (store, path, backend) = (
             self.store.clone(),
@@ -387,7 +394,7 @@ impl Storage for ObjectStorage {
         })
     }
 
-    fn compare_and_swap(
+    fn raw_compare_and_swap(
         &self,
         scope: &Scope,
         item: &ItemName,
@@ -456,7 +463,7 @@ impl Storage for ObjectStorage {
         })
     }
 
-    fn delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError> {
+    fn raw_delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError> {
         let (store, path, backend) = (
             self.store.clone(),
             self.item_path(scope, item),
@@ -470,7 +477,7 @@ impl Storage for ObjectStorage {
         })
     }
 
-    fn list(&self, scope: &Scope) -> Result<Vec<ItemMeta>, StoreError> {
+    fn raw_list(&self, scope: &Scope) -> Result<Vec<ItemMeta>, StoreError> {
         let (store, prefix, backend) = (
             self.store.clone(),
             self.scope_path(&scope.kind, Some(&scope.owner)),
@@ -498,7 +505,7 @@ impl Storage for ObjectStorage {
         })
     }
 
-    fn owners(&self, kind: &Kind) -> Result<Vec<OwnerId>, StoreError> {
+    fn raw_owners(&self, kind: &Kind) -> Result<Vec<OwnerId>, StoreError> {
         let (store, prefix, backend) = (
             self.store.clone(),
             self.scope_path(kind, None),
@@ -517,7 +524,7 @@ impl Storage for ObjectStorage {
         })
     }
 
-    fn remove_scope(&self, scope: &Scope) -> Result<usize, StoreError> {
+    fn raw_remove_scope(&self, scope: &Scope) -> Result<usize, StoreError> {
         let (store, prefix, backend) = (
             self.store.clone(),
             self.scope_path(&scope.kind, Some(&scope.owner)),
@@ -541,11 +548,56 @@ impl Storage for ObjectStorage {
         })
     }
 
-    fn status(&self) -> BackendStatus {
+    fn raw_status(&self) -> BackendStatus {
         BackendStatus {
             backend: self.backend,
             location: self.location.clone(),
             state: BackendState::Primary,
         }
+    }
+}
+
+impl Storage for ObjectStorage {
+    fn get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
+        self.raw_get(scope, item).redact(scope)
+    }
+
+    fn put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
+        self.raw_put(scope, item, value).redact(scope)
+    }
+
+    fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError> {
+        self.raw_create(scope, item, value).redact(scope)
+    }
+
+    fn compare_and_swap(
+        &self,
+        scope: &Scope,
+        item: &ItemName,
+        expected: &[u8],
+        value: &[u8],
+    ) -> Result<Swapped, StoreError> {
+        self.raw_compare_and_swap(scope, item, expected, value)
+            .redact(scope)
+    }
+
+    fn delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError> {
+        self.raw_delete(scope, item).redact(scope)
+    }
+
+    fn list(&self, scope: &Scope) -> Result<Vec<ItemMeta>, StoreError> {
+        self.raw_list(scope).redact(scope)
+    }
+
+    fn owners(&self, kind: &Kind) -> Result<Vec<OwnerId>, StoreError> {
+        self.raw_owners(kind)
+    }
+
+    fn remove_scope(&self, scope: &Scope) -> Result<usize, StoreError> {
+        self.raw_remove_scope(scope).redact(scope)
+    }
+
+    fn status(&self) -> BackendStatus {
+        self.raw_status()
     }
 }

@@ -67,6 +67,72 @@ pub enum StoreError {
     Unsafe(String),
 }
 
+/// Owner ids shorter than this are not secrets (and replacing them would
+/// garble the text), so errors show them as they are.
+const REDACT_MIN_LEN: usize = 16;
+
+impl StoreError {
+    /// This error with `scope`'s owner id replaced by its redacted tag
+    /// wherever it appears (paths, keys, a service's message, the OS error's
+    /// text): errors reach logs and, as internal errors, clients, and a
+    /// session id is a bearer secret.
+    pub(crate) fn redact(self, scope: &Scope) -> StoreError {
+        let id = scope.owner.as_str();
+        if id.len() < REDACT_MIN_LEN {
+            return self;
+        }
+        let tag = scope.owner.redacted();
+        let clean = |s: String| {
+            if s.contains(id) {
+                s.replace(id, &tag)
+            } else {
+                s
+            }
+        };
+        match self {
+            StoreError::Unavailable { backend, reason } => StoreError::Unavailable {
+                backend,
+                reason: clean(reason),
+            },
+            StoreError::Denied { backend, reason } => StoreError::Denied {
+                backend,
+                reason: clean(reason),
+            },
+            StoreError::Unsupported { backend, reason } => StoreError::Unsupported {
+                backend,
+                reason: clean(reason),
+            },
+            StoreError::Io { op, path, source } => {
+                let text = source.to_string();
+                let source = if text.contains(id) {
+                    std::io::Error::new(source.kind(), clean(text))
+                } else {
+                    source
+                };
+                StoreError::Io {
+                    op,
+                    path: clean(path),
+                    source,
+                }
+            }
+            StoreError::Unsafe(m) => StoreError::Unsafe(clean(m)),
+            other @ (StoreError::Name(_) | StoreError::TooLarge { .. }) => other,
+        }
+    }
+}
+
+/// Redacts the owner id of `scope` in a call's error.
+pub(crate) trait RedactErr<T> {
+    /// See [`StoreError::redact`].
+    fn redact(self, scope: &Scope) -> Result<T, StoreError>;
+}
+
+impl<T> RedactErr<T> for Result<T, StoreError> {
+    fn redact(self, scope: &Scope) -> Result<T, StoreError> {
+        self.map_err(|e| e.redact(scope))
+    }
+}
+
 /// Refuses a value over a backend's item size limit (every backend checks
 /// before writing, and the local ones again when reading).
 pub(crate) fn check_size(len: usize, max: usize) -> Result<(), StoreError> {

@@ -250,3 +250,27 @@ fn bursts_of_large_items_are_split_across_commits_and_all_land() {
         }
     }
 }
+
+/// A damaged record of a session: the error names a redacted key.
+#[test]
+fn errors_never_show_a_session_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = scope(Kind::sessions(), common::SESSION_ID);
+    {
+        // A value without the 8-byte header, written behind the store's back.
+        let db = redb::Database::create(dir.path().join(DATABASE_FILE)).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let table: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("items");
+            let mut t = txn.open_table(table).unwrap();
+            let key = format!("sessions/{}/session.json", common::SESSION_ID);
+            t.insert(key.as_str(), &b"bad"[..]).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    let e = store.get(&s, &item("session.json")).unwrap_err();
+    common::assert_id_not_shown(&e, common::SESSION_ID);
+    let e = store.put(&s, &item("x"), &[0; 2 << 20]).unwrap_err();
+    common::assert_id_not_shown(&e, common::SESSION_ID);
+}

@@ -221,3 +221,60 @@ fn remote_config_debug_redacts_secrets() {
     };
     assert!(!format!("{g:?}").contains("PEM"));
 }
+
+/// Store errors for a session's items never show the session id (paths are
+/// redacted to `sid:` and a short hash).
+#[test]
+fn errors_never_show_a_session_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path()).unwrap();
+    let s = scope(Kind::sessions(), common::SESSION_ID);
+    store.put(&s, &item("ok"), b"1").unwrap();
+    // A directory where the item should be: reads and writes fail (as root
+    // too, unlike a read-only directory).
+    std::fs::create_dir(store.scope_dir(&s).join("session.json")).unwrap();
+    std::fs::write(store.scope_dir(&s).join("session.json/x"), b"").unwrap();
+    let errors = [
+        store.get(&s, &item("session.json")).unwrap_err(),
+        store.put(&s, &item("session.json"), b"v").unwrap_err(),
+        store
+            .compare_and_swap(&s, &item("ok"), b"1", &[0; 2 << 20])
+            .unwrap_err(),
+        store.delete(&s, &item("session.json")).unwrap_err(),
+    ];
+    for e in &errors {
+        common::assert_id_not_shown(e, common::SESSION_ID);
+    }
+    assert!(
+        errors[0].to_string().contains("sid:"),
+        "a redacted tag stays: {}",
+        errors[0]
+    );
+}
+
+#[test]
+fn remote_errors_never_show_a_session_id() {
+    let key = r#"{"gcs_base_url": "http://127.0.0.1:9", "disable_oauth": true, "client_email": "", "private_key": "", "private_key_id": ""}"#;
+    let remote = ObjectStorage::connect(
+        RemoteConfig::Gcs {
+            bucket: "b".into(),
+            service_account_key: Some(key.into()),
+        },
+        ObjectStoreOptions {
+            max_retries: 0,
+            retry_timeout: Duration::from_millis(100),
+            call_deadline: Duration::from_secs(5),
+            ..ObjectStoreOptions::default()
+        },
+    )
+    .unwrap();
+    let s = scope(Kind::sessions(), common::SESSION_ID);
+    for e in [
+        remote.get(&s, &item("session.json")).unwrap_err(),
+        remote.put(&s, &item("session.json"), b"1").unwrap_err(),
+        remote.list(&s).unwrap_err(),
+    ] {
+        assert!(matches!(e, StoreError::Unavailable { .. }), "{e}");
+        common::assert_id_not_shown(&e, common::SESSION_ID);
+    }
+}

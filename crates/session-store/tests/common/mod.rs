@@ -277,3 +277,19 @@ pub fn swap_race(stores: Vec<Arc<dyn Storage>>, rounds: usize) {
         );
     }
 }
+
+/// A session id as the engine makes them: 43 base64url characters.
+pub const SESSION_ID: &str = "Zk9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWo";
+
+/// Everything an error can show (Display, Debug, the source chain) must not
+/// contain the full owner id, nor its first half.
+pub fn assert_id_not_shown(err: &dyn std::error::Error, id: &str) {
+    let mut shown = format!("{err} {err:?}");
+    let mut source = err.source();
+    while let Some(s) = source {
+        shown.push_str(&format!(" {s} {s:?}"));
+        source = s.source();
+    }
+    assert!(!shown.contains(id), "the id is in: {shown}");
+    assert!(!shown.contains(&id[..20]), "half the id is in: {shown}");
+}
