@@ -135,7 +135,9 @@ pub fn create(store: &dyn Storage, now: SystemTime) -> Result<Session, SessionEr
     loop {
         let id = SessionId::generate();
         let record = SessionRecord::fresh(now);
-        if store.create(&id.scope(), &record_item(), &encode(&record)?)? == Created::Created {
+        if store.create_new_scope(&id.scope(), &record_item(), &encode(&record)?)?
+            == Created::Created
+        {
             return Ok(Session { id, record });
         }
     }

@@ -17,7 +17,7 @@
 //! - [`ObjectStorage`]: GCS or S3 via `object_store`, with retries, a call
 //!   deadline and conditional PUT for [`Storage::create`].
 //! - [`FallbackStore`]: a remote store that visibly falls back to a local
-//!   one when the remote is down.
+//!   one when the remote is down, keeping every scope on one backend.
 //!
 //! # Storing relying-party credentials
 //!

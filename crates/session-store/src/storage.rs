@@ -221,6 +221,20 @@ pub trait Storage: Send + Sync + fmt::Debug {
     /// [`Created::Created`]. This is the primitive for single-use consumption.
     fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError>;
 
+    /// Creates the first item of a scope whose owner id the caller has just
+    /// generated at random (a new session, a new challenge), so no other
+    /// backend can hold that scope. Same result as [`Storage::create`]; a
+    /// [`crate::FallbackStore`] may serve it locally while its remote is
+    /// down, which it never does for a scope that may live on the remote.
+    fn create_new_scope(
+        &self,
+        scope: &Scope,
+        item: &ItemName,
+        value: &[u8],
+    ) -> Result<Created, StoreError> {
+        self.create(scope, item, value)
+    }
+
     /// Replaces an item only if it still holds exactly `expected`. Atomic
     /// across processes sharing the backend: of concurrent swaps from the
     /// same value, one gets [`Swapped::Swapped`]. A missing item stays

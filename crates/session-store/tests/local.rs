@@ -175,7 +175,10 @@ fn unreachable_remote_falls_back_to_local_visibly() {
     let local = Arc::new(LocalStore::open(dir.path()).unwrap());
     let store = FallbackStore::new(Arc::new(remote), local.clone(), Duration::from_secs(3600));
     assert_eq!(store.status().state, BackendState::Primary);
-    store.put(&s, &item("x"), b"1").unwrap();
+    assert_eq!(
+        store.create_new_scope(&s, &item("x"), b"1").unwrap(),
+        session_store::Created::Created
+    );
     let status = store.status();
     assert_eq!(status.backend, "gcs");
     match &status.state {
