@@ -239,11 +239,17 @@ function cleanupView(c, update, body) {
 function keyView(k, update, body) {
   if (!k) return h('p', { class: 'empty' }, 'No key status.');
   const rotateBtn = h('button', { type: 'button', class: 'secondary', onclick: async () => {
-    if (!confirm('Rotate the session key? New cookies are sealed with the new key; the previous key is kept to read existing cookies.')) return;
+    if (!confirm('Rotate the session key? New cookies are sealed with the new key; the previous key still opens existing cookies for a grace period (one day by default), or until you revoke it.')) return;
     rotateBtn.disabled = true;
     try { update(await api.post('/api/inspect/key/rotate', undefined, { inspect: true })); }
     catch (e) { body.append(errorBox(e)); rotateBtn.disabled = false; }
   } }, 'Rotate');
+  const revokeBtn = k.previous ? h('button', { type: 'button', class: 'secondary', onclick: async () => {
+    if (!confirm('Revoke the previous key now? Cookies sealed with it stop opening at once (sessions not seen since the rotation end).')) return;
+    revokeBtn.disabled = true;
+    try { update(await api.post('/api/inspect/key/revoke-previous', undefined, { inspect: true })); }
+    catch (e) { body.append(errorBox(e)); revokeBtn.disabled = false; }
+  } }, 'Revoke previous key') : null;
   return h('div', {},
     h('dl', { class: 'kv' },
       h('dt', {}, 'Source'), h('dd', {}, badge(k.source, k.source === 'generated' ? 'warn' : 'ok'), k.sourceDetail ? h('div', { class: 'muted small' }, k.sourceDetail) : null),
@@ -251,7 +257,7 @@ function keyView(k, update, body) {
       k.previous ? [h('dt', {}, 'Previous'), h('dd', {}, h('code', { class: 'raw' }, k.previous.fingerprint),
         k.previous.validUntil ? h('div', { class: 'muted small' }, 'opens old cookies until ', time(k.previous.validUntil)) : null)] : null),
     k.warning ? notice('warn', k.warning) : null,
-    h('div', { class: 'actions' }, rotateBtn));
+    h('div', { class: 'actions' }, rotateBtn, revokeBtn));
 }
 
 function storageView(s) {

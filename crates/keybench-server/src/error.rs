@@ -118,6 +118,16 @@ impl From<relying_party::accounts::AccountError> for ApiError {
                 "credential_registered",
                 "this credential is already registered",
             ),
+            AccountError::Conflict => Self::new(
+                StatusCode::CONFLICT,
+                "credential_conflict",
+                "the credential was used by another login at the same time; try again",
+            ),
+            AccountError::CredentialDeleted => Self::new(
+                StatusCode::CONFLICT,
+                "credential_deleted",
+                "the credential was deleted during this login",
+            ),
             AccountError::InvalidUsername => Self::bad_request(
                 "invalid_username",
                 "a user name is 1 to 64 characters, without control characters",

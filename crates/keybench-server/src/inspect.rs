@@ -257,6 +257,17 @@ pub fn rotate_key(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
     ))
 }
 
+/// `POST /api/inspect/key/revoke-previous`: cookies sealed under the
+/// previous key stop opening now.
+pub fn revoke_previous_key(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    guard(app, &req.headers)?;
+    let status = app.engine.revoke_previous_key()?;
+    app.notify(&[Topic::Key, Topic::Events]);
+    Ok(Reply::ok(
+        serde_json::to_value(status).unwrap_or(Json::Null),
+    ))
+}
+
 /// `GET /api/inspect/events`.
 pub fn events(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
     guarded(app, req, Topic::Events)

@@ -212,6 +212,10 @@ fn router(app: Arc<App>) -> Router {
             "/api/inspect/key/rotate",
             post(endpoint!(inspect::rotate_key)),
         )
+        .route(
+            "/api/inspect/key/revoke-previous",
+            post(endpoint!(inspect::revoke_previous_key)),
+        )
         .route("/api/inspect/events", get(endpoint!(inspect::events)))
         .route("/api/inspect/storage", get(endpoint!(inspect::storage)))
         .route("/api/inspect/stream", get(inspect::stream))

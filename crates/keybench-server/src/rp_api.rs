@@ -788,8 +788,9 @@ pub fn authenticate_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiE
         ));
     }
     credential.apply(&outcome);
+    let read = stored.clone();
     stored.record = credential.record().clone();
-    app.accounts.update_credential(&owner, &stored)?;
+    app.accounts.update_credential(&owner, &read, &stored)?;
     let signed_in = app.engine.authenticate(
         &req.context(EndpointClass::Critical),
         &opened.session,

@@ -92,6 +92,23 @@ fn ceremonies_sessions_and_the_dashboard() {
     assert!(rows.iter().all(|r| r["policy"]["http_only"] == true));
     let (_, key_status) = srv.inspect(&dash, "/api/inspect/key");
     assert!(key_status["fingerprint"].is_string(), "{key_status}");
+    for path in [
+        "/api/inspect/key/rotate",
+        "/api/inspect/key/revoke-previous",
+    ] {
+        let (s, status) = dash
+            .post(format!("{}{path}", srv.base))
+            .bearer_auth(&srv.secret)
+            .send()
+            .map(|r| (r.status().as_u16(), r.json::<Value>().unwrap()))
+            .unwrap();
+        assert_eq!(s, 200, "{path}: {status}");
+        assert_eq!(
+            status["previous_fingerprint"].is_string(),
+            path.ends_with("rotate"),
+            "{path}: {status}"
+        );
+    }
     let (s, report) = dash
         .post(format!("{}/api/inspect/cleanup", srv.base))
         .bearer_auth(&srv.secret)

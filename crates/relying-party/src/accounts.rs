@@ -16,7 +16,7 @@ use aws_lc_rs::digest::{SHA256, digest};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use session_store::{Created, ItemName, Kind, OwnerId, Scope, Storage, StoreError};
+use session_store::{Created, ItemName, Kind, OwnerId, Scope, Storage, StoreError, Swapped};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -39,6 +39,13 @@ pub enum AccountError {
     /// A stored key does not decode.
     #[error(transparent)]
     Record(#[from] RecordError),
+    /// The credential changed since it was read (a concurrent login, or a
+    /// cloned key used twice at once); nothing was written.
+    #[error("the credential changed while this request used it")]
+    Conflict,
+    /// The credential was deleted since it was read; it is not re-created.
+    #[error("the credential was deleted while this request used it")]
+    CredentialDeleted,
 }
 
 /// An account's profile.
@@ -326,19 +333,43 @@ impl Accounts {
         Ok(Some((credential, stored)))
     }
 
-    /// Replaces a stored credential's record (counter, flags) after an authentication.
+    /// Replaces a stored credential after an authentication (counter,
+    /// flags), only if it is still exactly `read`, the value this request
+    /// loaded: of two logins from the same read (a cloned key used twice at
+    /// once) only one wins, the other gets [`AccountError::Conflict`]; a
+    /// credential deleted meanwhile gets [`AccountError::CredentialDeleted`]
+    /// and stays deleted.
     pub fn update_credential(
         &self,
         username: &str,
-        stored: &StoredCredential,
+        read: &StoredCredential,
+        updated: &StoredCredential,
     ) -> Result<(), AccountError> {
-        let bytes = serde_json::to_vec(stored).map_err(|e| AccountError::Corrupt(e.to_string()))?;
-        self.store.put(
-            &Self::account_scope(username)?,
-            &Self::credential_item(&stored.record.id.0)?,
-            &bytes,
-        )?;
-        Ok(())
+        if read.record.id != updated.record.id {
+            return Err(AccountError::Conflict);
+        }
+        let scope = Self::account_scope(username)?;
+        let name = Self::credential_item(&updated.record.id.0)?;
+        // Compared as records, swapped on the stored bytes, so a stored
+        // encoding that differs from ours still matches what was read.
+        let Some(current) = self.store.get(&scope, &name)? else {
+            return Err(AccountError::CredentialDeleted);
+        };
+        let stored: StoredCredential =
+            serde_json::from_slice(&current).map_err(|e| AccountError::Corrupt(e.to_string()))?;
+        if stored != *read {
+            return Err(AccountError::Conflict);
+        }
+        let bytes =
+            serde_json::to_vec(updated).map_err(|e| AccountError::Corrupt(e.to_string()))?;
+        match self
+            .store
+            .compare_and_swap(&scope, &name, &current, &bytes)?
+        {
+            Swapped::Swapped => Ok(()),
+            Swapped::Changed => Err(AccountError::Conflict),
+            Swapped::Missing => Err(AccountError::CredentialDeleted),
+        }
     }
 
     /// Every credential of `username`, oldest first.
@@ -429,8 +460,9 @@ mod tests {
             &second.shared_verifier()
         ));
         // The counter changes every authentication; the key stays decoded.
+        let read = record.clone();
         record.record.sign_count = 5;
-        accounts.update_credential("alice", &record).unwrap();
+        accounts.update_credential("alice", &read, &record).unwrap();
         let (third, _) = accounts
             .verifying_credential("alice", &id)
             .unwrap()
@@ -442,7 +474,7 @@ mod tests {
         assert_eq!(third.record().sign_count, 5);
         // Another key under the same id is decoded afresh, never served stale.
         accounts
-            .update_credential("alice", &stored(ED25519, CoseAlgorithm::EDDSA))
+            .update_credential("alice", &record, &stored(ED25519, CoseAlgorithm::EDDSA))
             .unwrap();
         let (fourth, _) = accounts
             .verifying_credential("alice", &id)
@@ -453,5 +485,56 @@ mod tests {
             &fourth.shared_verifier()
         ));
         assert_eq!(fourth.verifier().algorithm(), CoseAlgorithm::EDDSA);
+    }
+
+    /// Two logins from one read (a cloned key): the second update is refused
+    /// and the first one's counter stays.
+    #[test]
+    fn two_updates_from_the_same_read_the_second_conflicts() {
+        const ES256: &str = "a5010203262001215820afefa16f97ca9b2d23eb86ccb64098d20db90856062eb249c33a9b672f26df61225820930a56b87a2fca66334b03458abf879717c12cc68ed73290af2e2664796b9220";
+        let dir = tempfile::tempdir().unwrap();
+        let accounts = Accounts::new(Arc::new(
+            session_store::EmbeddedStore::open(dir.path()).unwrap(),
+        ));
+        let id = vec![7u8; 32];
+        accounts
+            .add_credential("alice", &stored(ES256, CoseAlgorithm::ES256))
+            .unwrap();
+        let read = accounts.credential("alice", &id).unwrap().unwrap();
+        let (mut first, mut second) = (read.clone(), read.clone());
+        first.record.sign_count = 10;
+        second.record.sign_count = 11;
+        accounts.update_credential("alice", &read, &first).unwrap();
+        let err = accounts
+            .update_credential("alice", &read, &second)
+            .unwrap_err();
+        assert!(matches!(err, AccountError::Conflict), "{err:?}");
+        let now = accounts.credential("alice", &id).unwrap().unwrap();
+        assert_eq!(now.record.sign_count, 10);
+    }
+
+    /// A login that read the credential before a delete does not bring it
+    /// back.
+    #[test]
+    fn an_update_after_a_delete_fails_and_the_credential_stays_deleted() {
+        const ES256: &str = "a5010203262001215820afefa16f97ca9b2d23eb86ccb64098d20db90856062eb249c33a9b672f26df61225820930a56b87a2fca66334b03458abf879717c12cc68ed73290af2e2664796b9220";
+        let dir = tempfile::tempdir().unwrap();
+        let accounts = Accounts::new(Arc::new(
+            session_store::EmbeddedStore::open(dir.path()).unwrap(),
+        ));
+        let id = vec![7u8; 32];
+        accounts
+            .add_credential("alice", &stored(ES256, CoseAlgorithm::ES256))
+            .unwrap();
+        let read = accounts.credential("alice", &id).unwrap().unwrap();
+        assert!(accounts.delete_credential("alice", &id).unwrap());
+        let mut updated = read.clone();
+        updated.record.sign_count = 1;
+        let err = accounts
+            .update_credential("alice", &read, &updated)
+            .unwrap_err();
+        assert!(matches!(err, AccountError::CredentialDeleted), "{err:?}");
+        assert!(accounts.credential("alice", &id).unwrap().is_none());
+        assert!(accounts.credentials("alice").unwrap().is_empty());
     }
 }

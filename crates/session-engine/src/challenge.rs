@@ -234,7 +234,9 @@ pub fn issue(
             context: context.map(str::to_owned),
         };
         let value = serde_json::to_vec(&record).unwrap_or_default();
-        if store.create(&scope_of(&bytes)?, &item(BINDING_ITEM)?, &value)? == Created::Created {
+        if store.create_new_scope(&scope_of(&bytes)?, &item(BINDING_ITEM)?, &value)?
+            == Created::Created
+        {
             return Ok(IssuedChallenge { bytes, expires_at });
         }
     }

@@ -13,7 +13,7 @@ use crate::policy::{
 };
 use crate::seal::{self, OpenedWith};
 use crate::secret::{KeyManager, KeyStatus, SecretKey, SecretKeyConfig, SecretKeyError};
-use crate::session::{self, Session, SessionError, SessionItems};
+use crate::session::{self, Session, SessionError, SessionItems, Touched};
 use http::{HeaderMap, Method};
 use session_store::{BackendState, BackendStatus, Storage, StoreError};
 use std::sync::{Arc, Condvar, Mutex};
@@ -37,6 +37,9 @@ pub struct EngineConfig {
     pub headers: HeaderConfig,
     /// Capacity of the event ring.
     pub event_capacity: usize,
+    /// How long a rotated-out secret key keeps opening cookies (default one
+    /// day); overrides [`SecretKeyConfig::retire_after`].
+    pub previous_key_grace: Duration,
 }
 
 impl Default for EngineConfig {
@@ -49,6 +52,7 @@ impl Default for EngineConfig {
             allowed_origins: OriginAllowList::default(),
             headers: HeaderConfig::default(),
             event_capacity: crate::events::DEFAULT_RING_CAPACITY,
+            previous_key_grace: crate::secret::DEFAULT_PREVIOUS_KEY_GRACE,
         }
     }
 }
@@ -105,7 +109,8 @@ pub struct SessionEngine {
 }
 
 impl SessionEngine {
-    /// An engine whose key is resolved per `secret` (keyring first).
+    /// An engine whose key is resolved per `secret` (an explicit key first,
+    /// then the keyring).
     pub fn new(
         config: EngineConfig,
         store: Arc<dyn Storage>,
@@ -113,7 +118,11 @@ impl SessionEngine {
         secret: &SecretKeyConfig,
     ) -> Result<SessionEngine, EngineError> {
         let events = Arc::new(EventLog::new(config.event_capacity));
-        let keys = KeyManager::resolve(secret, clock.clone(), &events)?;
+        let secret = SecretKeyConfig {
+            retire_after: config.previous_key_grace,
+            ..secret.clone()
+        };
+        let keys = KeyManager::resolve(&secret, clock.clone(), &events)?;
         Ok(Self::assemble(config, store, clock, keys, events))
     }
 
@@ -125,7 +134,7 @@ impl SessionEngine {
         key: SecretKey,
     ) -> SessionEngine {
         let events = Arc::new(EventLog::new(config.event_capacity));
-        let keys = KeyManager::in_memory(key, clock.clone());
+        let keys = KeyManager::in_memory_with_grace(key, clock.clone(), config.previous_key_grace);
         Self::assemble(config, store, clock, keys, events)
     }
 
@@ -282,7 +291,19 @@ impl SessionEngine {
                 }));
             }
         }
-        session::touch(&*self.store, &mut session, now, self.config.touch_coalesce)?;
+        if session::touch(&*self.store, &mut session, now, self.config.touch_coalesce)?
+            == Touched::Gone
+        {
+            // Logged out or rotated by a concurrent request.
+            self.event(
+                EventKind::CookieRejected,
+                Severity::Warning,
+                Some(id.redacted()),
+                Some("unknown_session"),
+                "session removed while the request was opening it",
+            );
+            return Ok(None);
+        }
         let (policy, set_cookie) = if with == OpenedWith::Previous {
             let (p, h) = self.issue_cookie(ctx, &session);
             (p, Some(h))
@@ -533,6 +554,12 @@ impl SessionEngine {
     /// Rotates the secret key.
     pub fn rotate_key(&self) -> Result<KeyStatus, EngineError> {
         Ok(self.keys.rotate(&self.events)?)
+    }
+
+    /// Drops the previous secret key durably: cookies sealed under it stop
+    /// opening now instead of at the end of the grace period.
+    pub fn revoke_previous_key(&self) -> Result<KeyStatus, EngineError> {
+        Ok(self.keys.revoke_previous(&self.events)?)
     }
 
     // ---- storage and cleanup -------------------------------------------

@@ -33,6 +33,9 @@ pub enum EventKind {
     KeyringFallback,
     /// The secret key was rotated.
     KeyRotated,
+    /// The previous secret key was revoked: cookies sealed under it no
+    /// longer open.
+    PreviousKeyRevoked,
     /// A new session was created.
     SessionCreated,
     /// A session id was rotated (authentication, privilege change).

@@ -77,6 +77,15 @@ pub fn replace(path: &Path, contents: &[u8]) -> io::Result<()> {
     sync_parent(path)
 }
 
+/// Removes `path` durably (the directory is synced); a missing file is fine.
+pub fn remove(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => sync_parent(path),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// What reading a key file found.
 #[derive(Debug)]
 pub struct ReadKeyFile {

@@ -3,7 +3,7 @@
 //!
 //! | Concern | Module |
 //! |---|---|
-//! | Secret key: keyring → env → file → generated; status; rotation | [`secret`] (file helper [`keyfile`]) |
+//! | Secret key: env → keyring → file → generated; status; rotation, grace, revocation | [`secret`] (file helper [`keyfile`]) |
 //! | Session ids (43-char base64url) and their validator | [`id`] |
 //! | Sealed cookies (cookie crate private jar) | [`seal`] |
 //! | Per-request cookie policy | [`policy`] |
@@ -46,6 +46,7 @@ pub use policy::{
     CookieLifetime, CookiePolicy, EndpointClass, PolicyConfig, RequestContext, Scheme, SecureBasis,
 };
 pub use secret::{
-    KeyManager, KeySource, KeyStatus, KeyringChoice, SecretKey, SecretKeyConfig, SecretKeyError,
+    DEFAULT_PREVIOUS_KEY_GRACE, KeyManager, KeySource, KeyStatus, KeyringChoice, SecretKey,
+    SecretKeyConfig, SecretKeyError,
 };
-pub use session::{Session, SessionRecord};
+pub use session::{Session, SessionRecord, Touched};

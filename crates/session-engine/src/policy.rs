@@ -5,7 +5,11 @@
 //! - `Secure` when the request is HTTPS: directly over TLS, or from a
 //!   configured trusted proxy whose `X-Forwarded-Proto` says `https`
 //!   (exactly one header, one value). The header from anyone else is ignored.
-//! - `SameSite=None` on HTTPS, `Lax` on HTTP, `Strict` for critical endpoints.
+//! - `SameSite` from the session's state alone ([`same_site_for`]): `Strict`
+//!   for a signed-in session, `Lax` before sign-in, on HTTP and HTTPS alike,
+//!   whichever endpoint or path (new session, sign-in, id rotation, re-seal
+//!   after a key rotation, login expiry) issues the cookie. `None` is never
+//!   used: nothing embeds Keybench cross-site.
 //! - `Max-Age`: one year for the long-lived metadata-session cookie, shorter
 //!   (configurable) once the session is authenticated.
 //! - The `__Host-` name prefix whenever `Secure` (which also requires
@@ -33,7 +37,8 @@ pub enum EndpointClass {
     /// Ordinary pages and API calls.
     #[default]
     Normal,
-    /// Account and credential changes: `SameSite=Strict`.
+    /// Sign-in, sign-out, account and credential changes. (The cookie's
+    /// `SameSite` does not depend on the endpoint; see [`same_site_for`].)
     Critical,
 }
 
@@ -168,6 +173,18 @@ pub fn effective_scheme(ctx: &RequestContext<'_>, trusted: &[IpAddr]) -> (Scheme
     }
 }
 
+/// The one `SameSite` rule, from the session's state: a signed-in session
+/// ([`CookieLifetime::Authenticated`]) is `Strict` so no cross-site request
+/// carries it; a pre-login one is `Lax` so a link into Keybench still finds
+/// its session. Every path that issues a cookie goes through here, so a
+/// re-issue can never weaken it.
+pub fn same_site_for(lifetime: CookieLifetime) -> SameSite {
+    match lifetime {
+        CookieLifetime::Authenticated => SameSite::Strict,
+        CookieLifetime::Metadata => SameSite::Lax,
+    }
+}
+
 impl CookiePolicy {
     /// The policy for a request and a lifetime.
     pub fn for_request(
@@ -177,11 +194,7 @@ impl CookiePolicy {
     ) -> CookiePolicy {
         let (scheme, basis) = effective_scheme(ctx, &config.trusted_proxies);
         let secure = scheme == Scheme::Https;
-        let same_site = match (ctx.endpoint, secure) {
-            (EndpointClass::Critical, _) => SameSite::Strict,
-            (EndpointClass::Normal, true) => SameSite::None,
-            (EndpointClass::Normal, false) => SameSite::Lax,
-        };
+        let same_site = same_site_for(lifetime);
         let max_age = match lifetime {
             CookieLifetime::Metadata => config.metadata_max_age,
             CookieLifetime::Authenticated => config.authenticated_max_age,

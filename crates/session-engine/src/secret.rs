@@ -1,10 +1,10 @@
 //! The session secret key: where it comes from, its status, its rotation.
 //!
-//! Resolution order (issue 6 item 1):
-//! 1. the OS keyring (keyring-core; the Secret Service store on Linux),
-//! 2. `KEYBENCH_SECRET_KEY` (32 bytes as 64 hex digits, 43 unpadded
+//! Resolution order: an explicit setting wins.
+//! 1. `KEYBENCH_SECRET_KEY` (32 bytes as 64 hex digits, 43 unpadded
 //!    base64url characters or 44 padded standard base64 characters; anything
 //!    else is an error, never silently replaced),
+//! 2. the OS keyring (keyring-core; the Secret Service store on Linux),
 //! 3. the key file (mode 0600),
 //! 4. 32 fresh random bytes, stored in the first writable place: the keyring,
 //!    else the key file (created atomically), else memory only (with a
@@ -16,8 +16,10 @@
 //! (a hash), never the key.
 //!
 //! Rotation: a new key seals new cookies; the previous key still opens
-//! cookies until `retire_after` (the longest cookie lifetime) has passed
-//! since the rotation. Both are persisted where the key lives.
+//! cookies (which are then re-sealed) for a short grace period after the
+//! rotation ([`DEFAULT_PREVIOUS_KEY_GRACE`], configurable), so rotating
+//! revokes a leaked key within that period; [`KeyManager::revoke_previous`]
+//! drops it at once. Both keys are persisted where the key lives.
 
 use crate::clock::{Clock, from_unix_ms, unix_ms};
 use crate::events::{EventKind, EventLog, Severity};
@@ -31,6 +33,11 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
+
+/// How long a rotated-out key keeps opening cookies by default: long
+/// enough for active users' cookies to be re-sealed, short enough that a
+/// rotation revokes a leaked key the same day.
+pub const DEFAULT_PREVIOUS_KEY_GRACE: Duration = Duration::from_secs(24 * 3600);
 
 /// Name of the environment variable holding an explicit key.
 pub const ENV_SECRET_KEY: &str = "KEYBENCH_SECRET_KEY";
@@ -215,7 +222,9 @@ pub struct SecretKeyConfig {
     pub env_value: Option<String>,
     /// The key file, if any.
     pub key_file: Option<PathBuf>,
-    /// How long a rotated-out key keeps opening cookies.
+    /// How long a rotated-out key keeps opening cookies (a
+    /// [`crate::SessionEngine`] uses its `EngineConfig::previous_key_grace`
+    /// instead).
     pub retire_after: Duration,
 }
 
@@ -250,7 +259,7 @@ impl SecretKeyConfig {
             keyring_user: "session-secret-key".to_owned(),
             env_value: None,
             key_file,
-            retire_after: Duration::from_secs(365 * 24 * 3600),
+            retire_after: DEFAULT_PREVIOUS_KEY_GRACE,
         }
     }
 }
@@ -289,6 +298,9 @@ pub enum SecretKeyError {
     /// Writing the rotated key failed; the old key stays current.
     #[error("could not store the rotated key: {0}")]
     RotationStore(String),
+    /// The stored previous key could not be removed; it still opens cookies.
+    #[error("could not remove the previous key: {0}")]
+    RevokeStore(String),
 }
 
 /// How a keyring failed, without the keyring's error value (which can carry
@@ -473,7 +485,29 @@ impl KeyManager {
         let mut warnings = Vec::new();
         let service = config.keyring_service.clone();
 
-        // 1. The keyring.
+        // 1. The environment: an explicit setting wins over stored keys.
+        if let Some(text) = &config.env_value {
+            let key = SecretKey::parse_text(text).map_err(SecretKeyError::InvalidEnvKey)?;
+            if let Some(path) = config.key_file.as_ref().filter(|p| p.exists()) {
+                warnings.push(format!(
+                    "{ENV_SECRET_KEY} is set, so the key file {} is not used",
+                    path.display()
+                ));
+            }
+            return Ok(Self::finish(
+                config,
+                clock,
+                events,
+                key,
+                None,
+                Home::Environment,
+                KeySource::Environment,
+                false,
+                warnings,
+            ));
+        }
+
+        // 2. The keyring.
         let mut writable_keyring = None;
         match open_store(&config.keyring).and_then(|store| {
             let current =
@@ -533,22 +567,6 @@ impl KeyManager {
                 Some("keyring_unavailable"),
                 w.clone(),
             );
-        }
-
-        // 2. The environment.
-        if let Some(text) = &config.env_value {
-            let key = SecretKey::parse_text(text).map_err(SecretKeyError::InvalidEnvKey)?;
-            return Ok(Self::finish(
-                config,
-                clock,
-                events,
-                key,
-                None,
-                Home::Environment,
-                KeySource::Environment,
-                false,
-                warnings,
-            ));
         }
 
         // 3. The key file.
@@ -725,6 +743,15 @@ impl KeyManager {
 
     /// A manager over a given key, stored nowhere (tests, benchmarks).
     pub fn in_memory(key: SecretKey, clock: Arc<dyn Clock>) -> KeyManager {
+        Self::in_memory_with_grace(key, clock, DEFAULT_PREVIOUS_KEY_GRACE)
+    }
+
+    /// [`KeyManager::in_memory`] with a given grace period for a rotated-out key.
+    pub fn in_memory_with_grace(
+        key: SecretKey,
+        clock: Arc<dyn Clock>,
+        grace: Duration,
+    ) -> KeyManager {
         let status = KeyStatus {
             source: KeySource::Ephemeral,
             generated: false,
@@ -737,7 +764,7 @@ impl KeyManager {
             keys: RwLock::new(Arc::new(KeySet::new(key, None))),
             home: Home::Memory,
             status: RwLock::new(status),
-            retire_after: Duration::from_secs(365 * 24 * 3600),
+            retire_after: grace,
             clock,
         }
     }
@@ -814,6 +841,50 @@ impl KeyManager {
                 "session key rotated: {} -> {}",
                 status.previous_fingerprint.as_deref().unwrap_or("-"),
                 status.fingerprint
+            ),
+        );
+        Ok(status)
+    }
+}
+
+impl KeyManager {
+    /// Drops the previous key now, durably (its keyring entry or file is
+    /// removed first), so cookies sealed under it no longer open, even
+    /// after a restart. For a key that leaked: rotate, then revoke.
+    pub fn revoke_previous(&self, events: &EventLog) -> Result<KeyStatus, SecretKeyError> {
+        match &self.home {
+            Home::Keyring { previous, .. } => match previous.delete_credential() {
+                Ok(()) | Err(keyring_core::Error::NoEntry) => {}
+                Err(e) => {
+                    return Err(SecretKeyError::RevokeStore(
+                        KeyringProblem::classify(&e).describe(),
+                    ));
+                }
+            },
+            Home::File(path) => keyfile::remove(&previous_path(path))
+                .map_err(|e| SecretKeyError::RevokeStore(e.to_string()))?,
+            Home::Environment | Home::Memory => {}
+        }
+        let old = self.keys();
+        let revoked = old.previous.as_ref().map(|(k, _, _)| k.fingerprint());
+        if let Ok(mut k) = self.keys.write() {
+            *k = Arc::new(KeySet::new(old.current.clone(), None));
+        }
+        let status = {
+            let mut s = self.status.write().unwrap_or_else(|p| p.into_inner());
+            s.previous_fingerprint = None;
+            s.previous_valid_until_ms = None;
+            s.clone()
+        };
+        events.record(
+            self.clock.now(),
+            EventKind::PreviousKeyRevoked,
+            Severity::Info,
+            None,
+            None,
+            format!(
+                "previous session key revoked: {}",
+                revoked.as_deref().unwrap_or("none was kept")
             ),
         );
         Ok(status)

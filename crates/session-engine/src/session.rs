@@ -10,7 +10,7 @@ use crate::random;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use session_store::{Created, ItemMeta, ItemName, Storage, StoreError};
+use session_store::{Created, ItemMeta, ItemName, Storage, StoreError, Swapped};
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
@@ -135,7 +135,9 @@ pub fn create(store: &dyn Storage, now: SystemTime) -> Result<Session, SessionEr
     loop {
         let id = SessionId::generate();
         let record = SessionRecord::fresh(now);
-        if store.create(&id.scope(), &record_item(), &encode(&record)?)? == Created::Created {
+        if store.create_new_scope(&id.scope(), &record_item(), &encode(&record)?)?
+            == Created::Created
+        {
             return Ok(Session { id, record });
         }
     }
@@ -150,22 +152,57 @@ pub fn save(store: &dyn Storage, session: &Session) -> Result<(), SessionError> 
     )?)
 }
 
+/// What [`touch`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Touched {
+    /// Within the coalescing interval: nothing written.
+    NotDue,
+    /// Last access written.
+    Written,
+    /// The session no longer exists (logged out, rotated, swept): nothing
+    /// written, so it stays gone.
+    Gone,
+    /// Another request changed the record since it was loaded: nothing
+    /// written; the session now holds the stored record.
+    Changed,
+}
+
 /// Updates last access if at least `coalesce` has passed since the stored
-/// value; returns whether it wrote.
+/// value. The write is a compare-and-swap against the record as stored, so
+/// it never brings back a session that a logout or an id rotation removed
+/// meanwhile, nor overwrites another request's change.
 pub fn touch(
     store: &dyn Storage,
     session: &mut Session,
     now: SystemTime,
     coalesce: Duration,
-) -> Result<bool, SessionError> {
+) -> Result<Touched, SessionError> {
     let now_ms = unix_ms(now);
     let coalesce_ms = u64::try_from(coalesce.as_millis()).unwrap_or(u64::MAX);
     if now_ms.saturating_sub(session.record.last_access_ms) < coalesce_ms {
-        return Ok(false);
+        return Ok(Touched::NotDue);
     }
-    session.record.last_access_ms = now_ms;
-    save(store, session)?;
-    Ok(true)
+    let scope = session.id.scope();
+    // The stored bytes, not a re-encoding: the swap compares bytes.
+    let Some(stored) = store.get(&scope, &record_item())? else {
+        return Ok(Touched::Gone);
+    };
+    let current: SessionRecord =
+        serde_json::from_slice(&stored).map_err(|e| SessionError::CorruptRecord(e.to_string()))?;
+    if current != session.record {
+        session.record = current;
+        return Ok(Touched::Changed);
+    }
+    let mut record = current;
+    record.last_access_ms = now_ms;
+    match store.compare_and_swap(&scope, &record_item(), &stored, &encode(&record)?)? {
+        Swapped::Swapped => {
+            session.record = record;
+            Ok(Touched::Written)
+        }
+        Swapped::Missing => Ok(Touched::Gone),
+        Swapped::Changed => Ok(Touched::Changed),
+    }
 }
 
 /// Moves a session to a fresh id: the application's items are copied, the

@@ -15,7 +15,7 @@ use session_engine::{
     OriginAllowList, OriginVerdict, RequestContext, Scheme, SecretKey, SecureBasis, SessionEngine,
     StateChange,
 };
-use session_store::LocalStore;
+use session_store::{LocalStore, Storage};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -94,7 +94,7 @@ fn a_new_session_round_trips_through_its_sealed_cookie() {
     for attr in [
         "HttpOnly",
         "Secure",
-        "SameSite=None",
+        "SameSite=Lax",
         "Path=/",
         "Max-Age=31536000",
     ] {
@@ -204,7 +204,7 @@ fn key_rotation_keeps_old_cookies_open_until_retirement() {
             .set_cookie
             .is_none()
     );
-    // After the retirement period (one year by default) the old seal is dead.
+    // After the retirement period (a day by default) the old seal is dead.
     f.clock.advance(Duration::from_secs(366 * 24 * 3600));
     // (keep the session itself alive for the check)
     let mut s = reopened.session.clone();
@@ -260,7 +260,7 @@ fn cookie_policy_per_request() {
         (
             true,
             SecureBasis::DirectTls,
-            session_engine::policy::SameSite::None,
+            session_engine::policy::SameSite::Lax,
             true
         )
     );
@@ -295,14 +295,11 @@ fn cookie_policy_per_request() {
     );
     let p = case(&empty, Scheme::Http, proxy, EndpointClass::Normal);
     assert_eq!((p.secure, p.basis), (false, SecureBasis::TrustedProxyHttp));
-    // Critical endpoints: Strict on both schemes.
+    // SameSite follows the session's state, not the endpoint (see
+    // same_site_follows_the_session_state_on_every_issue_path).
     assert_eq!(
         case(&empty, Scheme::Https, untrusted, EndpointClass::Critical).same_site,
-        session_engine::policy::SameSite::Strict
-    );
-    assert_eq!(
-        case(&empty, Scheme::Http, untrusted, EndpointClass::Critical).same_site,
-        session_engine::policy::SameSite::Strict
+        session_engine::policy::SameSite::Lax
     );
     // Lifetimes.
     assert_eq!(p.max_age_secs, 365 * 24 * 3600);
@@ -313,9 +310,128 @@ fn cookie_policy_per_request() {
     assert!(auth.http_only && auth.path == "/");
     // The policy is a displayable value.
     let json = serde_json::to_value(&auth).unwrap();
-    assert_eq!(json["same_site"], "None");
+    assert_eq!(json["same_site"], "Strict");
     assert_eq!(json["basis"], "direct_tls");
     assert!(auth.clear_cookie().contains("Max-Age=0"));
+}
+
+/// One SameSite rule, whatever the context, the endpoint or the path that
+/// issues the cookie: a signed-in session's cookie is Strict, a pre-login
+/// one Lax (on HTTPS too).
+#[test]
+fn same_site_follows_the_session_state_on_every_issue_path() {
+    let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+    let f = fixture_with(EngineConfig {
+        policy: session_engine::PolicyConfig {
+            trusted_proxies: vec![proxy],
+            ..session_engine::PolicyConfig::default()
+        },
+        ..EngineConfig::default()
+    });
+    #[derive(Debug, Clone, Copy)]
+    enum Via {
+        Http,
+        Https,
+        TrustedProxyHttps,
+    }
+    let headers = |via: Via, set_cookie: Option<&str>| {
+        let mut h = set_cookie.map_or_else(HeaderMap::new, cookie_headers);
+        if let Via::TrustedProxyHttps = via {
+            h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        }
+        h
+    };
+    fn context(via: Via, h: &HeaderMap, endpoint: EndpointClass) -> RequestContext<'_> {
+        let (scheme, peer) = match via {
+            Via::Http => (Scheme::Http, "203.0.113.9"),
+            Via::Https => (Scheme::Https, "203.0.113.9"),
+            Via::TrustedProxyHttps => (Scheme::Http, "10.0.0.2"),
+        };
+        RequestContext {
+            scheme,
+            peer: Some(peer.parse().unwrap()),
+            headers: h,
+            endpoint,
+        }
+    }
+    let same_site = |set_cookie: &str| {
+        set_cookie
+            .split(';')
+            .map(str::trim)
+            .find_map(|a| a.strip_prefix("SameSite="))
+            .unwrap_or("(none)")
+            .to_owned()
+    };
+    let mut failures = Vec::new();
+    let mut check = |via: Via, endpoint, path: &str, set_cookie: &str, expected: &str| {
+        let got = same_site(set_cookie);
+        if got != expected {
+            failures.push(format!(
+                "{via:?} {endpoint:?} {path}: SameSite={got}, expected {expected}"
+            ));
+        }
+    };
+    for via in [Via::Http, Via::Https, Via::TrustedProxyHttps] {
+        for endpoint in [EndpointClass::Normal, EndpointClass::Critical] {
+            // A new (pre-login) session.
+            let h = headers(via, None);
+            let new = f
+                .engine
+                .open_or_create(&context(via, &h, endpoint))
+                .unwrap();
+            let pre = new.set_cookie.unwrap();
+            check(via, endpoint, "new session", &pre, "Lax");
+            // Pre-login, re-sealed after a key rotation.
+            f.engine.rotate_key().unwrap();
+            let h = headers(via, Some(&pre));
+            let resealed = f.engine.open(&context(via, &h, endpoint)).unwrap().unwrap();
+            let pre = resealed.set_cookie.unwrap();
+            check(via, endpoint, "pre-login re-seal", &pre, "Lax");
+            // Sign-in (id rotation).
+            let signed = f
+                .engine
+                .authenticate(
+                    &context(via, &h, endpoint),
+                    &resealed.session,
+                    "alice",
+                    vec!["user".into()],
+                )
+                .unwrap();
+            let auth = signed.set_cookie.unwrap();
+            check(via, endpoint, "sign-in", &auth, "Strict");
+            // Signed in, re-sealed after a key rotation, on any endpoint.
+            f.engine.rotate_key().unwrap();
+            let h = headers(via, Some(&auth));
+            let resealed = f.engine.open(&context(via, &h, endpoint)).unwrap().unwrap();
+            let auth = resealed.set_cookie.unwrap();
+            check(via, endpoint, "signed-in re-seal", &auth, "Strict");
+            // Signed in, privilege change (id rotation).
+            let changed = f
+                .engine
+                .change_privileges(
+                    &context(via, &h, endpoint),
+                    &resealed.session,
+                    vec!["user".into(), "admin".into()],
+                )
+                .unwrap();
+            let auth = changed.set_cookie.unwrap();
+            check(via, endpoint, "privilege change", &auth, "Strict");
+            // Signed in, an ordinary request after a minute (last access
+            // written): the policy it reports.
+            f.clock.advance(Duration::from_secs(120));
+            let h = headers(via, Some(&auth));
+            let opened = f.engine.open(&context(via, &h, endpoint)).unwrap().unwrap();
+            let shown = opened.policy.set_cookie("x");
+            check(via, endpoint, "signed-in touch", &shown, "Strict");
+            // Login expiry: no longer signed in, so a pre-login cookie.
+            f.clock.advance(Duration::from_secs(13 * 3600));
+            let expired = f.engine.open(&context(via, &h, endpoint)).unwrap().unwrap();
+            assert!(!expired.session.record.is_authenticated());
+            let pre = expired.set_cookie.unwrap();
+            check(via, endpoint, "login expiry", &pre, "Lax");
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
@@ -340,6 +456,54 @@ fn last_access_writes_are_coalesced() {
     f.clock.advance(Duration::from_secs(10));
     f.engine.open(&ctx(&h, Scheme::Http)).unwrap().unwrap();
     assert_eq!(stored(), t0 + 60_000, "one write once a minute has passed");
+}
+
+/// A request that loaded its session before a concurrent logout or id
+/// rotation must not write the session back when it touches last access.
+#[test]
+fn touch_never_resurrects_a_logged_out_or_rotated_session() {
+    use session_engine::session;
+    let f = fixture();
+    let empty = HeaderMap::new();
+    let c = ctx(&empty, Scheme::Http);
+    let coalesce = Duration::from_secs(60);
+    // Logout between load and touch.
+    let opened = f.engine.open_or_create(&c).unwrap();
+    let mut stale = session::load(&*f.store, &opened.session.id)
+        .unwrap()
+        .unwrap();
+    f.engine.logout(&c, &opened.session).unwrap();
+    f.clock.advance(Duration::from_secs(120));
+    let _ = session::touch(&*f.store, &mut stale, f.engine.clock().now(), coalesce);
+    assert!(
+        session::load(&*f.store, &opened.session.id)
+            .unwrap()
+            .is_none(),
+        "a logged-out session came back"
+    );
+    assert!(f.store.list(&opened.session.id.scope()).unwrap().is_empty());
+    // Id rotation (sign-in) between load and touch.
+    let opened = f.engine.open_or_create(&c).unwrap();
+    let mut stale = session::load(&*f.store, &opened.session.id)
+        .unwrap()
+        .unwrap();
+    let signed_in = f
+        .engine
+        .authenticate(&c, &opened.session, "alice", vec!["user".into()])
+        .unwrap();
+    f.clock.advance(Duration::from_secs(120));
+    let _ = session::touch(&*f.store, &mut stale, f.engine.clock().now(), coalesce);
+    assert!(
+        session::load(&*f.store, &opened.session.id)
+            .unwrap()
+            .is_none(),
+        "the pre-rotation id came back"
+    );
+    assert!(
+        session::load(&*f.store, &signed_in.session.id)
+            .unwrap()
+            .is_some()
+    );
 }
 
 #[test]
@@ -706,4 +870,39 @@ fn events_never_carry_full_ids_or_tokens() {
         !debug.contains(authed.session.id.expose())
             && !debug.contains(&authed.session.record.csrf_token)
     );
+}
+
+/// A storage failure on a session's record: neither the error the server
+/// would log and return, nor the events, nor the cleanup status show the
+/// session id.
+#[test]
+fn storage_errors_never_show_the_session_id() {
+    let f = fixture();
+    let empty = HeaderMap::new();
+    let opened = f.engine.open_or_create(&ctx(&empty, Scheme::Http)).unwrap();
+    let id = opened.session.id.expose().to_owned();
+    // A directory where the record should be: reading it fails (as root too).
+    let record = f
+        .store
+        .scope_dir(&opened.session.id.scope())
+        .join("session.json");
+    std::fs::remove_file(&record).unwrap();
+    std::fs::create_dir(&record).unwrap();
+    std::fs::write(record.join("x"), b"").unwrap();
+    let h = cookie_headers(&opened.set_cookie.unwrap());
+    let err = f.engine.open(&ctx(&h, Scheme::Http)).unwrap_err();
+    let mut shown = format!("{err} {err:?}");
+    let mut source = std::error::Error::source(&err);
+    while let Some(s) = source {
+        shown.push_str(&format!(" {s} {s:?}"));
+        source = s.source();
+    }
+    assert!(!shown.contains(&id), "{shown}");
+    assert!(shown.contains(&opened.session.id.redacted()), "{shown}");
+    f.engine.sweep_now().unwrap();
+    let events = serde_json::to_string(&f.engine.events().snapshot()).unwrap();
+    assert!(events.contains("error"), "{events}");
+    assert!(!events.contains(&id), "{events}");
+    let cleanup = format!("{:?}", f.engine.cleanup_status());
+    assert!(!cleanup.contains(&id), "{cleanup}");
 }

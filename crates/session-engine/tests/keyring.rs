@@ -77,18 +77,29 @@ fn keyring_inside_dbus_session() {
         s3.previous_fingerprint.as_deref(),
         Some(s1.fingerprint.as_str())
     );
-    // The keyring comes before the environment.
+    // Revoking the previous key removes its entry: a restart has none.
+    KeyManager::resolve(&config(file.clone()), clock.clone(), &events)
+        .unwrap()
+        .revoke_previous(&events)
+        .unwrap();
+    let s4 = KeyManager::resolve(&config(file.clone()), clock.clone(), &events)
+        .unwrap()
+        .status();
+    assert_eq!(
+        (s4.fingerprint.as_str(), s4.previous_fingerprint),
+        (rotated.fingerprint.as_str(), None)
+    );
+    // An explicit KEYBENCH_SECRET_KEY wins over the keyring, and the status
+    // says so.
     let with_env = SecretKeyConfig {
         env_value: Some("00".repeat(32)),
         ..config(file.clone())
     };
-    assert!(matches!(
-        KeyManager::resolve(&with_env, clock, &events)
-            .unwrap()
-            .status()
-            .source,
-        KeySource::Keyring { .. }
-    ));
+    let from_env = KeyManager::resolve(&with_env, clock.clone(), &events)
+        .unwrap()
+        .status();
+    assert_eq!(from_env.source, KeySource::Environment, "{from_env:?}");
+    assert_ne!(from_env.fingerprint, rotated.fingerprint);
     println!("KEYRING-INSIDE-OK");
 }
 

@@ -233,8 +233,8 @@ fn rotation_is_persisted_and_old_cookies_open_after_a_restart() {
         .expect("the previous key still opens the cookie");
     assert_eq!(reopened.session.id, opened.session.id);
     assert!(reopened.set_cookie.is_some(), "re-sealed under the new key");
-    // After a year the previous key is retired (and not even loaded).
-    clock.advance(Duration::from_secs(366 * 24 * 3600));
+    // After the grace period the previous key is retired (and not even loaded).
+    clock.advance(Duration::from_secs(25 * 3600));
     assert_eq!(engine(&clock).key_status().previous_fingerprint, None);
 }
 
@@ -295,4 +295,131 @@ fn a_missing_keyring_falls_back_with_a_warning_not_a_crash() {
         "{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A file-backed engine on `dir` and a request carrying `set_cookie`.
+fn file_engine(
+    dir: &std::path::Path,
+    clock: &Arc<ManualClock>,
+    engine_config: EngineConfig,
+) -> SessionEngine {
+    SessionEngine::new(
+        engine_config,
+        Arc::new(LocalStore::open(dir.join("store")).unwrap()),
+        clock.clone(),
+        &config(None, Some(dir.join("k"))),
+    )
+    .unwrap()
+}
+
+fn cookie_of(set_cookie: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(
+        http::header::COOKIE,
+        HeaderValue::from_str(set_cookie.split(';').next().unwrap()).unwrap(),
+    );
+    h
+}
+
+fn http_ctx(h: &HeaderMap) -> RequestContext<'_> {
+    RequestContext {
+        scheme: Scheme::Http,
+        peer: None,
+        headers: h,
+        endpoint: EndpointClass::Normal,
+    }
+}
+
+/// Rotating must be able to revoke a leaked key soon: by default the
+/// previous key opens cookies for a day, not for a cookie's lifetime.
+#[test]
+fn the_previous_key_opens_cookies_for_a_day_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::at_2025());
+    let e = file_engine(dir.path(), &clock, EngineConfig::default());
+    let empty = HeaderMap::new();
+    let old = cookie_of(
+        &e.open_or_create(&http_ctx(&empty))
+            .unwrap()
+            .set_cookie
+            .unwrap(),
+    );
+    e.rotate_key().unwrap();
+    clock.advance(Duration::from_secs(3600));
+    assert!(
+        e.open(&http_ctx(&old)).unwrap().is_some(),
+        "within the grace period"
+    );
+    clock.advance(Duration::from_secs(24 * 3600));
+    assert!(
+        e.open(&http_ctx(&old)).unwrap().is_none(),
+        "a cookie sealed under the previous key still opens a day after the rotation"
+    );
+}
+
+#[test]
+fn the_grace_period_is_configurable() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::at_2025());
+    let e = file_engine(
+        dir.path(),
+        &clock,
+        EngineConfig {
+            previous_key_grace: Duration::from_secs(600),
+            ..EngineConfig::default()
+        },
+    );
+    let empty = HeaderMap::new();
+    let old = cookie_of(
+        &e.open_or_create(&http_ctx(&empty))
+            .unwrap()
+            .set_cookie
+            .unwrap(),
+    );
+    let rotated = e.rotate_key().unwrap();
+    assert_eq!(
+        rotated.previous_valid_until_ms,
+        Some(session_engine::clock::unix_ms(e.clock().now()) + 600_000)
+    );
+    clock.advance(Duration::from_secs(300));
+    assert!(e.open(&http_ctx(&old)).unwrap().is_some());
+    clock.advance(Duration::from_secs(301));
+    assert!(e.open(&http_ctx(&old)).unwrap().is_none());
+}
+
+/// A leaked key: rotate, then revoke the previous key; its cookies stop
+/// opening at once, and a restart does not bring it back.
+#[test]
+fn revoking_the_previous_key_stops_its_cookies_durably() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::at_2025());
+    let e = file_engine(dir.path(), &clock, EngineConfig::default());
+    let empty = HeaderMap::new();
+    let old = cookie_of(
+        &e.open_or_create(&http_ctx(&empty))
+            .unwrap()
+            .set_cookie
+            .unwrap(),
+    );
+    e.rotate_key().unwrap();
+    assert!(dir.path().join("k.previous").exists());
+    let status = e.revoke_previous_key().unwrap();
+    assert_eq!(
+        (status.previous_fingerprint, status.previous_valid_until_ms),
+        (None, None)
+    );
+    assert!(e.open(&http_ctx(&old)).unwrap().is_none());
+    assert!(
+        e.events()
+            .snapshot()
+            .iter()
+            .any(|ev| ev.kind == EventKind::PreviousKeyRevoked)
+    );
+    assert!(!dir.path().join("k.previous").exists());
+    drop(e);
+    let e = file_engine(dir.path(), &clock, EngineConfig::default());
+    assert_eq!(e.key_status().previous_fingerprint, None);
+    assert!(e.open(&http_ctx(&old)).unwrap().is_none());
+    // Nothing to revoke is not an error.
+    e.revoke_previous_key().unwrap();
 }

@@ -23,9 +23,10 @@
 
 use crate::local::{io_err, private_dir};
 use crate::name::{ItemName, Kind, OwnerId, Scope};
+use crate::storage::RedactErr;
 use crate::storage::{
     BackendState, BackendStatus, Created, DEFAULT_MAX_ITEM_BYTES, ItemMeta, Storage, StoreError,
-    check_size,
+    Swapped, check_size,
 };
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::fs::OpenOptions;
@@ -75,6 +76,11 @@ enum Write {
         key: String,
         value: Vec<u8>,
     },
+    Swap {
+        key: String,
+        expected: Vec<u8>,
+        value: Vec<u8>,
+    },
     Delete {
         key: String,
     },
@@ -98,6 +104,7 @@ impl Write {
         match self {
             Write::Put { value, .. }
             | Write::Create { value, .. }
+            | Write::Swap { value, .. }
             | Write::MoveScope { value, .. } => value.len(),
             Write::Delete { .. } | Write::RemoveScope { .. } | Write::RemoveScopes { .. } => 0,
         }
@@ -107,6 +114,7 @@ impl Write {
 enum Done {
     Written,
     Created(Created),
+    Swapped(Swapped),
     Removed(usize),
     RemovedEach(Vec<usize>),
 }
@@ -422,6 +430,28 @@ fn commit_group(db: &Database, group: &[Job]) -> Result<Vec<Done>, String> {
                         Done::Created(Created::Created)
                     }
                 }
+                Write::Swap {
+                    key,
+                    expected,
+                    value,
+                } => {
+                    // Compared and written in the same transaction.
+                    let current = table
+                        .get(key.as_str())
+                        .map_err(|e| e.to_string())?
+                        .map(|v| unstamp(v.value()).map(|(_, b)| b == expected.as_slice()));
+                    let swapped = match current {
+                        None => Swapped::Missing,
+                        Some(Some(true)) => Swapped::Swapped,
+                        Some(_) => Swapped::Changed,
+                    };
+                    if swapped == Swapped::Swapped {
+                        table
+                            .insert(key.as_str(), value.as_slice())
+                            .map_err(|e| e.to_string())?;
+                    }
+                    Done::Swapped(swapped)
+                }
                 Write::Delete { key } => {
                     table.remove(key.as_str()).map_err(|e| e.to_string())?;
                     Done::Written
@@ -477,8 +507,9 @@ fn commit_group(db: &Database, group: &[Job]) -> Result<Vec<Done>, String> {
     Ok(results)
 }
 
-impl Storage for EmbeddedStore {
-    fn get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
+/// The calls as the backend makes them; [`Storage`] redacts their errors.
+impl EmbeddedStore {
+    fn raw_get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
         let key = key(scope, item);
         let stored = self.read(|t| Ok(t.get(key.as_str())?.map(|v| v.value().to_vec())))?;
         let Some(stored) = stored else {
@@ -490,7 +521,7 @@ impl Storage for EmbeddedStore {
         Ok(Some(value.to_vec()))
     }
 
-    fn put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
+    fn raw_put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
         check_size(value.len(), self.options.max_item_bytes)?;
         self.write(Write::Put {
             key: key(scope, item),
@@ -499,25 +530,52 @@ impl Storage for EmbeddedStore {
         .map(|_| ())
     }
 
-    fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError> {
+    fn raw_create(
+        &self,
+        scope: &Scope,
+        item: &ItemName,
+        value: &[u8],
+    ) -> Result<Created, StoreError> {
         check_size(value.len(), self.options.max_item_bytes)?;
         match self.write(Write::Create {
             key: key(scope, item),
             value: stamped(value),
         })? {
             Done::Created(c) => Ok(c),
-            Done::Written | Done::Removed(_) | Done::RemovedEach(_) => Err(self.mismatched()),
+            Done::Written | Done::Swapped(_) | Done::Removed(_) | Done::RemovedEach(_) => {
+                Err(self.mismatched())
+            }
         }
     }
 
-    fn delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError> {
+    fn raw_compare_and_swap(
+        &self,
+        scope: &Scope,
+        item: &ItemName,
+        expected: &[u8],
+        value: &[u8],
+    ) -> Result<Swapped, StoreError> {
+        check_size(value.len(), self.options.max_item_bytes)?;
+        match self.write(Write::Swap {
+            key: key(scope, item),
+            expected: expected.to_vec(),
+            value: stamped(value),
+        })? {
+            Done::Swapped(s) => Ok(s),
+            Done::Written | Done::Created(_) | Done::Removed(_) | Done::RemovedEach(_) => {
+                Err(self.mismatched())
+            }
+        }
+    }
+
+    fn raw_delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError> {
         self.write(Write::Delete {
             key: key(scope, item),
         })
         .map(|_| ())
     }
 
-    fn list(&self, scope: &Scope) -> Result<Vec<ItemMeta>, StoreError> {
+    fn raw_list(&self, scope: &Scope) -> Result<Vec<ItemMeta>, StoreError> {
         let prefix = scope_prefix(scope);
         let end = prefix_end(&prefix);
         self.read(|t| {
@@ -547,7 +605,7 @@ impl Storage for EmbeddedStore {
         })
     }
 
-    fn owners(&self, kind: &Kind) -> Result<Vec<OwnerId>, StoreError> {
+    fn raw_owners(&self, kind: &Kind) -> Result<Vec<OwnerId>, StoreError> {
         let prefix = format!("{}/", kind.as_str());
         let end = prefix_end(&prefix);
         self.read(|t| {
@@ -571,17 +629,19 @@ impl Storage for EmbeddedStore {
         })
     }
 
-    fn remove_scope(&self, scope: &Scope) -> Result<usize, StoreError> {
+    fn raw_remove_scope(&self, scope: &Scope) -> Result<usize, StoreError> {
         match self.write(Write::RemoveScope {
             prefix: scope_prefix(scope),
         })? {
             Done::Removed(n) => Ok(n),
-            Done::Written | Done::Created(_) | Done::RemovedEach(_) => Err(self.mismatched()),
+            Done::Written | Done::Created(_) | Done::Swapped(_) | Done::RemovedEach(_) => {
+                Err(self.mismatched())
+            }
         }
     }
 
     /// One transaction for the whole batch.
-    fn remove_scopes(&self, scopes: &[Scope]) -> Vec<Result<usize, StoreError>> {
+    fn raw_remove_scopes(&self, scopes: &[Scope]) -> Vec<Result<usize, StoreError>> {
         match self.write(Write::RemoveScopes {
             prefixes: scopes.iter().map(scope_prefix).collect(),
         }) {
@@ -598,7 +658,7 @@ impl Storage for EmbeddedStore {
     }
 
     /// One transaction: the rotation is all or nothing.
-    fn move_scope(
+    fn raw_move_scope(
         &self,
         from: &Scope,
         to: &Scope,
@@ -613,16 +673,83 @@ impl Storage for EmbeddedStore {
             value: stamped(value),
         })? {
             Done::Created(c) => Ok(c),
-            Done::Written | Done::Removed(_) | Done::RemovedEach(_) => Err(self.mismatched()),
+            Done::Written | Done::Swapped(_) | Done::Removed(_) | Done::RemovedEach(_) => {
+                Err(self.mismatched())
+            }
         }
     }
 
-    fn status(&self) -> BackendStatus {
+    fn raw_status(&self) -> BackendStatus {
         BackendStatus {
             backend: "embedded",
             location: self.path.display().to_string(),
             state: BackendState::Primary,
         }
+    }
+}
+
+impl Storage for EmbeddedStore {
+    fn get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
+        self.raw_get(scope, item).redact(scope)
+    }
+
+    fn put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
+        self.raw_put(scope, item, value).redact(scope)
+    }
+
+    fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError> {
+        self.raw_create(scope, item, value).redact(scope)
+    }
+
+    fn compare_and_swap(
+        &self,
+        scope: &Scope,
+        item: &ItemName,
+        expected: &[u8],
+        value: &[u8],
+    ) -> Result<Swapped, StoreError> {
+        self.raw_compare_and_swap(scope, item, expected, value)
+            .redact(scope)
+    }
+
+    fn delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError> {
+        self.raw_delete(scope, item).redact(scope)
+    }
+
+    fn list(&self, scope: &Scope) -> Result<Vec<ItemMeta>, StoreError> {
+        self.raw_list(scope).redact(scope)
+    }
+
+    fn owners(&self, kind: &Kind) -> Result<Vec<OwnerId>, StoreError> {
+        self.raw_owners(kind)
+    }
+
+    fn remove_scope(&self, scope: &Scope) -> Result<usize, StoreError> {
+        self.raw_remove_scope(scope).redact(scope)
+    }
+
+    fn remove_scopes(&self, scopes: &[Scope]) -> Vec<Result<usize, StoreError>> {
+        self.raw_remove_scopes(scopes)
+            .into_iter()
+            .zip(scopes)
+            .map(|(r, s)| r.redact(s))
+            .collect()
+    }
+
+    fn move_scope(
+        &self,
+        from: &Scope,
+        to: &Scope,
+        item: &ItemName,
+        value: &[u8],
+    ) -> Result<Created, StoreError> {
+        self.raw_move_scope(from, to, item, value)
+            .redact(from)
+            .redact(to)
+    }
+
+    fn status(&self) -> BackendStatus {
+        self.raw_status()
     }
 }
 

@@ -17,7 +17,7 @@
 //! - [`ObjectStorage`]: GCS or S3 via `object_store`, with retries, a call
 //!   deadline and conditional PUT for [`Storage::create`].
 //! - [`FallbackStore`]: a remote store that visibly falls back to a local
-//!   one when the remote is down.
+//!   one when the remote is down, keeping every scope on one backend.
 //!
 //! # Storing relying-party credentials
 //!
@@ -37,7 +37,9 @@
 //! assert_eq!(store.list(&account).unwrap().len(), 1);
 //! ```
 //!
-//! Sign counters are updated with [`Storage::put`] (atomic replace); a user
+//! Sign counters are updated with [`Storage::compare_and_swap`] (so two
+//! logins from one read cannot both win, and a deleted credential is not
+//! re-created); a user
 //! name → account id index lives in its own kind (for example
 //! `Kind::new("usernames")`), each item written with [`Storage::create`] so two
 //! registrations of one name cannot both win.
@@ -56,4 +58,5 @@ pub use name::{ItemName, Kind, MAX_NAME_LEN, NameError, OwnerId, Scope};
 pub use object::{ObjectStorage, ObjectStoreOptions, RemoteConfig};
 pub use storage::{
     BackendState, BackendStatus, Created, DEFAULT_MAX_ITEM_BYTES, ItemMeta, Storage, StoreError,
+    Swapped,
 };

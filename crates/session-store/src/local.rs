@@ -9,15 +9,21 @@
 //! the name exists, so concurrent creators (threads or processes) get exactly
 //! one winner. Files are opened with `O_NOFOLLOW`: a symlink planted in the
 //! store is not followed.
+//!
+//! A compare-and-swap holds an exclusive `flock` on the scope's directory
+//! (across processes too) from its read to its rename; put, delete and
+//! scope removal take the same lock, so nothing changes the item in
+//! between, and a removed scope's directory is never written again.
 
 use crate::name::{ItemName, Kind, OwnerId, Scope};
+use crate::storage::RedactErr;
 use crate::storage::{
     BackendState, BackendStatus, Created, DEFAULT_MAX_ITEM_BYTES, ItemMeta, Storage, StoreError,
-    check_size,
+    Swapped, check_size,
 };
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -155,6 +161,50 @@ impl LocalStore {
         Ok(tmp)
     }
 
+    /// Locks a scope's directory exclusively and checks that it is still
+    /// the directory at its path (a scope removal renames it away);
+    /// `None` when there is no such directory. The lock ends with the value.
+    fn lock_scope(&self, dir: &Path) -> Result<Option<File>, StoreError> {
+        // A replaced directory is relocked; more than a few replacements in
+        // a row is not a real workload.
+        for _ in 0..8 {
+            let held = match OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY)
+                .open(dir)
+            {
+                Ok(d) => d,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(io_err("open", dir)(e)),
+            };
+            held.lock().map_err(io_err("lock", dir))?;
+            let locked = held.metadata().map_err(io_err("inspect", dir))?;
+            match fs::symlink_metadata(dir) {
+                Ok(m) if m.dev() == locked.dev() && m.ino() == locked.ino() => {
+                    return Ok(Some(held));
+                }
+                Ok(_) => continue,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(io_err("inspect", dir)(e)),
+            }
+        }
+        Err(StoreError::Unsafe(format!(
+            "{} keeps being replaced",
+            dir.display()
+        )))
+    }
+
+    /// Writes `value` to `item` in the locked directory `dir`.
+    fn replace_locked(&self, dir: &Path, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
+        let tmp = self.write_temp(dir, value)?;
+        let target = dir.join(item.as_str());
+        if let Err(e) = fs::rename(&tmp, &target) {
+            let _ = fs::remove_file(&tmp);
+            return Err(io_err("rename", &target)(e));
+        }
+        self.sync_dir(dir)
+    }
+
     fn sync_dir(&self, dir: &Path) -> Result<(), StoreError> {
         if self.options.fsync {
             File::open(dir)
@@ -165,8 +215,9 @@ impl LocalStore {
     }
 }
 
-impl Storage for LocalStore {
-    fn get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
+/// The calls as the backend makes them; [`Storage`] redacts their errors.
+impl LocalStore {
+    fn raw_get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
         let path = self.scope_dir(scope).join(item.as_str());
         let file = match OpenOptions::new()
             .read(true)
@@ -191,20 +242,48 @@ impl Storage for LocalStore {
         Ok(Some(buf))
     }
 
-    fn put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
+    fn raw_put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
         check_size(value.len(), self.options.max_item_bytes)?;
         let dir = self.scope_dir(scope);
-        self.ensure_dir(&dir)?;
-        let tmp = self.write_temp(&dir, value)?;
-        let target = dir.join(item.as_str());
-        if let Err(e) = fs::rename(&tmp, &target) {
-            let _ = fs::remove_file(&tmp);
-            return Err(io_err("rename", &target)(e));
-        }
-        self.sync_dir(&dir)
+        let _lock = loop {
+            self.ensure_dir(&dir)?;
+            // Removed between the two calls: make it again.
+            if let Some(lock) = self.lock_scope(&dir)? {
+                break lock;
+            }
+        };
+        self.replace_locked(&dir, item, value)
     }
 
-    fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError> {
+    fn raw_compare_and_swap(
+        &self,
+        scope: &Scope,
+        item: &ItemName,
+        expected: &[u8],
+        value: &[u8],
+    ) -> Result<Swapped, StoreError> {
+        check_size(value.len(), self.options.max_item_bytes)?;
+        let dir = self.scope_dir(scope);
+        // No directory: the scope is gone, and stays gone.
+        let Some(_lock) = self.lock_scope(&dir)? else {
+            return Ok(Swapped::Missing);
+        };
+        match self.get(scope, item)? {
+            None => Ok(Swapped::Missing),
+            Some(current) if current != expected => Ok(Swapped::Changed),
+            Some(_) => {
+                self.replace_locked(&dir, item, value)?;
+                Ok(Swapped::Swapped)
+            }
+        }
+    }
+
+    fn raw_create(
+        &self,
+        scope: &Scope,
+        item: &ItemName,
+        value: &[u8],
+    ) -> Result<Created, StoreError> {
         check_size(value.len(), self.options.max_item_bytes)?;
         let dir = self.scope_dir(scope);
         self.ensure_dir(&dir)?;
@@ -226,8 +305,12 @@ impl Storage for LocalStore {
         }
     }
 
-    fn delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError> {
-        let path = self.scope_dir(scope).join(item.as_str());
+    fn raw_delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError> {
+        let dir = self.scope_dir(scope);
+        let Some(_lock) = self.lock_scope(&dir)? else {
+            return Ok(());
+        };
+        let path = dir.join(item.as_str());
         match fs::remove_file(&path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -235,7 +318,7 @@ impl Storage for LocalStore {
         }
     }
 
-    fn list(&self, scope: &Scope) -> Result<Vec<ItemMeta>, StoreError> {
+    fn raw_list(&self, scope: &Scope) -> Result<Vec<ItemMeta>, StoreError> {
         let dir = self.scope_dir(scope);
         let entries = match fs::read_dir(&dir) {
             Ok(e) => e,
@@ -269,7 +352,7 @@ impl Storage for LocalStore {
         Ok(items)
     }
 
-    fn owners(&self, kind: &Kind) -> Result<Vec<OwnerId>, StoreError> {
+    fn raw_owners(&self, kind: &Kind) -> Result<Vec<OwnerId>, StoreError> {
         let dir = self.kind_dir(kind);
         let entries = match fs::read_dir(&dir) {
             Ok(e) => e,
@@ -290,8 +373,12 @@ impl Storage for LocalStore {
         Ok(owners)
     }
 
-    fn remove_scope(&self, scope: &Scope) -> Result<usize, StoreError> {
+    fn raw_remove_scope(&self, scope: &Scope) -> Result<usize, StoreError> {
         let dir = self.scope_dir(scope);
+        // Not in the middle of a swap; the lock is held until the rename.
+        let Some(_lock) = self.lock_scope(&dir)? else {
+            return Ok(0);
+        };
         // Rename first, so the scope disappears in one step for readers.
         let trash = self.kind_dir(&scope.kind).join(temp_name("trash"));
         match fs::rename(&dir, &trash) {
@@ -315,11 +402,56 @@ impl Storage for LocalStore {
         Ok(removed)
     }
 
-    fn status(&self) -> BackendStatus {
+    fn raw_status(&self) -> BackendStatus {
         BackendStatus {
             backend: "local",
             location: self.root.display().to_string(),
             state: BackendState::Primary,
         }
+    }
+}
+
+impl Storage for LocalStore {
+    fn get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
+        self.raw_get(scope, item).redact(scope)
+    }
+
+    fn put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
+        self.raw_put(scope, item, value).redact(scope)
+    }
+
+    fn compare_and_swap(
+        &self,
+        scope: &Scope,
+        item: &ItemName,
+        expected: &[u8],
+        value: &[u8],
+    ) -> Result<Swapped, StoreError> {
+        self.raw_compare_and_swap(scope, item, expected, value)
+            .redact(scope)
+    }
+
+    fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError> {
+        self.raw_create(scope, item, value).redact(scope)
+    }
+
+    fn delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError> {
+        self.raw_delete(scope, item).redact(scope)
+    }
+
+    fn list(&self, scope: &Scope) -> Result<Vec<ItemMeta>, StoreError> {
+        self.raw_list(scope).redact(scope)
+    }
+
+    fn owners(&self, kind: &Kind) -> Result<Vec<OwnerId>, StoreError> {
+        self.raw_owners(kind)
+    }
+
+    fn remove_scope(&self, scope: &Scope) -> Result<usize, StoreError> {
+        self.raw_remove_scope(scope).redact(scope)
+    }
+
+    fn status(&self) -> BackendStatus {
+        self.raw_status()
     }
 }

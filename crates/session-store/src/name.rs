@@ -171,6 +171,29 @@ impl OwnerId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A short tag errors and logs show instead of the id: `sid:` and the
+    /// first 8 base64url characters of its SHA-256, the same tag the session
+    /// engine and the dashboard show for a session id.
+    pub fn redacted(&self) -> String {
+        redact_id(&self.0)
+    }
+}
+
+/// `sid:` and the first 8 base64url characters of SHA-256(`id`).
+pub fn redact_id(id: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, id.as_bytes());
+    let mut out = String::from("sid:");
+    // 6 bytes are exactly 8 base64 characters.
+    for chunk in digest.as_ref().chunks(3).take(2) {
+        let n = chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b));
+        for shift in [18, 12, 6, 0] {
+            let index = usize::try_from((n >> shift) & 0x3f).unwrap_or(0);
+            out.push(char::from(*ALPHABET.get(index).unwrap_or(&b'?')));
+        }
+    }
+    out
 }
 
 impl fmt::Debug for OwnerId {

@@ -5,7 +5,10 @@
 //! single PUTs (atomic per object on both services); a conditional create is
 //! a PUT with `ifGenerationMatch=0` (GCS) or `If-None-Match: *` (S3), which
 //! the service decides atomically, so two processes sharing a bucket get
-//! exactly one winner. Transient failures are retried with exponential
+//! exactly one winner. A compare-and-swap reads the object with its
+//! generation (GCS) or ETag (S3), compares the bytes, and writes with
+//! `ifGenerationMatch` / `If-Match` ([`PutMode::Update`]), so a change or a
+//! delete in between makes the write fail instead of winning. Transient failures are retried with exponential
 //! backoff by `object_store` (bounded by [`ObjectStoreOptions::max_retries`]
 //! and [`ObjectStoreOptions::retry_timeout`]); each call also has an overall
 //! deadline, after which it reports [`StoreError::Unavailable`] so that a
@@ -17,15 +20,16 @@
 //! from `spawn_blocking`).
 
 use crate::name::{ItemName, Kind, OwnerId, Scope};
+use crate::storage::RedactErr;
 use crate::storage::{
     BackendState, BackendStatus, Created, DEFAULT_MAX_ITEM_BYTES, ItemMeta, Storage, StoreError,
-    check_size,
+    Swapped, check_size,
 };
 use futures::TryStreamExt;
 use object_store::path::Path;
 use object_store::{
     BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
-    RetryConfig,
+    RetryConfig, UpdateVersion,
 };
 use std::fmt;
 use std::future::Future;
@@ -178,6 +182,11 @@ fn classify(backend: &'static str, e: object_store::Error) -> StoreError {
             backend,
             reason: e.to_string(),
         },
+        // Not an outage: a fallback would not help.
+        object_store::Error::NotImplemented { .. } => StoreError::Unsupported {
+            backend,
+            reason: e.to_string(),
+        },
         other => unavailable(backend, other),
     }
 }
@@ -313,8 +322,9 @@ impl ObjectStorage {
     }
 }
 
-impl Storage for ObjectStorage {
-    fn get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
+/// The calls as the backend makes them; [`Storage`] redacts their errors.
+impl ObjectStorage {
+    fn raw_get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
         let (store, path, backend, max) = (
             self.store.clone(),
             self.item_path(scope, item),
@@ -341,7 +351,7 @@ impl Storage for ObjectStorage {
         })
     }
 
-    fn put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
+    fn raw_put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
         check_size(value.len(), self.options.max_item_bytes)?;
         let (store, path, backend) = (
             self.store.clone(),
@@ -358,7 +368,12 @@ impl Storage for ObjectStorage {
         })
     }
 
-    fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError> {
+    fn raw_create(
+        &self,
+        scope: &Scope,
+        item: &ItemName,
+        value: &[u8],
+    ) -> Result<Created, StoreError> {
         check_size(value.len(), self.options.max_item_bytes)?;
         let (store, path, backend) = (
             self.store.clone(),
@@ -380,7 +395,76 @@ impl Storage for ObjectStorage {
         })
     }
 
-    fn delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError> {
+    fn raw_compare_and_swap(
+        &self,
+        scope: &Scope,
+        item: &ItemName,
+        expected: &[u8],
+        value: &[u8],
+    ) -> Result<Swapped, StoreError> {
+        check_size(value.len(), self.options.max_item_bytes)?;
+        let (store, path, backend, max) = (
+            self.store.clone(),
+            self.item_path(scope, item),
+            self.backend,
+            self.options.max_item_bytes,
+        );
+        let expected = expected.to_vec();
+        let payload = PutPayload::from(value.to_vec());
+        self.run(async move {
+            let got = match store.get(&path).await {
+                Ok(g) => g,
+                Err(object_store::Error::NotFound { .. }) => return Ok(Swapped::Missing),
+                Err(e) => return Err(classify(backend, e)),
+            };
+            if got.meta.size > max as u64 {
+                return Ok(Swapped::Changed);
+            }
+            let version = UpdateVersion {
+                e_tag: got.meta.e_tag.clone(),
+                version: got.meta.version.clone(),
+            };
+            // GCS conditions on the generation, S3 on the ETag; without it
+            // the write could not be conditional.
+            let has_version = match backend {
+                "gcs" => version.version.is_some(),
+                _ => version.e_tag.is_some(),
+            };
+            if !has_version {
+                return Err(StoreError::Unsupported {
+                    backend,
+                    reason: "the read returned no object version to condition the write on"
+                        .to_owned(),
+                });
+            }
+            let current = match got.bytes().await {
+                Ok(b) => b,
+                Err(object_store::Error::NotFound { .. }) => return Ok(Swapped::Missing),
+                Err(e) => return Err(classify(backend, e)),
+            };
+            if current.as_ref() != expected.as_slice() {
+                return Ok(Swapped::Changed);
+            }
+            let opts = PutOptions {
+                mode: PutMode::Update(version),
+                ..PutOptions::default()
+            };
+            match store.put_opts(&path, payload, opts).await {
+                Ok(_) => Ok(Swapped::Swapped),
+                // The object changed or went since the read; which one only
+                // matters for the answer, never for what is stored.
+                Err(object_store::Error::Precondition { .. })
+                | Err(object_store::Error::NotFound { .. }) => match store.head(&path).await {
+                    Ok(_) => Ok(Swapped::Changed),
+                    Err(object_store::Error::NotFound { .. }) => Ok(Swapped::Missing),
+                    Err(e) => Err(classify(backend, e)),
+                },
+                Err(e) => Err(classify(backend, e)),
+            }
+        })
+    }
+
+    fn raw_delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError> {
         let (store, path, backend) = (
             self.store.clone(),
             self.item_path(scope, item),
@@ -394,7 +478,7 @@ impl Storage for ObjectStorage {
         })
     }
 
-    fn list(&self, scope: &Scope) -> Result<Vec<ItemMeta>, StoreError> {
+    fn raw_list(&self, scope: &Scope) -> Result<Vec<ItemMeta>, StoreError> {
         let (store, prefix, backend) = (
             self.store.clone(),
             self.scope_path(&scope.kind, Some(&scope.owner)),
@@ -422,7 +506,7 @@ impl Storage for ObjectStorage {
         })
     }
 
-    fn owners(&self, kind: &Kind) -> Result<Vec<OwnerId>, StoreError> {
+    fn raw_owners(&self, kind: &Kind) -> Result<Vec<OwnerId>, StoreError> {
         let (store, prefix, backend) = (
             self.store.clone(),
             self.scope_path(kind, None),
@@ -441,7 +525,7 @@ impl Storage for ObjectStorage {
         })
     }
 
-    fn remove_scope(&self, scope: &Scope) -> Result<usize, StoreError> {
+    fn raw_remove_scope(&self, scope: &Scope) -> Result<usize, StoreError> {
         let (store, prefix, backend) = (
             self.store.clone(),
             self.scope_path(&scope.kind, Some(&scope.owner)),
@@ -465,12 +549,57 @@ impl Storage for ObjectStorage {
         })
     }
 
-    fn status(&self) -> BackendStatus {
+    fn raw_status(&self) -> BackendStatus {
         BackendStatus {
             backend: self.backend,
             location: self.location.clone(),
             state: BackendState::Primary,
         }
+    }
+}
+
+impl Storage for ObjectStorage {
+    fn get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
+        self.raw_get(scope, item).redact(scope)
+    }
+
+    fn put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
+        self.raw_put(scope, item, value).redact(scope)
+    }
+
+    fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError> {
+        self.raw_create(scope, item, value).redact(scope)
+    }
+
+    fn compare_and_swap(
+        &self,
+        scope: &Scope,
+        item: &ItemName,
+        expected: &[u8],
+        value: &[u8],
+    ) -> Result<Swapped, StoreError> {
+        self.raw_compare_and_swap(scope, item, expected, value)
+            .redact(scope)
+    }
+
+    fn delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError> {
+        self.raw_delete(scope, item).redact(scope)
+    }
+
+    fn list(&self, scope: &Scope) -> Result<Vec<ItemMeta>, StoreError> {
+        self.raw_list(scope).redact(scope)
+    }
+
+    fn owners(&self, kind: &Kind) -> Result<Vec<OwnerId>, StoreError> {
+        self.raw_owners(kind)
+    }
+
+    fn remove_scope(&self, scope: &Scope) -> Result<usize, StoreError> {
+        self.raw_remove_scope(scope).redact(scope)
+    }
+
+    fn status(&self) -> BackendStatus {
+        self.raw_status()
     }
 }
 
@@ -498,9 +627,7 @@ mod gcs_http_tests {
             r#"{"gcs_base_url": "http://127.0.0.1:4443", "disable_oauth": true}"#
         )));
         assert!(!http(None));
-        assert!(!http(Some(
-            r#"{"gcs_base_url": "https://storage.example"}"#
-        )));
+        assert!(!http(Some(r#"{"gcs_base_url": "https://storage.example"}"#)));
         // A real key with an http token URI does not open plain HTTP.
         assert!(!http(Some(
             r#"{"type": "service_account", "token_uri": "http://evil.example/token", "private_key": "-----BEGIN PRIVATE KEY-----"}"#

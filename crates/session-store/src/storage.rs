@@ -41,6 +41,15 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// The backend cannot do this operation as configured (for example an
+    /// S3-compatible service without conditional writes).
+    #[error("{backend} does not support this operation: {reason}")]
+    Unsupported {
+        /// Which backend.
+        backend: &'static str,
+        /// Why.
+        reason: String,
+    },
     /// A local file system error.
     #[error("{op} {path}: {source}")]
     Io {
@@ -56,6 +65,72 @@ pub enum StoreError {
     /// directory is expected).
     #[error("unsafe storage layout: {0}")]
     Unsafe(String),
+}
+
+/// Owner ids shorter than this are not secrets (and replacing them would
+/// garble the text), so errors show them as they are.
+const REDACT_MIN_LEN: usize = 16;
+
+impl StoreError {
+    /// This error with `scope`'s owner id replaced by its redacted tag
+    /// wherever it appears (paths, keys, a service's message, the OS error's
+    /// text): errors reach logs and, as internal errors, clients, and a
+    /// session id is a bearer secret.
+    pub(crate) fn redact(self, scope: &Scope) -> StoreError {
+        let id = scope.owner.as_str();
+        if id.len() < REDACT_MIN_LEN {
+            return self;
+        }
+        let tag = scope.owner.redacted();
+        let clean = |s: String| {
+            if s.contains(id) {
+                s.replace(id, &tag)
+            } else {
+                s
+            }
+        };
+        match self {
+            StoreError::Unavailable { backend, reason } => StoreError::Unavailable {
+                backend,
+                reason: clean(reason),
+            },
+            StoreError::Denied { backend, reason } => StoreError::Denied {
+                backend,
+                reason: clean(reason),
+            },
+            StoreError::Unsupported { backend, reason } => StoreError::Unsupported {
+                backend,
+                reason: clean(reason),
+            },
+            StoreError::Io { op, path, source } => {
+                let text = source.to_string();
+                let source = if text.contains(id) {
+                    std::io::Error::new(source.kind(), clean(text))
+                } else {
+                    source
+                };
+                StoreError::Io {
+                    op,
+                    path: clean(path),
+                    source,
+                }
+            }
+            StoreError::Unsafe(m) => StoreError::Unsafe(clean(m)),
+            other @ (StoreError::Name(_) | StoreError::TooLarge { .. }) => other,
+        }
+    }
+}
+
+/// Redacts the owner id of `scope` in a call's error.
+pub(crate) trait RedactErr<T> {
+    /// See [`StoreError::redact`].
+    fn redact(self, scope: &Scope) -> Result<T, StoreError>;
+}
+
+impl<T> RedactErr<T> for Result<T, StoreError> {
+    fn redact(self, scope: &Scope) -> Result<T, StoreError> {
+        self.map_err(|e| e.redact(scope))
+    }
 }
 
 /// Refuses a value over a backend's item size limit (every backend checks
@@ -78,6 +153,18 @@ pub enum Created {
     Created,
     /// The item already existed; nothing was written.
     AlreadyExists,
+}
+
+/// Result of a compare-and-swap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Swapped {
+    /// The item held the expected value and now holds the new one.
+    Swapped,
+    /// The item holds another value; nothing was written.
+    Changed,
+    /// The item does not exist; nothing was written (it is never re-created).
+    Missing,
 }
 
 /// One item as a listing reports it.
@@ -133,6 +220,33 @@ pub trait Storage: Send + Sync + fmt::Debug {
     /// sharing the backend: of concurrent creates, exactly one gets
     /// [`Created::Created`]. This is the primitive for single-use consumption.
     fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError>;
+
+    /// Creates the first item of a scope whose owner id the caller has just
+    /// generated at random (a new session, a new challenge), so no other
+    /// backend can hold that scope. Same result as [`Storage::create`]; a
+    /// [`crate::FallbackStore`] may serve it locally while its remote is
+    /// down, which it never does for a scope that may live on the remote.
+    fn create_new_scope(
+        &self,
+        scope: &Scope,
+        item: &ItemName,
+        value: &[u8],
+    ) -> Result<Created, StoreError> {
+        self.create(scope, item, value)
+    }
+
+    /// Replaces an item only if it still holds exactly `expected`. Atomic
+    /// across processes sharing the backend: of concurrent swaps from the
+    /// same value, one gets [`Swapped::Swapped`]. A missing item stays
+    /// missing, so an update cannot bring back what a delete, a scope
+    /// removal or a scope move just removed.
+    fn compare_and_swap(
+        &self,
+        scope: &Scope,
+        item: &ItemName,
+        expected: &[u8],
+        value: &[u8],
+    ) -> Result<Swapped, StoreError>;
 
     /// Deletes an item; deleting a missing item is not an error.
     fn delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError>;

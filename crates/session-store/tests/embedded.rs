@@ -130,6 +130,19 @@ fn conditional_create_has_one_winner_among_threads() {
 }
 
 #[test]
+fn compare_and_swap_conformance() {
+    let dir = tempfile::tempdir().unwrap();
+    common::compare_and_swap_semantics(&EmbeddedStore::open(dir.path().join("store")).unwrap());
+}
+
+#[test]
+fn compare_and_swap_has_one_winner_among_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Storage> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+    common::swap_race((0..8).map(|_| Arc::clone(&store)).collect(), 50);
+}
+
+#[test]
 fn concurrent_writers_all_land() {
     // Many threads writing at once share group commits; every write is
     // there afterwards, in its own scope, and scopes do not bleed.
@@ -236,4 +249,28 @@ fn bursts_of_large_items_are_split_across_commits_and_all_land() {
             assert!(v.iter().all(|b| *b == t ^ i));
         }
     }
+}
+
+/// A damaged record of a session: the error names a redacted key.
+#[test]
+fn errors_never_show_a_session_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = scope(Kind::sessions(), common::SESSION_ID);
+    {
+        // A value without the 8-byte header, written behind the store's back.
+        let db = redb::Database::create(dir.path().join(DATABASE_FILE)).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let table: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("items");
+            let mut t = txn.open_table(table).unwrap();
+            let key = format!("sessions/{}/session.json", common::SESSION_ID);
+            t.insert(key.as_str(), &b"bad"[..]).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    let e = store.get(&s, &item("session.json")).unwrap_err();
+    common::assert_id_not_shown(&e, common::SESSION_ID);
+    let e = store.put(&s, &item("x"), &[0; 2 << 20]).unwrap_err();
+    common::assert_id_not_shown(&e, common::SESSION_ID);
 }

@@ -134,6 +134,21 @@ fn conditional_create_has_one_winner_across_store_instances() {
 }
 
 #[test]
+fn compare_and_swap_conformance() {
+    let dir = tempfile::tempdir().unwrap();
+    common::compare_and_swap_semantics(&LocalStore::open(dir.path().join("store")).unwrap());
+}
+
+#[test]
+fn compare_and_swap_has_one_winner_across_store_instances() {
+    let dir = tempfile::tempdir().unwrap();
+    let stores: Vec<Arc<dyn Storage>> = (0..8)
+        .map(|_| Arc::new(LocalStore::open(dir.path()).unwrap()) as Arc<dyn Storage>)
+        .collect();
+    common::swap_race(stores, 50);
+}
+
+#[test]
 fn unreachable_remote_falls_back_to_local_visibly() {
     let dir = tempfile::tempdir().unwrap();
     // Nothing listens on port 9 of localhost: connection refused.
@@ -160,7 +175,10 @@ fn unreachable_remote_falls_back_to_local_visibly() {
     let local = Arc::new(LocalStore::open(dir.path()).unwrap());
     let store = FallbackStore::new(Arc::new(remote), local.clone(), Duration::from_secs(3600));
     assert_eq!(store.status().state, BackendState::Primary);
-    store.put(&s, &item("x"), b"1").unwrap();
+    assert_eq!(
+        store.create_new_scope(&s, &item("x"), b"1").unwrap(),
+        session_store::Created::Created
+    );
     let status = store.status();
     assert_eq!(status.backend, "gcs");
     match &status.state {
@@ -205,4 +223,61 @@ fn remote_config_debug_redacts_secrets() {
         service_account_key: Some("{\"private_key\":\"PEM\"}".into()),
     };
     assert!(!format!("{g:?}").contains("PEM"));
+}
+
+/// Store errors for a session's items never show the session id (paths are
+/// redacted to `sid:` and a short hash).
+#[test]
+fn errors_never_show_a_session_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path()).unwrap();
+    let s = scope(Kind::sessions(), common::SESSION_ID);
+    store.put(&s, &item("ok"), b"1").unwrap();
+    // A directory where the item should be: reads and writes fail (as root
+    // too, unlike a read-only directory).
+    std::fs::create_dir(store.scope_dir(&s).join("session.json")).unwrap();
+    std::fs::write(store.scope_dir(&s).join("session.json/x"), b"").unwrap();
+    let errors = [
+        store.get(&s, &item("session.json")).unwrap_err(),
+        store.put(&s, &item("session.json"), b"v").unwrap_err(),
+        store
+            .compare_and_swap(&s, &item("ok"), b"1", &[0; 2 << 20])
+            .unwrap_err(),
+        store.delete(&s, &item("session.json")).unwrap_err(),
+    ];
+    for e in &errors {
+        common::assert_id_not_shown(e, common::SESSION_ID);
+    }
+    assert!(
+        errors[0].to_string().contains("sid:"),
+        "a redacted tag stays: {}",
+        errors[0]
+    );
+}
+
+#[test]
+fn remote_errors_never_show_a_session_id() {
+    let key = r#"{"gcs_base_url": "http://127.0.0.1:9", "disable_oauth": true, "client_email": "", "private_key": "", "private_key_id": ""}"#;
+    let remote = ObjectStorage::connect(
+        RemoteConfig::Gcs {
+            bucket: "b".into(),
+            service_account_key: Some(key.into()),
+        },
+        ObjectStoreOptions {
+            max_retries: 0,
+            retry_timeout: Duration::from_millis(100),
+            call_deadline: Duration::from_secs(5),
+            ..ObjectStoreOptions::default()
+        },
+    )
+    .unwrap();
+    let s = scope(Kind::sessions(), common::SESSION_ID);
+    for e in [
+        remote.get(&s, &item("session.json")).unwrap_err(),
+        remote.put(&s, &item("session.json"), b"1").unwrap_err(),
+        remote.list(&s).unwrap_err(),
+    ] {
+        assert!(matches!(e, StoreError::Unavailable { .. }), "{e}");
+        common::assert_id_not_shown(&e, common::SESSION_ID);
+    }
 }

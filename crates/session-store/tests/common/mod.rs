@@ -1,7 +1,7 @@
 //! A conformance suite every backend passes.
 #![allow(dead_code)]
 
-use session_store::{Created, ItemName, Kind, OwnerId, Scope, Storage};
+use session_store::{Created, ItemName, Kind, OwnerId, Scope, Storage, Swapped};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -176,4 +176,120 @@ pub fn create_race(stores: Vec<Arc<dyn Storage>>, rounds: usize) {
             "round {round}: exactly one create wins"
         );
     }
+}
+
+/// Compare-and-swap: replaces only the expected value, and never re-creates
+/// an item that a delete, a scope removal or a scope move removed.
+pub fn compare_and_swap_semantics(store: &dyn Storage) {
+    let s = scope(Kind::sessions(), "cas-a");
+    let rec = item("record");
+    // Missing: nothing is created.
+    assert_eq!(
+        store.compare_and_swap(&s, &rec, b"v0", b"v1").unwrap(),
+        Swapped::Missing
+    );
+    assert_eq!(store.get(&s, &rec).unwrap(), None);
+    assert!(store.owners(&Kind::sessions()).unwrap().is_empty());
+    store.put(&s, &rec, b"v1").unwrap();
+    // Another value: refused, unchanged.
+    assert_eq!(
+        store.compare_and_swap(&s, &rec, b"v0", b"v2").unwrap(),
+        Swapped::Changed
+    );
+    assert_eq!(store.get(&s, &rec).unwrap().as_deref(), Some(&b"v1"[..]));
+    // Two swaps from the same read: the first wins, the second is refused.
+    assert_eq!(
+        store.compare_and_swap(&s, &rec, b"v1", b"v2").unwrap(),
+        Swapped::Swapped
+    );
+    assert_eq!(
+        store.compare_and_swap(&s, &rec, b"v1", b"v3").unwrap(),
+        Swapped::Changed
+    );
+    assert_eq!(store.get(&s, &rec).unwrap().as_deref(), Some(&b"v2"[..]));
+    // After a delete: refused, stays deleted.
+    store.put(&s, &item("other"), b"o").unwrap();
+    store.delete(&s, &rec).unwrap();
+    assert_eq!(
+        store.compare_and_swap(&s, &rec, b"v2", b"v4").unwrap(),
+        Swapped::Missing
+    );
+    assert_eq!(store.get(&s, &rec).unwrap(), None);
+    // After the scope's removal (a logout): refused, the scope stays gone.
+    store.put(&s, &rec, b"v5").unwrap();
+    store.remove_scope(&s).unwrap();
+    assert_eq!(
+        store.compare_and_swap(&s, &rec, b"v5", b"v6").unwrap(),
+        Swapped::Missing
+    );
+    assert!(store.list(&s).unwrap().is_empty());
+    // After a move (an id rotation): the old scope is not brought back.
+    let new = scope(Kind::sessions(), "cas-b");
+    store.put(&s, &rec, b"old").unwrap();
+    assert_eq!(
+        store.move_scope(&s, &new, &rec, b"new").unwrap(),
+        Created::Created
+    );
+    assert_eq!(
+        store
+            .compare_and_swap(&s, &rec, b"old", b"touched")
+            .unwrap(),
+        Swapped::Missing
+    );
+    assert!(store.list(&s).unwrap().is_empty());
+    assert_eq!(store.get(&new, &rec).unwrap().as_deref(), Some(&b"new"[..]));
+    store.remove_scope(&new).unwrap();
+}
+
+/// Racers swap one item from the same value: exactly one wins per round.
+pub fn swap_race(stores: Vec<Arc<dyn Storage>>, rounds: usize) {
+    for round in 0..rounds {
+        let s = scope(Kind::accounts(), &format!("swap-{round}"));
+        stores[0].put(&s, &item("cred"), b"count=1").unwrap();
+        let wins = Arc::new(AtomicUsize::new(0));
+        let barrier = Arc::new(std::sync::Barrier::new(stores.len()));
+        let handles: Vec<_> = stores
+            .iter()
+            .enumerate()
+            .map(|(i, store)| {
+                let (store, s, wins, barrier) =
+                    (store.clone(), s.clone(), wins.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let value = format!("count=2 by {i}");
+                    if store
+                        .compare_and_swap(&s, &item("cred"), b"count=1", value.as_bytes())
+                        .unwrap()
+                        == Swapped::Swapped
+                    {
+                        wins.fetch_add(1, Ordering::SeqCst);
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(
+            wins.load(Ordering::SeqCst),
+            1,
+            "round {round}: exactly one swap wins"
+        );
+    }
+}
+
+/// A session id as the engine makes them: 43 base64url characters.
+pub const SESSION_ID: &str = "Zk9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWo";
+
+/// Everything an error can show (Display, Debug, the source chain) must not
+/// contain the full owner id, nor its first half.
+pub fn assert_id_not_shown(err: &dyn std::error::Error, id: &str) {
+    let mut shown = format!("{err} {err:?}");
+    let mut source = err.source();
+    while let Some(s) = source {
+        shown.push_str(&format!(" {s} {s:?}"));
+        source = s.source();
+    }
+    assert!(!shown.contains(id), "the id is in: {shown}");
+    assert!(!shown.contains(&id[..20]), "half the id is in: {shown}");
 }

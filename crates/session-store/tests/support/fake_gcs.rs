@@ -26,6 +26,7 @@ const BUCKET: &str = "keybench-test";
 /// A running emulator, stopped on drop.
 pub struct FakeGcs {
     child: Child,
+    binary: String,
     /// The emulator's own port.
     pub upstream_port: u16,
     /// The port clients use (the adapter in front of the emulator).
@@ -79,41 +80,11 @@ pub fn start() -> FakeGcs {
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new(&binary)
-        .args([
-            "-scheme",
-            "http",
-            "-backend",
-            "filesystem",
-            "-host",
-            "127.0.0.1",
-        ])
-        .arg("-filesystem-root")
-        .arg(dir.path())
-        .args([
-            "-port",
-            &port.to_string(),
-            "-external-url",
-            &format!("http://127.0.0.1:{port}"),
-        ])
-        // object_store uploads with path-style XML-API PUTs, which the
-        // emulator accepts only for its public host.
-        .args(["-public-host", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "fake-gcs-server did not listen on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let child = spawn(&binary, dir.path(), port);
     let adapter = gcs_adapter::start(port);
     FakeGcs {
         child,
+        binary,
         port: adapter,
         upstream_port: port,
         _dir: dir,
@@ -147,4 +118,56 @@ pub fn connect(port: u16, prefix: &str) -> ObjectStorage {
         },
     )
     .unwrap()
+}
+
+/// Starts the emulator on `port` over the bucket directory `root` and waits
+/// until it listens.
+fn spawn(binary: &str, root: &std::path::Path, port: u16) -> Child {
+    let child = Command::new(binary)
+        .args([
+            "-scheme",
+            "http",
+            "-backend",
+            "filesystem",
+            "-host",
+            "127.0.0.1",
+        ])
+        .arg("-filesystem-root")
+        .arg(root)
+        .args([
+            "-port",
+            &port.to_string(),
+            "-external-url",
+            &format!("http://127.0.0.1:{port}"),
+        ])
+        // object_store uploads with path-style XML-API PUTs, which the
+        // emulator accepts only for its public host.
+        .args(["-public-host", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "fake-gcs-server did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+impl FakeGcs {
+    /// Stops the emulator (an outage); its data stays on disk.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same port over the same data (the recovery).
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = spawn(&self.binary, self._dir.path(), self.upstream_port);
+    }
 }
