@@ -109,6 +109,10 @@ fn ceremonies_sessions_and_the_dashboard() {
             "{path}: {status}"
         );
     }
+    // The revoked key opened this browser's cookie: it is signed out now.
+    assert_eq!(srv.get(&c, "/api/me").0, 401);
+    let (s, v, _) = srv.login(&c, &mut key, Some("alice"));
+    assert_eq!(s, 200, "{v}");
     let (s, report) = dash
         .post(format!("{}/api/inspect/cleanup", srv.base))
         .bearer_auth(&srv.secret)
@@ -117,6 +121,9 @@ fn ceremonies_sessions_and_the_dashboard() {
         .unwrap();
     assert_eq!(s, 200, "{report}");
     assert!(report["status"]["runs"].as_u64().unwrap() >= 1);
+        "DEBUG sessions: {:?}",
+        srv.inspect(&dash, "/api/inspect/sessions")
+    );
 
     // The live stream: every topic at once, as server-sent events.
     let mut stream = dash

@@ -627,7 +627,9 @@ mod gcs_http_tests {
             r#"{"gcs_base_url": "http://127.0.0.1:4443", "disable_oauth": true}"#
         )));
         assert!(!http(None));
-        assert!(!http(Some(r#"{"gcs_base_url": "https://storage.example"}"#)));
+        assert!(!http(Some(
+            r#"{"gcs_base_url": "https://storage.example"}"#
+        )));
         // A real key with an http token URI does not open plain HTTP.
         assert!(!http(Some(
             r#"{"type": "service_account", "token_uri": "http://evil.example/token", "private_key": "-----BEGIN PRIVATE KEY-----"}"#
