@@ -121,9 +121,6 @@ fn ceremonies_sessions_and_the_dashboard() {
         .unwrap();
     assert_eq!(s, 200, "{report}");
     assert!(report["status"]["runs"].as_u64().unwrap() >= 1);
-        "DEBUG sessions: {:?}",
-        srv.inspect(&dash, "/api/inspect/sessions")
-    );
 
     // The live stream: every topic at once, as server-sent events.
     let mut stream = dash
