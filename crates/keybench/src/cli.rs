@@ -57,7 +57,8 @@ enum Command {
         action: String,
         #[command(flatten)]
         key: KeyArgs,
-        /// The new PIN (set, change); asked for when absent.
+        /// The new PIN (set, change); asked for when absent. Visible to
+        /// other processes on the command line: prefer the prompt.
         #[arg(long)]
         new_pin: Option<String>,
     },
@@ -166,7 +167,9 @@ struct KeyArgs {
     /// The key: a number or path from `keybench devices`, or udp:HOST:PORT
     /// for a virtual key; the only key plugged in when absent.
     device: Option<String>,
-    /// The PIN (else KEYBENCH_PIN, else asked for when needed).
+    /// The PIN (else KEYBENCH_PIN, else asked for when needed). A PIN on the
+    /// command line is visible to other processes (ps, /proc): prefer the
+    /// prompt or KEYBENCH_PIN.
     #[arg(long, global = true)]
     pin: Option<String>,
     /// Append every CTAPHID frame and CTAP2 message (secrets redacted) to
@@ -348,7 +351,12 @@ pub fn run(args: Args) -> Result<()> {
             action,
             key,
             new_pin,
-        }) => crate::keys::pin(&mut open_key(&key)?, &action, key.pin.clone(), new_pin),
+        }) => {
+            if new_pin.is_some() {
+                warn_visible("--new-pin");
+            }
+            crate::keys::pin(&mut open_key(&key)?, &action, key.pin.clone(), new_pin)
+        }
         Some(Command::Credentials {
             action,
             key,
@@ -529,6 +537,9 @@ fn serve(config: keybench_server::ServerConfig) -> Result<()> {
 /// Opens the key `args` names, with its recorder wired to the file or
 /// standard error as asked.
 fn open_key(args: &KeyArgs) -> Result<ctap_client::Device<Box<dyn ctaphid::ReportTransport>>> {
+    if args.pin.is_some() {
+        warn_visible("--pin");
+    }
     let recorder = ctap_client::Recorder::default();
     if let Some(path) = &args.record {
         recorder
@@ -546,6 +557,14 @@ fn open_key(args: &KeyArgs) -> Result<ctap_client::Device<Box<dyn ctaphid::Repor
         });
     }
     crate::keys::open(args.device.as_deref(), recorder)
+}
+
+/// A secret given as an argument sits in the process list for the whole run.
+fn warn_visible(flag: &str) {
+    eprintln!(
+        "keybench: warning: a PIN given with {flag} is visible to other processes \
+         (ps, /proc/PID/cmdline); leave it out to be asked, or set KEYBENCH_PIN"
+    );
 }
 
 fn parse_algorithm(name: &str) -> Result<CoseAlgorithm> {

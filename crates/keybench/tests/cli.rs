@@ -382,3 +382,21 @@ fn register_and_authenticate_against_the_bundled_relying_party() {
     assert!(!ok);
     assert!(err.contains("invalid_username"), "{err}");
 }
+
+#[test]
+fn a_pin_on_the_command_line_is_warned_about() {
+    // Nothing listens on the port: the warning comes before the key is opened.
+    for args in [
+        &["pin", "retries", "udp:127.0.0.1:9", "--pin", "1234"][..],
+        &["pin", "set", "udp:127.0.0.1:9", "--new-pin", "1234"][..],
+    ] {
+        let (ok, _, err) = keybench(args);
+        assert!(!ok);
+        assert!(
+            err.contains("visible to other processes") && err.contains("KEYBENCH_PIN"),
+            "{args:?}: {err}"
+        );
+    }
+    let (_, _, err) = keybench_with_pin(&["pin", "retries", "udp:127.0.0.1:9"], "1234");
+    assert!(!err.contains("visible to other processes"), "{err}");
+}
