@@ -1034,3 +1034,38 @@ fn legacy_pin_token_and_uv_retries() {
         Err(CtapError::Unsupported(_))
     ));
 }
+
+#[test]
+fn the_virtual_key_refuses_a_64_byte_pin() {
+    use fido_wire::ctap2::{ClientPinRequest, Encrypted, PinSubCommand, PinUvAuthParam, command};
+    let mut k = key(Config::default());
+    let protocol = k.device.pin_protocol().unwrap();
+    let mut set_pin = |padded: &[u8]| {
+        let (platform_key, shared) = k.device.key_agreement(protocol).unwrap();
+        let enc = shared.encrypt(padded).unwrap();
+        let mut req = ClientPinRequest::new(Some(protocol.id()), PinSubCommand::SET_PIN);
+        req.pin_uv_auth_param = Some(PinUvAuthParam(shared.authenticate(&enc)));
+        req.key_agreement = Some(platform_key);
+        req.new_pin_enc = Some(Encrypted(enc));
+        k.device
+            .call(
+                command::CLIENT_PIN,
+                Some(&req.to_value()),
+                String::new(),
+                true,
+                Transaction::with_timeout(Duration::from_secs(5)),
+            )
+            .map(drop)
+    };
+    // 64 PIN bytes leave no room for the terminating zero.
+    let err = set_pin(&[b'1'; 64]).unwrap_err();
+    assert_eq!(
+        err.status(),
+        Some(StatusCode::PIN_POLICY_VIOLATION),
+        "{err}"
+    );
+    let mut longest = [b'1'; 64];
+    longest[63] = 0;
+    set_pin(&longest).unwrap();
+    assert!(k.authenticator.with(|a| a.has_pin()));
+}
