@@ -1069,3 +1069,61 @@ fn the_virtual_key_refuses_a_64_byte_pin() {
     set_pin(&longest).unwrap();
     assert!(k.authenticator.with(|a| a.has_pin()));
 }
+
+#[test]
+fn a_token_makes_or_gets_once_then_loses_mc_and_ga() {
+    let mut k = key(Config::default());
+    k.device.set_pin("1234").unwrap();
+    let both = Permissions(Permissions::MAKE_CREDENTIAL | Permissions::GET_ASSERTION);
+    let tx = || Transaction::with_timeout(Duration::from_secs(5));
+    let token = k
+        .device
+        .pin_token("1234", both, Some("example.org"))
+        .unwrap();
+    let made = k
+        .device
+        .make_credential(&raw_mc("example.org", &[1u8; 32], Some(&token)), tx())
+        .unwrap();
+    // makeCredential cleared mc and ga: neither works with this token again.
+    let again = k
+        .device
+        .make_credential(&raw_mc("example.org", &[2u8; 32], Some(&token)), tx())
+        .unwrap_err();
+    assert_eq!(
+        again.status(),
+        Some(StatusCode::PIN_AUTH_INVALID),
+        "{again}"
+    );
+    let id = AuthenticatorData::parse(&made.auth_data)
+        .unwrap()
+        .attested_credential
+        .unwrap()
+        .credential_id;
+    let ga = |token: &ctap_client::PinToken, cdh: [u8; 32]| fido_wire::ctap2::GetAssertionRequest {
+        rp_id: "example.org".into(),
+        client_data_hash: cdh.to_vec(),
+        allow_list: vec![fido_wire::ctap2::Descriptor::public_key(id.clone())],
+        extensions: None,
+        options: RequestOptions::default(),
+        pin_uv_auth_param: Some(token.authenticate(&cdh)),
+        pin_uv_auth_protocol: Some(token.protocol().id()),
+    };
+    let err = k
+        .device
+        .get_assertion(&ga(&token, [3u8; 32]), tx())
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::PIN_AUTH_INVALID), "{err}");
+    // The same holds after getAssertion.
+    let token = k
+        .device
+        .pin_token("1234", both, Some("example.org"))
+        .unwrap();
+    k.device
+        .get_assertion(&ga(&token, [4u8; 32]), tx())
+        .unwrap();
+    let err = k
+        .device
+        .get_assertion(&ga(&token, [5u8; 32]), tx())
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::PIN_AUTH_INVALID), "{err}");
+}

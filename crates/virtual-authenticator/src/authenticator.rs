@@ -456,6 +456,7 @@ impl Authenticator {
             return Err(StatusCode::KEY_STORE_FULL);
         }
         self.presence("makeCredential", Some(&req.rp_id), ctx)?;
+        self.pin.clear_permissions_except_lbw();
 
         let key = CredentialKey::generate(alg)
             .ok_or(StatusCode::UNSUPPORTED_ALGORITHM)?
@@ -591,6 +592,7 @@ impl Authenticator {
         let up = req.options.up != Some(false);
         if up {
             self.presence("getAssertion", Some(&req.rp_id), ctx)?;
+            self.pin.clear_permissions_except_lbw();
         }
         let (first, rest) = found.split_first().ok_or(StatusCode::NO_CREDENTIALS)?;
         let number = (!by_allow_list && found.len() > 1).then_some(found.len() as u64);
