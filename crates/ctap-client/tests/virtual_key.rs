@@ -1127,3 +1127,76 @@ fn a_token_makes_or_gets_once_then_loses_mc_and_ga() {
         .unwrap_err();
     assert_eq!(err.status(), Some(StatusCode::PIN_AUTH_INVALID), "{err}");
 }
+
+#[test]
+fn a_config_change_that_cannot_be_saved_leaves_the_key_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    std::fs::create_dir(&state_dir).unwrap();
+    let mut k = key(Config {
+        state: virtual_authenticator::StateStore::File(state_dir.join("key.state")),
+        ..Config::default()
+    });
+    // The state file can no longer be written: its directory is gone.
+    std::fs::remove_dir_all(&state_dir).unwrap();
+    let err = k.device.toggle_always_uv(None).unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::OTHER), "{err}");
+    let info = k.device.get_info().unwrap();
+    assert_eq!(info.option("alwaysUv"), Some(false));
+    let err = k
+        .device
+        .set_min_pin_length(
+            None,
+            MinPinLengthParams {
+                new_min_pin_length: Some(8),
+                rp_ids: Some(vec!["example.org".into()]),
+                force_change_pin: None,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::OTHER), "{err}");
+    let info = k.device.get_info().unwrap();
+    assert_eq!(info.min_pin_length, Some(4));
+    // Once the file can be written again, the same change is kept.
+    std::fs::create_dir(&state_dir).unwrap();
+    k.device.toggle_always_uv(None).unwrap();
+    assert_eq!(k.device.info().option("alwaysUv"), Some(true));
+}
+
+#[test]
+fn a_credential_change_that_cannot_be_saved_leaves_the_credential_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    std::fs::create_dir(&state_dir).unwrap();
+    let mut k = key(Config {
+        state: virtual_authenticator::StateStore::File(state_dir.join("key.state")),
+        ..Config::default()
+    });
+    k.device.set_pin("1234").unwrap();
+    let options = creation(
+        &[CoseAlgorithm::ES256],
+        true,
+        UserVerificationRequirement::Required,
+    );
+    webauthn::register(&mut k.device, &options, &mut with_pin("1234")).unwrap();
+    let cm = k
+        .device
+        .pin_token(
+            "1234",
+            Permissions(Permissions::CREDENTIAL_MANAGEMENT),
+            None,
+        )
+        .unwrap();
+    let (rp, hash) = k.device.relying_parties(&cm).unwrap().remove(0);
+    let stored = k.device.credentials(&cm, &rp, &hash).unwrap().remove(0);
+    std::fs::remove_dir_all(&state_dir).unwrap();
+    let renamed = UserEntity {
+        name: Some("renamed".into()),
+        ..stored.user.clone()
+    };
+    let err = k.device.update_user(&cm, &stored.id, renamed).unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::OTHER), "{err}");
+    let err = k.device.delete_credential(&cm, &stored.id).unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::OTHER), "{err}");
+    assert_eq!(k.device.credentials(&cm, &rp, &hash).unwrap(), vec![stored]);
+}
