@@ -1051,8 +1051,6 @@ fn the_virtual_key_refuses_a_64_byte_pin() {
             .call(
                 command::CLIENT_PIN,
                 Some(&req.to_value()),
-                String::new(),
-                true,
                 Transaction::with_timeout(Duration::from_secs(5)),
             )
             .map(drop)
