@@ -208,10 +208,23 @@ struct CeremonyArgs {
 enum VirtualKeyCommand {
     /// Serve the key until interrupted. One UDP datagram carries one 64-byte
     /// CTAPHID report, both ways, so any client with a UDP transport can use it.
+    ///
+    /// Over UDP the key serves one client at a time: the first address that
+    /// writes to it is bound until nothing has passed between them for
+    /// --client-idle seconds, and every other sender is answered
+    /// ERR_CHANNEL_BUSY meanwhile (Keybench's client retries for 3 s), so no
+    /// other process can take its answers or slip requests into its session.
+    /// An idle key still answers any local process: with --presence approve
+    /// any program on this machine can register and sign with it; use
+    /// --presence ask when that matters.
     Serve {
         /// Address to listen on (port 0 picks a free one; the address is printed).
         #[arg(long, default_value = "127.0.0.1:8111", conflicts_with = "uhid")]
         udp: std::net::SocketAddr,
+        /// Seconds the UDP key stays bound to a silent client before another
+        /// may use it.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=3600), conflicts_with = "uhid")]
+        client_idle: u64,
         /// Become a real HID security key through /dev/uhid (Linux) instead of UDP.
         #[arg(long)]
         uhid: bool,
@@ -436,6 +449,7 @@ pub fn run(args: Args) -> Result<()> {
             command:
                 VirtualKeyCommand::Serve {
                     udp,
+                    client_idle,
                     uhid,
                     presence,
                     algorithms,
@@ -443,8 +457,10 @@ pub fn run(args: Args) -> Result<()> {
                     state,
                 },
         }) => serve_virtual_key(
-            uhid.then_some(())
-                .map_or(Listen::Udp(udp), |()| Listen::Uhid),
+            uhid.then_some(()).map_or(
+                Listen::Udp(udp, std::time::Duration::from_secs(client_idle)),
+                |()| Listen::Uhid,
+            ),
             presence,
             &algorithms,
             attestation,
@@ -578,7 +594,8 @@ fn parse_algorithm(name: &str) -> Result<CoseAlgorithm> {
 }
 
 enum Listen {
-    Udp(std::net::SocketAddr),
+    /// The address, and how long a silent client stays bound.
+    Udp(std::net::SocketAddr, std::time::Duration),
     Uhid,
 }
 
@@ -626,12 +643,14 @@ fn serve_virtual_key(
         );
     }
     let transport: Box<dyn ctaphid::ReportTransport> = match listen {
-        Listen::Udp(udp) => {
-            let transport = ctaphid::UdpReports::listen(udp)
+        Listen::Udp(udp, idle) => {
+            let transport = ctaphid::UdpReports::listen_with_idle(udp, idle)
                 .with_context(|| format!("listening on udp {udp}"))?;
             let addr = transport.local_addr()?;
             println!(
-                "virtual key listening on udp {addr} (one datagram = one 64-byte CTAPHID report)"
+                "virtual key listening on udp {addr} (one datagram = one 64-byte CTAPHID report; \
+                 one client at a time, released after {} s idle)",
+                idle.as_secs()
             );
             Box::new(transport)
         }

@@ -471,3 +471,13 @@ fn record_files_are_owner_only_and_hold_no_pin_material() {
         }
     }
 }
+
+#[test]
+fn virtual_key_help_says_a_udp_key_serves_one_client_at_a_time() {
+    let (ok, out, _) = keybench(&["virtual-key", "serve", "--help"]);
+    assert!(ok);
+    let text = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(text.contains("one client at a time"), "{out}");
+    assert!(text.contains("--client-idle"), "{out}");
+    assert!(text.contains("ERR_CHANNEL_BUSY"), "{out}");
+}
