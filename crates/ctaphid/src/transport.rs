@@ -117,9 +117,18 @@ impl UdpReports {
         };
         let socket = UdpSocket::bind(bind).map_err(io)?;
         socket.connect(device).map_err(io)?;
+        Self::from_connected(socket)
+    }
+
+    /// The client side on a socket already connected to the device: a
+    /// program that keeps one socket (one address) across operations stays
+    /// the client a UDP key is bound to, instead of waiting for it to let a
+    /// previous socket go.
+    pub fn from_connected(socket: UdpSocket) -> Result<Self, TransportError> {
+        let peer = socket.peer_addr().map_err(io)?;
         Ok(UdpReports {
             socket,
-            peer: Some(device),
+            peer: Some(peer),
             binding: None,
         })
     }

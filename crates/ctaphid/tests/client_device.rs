@@ -394,3 +394,25 @@ fn a_udp_key_serves_its_first_client_until_it_is_idle() {
         .unwrap();
     assert_eq!(answer, vec![0, 7]);
 }
+
+#[test]
+fn a_client_keeping_its_udp_socket_stays_the_bound_client() {
+    let device =
+        UdpReports::listen_with_idle(([127, 0, 0, 1], 0).into(), Duration::from_secs(60)).unwrap();
+    let addr = device.local_addr().unwrap();
+    let _stop = start_device(device);
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.connect(addr).unwrap();
+    let no_retry = ClientConfig {
+        busy_retries: 0,
+        ..Default::default()
+    };
+    for round in 0..3u8 {
+        let transport = UdpReports::from_connected(socket.try_clone().unwrap()).unwrap();
+        let mut ch = HidChannel::open(transport, no_retry).unwrap();
+        let answer = ch
+            .cbor(&[ECHO, round], Transaction::with_timeout(secs(5)))
+            .unwrap();
+        assert_eq!(answer, vec![0, round]);
+    }
+}
