@@ -1198,3 +1198,28 @@ fn a_credential_change_that_cannot_be_saved_leaves_the_credential_as_it_was() {
     assert_eq!(err.status(), Some(StatusCode::OTHER), "{err}");
     assert_eq!(k.device.credentials(&cm, &rp, &hash).unwrap(), vec![stored]);
 }
+
+#[test]
+fn a_pin_change_that_cannot_be_saved_leaves_the_old_pin() {
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    std::fs::create_dir(&state_dir).unwrap();
+    let mut k = key(Config {
+        state: virtual_authenticator::StateStore::File(state_dir.join("key.state")),
+        ..Config::default()
+    });
+    k.device.set_pin("1234").unwrap();
+    std::fs::remove_dir_all(&state_dir).unwrap();
+    let err = k.device.change_pin("1234", "5678").unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::OTHER), "{err}");
+    let cm = Permissions(Permissions::CREDENTIAL_MANAGEMENT);
+    // A wrong PIN still costs a retry when it cannot be saved.
+    let err = k.device.pin_token("0000", cm, None).unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::OTHER), "{err}");
+    assert_eq!(k.device.pin_retries().unwrap().retries, 7);
+    // Memory still has the PIN the state file has.
+    std::fs::create_dir(&state_dir).unwrap();
+    let err = k.device.pin_token("5678", cm, None).unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::PIN_INVALID), "{err}");
+    k.device.pin_token("1234", cm, None).unwrap();
+}

@@ -308,8 +308,17 @@ impl Authenticator {
                 let before = self.state.pin.clone();
                 let result = self.pin.process(&req, &mut self.state.pin);
                 // Retry counters change on failures too, and must survive them.
-                if self.state.pin != before {
-                    self.persist()?;
+                if self.state.pin != before
+                    && let Err(e) = self.persist()
+                {
+                    // A new PIN (or a token) the file does not back is undone;
+                    // a failed attempt's lower retry count stays in memory, so
+                    // a failing disk never buys extra guesses.
+                    if result.is_ok() {
+                        self.state.pin = before;
+                        self.pin.reset_token();
+                    }
+                    return Err(e);
                 }
                 Self::encode_ok(Some(&result?.to_value()))
             }
