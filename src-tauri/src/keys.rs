@@ -21,7 +21,7 @@ use fido_wire::ctap2::{GetInfo, Permissions};
 use fido_wire::webauthn::base64url;
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -76,6 +76,10 @@ struct Inner {
     busy: HashSet<String>,
     /// The running ceremony or reset of each key, to cancel that one only.
     ceremonies: BTreeMap<String, CancelToken>,
+    /// One client socket per UDP key, kept across operations: a UDP key
+    /// serves one client address at a time, so a new socket per operation
+    /// would wait for the key to let the previous one go.
+    udp_clients: HashMap<String, std::net::UdpSocket>,
 }
 
 /// The panel's state: one per app, shared by every command.
@@ -219,6 +223,28 @@ impl Keys {
         })
     }
 
+    /// This app's client socket for the UDP key `id` at `addr`.
+    fn udp_client(
+        &self,
+        id: &str,
+        addr: std::net::SocketAddr,
+    ) -> std::io::Result<std::net::UdpSocket> {
+        let mut inner = self.lock();
+        if let Some(socket) = inner.udp_clients.get(id) {
+            return socket.try_clone();
+        }
+        let local: std::net::SocketAddr = if addr.is_ipv4() {
+            ([127, 0, 0, 1], 0).into()
+        } else {
+            (std::net::Ipv6Addr::LOCALHOST, 0).into()
+        };
+        let socket = std::net::UdpSocket::bind(local)?;
+        socket.connect(addr)?;
+        let clone = socket.try_clone()?;
+        inner.udp_clients.insert(id.to_owned(), socket);
+        Ok(clone)
+    }
+
     /// Opens `id` for one operation.
     /// Only keys this app listed (plugged-in USB keys it discovered, virtual
     /// keys it started) are opened: a command naming any other `udp:` or
@@ -243,8 +269,11 @@ impl Keys {
             let addr = addr.parse().map_err(|_| {
                 CommandError::new("bad_key_id", format!("{id:?}: expected udp:HOST:PORT"))
             })?;
+            let socket = self
+                .udp_client(id, addr)
+                .map_err(|e| CommandError::new("transport", e.to_string()))?;
             Box::new(
-                ctaphid::UdpReports::connect(addr)
+                ctaphid::UdpReports::from_connected(socket)
                     .map_err(|e| CommandError::new("transport", e.to_string()))?,
             )
         } else if let Some(path) = id.strip_prefix("hid:") {
@@ -452,6 +481,7 @@ impl Keys {
 
     /// Stops a virtual key.
     pub fn stop_virtual(&self, id: &str) -> Result<(), CommandError> {
+        self.lock().udp_clients.remove(id);
         let key = self.lock().virtual_keys.remove(id).ok_or_else(|| {
             CommandError::new("no_such_key", format!("{id} is not a running virtual key"))
         })?;

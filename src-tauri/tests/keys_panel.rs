@@ -330,3 +330,74 @@ fn cancel_stops_only_the_named_keys_ceremony() {
     let response = running_a.join().unwrap().expect("a's ceremony went on");
     f.post("/api/register/complete", &response);
 }
+
+/// Every event of `name` until none has come for half a second.
+fn settle(f: &Fixture, name: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    while let Ok((n, v)) = f.events.recv_timeout(Duration::from_millis(500)) {
+        if n == name {
+            out.push(v);
+        }
+    }
+    out
+}
+
+#[test]
+fn traffic_events_of_two_keys_pin_operations_at_once_carry_no_pin_material() {
+    let f = fixture();
+    let a = f.keys.start_virtual(&["ES256".into()], "approve").unwrap();
+    let b = f.keys.start_virtual(&["ES256".into()], "approve").unwrap();
+    let pins = [
+        ("Pq71-desk-pin", "Pq71-desk-new"),
+        ("Lm28-desk-pin", "Lm28-desk-new"),
+    ];
+    std::thread::scope(|s| {
+        for (key, (pin, new_pin)) in [&a, &b].into_iter().zip(pins) {
+            let keys = &f.keys;
+            s.spawn(move || {
+                keys.pin_set(&key.id, pin).unwrap();
+                for _ in 0..5 {
+                    keys.credentials(&key.id, pin).unwrap();
+                    keys.pin_retries(&key.id).unwrap();
+                }
+                keys.pin_change(&key.id, pin, new_pin).unwrap();
+            });
+        }
+    });
+    let traffic = settle(&f, events::TRAFFIC);
+    let all = serde_json::to_string(&traffic).unwrap();
+    for (pin, new_pin) in pins {
+        for p in [pin, new_pin] {
+            let hex: String = p.bytes().map(|b| format!("{b:02x}")).collect();
+            let b64 = fido_wire::webauthn::base64url::encode(p.as_bytes());
+            for form in [p.to_owned(), hex, b64] {
+                assert!(!all.contains(&form), "traffic holds a PIN as {form}");
+            }
+        }
+    }
+    // No request frame of a PIN exchange (other than the few-byte retries
+    // query) or of credential management keeps its bytes.
+    let mut secret_frames = 0;
+    for e in &traffic {
+        if e["type"] != "frame" || e["direction"] != "out" {
+            continue;
+        }
+        let header = e["header"].as_str().unwrap();
+        let Some(bcnt) = header
+            .strip_prefix("INIT CBOR bcnt=")
+            .map(|n| n.parse::<usize>().unwrap())
+        else {
+            continue;
+        };
+        let Some(bytes) = e["bytes"].as_str() else {
+            secret_frames += 1;
+            continue;
+        };
+        let ctap_command = &bytes[14..16];
+        assert!(
+            !(ctap_command == "06" && bcnt > 8) && ctap_command != "0a" && ctap_command != "41",
+            "a PIN or credential-management request kept its bytes: {e}"
+        );
+    }
+    assert!(secret_frames > 10, "{secret_frames}");
+}

@@ -5,6 +5,7 @@
 
 use crate::error::CtapError;
 use crate::recorder::{Direction, EventKind, Recorder, RecordingTransport};
+use crate::redact;
 use ctaphid::{ClientConfig, HidChannel, InitInfo, ReportTransport, Transaction};
 use fido_wire::cbor::{self, Value};
 use fido_wire::ctap2::{
@@ -36,6 +37,9 @@ pub struct Device<T: ReportTransport> {
     channel: HidChannel<RecordingTransport<T>>,
     info: GetInfo,
     recorder: Recorder,
+    /// The last getAssertion asked for secret outputs, so the
+    /// getNextAssertion answers that follow carry them too.
+    after_secret_assertion: bool,
     /// Default deadline of a call without user interaction.
     pub timeout: Duration,
 }
@@ -51,6 +55,7 @@ impl<T: ReportTransport> Device<T> {
             channel,
             info: GetInfo::default(),
             recorder,
+            after_secret_assertion: false,
             timeout: Duration::from_secs(5),
         };
         device.info = device.get_info()?;
@@ -77,15 +82,15 @@ impl<T: ReportTransport> Device<T> {
         &mut self.channel
     }
 
-    /// Sends one CTAP2 command and returns its response body. `detail`
-    /// describes the request for the recorder; `sensitive` keeps the frames'
-    /// bytes out of it.
+    /// Sends one CTAP2 command and returns its response body. The recorder
+    /// gets the request and response decoded with their secret members
+    /// replaced by markers, and the frames of an exchange that carries (or
+    /// may answer with) a secret without their bytes. Both are decided for
+    /// this exchange alone: other keys sharing the recorder are unaffected.
     pub fn call(
         &mut self,
         cmd: u8,
         params: Option<&Value>,
-        detail: String,
-        sensitive: bool,
         tx: Transaction<'_>,
     ) -> Result<Option<Value>, CtapError> {
         let name = command_name(cmd);
@@ -98,17 +103,23 @@ impl<T: ReportTransport> Device<T> {
                 max,
             });
         }
+        let secret_frames = redact::frames_are_secret(cmd, params, self.after_secret_assertion);
+        if cmd == command::GET_ASSERTION {
+            self.after_secret_assertion = secret_frames;
+        }
         self.recorder.record(
             Direction::Out,
             EventKind::Request {
                 command: name.into(),
                 length: request.len(),
-                detail,
+                detail: params
+                    .map(|_| redact::request(cmd, params).value.to_string())
+                    .unwrap_or_default(),
             },
         );
-        self.recorder.set_sensitive(sensitive);
+        self.channel.transport_mut().redact_frames(secret_frames);
         let result = self.channel.cbor(&request, tx);
-        self.recorder.set_sensitive(false);
+        self.channel.transport_mut().redact_frames(false);
         let response = result?;
         let (status, body) = parse_response(&response).map_err(|source| CtapError::Response {
             command: name,
@@ -120,11 +131,10 @@ impl<T: ReportTransport> Device<T> {
                 command: name.into(),
                 status: status.to_string(),
                 length: response.len(),
-                detail: if sensitive {
-                    "<redacted: carries PIN/UV material>".into()
-                } else {
-                    body.as_ref().map(ToString::to_string).unwrap_or_default()
-                },
+                detail: body
+                    .as_ref()
+                    .map(|b| redact::response(cmd, Some(b)).value.to_string())
+                    .unwrap_or_default(),
             },
         );
         if status != StatusCode::OK {
@@ -143,7 +153,7 @@ impl<T: ReportTransport> Device<T> {
     /// authenticatorGetInfo (and refreshes the cached copy).
     pub fn get_info(&mut self) -> Result<GetInfo, CtapError> {
         let tx = self.quick();
-        let body = self.call(command::GET_INFO, None, String::new(), false, tx)?;
+        let body = self.call(command::GET_INFO, None, tx)?;
         let info = GetInfo::from_value(&body.unwrap_or(Value::Null)).map_err(|source| {
             CtapError::Response {
                 command: command_name(command::GET_INFO),
@@ -160,14 +170,7 @@ impl<T: ReportTransport> Device<T> {
         req: &MakeCredentialRequest,
         tx: Transaction<'_>,
     ) -> Result<MakeCredentialResponse, CtapError> {
-        let sensitive = req.pin_uv_auth_param.is_some();
-        let body = self.call(
-            command::MAKE_CREDENTIAL,
-            Some(&req.to_value()),
-            format!("{req:?}"),
-            sensitive,
-            tx,
-        )?;
+        let body = self.call(command::MAKE_CREDENTIAL, Some(&req.to_value()), tx)?;
         MakeCredentialResponse::from_value(&body.unwrap_or(Value::Null)).map_err(|source| {
             CtapError::Response {
                 command: command_name(command::MAKE_CREDENTIAL),
@@ -182,25 +185,14 @@ impl<T: ReportTransport> Device<T> {
         req: &GetAssertionRequest,
         tx: Transaction<'_>,
     ) -> Result<GetAssertionResponse, CtapError> {
-        let sensitive = req.pin_uv_auth_param.is_some()
-            || req
-                .extensions
-                .as_ref()
-                .is_some_and(|e| e.get_text("hmac-secret").is_some());
-        let body = self.call(
-            command::GET_ASSERTION,
-            Some(&req.to_value()),
-            format!("{req:?}"),
-            sensitive,
-            tx,
-        )?;
+        let body = self.call(command::GET_ASSERTION, Some(&req.to_value()), tx)?;
         Self::assertion(command::GET_ASSERTION, body)
     }
 
     /// authenticatorGetNextAssertion.
     pub fn get_next_assertion(&mut self) -> Result<GetAssertionResponse, CtapError> {
         let tx = self.quick();
-        let body = self.call(command::GET_NEXT_ASSERTION, None, String::new(), false, tx)?;
+        let body = self.call(command::GET_NEXT_ASSERTION, None, tx)?;
         Self::assertion(command::GET_NEXT_ASSERTION, body)
     }
 
@@ -216,7 +208,7 @@ impl<T: ReportTransport> Device<T> {
     /// authenticatorReset. Keys allow it only shortly after power-up (10 s
     /// on most) and need a touch; NOT_ALLOWED means re-plug and retry at once.
     pub fn reset(&mut self, tx: Transaction<'_>) -> Result<(), CtapError> {
-        self.call(command::RESET, None, String::new(), false, tx)?;
+        self.call(command::RESET, None, tx)?;
         self.info = self.get_info()?;
         Ok(())
     }
@@ -231,7 +223,7 @@ impl<T: ReportTransport> Device<T> {
         {
             return Err(CtapError::Unsupported("authenticatorSelection (CTAP 2.1)"));
         }
-        self.call(command::SELECTION, None, String::new(), false, tx)?;
+        self.call(command::SELECTION, None, tx)?;
         Ok(())
     }
 

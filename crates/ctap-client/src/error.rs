@@ -49,6 +49,17 @@ pub enum CtapError {
     /// The operation needs a PIN and none was given.
     #[error("this key requires its PIN for this operation; none was given")]
     PinRequired,
+    /// The options' RP ID is a public suffix of the origin's host (it would
+    /// cover every site under that suffix).
+    #[error(
+        "RP ID {rp_id:?} is a public suffix, not a registrable domain of the origin's host {host:?}"
+    )]
+    RpIdIsPublicSuffix {
+        /// The RP ID asked for.
+        rp_id: String,
+        /// The origin's host.
+        host: String,
+    },
     /// The relying party's options cannot be used.
     #[error("invalid options: {0}")]
     Options(String),

@@ -9,7 +9,8 @@
 //! (credentialManagement, authenticatorConfig), [`webauthn`] (the WebAuthn
 //! client role with extension mapping: credProtect, hmac-secret and prf,
 //! credBlob, largeBlobKey, minPinLength, credProps) and [`recorder`] (the
-//! redacting traffic recorder).
+//! traffic recorder) with [`redact`] (which members of each message are
+//! secret).
 //!
 //! Algorithm identifiers pass through unchanged; ML-DSA credential keys
 //! (COSE AKP) parse like any other.
@@ -23,6 +24,7 @@ pub mod hid;
 mod manage;
 mod pin;
 pub mod recorder;
+pub mod redact;
 pub mod webauthn;
 
 pub use device::{Device, command_name};

@@ -62,7 +62,7 @@ impl<T: ReportTransport> Device<T> {
             req.pin_uv_auth_param = Some(token.authenticate(&req.auth_message()));
         }
         let tx = Transaction::with_timeout(self.timeout);
-        let body = self.call(cmd, Some(&req.to_value()), format!("{req:?}"), false, tx)?;
+        let body = self.call(cmd, Some(&req.to_value()), tx)?;
         CredMgmtResponse::from_value(&body.unwrap_or(Value::Map(Vec::new()))).map_err(|source| {
             CtapError::Response {
                 command: "authenticatorCredentialManagement",
@@ -199,13 +199,7 @@ impl<T: ReportTransport> Device<T> {
             req.pin_uv_auth_param = Some(token.authenticate(&req.auth_message()));
         }
         let tx = Transaction::with_timeout(self.timeout);
-        self.call(
-            command::CONFIG,
-            Some(&req.to_value()),
-            format!("{req:?}"),
-            false,
-            tx,
-        )?;
+        self.call(command::CONFIG, Some(&req.to_value()), tx)?;
         self.get_info()?;
         Ok(())
     }

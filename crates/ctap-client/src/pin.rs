@@ -70,19 +70,9 @@ impl<T: ReportTransport> Device<T> {
             .ok_or(CtapError::Unsupported("PIN/UV auth protocols 1 or 2"))
     }
 
-    fn client_pin(
-        &mut self,
-        req: &ClientPinRequest,
-        sensitive: bool,
-    ) -> Result<ClientPinResponse, CtapError> {
+    fn client_pin(&mut self, req: &ClientPinRequest) -> Result<ClientPinResponse, CtapError> {
         let tx = Transaction::with_timeout(self.timeout);
-        let body = self.call(
-            command::CLIENT_PIN,
-            Some(&req.to_value()),
-            format!("{req:?}"),
-            sensitive,
-            tx,
-        )?;
+        let body = self.call(command::CLIENT_PIN, Some(&req.to_value()), tx)?;
         ClientPinResponse::from_value(&body.unwrap_or(Value::Map(Vec::new()))).map_err(|source| {
             CtapError::Response {
                 command: "authenticatorClientPIN",
@@ -93,10 +83,7 @@ impl<T: ReportTransport> Device<T> {
 
     /// getPINRetries.
     pub fn pin_retries(&mut self) -> Result<PinRetries, CtapError> {
-        let r = self.client_pin(
-            &ClientPinRequest::new(None, PinSubCommand::GET_PIN_RETRIES),
-            false,
-        )?;
+        let r = self.client_pin(&ClientPinRequest::new(None, PinSubCommand::GET_PIN_RETRIES))?;
         Ok(PinRetries {
             retries: r
                 .pin_retries
@@ -110,10 +97,7 @@ impl<T: ReportTransport> Device<T> {
         if self.info().option("uv").is_none() {
             return Err(CtapError::Unsupported("built-in user verification"));
         }
-        let r = self.client_pin(
-            &ClientPinRequest::new(None, PinSubCommand::GET_UV_RETRIES),
-            false,
-        )?;
+        let r = self.client_pin(&ClientPinRequest::new(None, PinSubCommand::GET_UV_RETRIES))?;
         Ok(r.uv_retries.unwrap_or(0))
     }
 
@@ -122,10 +106,10 @@ impl<T: ReportTransport> Device<T> {
         &mut self,
         protocol: Protocol,
     ) -> Result<(fido_wire::cose::CoseKey, SharedSecret), CtapError> {
-        let r = self.client_pin(
-            &ClientPinRequest::new(Some(protocol.id()), PinSubCommand::GET_KEY_AGREEMENT),
-            false,
-        )?;
+        let r = self.client_pin(&ClientPinRequest::new(
+            Some(protocol.id()),
+            PinSubCommand::GET_KEY_AGREEMENT,
+        ))?;
         let peer = r
             .key_agreement
             .ok_or(missing("getKeyAgreement response", 1, "keyAgreement"))?;
@@ -144,7 +128,7 @@ impl<T: ReportTransport> Device<T> {
         req.pin_uv_auth_param = Some(PinUvAuthParam(shared.authenticate(&new_pin_enc)));
         req.key_agreement = Some(platform_key);
         req.new_pin_enc = Some(Encrypted(new_pin_enc));
-        self.client_pin(&req, true)?;
+        self.client_pin(&req)?;
         self.get_info()?;
         Ok(())
     }
@@ -163,7 +147,7 @@ impl<T: ReportTransport> Device<T> {
         req.key_agreement = Some(platform_key);
         req.new_pin_enc = Some(Encrypted(new_pin_enc));
         req.pin_hash_enc = Some(Encrypted(pin_hash_enc));
-        self.client_pin(&req, true)?;
+        self.client_pin(&req)?;
         self.get_info()?;
         Ok(())
     }
@@ -207,7 +191,7 @@ impl<T: ReportTransport> Device<T> {
         };
         req.key_agreement = Some(platform_key);
         req.pin_hash_enc = Some(Encrypted(pin_hash_enc));
-        let r = self.client_pin(&req, true)?;
+        let r = self.client_pin(&req)?;
         let encrypted = r.pin_uv_auth_token.ok_or(missing(
             "getPinUvAuthToken response",
             2,

@@ -2,11 +2,12 @@
 //! request and response as structured events, for a live UI view (subscribe)
 //! and a file (JSON lines).
 //!
-//! Secrets never enter an event. Frames of a transaction that carries PIN
-//! or token material (clientPIN, a pinUvAuthParam, hmac-secret salts) keep
-//! their headers and lengths but not their bytes, and decoded messages are
-//! described through the wire types' `Debug`, which redacts PIN ciphertexts,
-//! tokens and pinUvAuthParams.
+//! Secrets never enter an event. Decoded messages are shown with each secret
+//! member replaced by a marker ([`crate::redact`]); frames of an exchange
+//! that carries (or may answer with) a secret keep their headers and lengths
+//! but not their bytes. Both are decided per exchange by the [`crate::Device`]
+//! making it, so keys sharing one recorder never switch each other's
+//! redaction. Record files are created owner-only (0600).
 
 use ctaphid::{Command, KeepaliveStatus, Report, ReportTransport, TransportError};
 use serde::Serialize;
@@ -87,7 +88,6 @@ struct State {
     ring: VecDeque<TrafficEvent>,
     subscribers: Vec<Sender<TrafficEvent>>,
     file: Option<std::io::BufWriter<std::fs::File>>,
-    sensitive: bool,
 }
 
 /// A shared, cloneable recorder.
@@ -119,7 +119,6 @@ impl Recorder {
                 ring: VecDeque::new(),
                 subscribers: Vec::new(),
                 file: None,
-                sensitive: false,
             })),
         }
     }
@@ -129,13 +128,28 @@ impl Recorder {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Also appends every event to `path` as one JSON line.
+    /// Also appends every event to `path` as one JSON line. The file is
+    /// created readable by its owner only (0600; an existing one is narrowed
+    /// to that), and a symlink at `path` is refused rather than followed.
     pub fn write_to(&self, path: &std::path::Path) -> std::io::Result<()> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
-        self.lock().file = Some(std::io::BufWriter::new(file));
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+            options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+            let file = options.open(path)?;
+            let mode = file.metadata()?.permissions().mode();
+            if mode & 0o077 != 0 {
+                file.set_permissions(std::fs::Permissions::from_mode(mode & 0o700))?;
+            }
+            self.lock().file = Some(std::io::BufWriter::new(file));
+        }
+        #[cfg(not(unix))]
+        {
+            let file = options.open(path)?;
+            self.lock().file = Some(std::io::BufWriter::new(file));
+        }
         Ok(())
     }
 
@@ -149,12 +163,6 @@ impl Recorder {
     /// The events kept in memory, oldest first.
     pub fn events(&self) -> Vec<TrafficEvent> {
         self.lock().ring.iter().cloned().collect()
-    }
-
-    /// Marks the current transaction as carrying secrets (frame bytes are
-    /// then not recorded) or not.
-    pub fn set_sensitive(&self, sensitive: bool) {
-        self.lock().sensitive = sensitive;
     }
 
     /// Records an event.
@@ -180,8 +188,7 @@ impl Recorder {
         }
     }
 
-    fn frame(&self, direction: Direction, report: &Report) {
-        let sensitive = self.lock().sensitive;
+    fn frame(&self, direction: Direction, report: &Report, redact: bool) {
         let cid = report
             .get(..4)
             .map(|c| c.iter().map(|b| format!("{b:02x}")).collect())
@@ -212,7 +219,7 @@ impl Recorder {
         } else {
             format!("CONT seq={b4}")
         };
-        let bytes = (!sensitive).then(|| report.iter().map(|b| format!("{b:02x}")).collect());
+        let bytes = (!redact).then(|| report.iter().map(|b| format!("{b:02x}")).collect());
         self.record(direction, EventKind::Frame { cid, header, bytes });
     }
 }
@@ -228,25 +235,38 @@ fn keepalive_name(status: KeepaliveStatus) -> &'static str {
 pub struct RecordingTransport<T> {
     inner: T,
     recorder: Recorder,
+    /// The exchange under way carries secrets: record frames without bytes.
+    /// Owned by this transport (one key), never shared between keys.
+    redact: bool,
 }
 
 impl<T> RecordingTransport<T> {
     /// Wraps `inner`.
     pub fn new(inner: T, recorder: Recorder) -> Self {
-        RecordingTransport { inner, recorder }
+        RecordingTransport {
+            inner,
+            recorder,
+            redact: false,
+        }
+    }
+
+    /// Records the frames moved from now on without their bytes (or again
+    /// with them).
+    pub fn redact_frames(&mut self, redact: bool) {
+        self.redact = redact;
     }
 }
 
 impl<T: ReportTransport> ReportTransport for RecordingTransport<T> {
     fn send(&mut self, report: &Report) -> Result<(), TransportError> {
-        self.recorder.frame(Direction::Out, report);
+        self.recorder.frame(Direction::Out, report, self.redact);
         self.inner.send(report)
     }
 
     fn recv(&mut self, timeout: Duration) -> Result<Option<Report>, TransportError> {
         let report = self.inner.recv(timeout)?;
         if let Some(r) = &report {
-            self.recorder.frame(Direction::In, r);
+            self.recorder.frame(Direction::In, r, self.redact);
         }
         Ok(report)
     }

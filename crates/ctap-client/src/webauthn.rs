@@ -70,22 +70,40 @@ impl<'a> ClientContext<'a> {
     }
 
     /// The RP ID: the options' one, which must be the origin's host or a
-    /// registrable suffix of it (§5.1.3 step 8), else the host itself.
+    /// registrable suffix of it (§5.1.3 step 8, HTML's "is a registrable
+    /// domain suffix of or is equal to"), else the host itself. A public
+    /// suffix ("com", "co.uk", "github.io") would let one site claim the
+    /// credentials of every site under it, so it is refused.
     fn rp_id(&self, requested: Option<&str>) -> Result<String, CtapError> {
         let host = self.host()?.to_ascii_lowercase();
-        match requested {
-            None => Ok(host),
-            Some(rp) => {
-                let rp = rp.to_ascii_lowercase();
-                if host == rp || host.ends_with(&format!(".{rp}")) {
-                    Ok(rp)
-                } else {
-                    Err(CtapError::Options(format!(
-                        "RP ID {rp:?} is not the origin's host {host:?} or a suffix of it"
-                    )))
-                }
-            }
+        let Some(rp) = requested else {
+            return Ok(host);
+        };
+        let rp = rp.to_ascii_lowercase();
+        if host == rp {
+            return Ok(rp);
         }
+        // An IP address has no registrable suffixes: only itself.
+        let is_ip = host.starts_with('[') || host.parse::<std::net::IpAddr>().is_ok();
+        if rp.is_empty() || is_ip || !host.ends_with(&format!(".{rp}")) {
+            return Err(CtapError::Options(format!(
+                "RP ID {rp:?} is not the origin's host {host:?} or a suffix of it"
+            )));
+        }
+        // Unknown names (localhost, .test) match only the list's implicit
+        // "*" rule and are not treated as public suffixes.
+        let known_suffix = |name: &str| {
+            psl::suffix(name.as_bytes())
+                .filter(|s| s.is_known())
+                .and_then(|s| std::str::from_utf8(s.as_bytes()).ok().map(str::to_owned))
+        };
+        let rp_is_suffix = known_suffix(&rp).as_deref() == Some(rp.as_str());
+        let within_host_suffix =
+            known_suffix(&host).is_some_and(|s| s == rp || s.ends_with(&format!(".{rp}")));
+        if rp_is_suffix || within_host_suffix {
+            return Err(CtapError::RpIdIsPublicSuffix { rp_id: rp, host });
+        }
+        Ok(rp)
     }
 
     fn client_data(&self, ceremony: CeremonyType, challenge: &[u8]) -> Vec<u8> {
@@ -582,5 +600,37 @@ mod tests {
         assert!(rp("https://notexample.org", Some("example.org")).is_err());
         assert!(rp("ftp://example.org", None).is_err());
         assert!(rp("not a url", None).is_err());
+        assert!(rp("http://127.0.0.1", Some("0.0.1")).is_err());
+    }
+
+    #[test]
+    fn a_public_suffix_is_never_an_rp_id() {
+        let rp =
+            |origin: &str, requested: Option<&str>| ClientContext::new(origin).rp_id(requested);
+        for (origin, suffix) in [
+            ("https://example.com", "com"),
+            ("https://login.example.co.uk", "co.uk"),
+            ("https://login.example.co.uk", "uk"),
+            ("https://alice.github.io", "github.io"),
+        ] {
+            let err = rp(origin, Some(suffix)).unwrap_err();
+            assert!(
+                matches!(&err, CtapError::RpIdIsPublicSuffix { rp_id, .. } if rp_id == suffix),
+                "{origin} {suffix}: {err:?}"
+            );
+        }
+        assert_eq!(
+            rp("https://login.example.co.uk", Some("example.co.uk")).unwrap(),
+            "example.co.uk"
+        );
+        assert_eq!(
+            rp("https://alice.github.io", Some("alice.github.io")).unwrap(),
+            "alice.github.io"
+        );
+        // Not on the list: a local name is its own registrable domain.
+        assert_eq!(
+            rp("http://app.localhost:8765", Some("localhost")).unwrap(),
+            "localhost"
+        );
     }
 }

@@ -1034,3 +1034,192 @@ fn legacy_pin_token_and_uv_retries() {
         Err(CtapError::Unsupported(_))
     ));
 }
+
+#[test]
+fn the_virtual_key_refuses_a_64_byte_pin() {
+    use fido_wire::ctap2::{ClientPinRequest, Encrypted, PinSubCommand, PinUvAuthParam, command};
+    let mut k = key(Config::default());
+    let protocol = k.device.pin_protocol().unwrap();
+    let mut set_pin = |padded: &[u8]| {
+        let (platform_key, shared) = k.device.key_agreement(protocol).unwrap();
+        let enc = shared.encrypt(padded).unwrap();
+        let mut req = ClientPinRequest::new(Some(protocol.id()), PinSubCommand::SET_PIN);
+        req.pin_uv_auth_param = Some(PinUvAuthParam(shared.authenticate(&enc)));
+        req.key_agreement = Some(platform_key);
+        req.new_pin_enc = Some(Encrypted(enc));
+        k.device
+            .call(
+                command::CLIENT_PIN,
+                Some(&req.to_value()),
+                Transaction::with_timeout(Duration::from_secs(5)),
+            )
+            .map(drop)
+    };
+    // 64 PIN bytes leave no room for the terminating zero.
+    let err = set_pin(&[b'1'; 64]).unwrap_err();
+    assert_eq!(
+        err.status(),
+        Some(StatusCode::PIN_POLICY_VIOLATION),
+        "{err}"
+    );
+    let mut longest = [b'1'; 64];
+    longest[63] = 0;
+    set_pin(&longest).unwrap();
+    assert!(k.authenticator.with(|a| a.has_pin()));
+}
+
+#[test]
+fn a_token_makes_or_gets_once_then_loses_mc_and_ga() {
+    let mut k = key(Config::default());
+    k.device.set_pin("1234").unwrap();
+    let both = Permissions(Permissions::MAKE_CREDENTIAL | Permissions::GET_ASSERTION);
+    let tx = || Transaction::with_timeout(Duration::from_secs(5));
+    let token = k
+        .device
+        .pin_token("1234", both, Some("example.org"))
+        .unwrap();
+    let made = k
+        .device
+        .make_credential(&raw_mc("example.org", &[1u8; 32], Some(&token)), tx())
+        .unwrap();
+    // makeCredential cleared mc and ga: neither works with this token again.
+    let again = k
+        .device
+        .make_credential(&raw_mc("example.org", &[2u8; 32], Some(&token)), tx())
+        .unwrap_err();
+    assert_eq!(
+        again.status(),
+        Some(StatusCode::PIN_AUTH_INVALID),
+        "{again}"
+    );
+    let id = AuthenticatorData::parse(&made.auth_data)
+        .unwrap()
+        .attested_credential
+        .unwrap()
+        .credential_id;
+    let ga = |token: &ctap_client::PinToken, cdh: [u8; 32]| fido_wire::ctap2::GetAssertionRequest {
+        rp_id: "example.org".into(),
+        client_data_hash: cdh.to_vec(),
+        allow_list: vec![fido_wire::ctap2::Descriptor::public_key(id.clone())],
+        extensions: None,
+        options: RequestOptions::default(),
+        pin_uv_auth_param: Some(token.authenticate(&cdh)),
+        pin_uv_auth_protocol: Some(token.protocol().id()),
+    };
+    let err = k
+        .device
+        .get_assertion(&ga(&token, [3u8; 32]), tx())
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::PIN_AUTH_INVALID), "{err}");
+    // The same holds after getAssertion.
+    let token = k
+        .device
+        .pin_token("1234", both, Some("example.org"))
+        .unwrap();
+    k.device
+        .get_assertion(&ga(&token, [4u8; 32]), tx())
+        .unwrap();
+    let err = k
+        .device
+        .get_assertion(&ga(&token, [5u8; 32]), tx())
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::PIN_AUTH_INVALID), "{err}");
+}
+
+#[test]
+fn a_config_change_that_cannot_be_saved_leaves_the_key_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    std::fs::create_dir(&state_dir).unwrap();
+    let mut k = key(Config {
+        state: virtual_authenticator::StateStore::File(state_dir.join("key.state")),
+        ..Config::default()
+    });
+    // The state file can no longer be written: its directory is gone.
+    std::fs::remove_dir_all(&state_dir).unwrap();
+    let err = k.device.toggle_always_uv(None).unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::OTHER), "{err}");
+    let info = k.device.get_info().unwrap();
+    assert_eq!(info.option("alwaysUv"), Some(false));
+    let err = k
+        .device
+        .set_min_pin_length(
+            None,
+            MinPinLengthParams {
+                new_min_pin_length: Some(8),
+                rp_ids: Some(vec!["example.org".into()]),
+                force_change_pin: None,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::OTHER), "{err}");
+    let info = k.device.get_info().unwrap();
+    assert_eq!(info.min_pin_length, Some(4));
+    // Once the file can be written again, the same change is kept.
+    std::fs::create_dir(&state_dir).unwrap();
+    k.device.toggle_always_uv(None).unwrap();
+    assert_eq!(k.device.info().option("alwaysUv"), Some(true));
+}
+
+#[test]
+fn a_credential_change_that_cannot_be_saved_leaves_the_credential_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    std::fs::create_dir(&state_dir).unwrap();
+    let mut k = key(Config {
+        state: virtual_authenticator::StateStore::File(state_dir.join("key.state")),
+        ..Config::default()
+    });
+    k.device.set_pin("1234").unwrap();
+    let options = creation(
+        &[CoseAlgorithm::ES256],
+        true,
+        UserVerificationRequirement::Required,
+    );
+    webauthn::register(&mut k.device, &options, &mut with_pin("1234")).unwrap();
+    let cm = k
+        .device
+        .pin_token(
+            "1234",
+            Permissions(Permissions::CREDENTIAL_MANAGEMENT),
+            None,
+        )
+        .unwrap();
+    let (rp, hash) = k.device.relying_parties(&cm).unwrap().remove(0);
+    let stored = k.device.credentials(&cm, &rp, &hash).unwrap().remove(0);
+    std::fs::remove_dir_all(&state_dir).unwrap();
+    let renamed = UserEntity {
+        name: Some("renamed".into()),
+        ..stored.user.clone()
+    };
+    let err = k.device.update_user(&cm, &stored.id, renamed).unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::OTHER), "{err}");
+    let err = k.device.delete_credential(&cm, &stored.id).unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::OTHER), "{err}");
+    assert_eq!(k.device.credentials(&cm, &rp, &hash).unwrap(), vec![stored]);
+}
+
+#[test]
+fn a_pin_change_that_cannot_be_saved_leaves_the_old_pin() {
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    std::fs::create_dir(&state_dir).unwrap();
+    let mut k = key(Config {
+        state: virtual_authenticator::StateStore::File(state_dir.join("key.state")),
+        ..Config::default()
+    });
+    k.device.set_pin("1234").unwrap();
+    std::fs::remove_dir_all(&state_dir).unwrap();
+    let err = k.device.change_pin("1234", "5678").unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::OTHER), "{err}");
+    let cm = Permissions(Permissions::CREDENTIAL_MANAGEMENT);
+    // A wrong PIN still costs a retry when it cannot be saved.
+    let err = k.device.pin_token("0000", cm, None).unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::OTHER), "{err}");
+    assert_eq!(k.device.pin_retries().unwrap().retries, 7);
+    // Memory still has the PIN the state file has.
+    std::fs::create_dir(&state_dir).unwrap();
+    let err = k.device.pin_token("5678", cm, None).unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::PIN_INVALID), "{err}");
+    k.device.pin_token("1234", cm, None).unwrap();
+}

@@ -120,7 +120,8 @@ impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
             init_timeout: Duration::from_secs(1),
-            busy_retries: 20,
+            // 3 s: more than a UDP virtual key stays bound to an idle client.
+            busy_retries: 60,
             busy_backoff: Duration::from_millis(50),
             cancel_grace: Duration::from_millis(500),
             poll_interval: Duration::from_millis(20),
@@ -192,8 +193,9 @@ impl<T: ReportTransport> HidChannel<T> {
         let nonce = nonce();
         let request = Message::new(BROADCAST_CID, Command::INIT, nonce.to_vec());
         self.send(&request)?;
-        let deadline = Instant::now() + self.config.init_timeout;
+        let mut deadline = Instant::now() + self.config.init_timeout;
         let mut reassembler = Reassembler::new();
+        let mut busy_retries = 0;
         loop {
             let Some(msg) = self.next_message(&mut reassembler, BROADCAST_CID, deadline)? else {
                 return Err(ClientError::Timeout {
@@ -202,9 +204,23 @@ impl<T: ReportTransport> HidChannel<T> {
                 });
             };
             if msg.cmd == Command::ERROR {
-                return Err(ClientError::Device(HidErrorCode(
-                    msg.payload.first().copied().unwrap_or(0x7f),
-                )));
+                let code = HidErrorCode(msg.payload.first().copied().unwrap_or(0x7f));
+                // A device serving another client (a UDP virtual key bound
+                // to it) lets us in once that client is done.
+                if code == HidErrorCode::CHANNEL_BUSY && busy_retries < self.config.busy_retries {
+                    busy_retries += 1;
+                    std::thread::sleep(self.config.busy_backoff);
+                    self.send(&request)?;
+                    deadline = Instant::now() + self.config.init_timeout;
+                    reassembler = Reassembler::new();
+                    continue;
+                }
+                if code == HidErrorCode::CHANNEL_BUSY {
+                    return Err(ClientError::Busy {
+                        retries: busy_retries,
+                    });
+                }
+                return Err(ClientError::Device(code));
             }
             // Another client's INIT answer has another nonce: not ours, keep waiting.
             if msg.cmd != Command::INIT || msg.payload.get(..8) != Some(&nonce[..]) {

@@ -328,3 +328,91 @@ fn over_udp_on_loopback() {
     assert_eq!(answer.len(), MAX_MESSAGE_LEN);
     assert!(answer[1..].iter().all(|b| *b == 0x5a));
 }
+
+/// A raw UDP peer: another local process writing to the key.
+fn stranger(device: std::net::SocketAddr) -> std::net::UdpSocket {
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.connect(device).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    s
+}
+
+/// Every datagram `s` receives until it has been quiet for 200 ms.
+fn drain(s: &std::net::UdpSocket) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 128];
+    while let Ok(n) = s.recv(&mut buf) {
+        out.push(buf[..n].to_vec());
+    }
+    out
+}
+
+#[test]
+fn a_udp_key_serves_its_first_client_until_it_is_idle() {
+    let idle = Duration::from_millis(400);
+    let device = UdpReports::listen_with_idle(([127, 0, 0, 1], 0).into(), idle).unwrap();
+    assert_eq!(device.client_idle(), Some(idle));
+    let addr = device.local_addr().unwrap();
+    let _stop = start_device(device);
+    let mut first =
+        HidChannel::open(UdpReports::connect(addr).unwrap(), ClientConfig::default()).unwrap();
+
+    // Another process's INIT, while the first client is active: it is told
+    // the key is busy on its own channel, and hears nothing else.
+    let other = stranger(addr);
+    let mut init = [0u8; 64];
+    init[..4].copy_from_slice(&[0xff; 4]);
+    init[4] = 0x86;
+    init[6] = 8;
+    init[7..15].copy_from_slice(b"strangr!");
+    other.send(&init).unwrap();
+    // A continuation packet gets no answer at all.
+    other.send(&[0x11; 64]).unwrap();
+    let answer = first
+        .cbor(&[ECHO, 0x5a, 0x5a], Transaction::with_timeout(secs(5)))
+        .unwrap();
+    assert_eq!(answer, vec![0, 0x5a, 0x5a]);
+    let heard = drain(&other);
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    assert_eq!(&heard[0][..8], &[0xff, 0xff, 0xff, 0xff, 0xbf, 0, 1, 0x06]);
+
+    // A client that does not retry is refused while the first is bound.
+    let no_retry = ClientConfig {
+        busy_retries: 0,
+        ..Default::default()
+    };
+    assert!(matches!(
+        HidChannel::open(UdpReports::connect(addr).unwrap(), no_retry),
+        Err(ClientError::Busy { retries: 0 })
+    ));
+    // One that retries gets the key once the first client has gone quiet.
+    let mut second =
+        HidChannel::open(UdpReports::connect(addr).unwrap(), ClientConfig::default()).unwrap();
+    let answer = second
+        .cbor(&[ECHO, 7], Transaction::with_timeout(secs(5)))
+        .unwrap();
+    assert_eq!(answer, vec![0, 7]);
+}
+
+#[test]
+fn a_client_keeping_its_udp_socket_stays_the_bound_client() {
+    let device =
+        UdpReports::listen_with_idle(([127, 0, 0, 1], 0).into(), Duration::from_secs(60)).unwrap();
+    let addr = device.local_addr().unwrap();
+    let _stop = start_device(device);
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.connect(addr).unwrap();
+    let no_retry = ClientConfig {
+        busy_retries: 0,
+        ..Default::default()
+    };
+    for round in 0..3u8 {
+        let transport = UdpReports::from_connected(socket.try_clone().unwrap()).unwrap();
+        let mut ch = HidChannel::open(transport, no_retry).unwrap();
+        let answer = ch
+            .cbor(&[ECHO, round], Transaction::with_timeout(secs(5)))
+            .unwrap();
+        assert_eq!(answer, vec![0, round]);
+    }
+}

@@ -57,7 +57,8 @@ enum Command {
         action: String,
         #[command(flatten)]
         key: KeyArgs,
-        /// The new PIN (set, change); asked for when absent.
+        /// The new PIN (set, change); asked for when absent. Visible to
+        /// other processes on the command line: prefer the prompt.
         #[arg(long)]
         new_pin: Option<String>,
     },
@@ -166,7 +167,9 @@ struct KeyArgs {
     /// The key: a number or path from `keybench devices`, or udp:HOST:PORT
     /// for a virtual key; the only key plugged in when absent.
     device: Option<String>,
-    /// The PIN (else KEYBENCH_PIN, else asked for when needed).
+    /// The PIN (else KEYBENCH_PIN, else asked for when needed). A PIN on the
+    /// command line is visible to other processes (ps, /proc): prefer the
+    /// prompt or KEYBENCH_PIN.
     #[arg(long, global = true)]
     pin: Option<String>,
     /// Append every CTAPHID frame and CTAP2 message (secrets redacted) to
@@ -205,10 +208,23 @@ struct CeremonyArgs {
 enum VirtualKeyCommand {
     /// Serve the key until interrupted. One UDP datagram carries one 64-byte
     /// CTAPHID report, both ways, so any client with a UDP transport can use it.
+    ///
+    /// Over UDP the key serves one client at a time: the first address that
+    /// writes to it is bound until nothing has passed between them for
+    /// --client-idle seconds, and every other sender is answered
+    /// ERR_CHANNEL_BUSY meanwhile (Keybench's client retries for 3 s), so no
+    /// other process can take its answers or slip requests into its session.
+    /// An idle key still answers any local process: with --presence approve
+    /// any program on this machine can register and sign with it; use
+    /// --presence ask when that matters.
     Serve {
         /// Address to listen on (port 0 picks a free one; the address is printed).
         #[arg(long, default_value = "127.0.0.1:8111", conflicts_with = "uhid")]
         udp: std::net::SocketAddr,
+        /// Seconds the UDP key stays bound to a silent client before another
+        /// may use it.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=3600), conflicts_with = "uhid")]
+        client_idle: u64,
         /// Become a real HID security key through /dev/uhid (Linux) instead of UDP.
         #[arg(long)]
         uhid: bool,
@@ -348,7 +364,12 @@ pub fn run(args: Args) -> Result<()> {
             action,
             key,
             new_pin,
-        }) => crate::keys::pin(&mut open_key(&key)?, &action, key.pin.clone(), new_pin),
+        }) => {
+            if new_pin.is_some() {
+                warn_visible("--new-pin");
+            }
+            crate::keys::pin(&mut open_key(&key)?, &action, key.pin.clone(), new_pin)
+        }
         Some(Command::Credentials {
             action,
             key,
@@ -428,6 +449,7 @@ pub fn run(args: Args) -> Result<()> {
             command:
                 VirtualKeyCommand::Serve {
                     udp,
+                    client_idle,
                     uhid,
                     presence,
                     algorithms,
@@ -435,8 +457,10 @@ pub fn run(args: Args) -> Result<()> {
                     state,
                 },
         }) => serve_virtual_key(
-            uhid.then_some(())
-                .map_or(Listen::Udp(udp), |()| Listen::Uhid),
+            uhid.then_some(()).map_or(
+                Listen::Udp(udp, std::time::Duration::from_secs(client_idle)),
+                |()| Listen::Uhid,
+            ),
             presence,
             &algorithms,
             attestation,
@@ -529,6 +553,9 @@ fn serve(config: keybench_server::ServerConfig) -> Result<()> {
 /// Opens the key `args` names, with its recorder wired to the file or
 /// standard error as asked.
 fn open_key(args: &KeyArgs) -> Result<ctap_client::Device<Box<dyn ctaphid::ReportTransport>>> {
+    if args.pin.is_some() {
+        warn_visible("--pin");
+    }
     let recorder = ctap_client::Recorder::default();
     if let Some(path) = &args.record {
         recorder
@@ -548,6 +575,14 @@ fn open_key(args: &KeyArgs) -> Result<ctap_client::Device<Box<dyn ctaphid::Repor
     crate::keys::open(args.device.as_deref(), recorder)
 }
 
+/// A secret given as an argument sits in the process list for the whole run.
+fn warn_visible(flag: &str) {
+    eprintln!(
+        "keybench: warning: a PIN given with {flag} is visible to other processes \
+         (ps, /proc/PID/cmdline); leave it out to be asked, or set KEYBENCH_PIN"
+    );
+}
+
 fn parse_algorithm(name: &str) -> Result<CoseAlgorithm> {
     if let Some(alg) = CoseAlgorithm::from_name(name) {
         return Ok(alg);
@@ -559,7 +594,8 @@ fn parse_algorithm(name: &str) -> Result<CoseAlgorithm> {
 }
 
 enum Listen {
-    Udp(std::net::SocketAddr),
+    /// The address, and how long a silent client stays bound.
+    Udp(std::net::SocketAddr, std::time::Duration),
     Uhid,
 }
 
@@ -607,12 +643,14 @@ fn serve_virtual_key(
         );
     }
     let transport: Box<dyn ctaphid::ReportTransport> = match listen {
-        Listen::Udp(udp) => {
-            let transport = ctaphid::UdpReports::listen(udp)
+        Listen::Udp(udp, idle) => {
+            let transport = ctaphid::UdpReports::listen_with_idle(udp, idle)
                 .with_context(|| format!("listening on udp {udp}"))?;
             let addr = transport.local_addr()?;
             println!(
-                "virtual key listening on udp {addr} (one datagram = one 64-byte CTAPHID report)"
+                "virtual key listening on udp {addr} (one datagram = one 64-byte CTAPHID report; \
+                 one client at a time, released after {} s idle)",
+                idle.as_secs()
             );
             Box::new(transport)
         }

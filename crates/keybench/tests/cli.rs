@@ -382,3 +382,102 @@ fn register_and_authenticate_against_the_bundled_relying_party() {
     assert!(!ok);
     assert!(err.contains("invalid_username"), "{err}");
 }
+
+#[test]
+fn a_pin_on_the_command_line_is_warned_about() {
+    // Nothing listens on the port: the warning comes before the key is opened.
+    for args in [
+        &["pin", "retries", "udp:127.0.0.1:9", "--pin", "1234"][..],
+        &["pin", "set", "udp:127.0.0.1:9", "--new-pin", "1234"][..],
+    ] {
+        let (ok, _, err) = keybench(args);
+        assert!(!ok);
+        assert!(
+            err.contains("visible to other processes") && err.contains("KEYBENCH_PIN"),
+            "{args:?}: {err}"
+        );
+    }
+    let (_, _, err) = keybench_with_pin(&["pin", "retries", "udp:127.0.0.1:9"], "1234");
+    assert!(!err.contains("visible to other processes"), "{err}");
+}
+
+/// The frames of each exchange of `command` in a JSON-lines trace carry
+/// no bytes; returns how many such frames there were.
+fn redacted_frames_of(trace: &str, command: &str) -> usize {
+    let mut inside = false;
+    let mut frames = 0;
+    for line in trace.lines().filter(|l| l.starts_with('{')) {
+        let e: serde_json::Value = serde_json::from_str(line).unwrap();
+        // A new process: --traffic may have lost the last one's final lines.
+        if e["seq"] == 0 {
+            inside = false;
+        }
+        match e["type"].as_str() {
+            Some("request") => inside = e["command"] == command,
+            Some("response") => inside = false,
+            Some("frame") if inside => {
+                assert!(e["bytes"].is_null(), "{command} frame with bytes: {line}");
+                frames += 1;
+            }
+            _ => {}
+        }
+    }
+    frames
+}
+
+#[test]
+fn record_files_are_owner_only_and_hold_no_pin_material() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let key = VirtualKey::start(&dir.path().join("key.state")).unwrap();
+    let traffic = dir.path().join("traffic.jsonl");
+    let record = ["--record", traffic.to_str().unwrap(), "--traffic"];
+    let pin = "Rk41-cli-pin";
+    let mut stderr = String::new();
+    for args in [
+        &["pin", "set", &key.addr][..],
+        &["register", &key.addr, "--resident-key", "--uv", "required"][..],
+        &["credentials", "list", &key.addr][..],
+        &["authenticate", &key.addr, "--uv", "required"][..],
+    ] {
+        let (ok, _, err) = keybench_with_pin(&[args, &record[..]].concat(), pin);
+        assert!(ok, "{args:?}: {err}");
+        stderr.push_str(&err);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&traffic).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "record file mode {mode:o}");
+    }
+    let recorded = std::fs::read_to_string(&traffic).unwrap();
+    for (what, trace) in [("record file", &recorded), ("--traffic", &stderr)] {
+        for form in [
+            pin.to_owned(),
+            pin.bytes().map(|b| format!("{b:02x}")).collect(),
+            base64::engine::general_purpose::STANDARD.encode(pin),
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(pin),
+        ] {
+            assert!(!trace.contains(&form), "{what} holds the PIN as {form}");
+        }
+        // Exchanges that carry a pinUvAuthParam or PIN material show no frame bytes.
+        for command in [
+            "authenticatorClientPIN",
+            "authenticatorCredentialManagement",
+            "authenticatorMakeCredential",
+            "authenticatorGetAssertion",
+        ] {
+            assert!(redacted_frames_of(trace, command) > 0, "{what}: {command}");
+        }
+    }
+}
+
+#[test]
+fn virtual_key_help_says_a_udp_key_serves_one_client_at_a_time() {
+    let (ok, out, _) = keybench(&["virtual-key", "serve", "--help"]);
+    assert!(ok);
+    let text = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(text.contains("one client at a time"), "{out}");
+    assert!(text.contains("--client-idle"), "{out}");
+    assert!(text.contains("ERR_CHANNEL_BUSY"), "{out}");
+}

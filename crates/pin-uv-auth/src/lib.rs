@@ -330,12 +330,22 @@ pub fn pad_pin(pin: &str) -> Result<Zeroizing<Vec<u8>>> {
 }
 
 /// The PIN inside a decrypted 64-byte block: the bytes before the first zero.
-/// Returns its UTF-8 bytes and its length in code points.
+/// Returns its UTF-8 bytes and its length in code points. A block without a
+/// zero would be a 64-byte PIN, and CTAP 2.1 (§6.5.5.5) allows at most 63.
 pub fn unpad_pin(block: &[u8]) -> Result<(Zeroizing<Vec<u8>>, usize)> {
     if block.len() != PADDED_PIN_LEN {
         return Err(PinUvAuthError::PinEncoding);
     }
-    let end = block.iter().position(|&b| b == 0).unwrap_or(block.len());
+    let Some(end) = block.iter().position(|&b| b == 0) else {
+        let chars = std::str::from_utf8(block)
+            .map_err(|_| PinUvAuthError::PinEncoding)?
+            .chars()
+            .count();
+        return Err(PinUvAuthError::PinLength {
+            chars,
+            bytes: block.len(),
+        });
+    };
     let pin = block.get(..end).ok_or(PinUvAuthError::PinEncoding)?;
     let chars = std::str::from_utf8(pin)
         .map_err(|_| PinUvAuthError::PinEncoding)?
@@ -457,6 +467,17 @@ mod tests {
         assert_eq!((pin.as_slice(), chars), ("ĀāĂă".as_bytes(), 4));
         assert_eq!(unpad_pin(&[0xff; 64]), Err(PinUvAuthError::PinEncoding));
         assert_eq!(unpad_pin(&[0x31; 32]), Err(PinUvAuthError::PinEncoding));
+        // 63 bytes and a terminator is the longest PIN; 64 has no room for one.
+        let mut longest = [0x31; 64];
+        longest[63] = 0;
+        assert_eq!(unpad_pin(&longest).unwrap().1, 63);
+        assert_eq!(
+            unpad_pin(&[0x31; 64]),
+            Err(PinUvAuthError::PinLength {
+                chars: 64,
+                bytes: 64
+            })
+        );
     }
 
     #[test]

@@ -308,8 +308,17 @@ impl Authenticator {
                 let before = self.state.pin.clone();
                 let result = self.pin.process(&req, &mut self.state.pin);
                 // Retry counters change on failures too, and must survive them.
-                if self.state.pin != before {
-                    self.persist()?;
+                if self.state.pin != before
+                    && let Err(e) = self.persist()
+                {
+                    // A new PIN (or a token) the file does not back is undone;
+                    // a failed attempt's lower retry count stays in memory, so
+                    // a failing disk never buys extra guesses.
+                    if result.is_ok() {
+                        self.state.pin = before;
+                        self.pin.reset_token();
+                    }
+                    return Err(e);
                 }
                 Self::encode_ok(Some(&result?.to_value()))
             }
@@ -456,6 +465,7 @@ impl Authenticator {
             return Err(StatusCode::KEY_STORE_FULL);
         }
         self.presence("makeCredential", Some(&req.rp_id), ctx)?;
+        self.pin.clear_permissions_except_lbw();
 
         let key = CredentialKey::generate(alg)
             .ok_or(StatusCode::UNSUPPORTED_ALGORITHM)?
@@ -591,6 +601,7 @@ impl Authenticator {
         let up = req.options.up != Some(false);
         if up {
             self.presence("getAssertion", Some(&req.rp_id), ctx)?;
+            self.pin.clear_permissions_except_lbw();
         }
         let (first, rest) = found.split_first().ok_or(StatusCode::NO_CREDENTIALS)?;
         let number = (!by_allow_list && found.len() > 1).then_some(found.len() as u64);

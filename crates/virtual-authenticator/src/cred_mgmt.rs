@@ -168,8 +168,12 @@ impl Authenticator {
                     .map(|c| c.rp_id.clone())
                     .unwrap_or_default();
                 self.check_token_rp(&rp_id)?;
-                self.state.credentials.remove(index);
-                self.persist()?;
+                let removed = self.state.credentials.remove(index);
+                if let Err(e) = self.persist() {
+                    // Not deleted on disk: not deleted in memory either.
+                    self.state.credentials.insert(index, removed);
+                    return Err(e);
+                }
                 Ok(CredMgmtResponse::default())
             }
             CredMgmtSubCommand::UPDATE_USER_INFORMATION => {
@@ -196,8 +200,13 @@ impl Authenticator {
                     return Err(StatusCode::INVALID_PARAMETER);
                 }
                 // Absent fields are removed, as §6.8.7 says.
-                c.user = user;
-                self.persist()?;
+                let before = std::mem::replace(&mut c.user, user);
+                if let Err(e) = self.persist() {
+                    if let Some(c) = self.state.credentials.iter_mut().find(|c| c.id == id) {
+                        c.user = before;
+                    }
+                    return Err(e);
+                }
                 Ok(CredMgmtResponse::default())
             }
             _ => Err(StatusCode::INVALID_SUBCOMMAND),
@@ -221,6 +230,9 @@ impl Authenticator {
             }
             None => {}
         }
+        // What a failed save must restore: memory never claims a setting
+        // the state file does not have.
+        let (always_uv, pin) = (self.state.always_uv, self.state.pin.clone());
         match req.sub_command {
             ConfigSubCommand::TOGGLE_ALWAYS_UV => {
                 self.state.always_uv = !self.state.always_uv;
@@ -256,6 +268,11 @@ impl Authenticator {
             }
             _ => return Err(StatusCode::INVALID_SUBCOMMAND),
         }
-        self.persist()
+        if let Err(e) = self.persist() {
+            self.state.always_uv = always_uv;
+            self.state.pin = pin;
+            return Err(e);
+        }
+        Ok(())
     }
 }

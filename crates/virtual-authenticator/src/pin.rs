@@ -359,6 +359,15 @@ impl PinSession {
         Ok(Verified)
     }
 
+    /// clearPinUvAuthTokenPermissionsExceptLbw (CTAP 2.1 §6.1.2 step 14,
+    /// §6.2.2 step 9): once makeCredential or getAssertion has collected
+    /// user presence, the token cannot make or get another credential.
+    pub fn clear_permissions_except_lbw(&mut self) {
+        if let Some(token) = &mut self.token {
+            token.permissions.0 &= Permissions::LARGE_BLOB_WRITE;
+        }
+    }
+
     /// The RP ID the current token is bound to, if any.
     pub fn token_rp_id(&self) -> Option<&str> {
         self.token.as_ref().and_then(|t| t.rp_id.as_deref())
