@@ -23,7 +23,7 @@
 
 use crate::local::{io_err, private_dir};
 use crate::name::{ItemName, Kind, OwnerId, Scope};
-use crate::storage::RedactErr;
+use crate::storage::Backend;
 use crate::storage::{
     BackendState, BackendStatus, Created, DEFAULT_MAX_ITEM_BYTES, ItemMeta, Storage, StoreError,
     Swapped, check_size,
@@ -508,7 +508,7 @@ fn commit_group(db: &Database, group: &[Job]) -> Result<Vec<Done>, String> {
 }
 
 /// The calls as the backend makes them; [`Storage`] redacts their errors.
-impl EmbeddedStore {
+impl Backend for EmbeddedStore {
     fn raw_get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
         let key = key(scope, item);
         let stored = self.read(|t| Ok(t.get(key.as_str())?.map(|v| v.value().to_vec())))?;
@@ -641,20 +641,22 @@ impl EmbeddedStore {
     }
 
     /// One transaction for the whole batch.
-    fn raw_remove_scopes(&self, scopes: &[Scope]) -> Vec<Result<usize, StoreError>> {
-        match self.write(Write::RemoveScopes {
-            prefixes: scopes.iter().map(scope_prefix).collect(),
-        }) {
-            Ok(Done::RemovedEach(counts)) => counts.into_iter().map(Ok).collect(),
-            Ok(_) => scopes.iter().map(|_| Err(self.mismatched())).collect(),
-            Err(e) => {
-                let reason = e.to_string();
-                scopes
-                    .iter()
-                    .map(|_| Err(db_err("remove", &self.path)(reason.clone())))
-                    .collect()
-            }
-        }
+    fn raw_remove_scopes(&self, scopes: &[Scope]) -> Option<Vec<Result<usize, StoreError>>> {
+        Some(
+            match self.write(Write::RemoveScopes {
+                prefixes: scopes.iter().map(scope_prefix).collect(),
+            }) {
+                Ok(Done::RemovedEach(counts)) => counts.into_iter().map(Ok).collect(),
+                Ok(_) => scopes.iter().map(|_| Err(self.mismatched())).collect(),
+                Err(e) => {
+                    let reason = e.to_string();
+                    scopes
+                        .iter()
+                        .map(|_| Err(db_err("remove", &self.path)(reason.clone())))
+                        .collect()
+                }
+            },
+        )
     }
 
     /// One transaction: the rotation is all or nothing.
@@ -664,19 +666,22 @@ impl EmbeddedStore {
         to: &Scope,
         item: &ItemName,
         value: &[u8],
-    ) -> Result<Created, StoreError> {
-        check_size(value.len(), self.options.max_item_bytes)?;
-        match self.write(Write::MoveScope {
-            from: scope_prefix(from),
-            to: scope_prefix(to),
-            key: key(to, item),
-            value: stamped(value),
-        })? {
-            Done::Created(c) => Ok(c),
-            Done::Written | Done::Swapped(_) | Done::Removed(_) | Done::RemovedEach(_) => {
-                Err(self.mismatched())
+    ) -> Option<Result<Created, StoreError>> {
+        let in_one = || -> Result<Created, StoreError> {
+            check_size(value.len(), self.options.max_item_bytes)?;
+            match self.write(Write::MoveScope {
+                from: scope_prefix(from),
+                to: scope_prefix(to),
+                key: key(to, item),
+                value: stamped(value),
+            })? {
+                Done::Created(c) => Ok(c),
+                Done::Written | Done::Swapped(_) | Done::Removed(_) | Done::RemovedEach(_) => {
+                    Err(self.mismatched())
+                }
             }
-        }
+        };
+        Some(in_one())
     }
 
     fn raw_status(&self) -> BackendStatus {
@@ -685,71 +690,6 @@ impl EmbeddedStore {
             location: self.path.display().to_string(),
             state: BackendState::Primary,
         }
-    }
-}
-
-impl Storage for EmbeddedStore {
-    fn get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
-        self.raw_get(scope, item).redact(scope)
-    }
-
-    fn put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
-        self.raw_put(scope, item, value).redact(scope)
-    }
-
-    fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError> {
-        self.raw_create(scope, item, value).redact(scope)
-    }
-
-    fn compare_and_swap(
-        &self,
-        scope: &Scope,
-        item: &ItemName,
-        expected: &[u8],
-        value: &[u8],
-    ) -> Result<Swapped, StoreError> {
-        self.raw_compare_and_swap(scope, item, expected, value)
-            .redact(scope)
-    }
-
-    fn delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError> {
-        self.raw_delete(scope, item).redact(scope)
-    }
-
-    fn list(&self, scope: &Scope) -> Result<Vec<ItemMeta>, StoreError> {
-        self.raw_list(scope).redact(scope)
-    }
-
-    fn owners(&self, kind: &Kind) -> Result<Vec<OwnerId>, StoreError> {
-        self.raw_owners(kind)
-    }
-
-    fn remove_scope(&self, scope: &Scope) -> Result<usize, StoreError> {
-        self.raw_remove_scope(scope).redact(scope)
-    }
-
-    fn remove_scopes(&self, scopes: &[Scope]) -> Vec<Result<usize, StoreError>> {
-        self.raw_remove_scopes(scopes)
-            .into_iter()
-            .zip(scopes)
-            .map(|(r, s)| r.redact(s))
-            .collect()
-    }
-
-    fn move_scope(
-        &self,
-        from: &Scope,
-        to: &Scope,
-        item: &ItemName,
-        value: &[u8],
-    ) -> Result<Created, StoreError> {
-        self.raw_move_scope(from, to, item, value)
-            .redact(from)
-            .redact(to)
-    }
-
-    fn status(&self) -> BackendStatus {
-        self.raw_status()
     }
 }
 

@@ -16,7 +16,7 @@
 //! between, and a removed scope's directory is never written again.
 
 use crate::name::{ItemName, Kind, OwnerId, Scope};
-use crate::storage::RedactErr;
+use crate::storage::Backend;
 use crate::storage::{
     BackendState, BackendStatus, Created, DEFAULT_MAX_ITEM_BYTES, ItemMeta, Storage, StoreError,
     Swapped, check_size,
@@ -216,7 +216,7 @@ impl LocalStore {
 }
 
 /// The calls as the backend makes them; [`Storage`] redacts their errors.
-impl LocalStore {
+impl Backend for LocalStore {
     fn raw_get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
         let path = self.scope_dir(scope).join(item.as_str());
         let file = match OpenOptions::new()
@@ -408,50 +408,5 @@ impl LocalStore {
             location: self.root.display().to_string(),
             state: BackendState::Primary,
         }
-    }
-}
-
-impl Storage for LocalStore {
-    fn get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
-        self.raw_get(scope, item).redact(scope)
-    }
-
-    fn put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
-        self.raw_put(scope, item, value).redact(scope)
-    }
-
-    fn compare_and_swap(
-        &self,
-        scope: &Scope,
-        item: &ItemName,
-        expected: &[u8],
-        value: &[u8],
-    ) -> Result<Swapped, StoreError> {
-        self.raw_compare_and_swap(scope, item, expected, value)
-            .redact(scope)
-    }
-
-    fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError> {
-        self.raw_create(scope, item, value).redact(scope)
-    }
-
-    fn delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError> {
-        self.raw_delete(scope, item).redact(scope)
-    }
-
-    fn list(&self, scope: &Scope) -> Result<Vec<ItemMeta>, StoreError> {
-        self.raw_list(scope).redact(scope)
-    }
-
-    fn owners(&self, kind: &Kind) -> Result<Vec<OwnerId>, StoreError> {
-        self.raw_owners(kind)
-    }
-
-    fn remove_scope(&self, scope: &Scope) -> Result<usize, StoreError> {
-        self.raw_remove_scope(scope).redact(scope)
-    }
-
-    fn status(&self) -> BackendStatus {
-        self.raw_status()
     }
 }

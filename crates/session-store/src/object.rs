@@ -20,10 +20,10 @@
 //! from `spawn_blocking`).
 
 use crate::name::{ItemName, Kind, OwnerId, Scope};
-use crate::storage::RedactErr;
+use crate::storage::Backend;
 use crate::storage::{
-    BackendState, BackendStatus, Created, DEFAULT_MAX_ITEM_BYTES, ItemMeta, Storage, StoreError,
-    Swapped, check_size,
+    BackendState, BackendStatus, Created, DEFAULT_MAX_ITEM_BYTES, ItemMeta, StoreError, Swapped,
+    check_size,
 };
 use futures::TryStreamExt;
 use object_store::path::Path;
@@ -323,7 +323,7 @@ impl ObjectStorage {
 }
 
 /// The calls as the backend makes them; [`Storage`] redacts their errors.
-impl ObjectStorage {
+impl Backend for ObjectStorage {
     fn raw_get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
         let (store, path, backend, max) = (
             self.store.clone(),
@@ -555,51 +555,6 @@ impl ObjectStorage {
             location: self.location.clone(),
             state: BackendState::Primary,
         }
-    }
-}
-
-impl Storage for ObjectStorage {
-    fn get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
-        self.raw_get(scope, item).redact(scope)
-    }
-
-    fn put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
-        self.raw_put(scope, item, value).redact(scope)
-    }
-
-    fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError> {
-        self.raw_create(scope, item, value).redact(scope)
-    }
-
-    fn compare_and_swap(
-        &self,
-        scope: &Scope,
-        item: &ItemName,
-        expected: &[u8],
-        value: &[u8],
-    ) -> Result<Swapped, StoreError> {
-        self.raw_compare_and_swap(scope, item, expected, value)
-            .redact(scope)
-    }
-
-    fn delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError> {
-        self.raw_delete(scope, item).redact(scope)
-    }
-
-    fn list(&self, scope: &Scope) -> Result<Vec<ItemMeta>, StoreError> {
-        self.raw_list(scope).redact(scope)
-    }
-
-    fn owners(&self, kind: &Kind) -> Result<Vec<OwnerId>, StoreError> {
-        self.raw_owners(kind)
-    }
-
-    fn remove_scope(&self, scope: &Scope) -> Result<usize, StoreError> {
-        self.raw_remove_scope(scope).redact(scope)
-    }
-
-    fn status(&self) -> BackendStatus {
-        self.raw_status()
     }
 }
 

@@ -285,18 +285,141 @@ pub trait Storage: Send + Sync + fmt::Debug {
         item: &ItemName,
         value: &[u8],
     ) -> Result<Created, StoreError> {
-        if self.create(to, item, value)? == Created::AlreadyExists {
-            return Ok(Created::AlreadyExists);
+        move_scope_in_steps(self, from, to, item, value)
+    }
+}
+
+/// [`Storage::move_scope`] in steps, for backends without transactions.
+fn move_scope_in_steps<S: Storage + ?Sized>(
+    store: &S,
+    from: &Scope,
+    to: &Scope,
+    item: &ItemName,
+    value: &[u8],
+) -> Result<Created, StoreError> {
+    if store.create(to, item, value)? == Created::AlreadyExists {
+        return Ok(Created::AlreadyExists);
+    }
+    for meta in store.list(from)? {
+        if meta.name == *item {
+            continue;
         }
-        for meta in self.list(from)? {
-            if meta.name == *item {
-                continue;
-            }
-            if let Some(v) = self.get(from, &meta.name)? {
-                self.put(to, &meta.name, &v)?;
-            }
+        if let Some(v) = store.get(from, &meta.name)? {
+            store.put(to, &meta.name, &v)?;
         }
-        self.remove_scope(from)?;
-        Ok(Created::Created)
+    }
+    store.remove_scope(from)?;
+    Ok(Created::Created)
+}
+
+/// What a storage backend implements: [`Storage`]'s operations as the
+/// backend makes them, whose errors may name an owner id in full (a path,
+/// a database key, an object URL). [`Storage`] is implemented once, for
+/// every backend, on top of these: the same calls with those ids redacted.
+pub(crate) trait Backend: Send + Sync + fmt::Debug {
+    fn raw_get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError>;
+    fn raw_put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError>;
+    fn raw_create(
+        &self,
+        scope: &Scope,
+        item: &ItemName,
+        value: &[u8],
+    ) -> Result<Created, StoreError>;
+    fn raw_compare_and_swap(
+        &self,
+        scope: &Scope,
+        item: &ItemName,
+        expected: &[u8],
+        value: &[u8],
+    ) -> Result<Swapped, StoreError>;
+    fn raw_delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError>;
+    fn raw_list(&self, scope: &Scope) -> Result<Vec<ItemMeta>, StoreError>;
+    fn raw_owners(&self, kind: &Kind) -> Result<Vec<OwnerId>, StoreError>;
+    fn raw_remove_scope(&self, scope: &Scope) -> Result<usize, StoreError>;
+    fn raw_status(&self) -> BackendStatus;
+
+    /// Many scopes at once, when the backend has a transaction for it.
+    fn raw_remove_scopes(&self, _scopes: &[Scope]) -> Option<Vec<Result<usize, StoreError>>> {
+        None
+    }
+
+    /// A scope move in one step, when the backend has a transaction for it.
+    fn raw_move_scope(
+        &self,
+        _from: &Scope,
+        _to: &Scope,
+        _item: &ItemName,
+        _value: &[u8],
+    ) -> Option<Result<Created, StoreError>> {
+        None
+    }
+}
+
+impl<B: Backend> Storage for B {
+    fn get(&self, scope: &Scope, item: &ItemName) -> Result<Option<Vec<u8>>, StoreError> {
+        self.raw_get(scope, item).redact(scope)
+    }
+
+    fn put(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<(), StoreError> {
+        self.raw_put(scope, item, value).redact(scope)
+    }
+
+    fn create(&self, scope: &Scope, item: &ItemName, value: &[u8]) -> Result<Created, StoreError> {
+        self.raw_create(scope, item, value).redact(scope)
+    }
+
+    fn compare_and_swap(
+        &self,
+        scope: &Scope,
+        item: &ItemName,
+        expected: &[u8],
+        value: &[u8],
+    ) -> Result<Swapped, StoreError> {
+        self.raw_compare_and_swap(scope, item, expected, value)
+            .redact(scope)
+    }
+
+    fn delete(&self, scope: &Scope, item: &ItemName) -> Result<(), StoreError> {
+        self.raw_delete(scope, item).redact(scope)
+    }
+
+    fn list(&self, scope: &Scope) -> Result<Vec<ItemMeta>, StoreError> {
+        self.raw_list(scope).redact(scope)
+    }
+
+    fn owners(&self, kind: &Kind) -> Result<Vec<OwnerId>, StoreError> {
+        self.raw_owners(kind)
+    }
+
+    fn remove_scope(&self, scope: &Scope) -> Result<usize, StoreError> {
+        self.raw_remove_scope(scope).redact(scope)
+    }
+
+    fn status(&self) -> BackendStatus {
+        self.raw_status()
+    }
+
+    fn remove_scopes(&self, scopes: &[Scope]) -> Vec<Result<usize, StoreError>> {
+        match self.raw_remove_scopes(scopes) {
+            Some(results) => results
+                .into_iter()
+                .zip(scopes)
+                .map(|(r, s)| r.redact(s))
+                .collect(),
+            None => scopes.iter().map(|s| self.remove_scope(s)).collect(),
+        }
+    }
+
+    fn move_scope(
+        &self,
+        from: &Scope,
+        to: &Scope,
+        item: &ItemName,
+        value: &[u8],
+    ) -> Result<Created, StoreError> {
+        match self.raw_move_scope(from, to, item, value) {
+            Some(r) => r.redact(from).redact(to),
+            None => move_scope_in_steps(self, from, to, item, value),
+        }
     }
 }
