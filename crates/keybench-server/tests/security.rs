@@ -389,6 +389,7 @@ fn anonymous_requests_cannot_grow_the_session_store() {
     // and what refills meanwhile get sessions, the rest a clear refusal.
     let c = reqwest::blocking::Client::new();
     let (mut created, mut refused) = (0usize, 0usize);
+    let flood = std::time::Instant::now();
     for i in 0..600 {
         let r = c
             .post(format!("{}/api/register/begin", srv.base))
@@ -406,8 +407,14 @@ fn anonymous_requests_cannot_grow_the_session_store() {
             other => panic!("unexpected status {other}"),
         }
     }
-    println!("ceremony starts: {created} created a session, {refused} refused");
-    assert!((300..400).contains(&created), "{created}");
+    let elapsed = flood.elapsed().as_secs_f64();
+    println!("ceremony starts: {created} created a session, {refused} refused in {elapsed:.1} s");
+    // The burst, plus the 5 a second that refill while the flood lasts.
+    let refilled = (elapsed * 5.0).ceil() as usize + 1;
+    assert!(
+        (300..=300 + refilled).contains(&created),
+        "{created} created in {elapsed:.1} s"
+    );
     assert_eq!(created + refused, 600);
     // The dashboard answers, and its stream sent far fewer session
     // listings than sessions were created.
