@@ -552,7 +552,7 @@ fn serve(config: keybench_server::ServerConfig) -> Result<()> {
 
 /// Opens the key `args` names, with its recorder wired to the file or
 /// standard error as asked.
-fn open_key(args: &KeyArgs) -> Result<ctap_client::Device<Box<dyn ctaphid::ReportTransport>>> {
+fn open_key(args: &KeyArgs) -> Result<key_ops::AnyDevice> {
     if args.pin.is_some() {
         warn_visible("--pin");
     }
@@ -584,13 +584,7 @@ fn warn_visible(flag: &str) {
 }
 
 fn parse_algorithm(name: &str) -> Result<CoseAlgorithm> {
-    if let Some(alg) = CoseAlgorithm::from_name(name) {
-        return Ok(alg);
-    }
-    let id: i64 = name
-        .parse()
-        .with_context(|| format!("unknown algorithm {name:?} (see `keybench algorithms`)"))?;
-    Ok(CoseAlgorithm(id))
+    Ok(key_ops::algorithms::parse_algorithm(name)?)
 }
 
 enum Listen {
@@ -606,36 +600,28 @@ fn serve_virtual_key(
     attestation: Attestation,
     state: Option<std::path::PathBuf>,
 ) -> Result<()> {
-    use virtual_authenticator::{
-        AttestationMode, Authenticator, Config, PresencePolicy, StateStore,
-    };
+    use virtual_authenticator::{AttestationMode, StateStore};
     let algorithms = algorithms
         .iter()
-        .map(|a| parse_algorithm(a))
-        .collect::<Result<Vec<_>>>()?;
-    if let Some(bad) = algorithms
-        .iter()
-        .find(|a| !virtual_authenticator::keys::SUPPORTED.contains(a))
-    {
-        bail!("the virtual key cannot create {bad} credentials");
-    }
-    let config = Config {
-        algorithms,
-        presence: match presence {
-            Presence::Approve => PresencePolicy::Approve,
-            Presence::Deny => PresencePolicy::Deny,
-            Presence::Delay => PresencePolicy::Delay(std::time::Duration::from_secs(2)),
-            Presence::Ask => PresencePolicy::Ask(terminal_prompt()),
-        },
-        attestation: match attestation {
-            Attestation::None => AttestationMode::None,
-            Attestation::PackedSelf => AttestationMode::PackedSelf,
-            Attestation::PackedBasic => AttestationMode::PackedBasic,
-        },
-        state: state.map_or(StateStore::Memory, StateStore::File),
-        ..Config::default()
+        .map(|a| key_ops::algorithms::virtual_key_algorithm(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let presence = match presence {
+        Presence::Approve => key_ops::virtual_key::Presence::Approve,
+        Presence::Deny => key_ops::virtual_key::Presence::Deny,
+        Presence::Delay => key_ops::virtual_key::Presence::Delay,
+        Presence::Ask => key_ops::virtual_key::Presence::Ask,
     };
-    let authenticator = Authenticator::new(config)?;
+    let attestation = match attestation {
+        Attestation::None => AttestationMode::None,
+        Attestation::PackedSelf => AttestationMode::PackedSelf,
+        Attestation::PackedBasic => AttestationMode::PackedBasic,
+    };
+    let authenticator = key_ops::virtual_key::build(
+        algorithms,
+        presence.policy(terminal_prompt),
+        attestation,
+        state.map_or(StateStore::Memory, StateStore::File),
+    )?;
     if let Some(root) = authenticator.attestation_root() {
         println!(
             "attestation root (install as a trust anchor to trust this key):\n{}",
@@ -656,14 +642,13 @@ fn serve_virtual_key(
         }
         Listen::Uhid => uhid_transport()?,
     };
-    let identity = ctaphid::DeviceIdentity {
-        version: (0, 1, 0),
-        capabilities: ctaphid::client::capability::WINK
-            | ctaphid::client::capability::CBOR
-            | ctaphid::client::capability::NMSG,
-    };
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    ctaphid::serve::serve(transport, identity, authenticator, stop)?;
+    ctaphid::serve::serve(
+        transport,
+        key_ops::virtual_key::IDENTITY,
+        authenticator,
+        stop,
+    )?;
     Ok(())
 }
 

@@ -1,71 +1,23 @@
 //! The security-key subcommands: devices, info, wink, pin, credentials,
 //! reset, register, authenticate. Each opens one key and calls one
-//! `ctap-client` function; output is for people, or JSON with `--json`.
+//! operation of `key-ops` (shared with the desktop app); this file only
+//! presents the result — for people, or JSON with `--json`.
 
 use anyhow::{Context, Result, bail};
+use ctap_client::Recorder;
 use ctap_client::webauthn::{self, ClientContext};
-use ctap_client::{Device, Recorder};
-use ctaphid::{KeepaliveStatus, ReportTransport, Transaction};
+use ctaphid::{KeepaliveStatus, Transaction};
 use fido_wire::cose::CoseAlgorithm;
-use fido_wire::ctap2::{GetInfo, Permissions};
-use fido_wire::webauthn::base64url::{self, Base64UrlBytes};
-use fido_wire::webauthn::json::{
-    AuthenticatorSelection, CreationOptionsJson, CredentialDescriptor, CredentialParameters,
-    CredentialType, RelyingPartyEntity, RequestOptionsJson, ResidentKeyRequirement, UserEntity,
-    UserVerificationRequirement,
-};
+use fido_wire::webauthn::json::{CreationOptionsJson, RequestOptionsJson};
+use key_ops::{AnyDevice, ops};
 use std::io::IsTerminal as _;
 use std::time::Duration;
 
 /// Where a key is: `udp:HOST:PORT` (a virtual key), an OS path
 /// (`/dev/hidraw3`), a number from `keybench devices`, or nothing (the only
 /// key plugged in).
-pub fn open(spec: Option<&str>, recorder: Recorder) -> Result<Device<Box<dyn ReportTransport>>> {
-    let transport: Box<dyn ReportTransport> = match spec {
-        Some(s) if s.starts_with("udp:") => {
-            let addr = s
-                .trim_start_matches("udp:")
-                .parse()
-                .with_context(|| format!("{s:?}: expected udp:HOST:PORT"))?;
-            Box::new(ctaphid::UdpReports::connect(addr)?)
-        }
-        other => hid_transport(other)?,
-    };
-    let device = Device::open(transport, recorder).context(
-        "the key did not answer CTAPHID INIT (is it a FIDO2 key, and is a virtual key running there?)",
-    )?;
-    Ok(device)
-}
-
-#[cfg(feature = "hidapi")]
-fn hid_transport(spec: Option<&str>) -> Result<Box<dyn ReportTransport>> {
-    use ctap_client::hid;
-    let (api, keys) = hid::discover()?;
-    let path = match spec {
-        Some(p) if p.parse::<usize>().is_ok() => {
-            let n: usize = p.parse()?;
-            keys.get(n).map(|k| k.path.clone()).with_context(|| {
-                format!("no key number {n}: `keybench devices` lists {}", keys.len())
-            })?
-        }
-        Some(p) => p.to_owned(),
-        None => match keys.as_slice() {
-            [only] => only.path.clone(),
-            [] => bail!(
-                "no FIDO key found; plug one in, or start a virtual key (`keybench virtual-key serve`) and pass udp:127.0.0.1:8111"
-            ),
-            _ => bail!(
-                "{} keys are plugged in; name one (see `keybench devices`)",
-                keys.len()
-            ),
-        },
-    };
-    Ok(Box::new(hid::HidapiTransport::open(&api, &path)?))
-}
-
-#[cfg(not(feature = "hidapi"))]
-fn hid_transport(_spec: Option<&str>) -> Result<Box<dyn ReportTransport>> {
-    bail!("this build has no USB HID support; use udp:HOST:PORT")
+pub fn open(spec: Option<&str>, recorder: Recorder) -> Result<AnyDevice> {
+    Ok(key_ops::open::open(spec, recorder)?)
 }
 
 /// `keybench devices`.
@@ -103,12 +55,11 @@ pub fn devices(json: bool, watch: bool) -> Result<()> {
 #[cfg(feature = "hidapi")]
 fn describe(k: &ctap_client::hid::KeyDescriptor) -> String {
     format!(
-        "{}  {:04x}:{:04x}  {} {}",
+        "{}  {:04x}:{:04x}  {}",
         k.path,
         k.vendor_id,
         k.product_id,
-        k.manufacturer.as_deref().unwrap_or(""),
-        k.product.as_deref().unwrap_or("")
+        key_ops::open::usb_label(k)
     )
 }
 
@@ -118,97 +69,19 @@ pub fn devices(_json: bool, _watch: bool) -> Result<()> {
     bail!("this build has no USB HID support")
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn print_info(info: &GetInfo) {
-    println!("versions:           {}", info.versions.join(", "));
-    println!("AAGUID:             {}", hex(&info.aaguid));
-    println!(
-        "algorithms:         {}",
-        info.algorithms
-            .iter()
-            .map(|a| format!("{} ({})", a.alg.name().unwrap_or("?"), a.alg.0))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    println!("extensions:         {}", info.extensions.join(", "));
-    println!(
-        "options:            {}",
-        info.options
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
-    let opt = |v: Option<u64>| v.map_or("-".to_owned(), |v| v.to_string());
-    println!("maxMsgSize:         {}", opt(info.max_msg_size));
-    println!(
-        "pinUvAuthProtocols: {}",
-        info.pin_uv_auth_protocols
-            .iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    println!("minPINLength:       {}", opt(info.min_pin_length));
-    println!(
-        "forcePINChange:     {}",
-        info.force_pin_change.unwrap_or(false)
-    );
-    println!("firmwareVersion:    {}", opt(info.firmware_version));
-    println!("maxCredBlobLength:  {}", opt(info.max_cred_blob_length));
-    println!(
-        "remaining discoverable credentials: {}",
-        opt(info.remaining_discoverable_credentials)
-    );
-    if !info.certifications.is_empty() {
-        println!(
-            "certifications:     {}",
-            info.certifications
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+/// Prints a view: JSON with `--json`, else for people.
+fn show<V: serde::Serialize + std::fmt::Display>(view: &V, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(view)?);
+    } else {
+        println!("{view}");
     }
-    if !info.transports.is_empty() {
-        println!("transports:         {}", info.transports.join(", "));
-    }
-}
-
-fn info_json(info: &GetInfo) -> serde_json::Value {
-    serde_json::json!({
-        "versions": info.versions,
-        "extensions": info.extensions,
-        "aaguid": hex(&info.aaguid),
-        "options": info.options.iter().map(|(k, v)| (k.clone(), serde_json::Value::Bool(*v))).collect::<serde_json::Map<_, _>>(),
-        "maxMsgSize": info.max_msg_size,
-        "pinUvAuthProtocols": info.pin_uv_auth_protocols,
-        "maxCredentialCountInList": info.max_credential_count_in_list,
-        "maxCredentialIdLength": info.max_credential_id_length,
-        "transports": info.transports,
-        "algorithms": info.algorithms.iter().map(|a| serde_json::json!({"type": a.kind, "alg": a.alg.0, "name": a.alg.name()})).collect::<Vec<_>>(),
-        "minPINLength": info.min_pin_length,
-        "forcePINChange": info.force_pin_change,
-        "firmwareVersion": info.firmware_version,
-        "maxCredBlobLength": info.max_cred_blob_length,
-        "maxRPIDsForSetMinPINLength": info.max_rpids_for_set_min_pin_length,
-        "remainingDiscoverableCredentials": info.remaining_discoverable_credentials,
-        "certifications": info.certifications.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
-    })
+    Ok(())
 }
 
 /// `keybench info`.
-pub fn info(device: &mut Device<Box<dyn ReportTransport>>, json: bool) -> Result<()> {
-    let info = device.get_info()?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&info_json(&info))?);
-    } else {
-        print_info(&info);
-    }
-    Ok(())
+pub fn info(device: &mut AnyDevice, json: bool) -> Result<()> {
+    show(&ops::info(device)?, json)
 }
 
 /// The PIN: `--pin`, else KEYBENCH_PIN, else asked on the terminal.
@@ -242,21 +115,13 @@ fn touch_prompt() -> impl FnMut(KeepaliveStatus) {
 
 /// `keybench pin set|change|retries`.
 pub fn pin(
-    device: &mut Device<Box<dyn ReportTransport>>,
+    device: &mut AnyDevice,
     action: &str,
     pin: Option<String>,
     new_pin: Option<String>,
 ) -> Result<()> {
     match action {
-        "retries" => {
-            let r = device.pin_retries()?;
-            println!("PIN retries left: {}", r.retries);
-            if r.power_cycle_required {
-                println!(
-                    "too many wrong PINs in a row: unplug and re-insert the key before the next try"
-                );
-            }
-        }
+        "retries" => println!("{}", ops::pin_retries(device)?),
         "set" => {
             let new = read_pin(new_pin.or(pin), "new PIN: ")?;
             device.set_pin(&new)?;
@@ -278,73 +143,22 @@ pub fn pin(
 
 /// `keybench credentials list|delete`.
 pub fn credentials(
-    device: &mut Device<Box<dyn ReportTransport>>,
+    device: &mut AnyDevice,
     delete: Option<&str>,
     pin: Option<String>,
     json: bool,
 ) -> Result<()> {
     let pin = read_pin(pin, "PIN: ")?;
-    let token = device.pin_token(&pin, Permissions(Permissions::CREDENTIAL_MANAGEMENT), None)?;
     if let Some(id) = delete {
-        let id = base64url::decode(id).context("the credential id must be base64url")?;
-        device.delete_credential(&token, &id)?;
+        ops::delete_credential(device, &pin, id)?;
         println!("deleted");
         return Ok(());
     }
-    let meta = device.credentials_metadata(&token)?;
-    let mut listed = Vec::new();
-    for (rp, hash) in device.relying_parties(&token)? {
-        for c in device.credentials(&token, &rp, &hash)? {
-            listed.push(c);
-        }
-    }
-    if json {
-        let items: Vec<serde_json::Value> = listed
-            .iter()
-            .map(|c| {
-                serde_json::json!({
-                    "rpId": c.rp.id,
-                    "credentialId": base64url::encode(&c.id),
-                    "userId": base64url::encode(&c.user.id),
-                    "userName": c.user.name,
-                    "displayName": c.user.display_name,
-                    "algorithm": c.public_key.as_ref().and_then(|k| k.alg).map(|a| a.0),
-                    "credProtect": c.cred_protect,
-                })
-            })
-            .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "existing": meta.existing, "remaining": meta.remaining, "credentials": items
-            }))?
-        );
-    } else {
-        println!(
-            "{} discoverable credentials ({} more fit)",
-            meta.existing, meta.remaining
-        );
-        for c in &listed {
-            println!(
-                "{}  {}  user {} ({})  {}  credProtect {}",
-                c.rp.id,
-                base64url::encode(&c.id),
-                c.user.name.as_deref().unwrap_or("?"),
-                base64url::encode(&c.user.id),
-                c.public_key
-                    .as_ref()
-                    .and_then(|k| k.alg)
-                    .and_then(CoseAlgorithm::name)
-                    .unwrap_or("?"),
-                c.cred_protect.unwrap_or(1)
-            );
-        }
-    }
-    Ok(())
+    show(&ops::credentials(device, &pin)?, json)
 }
 
 /// `keybench reset`.
-pub fn reset(device: &mut Device<Box<dyn ReportTransport>>) -> Result<()> {
+pub fn reset(device: &mut AnyDevice) -> Result<()> {
     eprintln!(
         "reset deletes every credential and the PIN. Keys allow it only within about 10 seconds \
          of being plugged in: if it is refused, unplug the key, plug it back in and run this again at once."
@@ -359,6 +173,12 @@ pub fn reset(device: &mut Device<Box<dyn ReportTransport>>) -> Result<()> {
     Ok(())
 }
 
+fn read_options_file<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    key_ops::options::parse_bytes(&bytes)
+        .with_context(|| format!("the options in {}", path.display()))
+}
+
 /// Registration options: the given JSON file, or Keybench's own.
 pub fn creation_options(
     file: Option<&std::path::Path>,
@@ -368,53 +188,12 @@ pub fn creation_options(
     resident: bool,
     uv: &str,
 ) -> Result<CreationOptionsJson> {
-    if let Some(path) = file {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        return unwrap_public_key(&bytes);
+    match file {
+        Some(path) => read_options_file(path),
+        None => Ok(key_ops::options::creation(
+            rp_id, user, algorithms, resident, uv,
+        )?),
     }
-    Ok(CreationOptionsJson {
-        rp: RelyingPartyEntity {
-            id: Some(rp_id.to_owned()),
-            name: "Keybench".into(),
-        },
-        user: UserEntity {
-            id: Base64UrlBytes(random(16)?),
-            name: user.to_owned(),
-            display_name: user.to_owned(),
-        },
-        challenge: Base64UrlBytes(random(32)?),
-        pub_key_cred_params: algorithms
-            .iter()
-            .map(|a| CredentialParameters::public_key(*a))
-            .collect(),
-        timeout: Some(120_000),
-        exclude_credentials: vec![],
-        authenticator_selection: Some(AuthenticatorSelection {
-            resident_key: Some(if resident {
-                ResidentKeyRequirement::Required
-            } else {
-                ResidentKeyRequirement::Discouraged
-            }),
-            user_verification: Some(UserVerificationRequirement::from(uv)),
-            ..AuthenticatorSelection::default()
-        }),
-        hints: vec![],
-        attestation: None,
-        attestation_formats: vec![],
-        extensions: None,
-    })
-}
-
-/// Accepts options either bare or wrapped as `{"publicKey": ...}`.
-fn unwrap_public_key<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).context("the options file is not JSON")?;
-    let inner = match value.get("publicKey") {
-        Some(pk) => serde_json::to_vec(pk)?,
-        None => bytes.to_vec(),
-    };
-    fido_wire::webauthn::json::from_json(&inner)
-        .context("the options are not valid PublicKeyCredential*OptionsJSON")
 }
 
 /// Authentication options: the given JSON file, or Keybench's own.
@@ -424,49 +203,19 @@ pub fn request_options(
     credential: Option<&str>,
     uv: &str,
 ) -> Result<RequestOptionsJson> {
-    if let Some(path) = file {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        return unwrap_public_key(&bytes);
+    match file {
+        Some(path) => read_options_file(path),
+        None => Ok(key_ops::options::request(rp_id, credential, uv)?),
     }
-    let allow = match credential {
-        None => vec![],
-        Some(id) => vec![CredentialDescriptor {
-            kind: CredentialType::PublicKey,
-            id: Base64UrlBytes(
-                base64url::decode(id).context("the credential id must be base64url")?,
-            ),
-            transports: None,
-        }],
-    };
-    Ok(RequestOptionsJson {
-        challenge: Base64UrlBytes(random(32)?),
-        timeout: Some(120_000),
-        rp_id: Some(rp_id.to_owned()),
-        allow_credentials: allow,
-        user_verification: Some(UserVerificationRequirement::from(uv)),
-        hints: vec![],
-        extensions: None,
-    })
-}
-
-fn random(n: usize) -> Result<Vec<u8>> {
-    let mut v = vec![0u8; n];
-    // A challenge of zeros would be predictable: no randomness is an error.
-    aws_lc_rs::rand::fill(&mut v)
-        .map_err(|_| anyhow::anyhow!("the OS gave no randomness for a challenge"))?;
-    Ok(v)
 }
 
 /// Runs a ceremony with the PIN given (or in KEYBENCH_PIN); when the key
 /// turns out to need one that was not given, asks for it and runs it again.
 fn with_pin<R>(
-    device: &mut Device<Box<dyn ReportTransport>>,
+    device: &mut AnyDevice,
     origin: &str,
     pin: Option<String>,
-    ceremony: impl Fn(
-        &mut Device<Box<dyn ReportTransport>>,
-        &mut ClientContext<'_>,
-    ) -> Result<R, ctap_client::CtapError>,
+    ceremony: impl Fn(&mut AnyDevice, &mut ClientContext<'_>) -> Result<R, ctap_client::CtapError>,
 ) -> Result<R> {
     let mut pin = pin.or_else(|| std::env::var("KEYBENCH_PIN").ok());
     loop {
@@ -487,7 +236,7 @@ fn with_pin<R>(
 
 /// `keybench register`.
 pub fn register(
-    device: &mut Device<Box<dyn ReportTransport>>,
+    device: &mut AnyDevice,
     options: &CreationOptionsJson,
     origin: &str,
     pin: Option<String>,
@@ -514,7 +263,7 @@ pub fn register(
 
 /// `keybench authenticate`.
 pub fn authenticate(
-    device: &mut Device<Box<dyn ReportTransport>>,
+    device: &mut AnyDevice,
     options: &RequestOptionsJson,
     origin: &str,
     pin: Option<String>,
@@ -539,7 +288,7 @@ pub fn authenticate(
 /// (a running `keybench serve`) issues the options, this client runs the
 /// ceremony on the key, and the server verifies and answers.
 pub fn with_server(
-    device: &mut Device<Box<dyn ReportTransport>>,
+    device: &mut AnyDevice,
     server: &str,
     registration: bool,
     user: Option<&str>,

@@ -1,0 +1,152 @@
+//! Why a key operation failed: one variant per cause, each with a stable
+//! snake_case [`KeyOpError::code`] that every front end shows beside the
+//! message (the desktop sends both to its window, the CLI prints both).
+
+use ctap_client::CtapError;
+use fido_wire::cose::CoseAlgorithm;
+
+/// A failed key operation. Messages never carry a PIN, token or key.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyOpError {
+    /// The key or the client refused (CTAP status, transport, PIN rules).
+    #[error(transparent)]
+    Ctap(#[from] CtapError),
+    /// Listing or opening USB keys failed.
+    #[cfg(feature = "hidapi")]
+    #[error(transparent)]
+    Hid(#[from] ctap_client::hid::HidapiError),
+    /// Not a key name this knows.
+    #[error("{0:?}: expected udp:HOST:PORT, a hidraw path or a number from `keybench devices`")]
+    BadKeyName(String),
+    /// No key is plugged in.
+    #[error(
+        "no FIDO key found; plug one in, or start a virtual key (`keybench virtual-key serve`) and pass udp:127.0.0.1:8111"
+    )]
+    NoKey,
+    /// Several keys are plugged in and none was named.
+    #[error("{0} keys are plugged in; name one (see `keybench devices`)")]
+    ManyKeys(usize),
+    /// A key number past the list.
+    #[error("no key number {number}: `keybench devices` lists {count}")]
+    NoSuchKeyNumber {
+        /// The number given.
+        number: usize,
+        /// How many keys there are.
+        count: usize,
+    },
+    /// The UDP socket could not be opened.
+    #[error("UDP transport: {0}")]
+    Udp(String),
+    /// Nothing answered CTAPHID INIT.
+    #[error(
+        "the key did not answer CTAPHID INIT ({0}); is it a FIDO2 key, still plugged in or running?"
+    )]
+    NoAnswer(String),
+    /// This build cannot reach USB keys.
+    #[error("this build has no USB HID support; use udp:HOST:PORT")]
+    NoHidSupport,
+    /// Not an algorithm name or number.
+    #[error(
+        "unknown algorithm {0:?} (a COSE name like ML-DSA-65 or ES256, or its number; see `keybench algorithms`)"
+    )]
+    UnknownAlgorithm(String),
+    /// An algorithm the virtual key cannot create credentials with.
+    #[error("the virtual key cannot create {0} credentials")]
+    AlgorithmNotSupported(CoseAlgorithm),
+    /// A virtual key needs at least one algorithm.
+    #[error("choose at least one algorithm for the virtual key")]
+    NoAlgorithm,
+    /// The virtual key could not be made (its state file, its keys).
+    #[error("the virtual key: {0}")]
+    VirtualKey(String),
+    /// Not a presence policy.
+    #[error("presence {0:?}: expected approve, deny, delay or ask")]
+    BadPresence(String),
+    /// Ceremony options that are not the WebAuthn JSON forms.
+    #[error("not valid PublicKeyCredential options JSON: {0}")]
+    BadOptions(String),
+    /// A credential id that is not base64url.
+    #[error("the credential id must be base64url")]
+    BadCredentialId,
+    /// The OS gave no randomness (a challenge of zeros would be predictable).
+    #[error("the OS gave no randomness for a challenge")]
+    NoRandomness,
+}
+
+impl KeyOpError {
+    /// The stable code front ends show: CTAP statuses as `ctap_<name>`
+    /// (`ctap_pin_invalid`), the rest by cause.
+    pub fn code(&self) -> String {
+        use ctaphid::ClientError;
+        let fixed = match self {
+            KeyOpError::Ctap(e) => {
+                return match e {
+                    CtapError::Status { status, .. } => match status.name() {
+                        Some(name) => format!("ctap_{}", name.to_ascii_lowercase()),
+                        None => format!("ctap_status_0x{:02x}", status.0),
+                    },
+                    other => match other {
+                        CtapError::PinRequired => "pin_required",
+                        CtapError::Hid(ClientError::Cancelled) => "cancelled",
+                        CtapError::Hid(ClientError::Timeout { .. }) => "timeout",
+                        CtapError::Hid(ClientError::Busy { .. }) => "key_busy",
+                        CtapError::Hid(_) => "transport",
+                        CtapError::Response { .. } => "malformed_response",
+                        CtapError::RequestTooLarge { .. } => "request_too_large",
+                        CtapError::PinUvAuth(_) => "pin_rule",
+                        CtapError::Unsupported(_) => "unsupported",
+                        CtapError::Options(_) => "bad_options",
+                        _ => "ctap",
+                    }
+                    .to_owned(),
+                };
+            }
+            #[cfg(feature = "hidapi")]
+            KeyOpError::Hid(ctap_client::hid::HidapiError::Open { .. }) => "hid_open",
+            #[cfg(feature = "hidapi")]
+            KeyOpError::Hid(_) => "hid_enumerate",
+            KeyOpError::BadKeyName(_) => "bad_key_id",
+            KeyOpError::NoKey => "no_key",
+            KeyOpError::ManyKeys(_) => "many_keys",
+            KeyOpError::NoSuchKeyNumber { .. } => "no_such_key",
+            KeyOpError::Udp(_) => "transport",
+            KeyOpError::NoAnswer(_) => "no_answer",
+            KeyOpError::NoHidSupport => "unsupported",
+            KeyOpError::UnknownAlgorithm(_)
+            | KeyOpError::AlgorithmNotSupported(_)
+            | KeyOpError::NoAlgorithm => "bad_algorithm",
+            KeyOpError::VirtualKey(_) => "virtual_key",
+            KeyOpError::BadPresence(_) => "bad_presence",
+            KeyOpError::BadOptions(_) => "bad_options",
+            KeyOpError::BadCredentialId => "bad_credential_id",
+            KeyOpError::NoRandomness => "no_randomness",
+        };
+        fixed.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fido_wire::ctap2::StatusCode;
+
+    #[test]
+    fn ctap_statuses_become_snake_case_codes() {
+        let e = KeyOpError::from(CtapError::Status {
+            command: "authenticatorClientPIN",
+            status: StatusCode::PIN_INVALID,
+        });
+        assert_eq!(e.code(), "ctap_pin_invalid");
+        assert!(e.to_string().contains("PIN_INVALID"), "{e}");
+        assert_eq!(
+            KeyOpError::from(CtapError::PinRequired).code(),
+            "pin_required"
+        );
+        assert_eq!(
+            KeyOpError::from(CtapError::Hid(ctaphid::ClientError::Cancelled)).code(),
+            "cancelled"
+        );
+        assert_eq!(KeyOpError::BadCredentialId.code(), "bad_credential_id");
+    }
+}

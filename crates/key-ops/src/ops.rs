@@ -1,0 +1,57 @@
+//! The operations on an open key. Each is one or two `ctap-client` calls
+//! and answers a view from [`crate::views`].
+
+use crate::error::KeyOpError;
+use crate::views::{CredentialView, CredentialsView, InfoView, PinRetriesView};
+use ctap_client::Device;
+use ctaphid::ReportTransport;
+use fido_wire::ctap2::Permissions;
+use fido_wire::webauthn::base64url;
+
+/// getInfo, decoded.
+pub fn info<T: ReportTransport>(device: &mut Device<T>) -> Result<InfoView, KeyOpError> {
+    Ok(InfoView::from(&device.get_info()?))
+}
+
+/// PIN retries left, and whether a re-plug is needed first.
+pub fn pin_retries<T: ReportTransport>(
+    device: &mut Device<T>,
+) -> Result<PinRetriesView, KeyOpError> {
+    let r = device.pin_retries()?;
+    Ok(PinRetriesView {
+        retries: r.retries,
+        power_cycle_required: r.power_cycle_required,
+    })
+}
+
+/// Every discoverable credential on the key (needs the PIN).
+pub fn credentials<T: ReportTransport>(
+    device: &mut Device<T>,
+    pin: &str,
+) -> Result<CredentialsView, KeyOpError> {
+    let token = device.pin_token(pin, Permissions(Permissions::CREDENTIAL_MANAGEMENT), None)?;
+    let meta = device.credentials_metadata(&token)?;
+    let mut credentials = Vec::new();
+    for (rp, hash) in device.relying_parties(&token)? {
+        for c in device.credentials(&token, &rp, &hash)? {
+            credentials.push(CredentialView::from(&c));
+        }
+    }
+    Ok(CredentialsView {
+        existing: meta.existing,
+        remaining: meta.remaining,
+        credentials,
+    })
+}
+
+/// Deletes one discoverable credential, named by its base64url id (needs
+/// the PIN).
+pub fn delete_credential<T: ReportTransport>(
+    device: &mut Device<T>,
+    pin: &str,
+    credential_id: &str,
+) -> Result<(), KeyOpError> {
+    let id = base64url::decode(credential_id).map_err(|_| KeyOpError::BadCredentialId)?;
+    let token = device.pin_token(pin, Permissions(Permissions::CREDENTIAL_MANAGEMENT), None)?;
+    Ok(device.delete_credential(&token, &id)?)
+}
