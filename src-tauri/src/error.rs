@@ -4,6 +4,7 @@
 //! the library errors they come from do not hold any.
 
 use ctap_client::CtapError;
+use key_ops::KeyOpError;
 use serde::Serialize;
 
 /// A command's failure as the UI sees it.
@@ -26,44 +27,25 @@ impl CommandError {
     }
 }
 
-impl From<CtapError> for CommandError {
-    fn from(e: CtapError) -> Self {
-        use ctaphid::ClientError;
-        let code = match &e {
-            CtapError::PinRequired => "pin_required".to_owned(),
-            CtapError::Status { status, .. } => match status.name() {
-                Some(name) => format!("ctap_{}", name.to_ascii_lowercase()),
-                None => format!("ctap_status_0x{:02x}", status.0),
-            },
-            CtapError::Hid(ClientError::Cancelled) => "cancelled".to_owned(),
-            CtapError::Hid(ClientError::Timeout { .. }) => "timeout".to_owned(),
-            CtapError::Hid(ClientError::Busy { .. }) => "key_busy".to_owned(),
-            CtapError::Hid(_) => "transport".to_owned(),
-            CtapError::Response { .. } => "malformed_response".to_owned(),
-            CtapError::RequestTooLarge { .. } => "request_too_large".to_owned(),
-            CtapError::PinUvAuth(_) => "pin_rule".to_owned(),
-            CtapError::Unsupported(_) => "unsupported".to_owned(),
-            CtapError::Options(_) => "bad_options".to_owned(),
-            _ => "ctap".to_owned(),
-        };
-        CommandError::new(code, e.to_string())
+impl From<KeyOpError> for CommandError {
+    fn from(e: KeyOpError) -> Self {
+        // A key the OS will not open for this user: say how to allow it.
+        #[cfg(feature = "hidapi")]
+        if let KeyOpError::Hid(ctap_client::hid::HidapiError::Open { path, reason }) = &e
+            && crate::platform::is_permission_denied(reason)
+        {
+            return CommandError::new(
+                "hid_permission_denied",
+                crate::platform::permission_denied_advice(path),
+            );
+        }
+        CommandError::new(e.code(), e.to_string())
     }
 }
 
-#[cfg(feature = "hidapi")]
-impl From<ctap_client::hid::HidapiError> for CommandError {
-    fn from(e: ctap_client::hid::HidapiError) -> Self {
-        use ctap_client::hid::HidapiError;
-        match &e {
-            HidapiError::Open { path, reason } if crate::platform::is_permission_denied(reason) => {
-                CommandError::new(
-                    "hid_permission_denied",
-                    crate::platform::permission_denied_advice(path),
-                )
-            }
-            HidapiError::Open { .. } => CommandError::new("hid_open", e.to_string()),
-            _ => CommandError::new("hid_enumerate", e.to_string()),
-        }
+impl From<CtapError> for CommandError {
+    fn from(e: CtapError) -> Self {
+        KeyOpError::from(e).into()
     }
 }
 

@@ -12,13 +12,13 @@
 //! CTAPHID_CANCEL on the open channel.
 
 use crate::error::CommandError;
-use crate::virtual_key::{Presence, VirtualKey};
+use crate::virtual_key::VirtualKey;
+use ctap_client::Recorder;
 use ctap_client::webauthn::{self, ClientContext};
-use ctap_client::{Device, Recorder};
 use ctaphid::{CancelToken, KeepaliveStatus, ReportTransport, Transaction};
-use fido_wire::cose::CoseAlgorithm;
-use fido_wire::ctap2::{GetInfo, Permissions};
-use fido_wire::webauthn::base64url;
+use key_ops::views::{CredentialsView, InfoView, PinRetriesView};
+use key_ops::virtual_key::Presence;
+use key_ops::{AnyDevice, ops};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -110,8 +110,6 @@ impl Drop for BusyGuard<'_> {
         self.keys.lock().busy.remove(&self.id);
     }
 }
-
-type AnyDevice = Device<Box<dyn ReportTransport>>;
 
 impl Keys {
     /// The panel for the relying party at `origin` (the app's own server),
@@ -277,28 +275,21 @@ impl Keys {
                     .map_err(|e| CommandError::new("transport", e.to_string()))?,
             )
         } else if let Some(path) = id.strip_prefix("hid:") {
-            hid_transport(path)?
+            key_ops::open::hid_transport(path)?
         } else {
             return Err(CommandError::new(
                 "bad_key_id",
                 format!("{id:?} is not a key this app listed"),
             ));
         };
-        let device = Device::open(transport, self.recorder.clone()).map_err(|e| {
-            CommandError::new(
-                "no_answer",
-                format!(
-                    "the key did not answer CTAPHID INIT ({e}); is it still plugged in / running?"
-                ),
-            )
-        })?;
+        let device = key_ops::open::open_transport(transport, self.recorder.clone())?;
         Ok((guard, device))
     }
 
     /// getInfo, decoded.
-    pub fn info(&self, id: &str) -> Result<Value, CommandError> {
+    pub fn info(&self, id: &str) -> Result<InfoView, CommandError> {
         let (_busy, mut device) = self.open(id)?;
-        Ok(info_json(&device.get_info()?))
+        Ok(ops::info(&mut device)?)
     }
 
     /// Makes the key blink (CTAPHID_WINK).
@@ -308,10 +299,9 @@ impl Keys {
     }
 
     /// PIN retries left, and whether a re-plug is needed first.
-    pub fn pin_retries(&self, id: &str) -> Result<Value, CommandError> {
+    pub fn pin_retries(&self, id: &str) -> Result<PinRetriesView, CommandError> {
         let (_busy, mut device) = self.open(id)?;
-        let r = device.pin_retries()?;
-        Ok(json!({"retries": r.retries, "powerCycleRequired": r.power_cycle_required}))
+        Ok(ops::pin_retries(&mut device)?)
     }
 
     /// Sets the first PIN.
@@ -327,27 +317,9 @@ impl Keys {
     }
 
     /// Discoverable credentials on the key (needs the PIN).
-    pub fn credentials(&self, id: &str, pin: &str) -> Result<Value, CommandError> {
+    pub fn credentials(&self, id: &str, pin: &str) -> Result<CredentialsView, CommandError> {
         let (_busy, mut device) = self.open(id)?;
-        let token = device.pin_token(pin, Permissions(Permissions::CREDENTIAL_MANAGEMENT), None)?;
-        let meta = device.credentials_metadata(&token)?;
-        let mut listed = Vec::new();
-        for (rp, hash) in device.relying_parties(&token)? {
-            for c in device.credentials(&token, &rp, &hash)? {
-                let alg = c.public_key.as_ref().and_then(|k| k.alg);
-                listed.push(json!({
-                    "rpId": c.rp.id,
-                    "credentialId": base64url::encode(&c.id),
-                    "userId": base64url::encode(&c.user.id),
-                    "userName": c.user.name,
-                    "displayName": c.user.display_name,
-                    "algorithm": alg.map(|a| a.0),
-                    "algorithmName": alg.and_then(CoseAlgorithm::name),
-                    "credProtect": c.cred_protect,
-                }));
-            }
-        }
-        Ok(json!({"existing": meta.existing, "remaining": meta.remaining, "credentials": listed}))
+        Ok(ops::credentials(&mut device, pin)?)
     }
 
     /// Deletes one discoverable credential (needs the PIN).
@@ -357,12 +329,8 @@ impl Keys {
         pin: &str,
         credential_id: &str,
     ) -> Result<(), CommandError> {
-        let cred = base64url::decode(credential_id).map_err(|_| {
-            CommandError::new("bad_credential_id", "the credential id must be base64url")
-        })?;
         let (_busy, mut device) = self.open(id)?;
-        let token = device.pin_token(pin, Permissions(Permissions::CREDENTIAL_MANAGEMENT), None)?;
-        Ok(device.delete_credential(&token, &cred)?)
+        Ok(ops::delete_credential(&mut device, pin, credential_id)?)
     }
 
     /// Resets the key. Keys accept it only within about 10 seconds of
@@ -419,7 +387,7 @@ impl Keys {
         options: &Value,
         pin: Option<&str>,
     ) -> Result<Value, CommandError> {
-        let options = parse_options(options)?;
+        let options = key_ops::options::parse(options)?;
         self.ceremony(id, pin, |device, ctx| {
             webauthn::register(device, &options, ctx).map(|r| serde_json::to_value(&r))
         })
@@ -432,7 +400,7 @@ impl Keys {
         options: &Value,
         pin: Option<&str>,
     ) -> Result<Value, CommandError> {
-        let options = parse_options(options)?;
+        let options = key_ops::options::parse(options)?;
         self.ceremony(id, pin, |device, ctx| {
             webauthn::authenticate(device, &options, ctx).map(|r| serde_json::to_value(&r))
         })
@@ -469,9 +437,9 @@ impl Keys {
     ) -> Result<KeyEntry, CommandError> {
         let algorithms = algorithms
             .iter()
-            .map(|a| parse_algorithm(a))
+            .map(|a| key_ops::algorithms::virtual_key_algorithm(a))
             .collect::<Result<Vec<_>, _>>()?;
-        let presence = Presence::parse(presence)?;
+        let presence: Presence = presence.parse()?;
         let key = VirtualKey::start(algorithms, presence, self.notify.clone())?;
         let entry = key.entry.clone();
         self.lock().virtual_keys.insert(entry.id.clone(), key);
@@ -522,36 +490,15 @@ impl Keys {
 
 #[cfg(feature = "hidapi")]
 fn usb_entry(k: &ctap_client::hid::KeyDescriptor) -> KeyEntry {
-    let label = match (&k.manufacturer, &k.product) {
-        (Some(m), Some(p)) => format!("{m} {p}"),
-        (None, Some(p)) => p.clone(),
-        (Some(m), None) => m.clone(),
-        (None, None) => format!("USB key {:04x}:{:04x}", k.vendor_id, k.product_id),
-    };
     KeyEntry {
         id: format!("hid:{}", k.path),
         kind: "usb",
-        label,
+        label: key_ops::open::usb_label(k),
         vendor_id: Some(k.vendor_id),
         product_id: Some(k.product_id),
         algorithms: Vec::new(),
         presence: None,
     }
-}
-
-#[cfg(feature = "hidapi")]
-fn hid_transport(path: &str) -> Result<Box<dyn ReportTransport>, CommandError> {
-    use ctap_client::hid;
-    let (api, _) = hid::discover()?;
-    Ok(Box::new(hid::HidapiTransport::open(&api, path)?))
-}
-
-#[cfg(not(feature = "hidapi"))]
-fn hid_transport(_path: &str) -> Result<Box<dyn ReportTransport>, CommandError> {
-    Err(CommandError::new(
-        "unsupported",
-        "this build has no USB HID support",
-    ))
 }
 
 /// Emits "up-needed" once per operation — and only when the key asks for a
@@ -564,56 +511,4 @@ fn touch_prompt(notify: Arc<dyn Notify>) -> impl FnMut(KeepaliveStatus) {
             notify.emit(events::CEREMONY_STATUS, json!({"status": "up-needed"}));
         }
     }
-}
-
-/// Options bare or wrapped as `{"publicKey": …}`, in the strict JSON forms.
-fn parse_options<T: serde::de::DeserializeOwned>(options: &Value) -> Result<T, CommandError> {
-    let inner = options.get("publicKey").unwrap_or(options);
-    let bytes =
-        serde_json::to_vec(inner).map_err(|e| CommandError::new("bad_options", e.to_string()))?;
-    fido_wire::webauthn::json::from_json(&bytes).map_err(|e| {
-        CommandError::new(
-            "bad_options",
-            format!("not valid PublicKeyCredential options JSON: {e}"),
-        )
-    })
-}
-
-/// An algorithm by name (`ML-DSA-65`, `ES256`) or COSE number (`-49`).
-pub fn parse_algorithm(name: &str) -> Result<CoseAlgorithm, CommandError> {
-    CoseAlgorithm::from_name(name)
-        .or_else(|| name.trim().parse::<i64>().ok().map(CoseAlgorithm))
-        .filter(|a| virtual_authenticator::keys::SUPPORTED.contains(a))
-        .ok_or_else(|| {
-            CommandError::new(
-                "bad_algorithm",
-                format!("the virtual key cannot create {name:?} credentials"),
-            )
-        })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// getInfo as the panel shows it (names as in CTAP 2.2).
-pub fn info_json(info: &GetInfo) -> Value {
-    json!({
-        "versions": info.versions,
-        "extensions": info.extensions,
-        "aaguid": hex(&info.aaguid),
-        "options": info.options.iter().map(|(k, v)| (k.clone(), Value::Bool(*v))).collect::<serde_json::Map<_, _>>(),
-        "maxMsgSize": info.max_msg_size,
-        "pinUvAuthProtocols": info.pin_uv_auth_protocols,
-        "maxCredentialCountInList": info.max_credential_count_in_list,
-        "maxCredentialIdLength": info.max_credential_id_length,
-        "transports": info.transports,
-        "algorithms": info.algorithms.iter().map(|a| json!({"type": a.kind, "alg": a.alg.0, "name": a.alg.name()})).collect::<Vec<_>>(),
-        "minPINLength": info.min_pin_length,
-        "forcePINChange": info.force_pin_change,
-        "firmwareVersion": info.firmware_version,
-        "maxCredBlobLength": info.max_cred_blob_length,
-        "remainingDiscoverableCredentials": info.remaining_discoverable_credentials,
-        "certifications": info.certifications.iter().cloned().collect::<BTreeMap<_, _>>(),
-    })
 }

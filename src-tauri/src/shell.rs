@@ -6,6 +6,7 @@
 
 use crate::error::CommandError;
 use crate::keys::{KeyEntry, Keys, Notify};
+use key_ops::views::{CredentialsView, InfoView, PinRetriesView};
 use serde_json::{Value, json};
 use std::sync::{Arc, OnceLock};
 use tauri::{Emitter, Manager, State};
@@ -53,7 +54,7 @@ async fn keys_list(keys: Ks<'_>) -> Result<Vec<KeyEntry>, CommandError> {
 }
 
 #[tauri::command]
-async fn key_info(keys: Ks<'_>, key: String) -> Result<Value, CommandError> {
+async fn key_info(keys: Ks<'_>, key: String) -> Result<InfoView, CommandError> {
     blocking(&keys, move |k| k.info(&key)).await
 }
 
@@ -63,7 +64,7 @@ async fn key_wink(keys: Ks<'_>, key: String) -> Result<(), CommandError> {
 }
 
 #[tauri::command]
-async fn pin_retries(keys: Ks<'_>, key: String) -> Result<Value, CommandError> {
+async fn pin_retries(keys: Ks<'_>, key: String) -> Result<PinRetriesView, CommandError> {
     blocking(&keys, move |k| k.pin_retries(&key)).await
 }
 
@@ -83,7 +84,11 @@ async fn pin_change(
 }
 
 #[tauri::command]
-async fn credentials_list(keys: Ks<'_>, key: String, pin: String) -> Result<Value, CommandError> {
+async fn credentials_list(
+    keys: Ks<'_>,
+    key: String,
+    pin: String,
+) -> Result<CredentialsView, CommandError> {
     blocking(&keys, move |k| k.credentials(&key, &pin)).await
 }
 

@@ -7,52 +7,12 @@
 use crate::error::CommandError;
 use crate::keys::{KeyEntry, Notify, events};
 use fido_wire::cose::CoseAlgorithm;
+use key_ops::virtual_key::Presence;
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use virtual_authenticator::{
-    Authenticator, Config, PresencePolicy, PresenceRequest, PresenceResponder,
-};
-
-/// How the virtual user answers requests for a touch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Presence {
-    /// Touch at once.
-    Approve,
-    /// Refuse every touch.
-    Deny,
-    /// Touch after two seconds (the client sees UP_NEEDED meanwhile).
-    Delay,
-    /// Ask the person in front of the app.
-    Ask,
-}
-
-impl Presence {
-    /// From the UI's value.
-    pub fn parse(s: &str) -> Result<Presence, CommandError> {
-        match s {
-            "approve" => Ok(Presence::Approve),
-            "deny" => Ok(Presence::Deny),
-            "delay" => Ok(Presence::Delay),
-            "ask" => Ok(Presence::Ask),
-            other => Err(CommandError::new(
-                "bad_presence",
-                format!("presence {other:?}: expected approve, deny, delay or ask"),
-            )),
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Presence::Approve => "approve",
-            Presence::Deny => "deny",
-            Presence::Delay => "delay",
-            Presence::Ask => "ask",
-        }
-    }
-}
+use virtual_authenticator::{AttestationMode, PresenceRequest, PresenceResponder, StateStore};
 
 type Pending = Arc<Mutex<HashMap<u64, PresenceResponder>>>;
 
@@ -71,12 +31,6 @@ impl VirtualKey {
         presence: Presence,
         notify: Arc<dyn Notify>,
     ) -> Result<VirtualKey, CommandError> {
-        if algorithms.is_empty() {
-            return Err(CommandError::new(
-                "bad_algorithm",
-                "choose at least one algorithm for the virtual key",
-            ));
-        }
         let pending: Pending = Arc::default();
         let transport =
             ctaphid::UdpReports::listen(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -85,28 +39,17 @@ impl VirtualKey {
             .local_addr()
             .map_err(|e| CommandError::new("transport", e.to_string()))?;
         let id = format!("udp:{addr}");
-        let policy = match presence {
-            Presence::Approve => PresencePolicy::Approve,
-            Presence::Deny => PresencePolicy::Deny,
-            Presence::Delay => PresencePolicy::Delay(Duration::from_secs(2)),
-            Presence::Ask => PresencePolicy::Ask(ask_prompt(id.clone(), pending.clone(), notify)),
-        };
         let names: Vec<String> = algorithms
             .iter()
-            .map(|a| a.name().map_or_else(|| a.0.to_string(), str::to_owned))
+            .map(|a| key_ops::algorithms::algorithm_name(*a))
             .collect();
-        let authenticator = Authenticator::new(Config {
+        let policy = presence.policy(|| ask_prompt(id.clone(), pending.clone(), notify));
+        let authenticator = key_ops::virtual_key::build(
             algorithms,
-            presence: policy,
-            ..Config::default()
-        })
-        .map_err(|e| CommandError::new("virtual_key", e.to_string()))?;
-        let identity = ctaphid::DeviceIdentity {
-            version: (0, 1, 0),
-            capabilities: ctaphid::client::capability::WINK
-                | ctaphid::client::capability::CBOR
-                | ctaphid::client::capability::NMSG,
-        };
+            policy,
+            AttestationMode::PackedSelf,
+            StateStore::Memory,
+        )?;
         let stop = Arc::new(AtomicBool::new(false));
         let stop_serve = stop.clone();
         std::thread::Builder::new()
@@ -114,7 +57,12 @@ impl VirtualKey {
             .spawn(move || {
                 // The loop ends when `stop` is set; a transport error ends it too
                 // and the key simply stops answering.
-                let _ = ctaphid::serve::serve(transport, identity, authenticator, stop_serve);
+                let _ = ctaphid::serve::serve(
+                    transport,
+                    key_ops::virtual_key::IDENTITY,
+                    authenticator,
+                    stop_serve,
+                );
             })
             .map_err(|e| CommandError::new("virtual_key", e.to_string()))?;
         Ok(VirtualKey {

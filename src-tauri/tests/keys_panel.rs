@@ -24,6 +24,11 @@ impl Notify for Events {
     }
 }
 
+/// A command's answer as JSON, the form the window receives.
+fn wire(view: impl serde::Serialize) -> Value {
+    serde_json::to_value(view).unwrap()
+}
+
 struct Fixture {
     keys: Arc<Keys>,
     events: Receiver<(String, Value)>,
@@ -113,7 +118,8 @@ fn virtual_key_register_and_authenticate_ml_dsa_65_against_the_server() {
     let listed = f.wait_for(events::KEYS_CHANGED);
     assert_eq!(listed[0]["id"], key.id.as_str());
 
-    let info = f.keys.info(&key.id).unwrap();
+    // As the window receives it.
+    let info = wire(f.keys.info(&key.id).unwrap());
     assert_eq!(info["algorithms"][0]["name"], "ML-DSA-65");
     assert!(
         info["versions"]
@@ -165,11 +171,11 @@ fn pin_set_change_retries_and_credential_management() {
     let f = fixture();
     let key = f.keys.start_virtual(&["ES256".into()], "approve").unwrap();
     f.keys.pin_set(&key.id, "123456").unwrap();
-    assert_eq!(f.keys.pin_retries(&key.id).unwrap()["retries"], 8);
+    assert_eq!(wire(f.keys.pin_retries(&key.id).unwrap())["retries"], 8);
     let wrong = f.keys.pin_change(&key.id, "000000", "654321").unwrap_err();
     assert_eq!(wrong.code, "ctap_pin_invalid");
     assert!(!wrong.message.contains("000000"), "no PIN in errors");
-    assert_eq!(f.keys.pin_retries(&key.id).unwrap()["retries"], 7);
+    assert_eq!(wire(f.keys.pin_retries(&key.id).unwrap())["retries"], 7);
     f.keys.pin_change(&key.id, "123456", "654321").unwrap();
 
     // A PIN is set, so the ceremony asks for it: the UI shows its dialog.
@@ -182,7 +188,7 @@ fn pin_set_change_retries_and_credential_management() {
     let response = f.keys.register(&key.id, &options, Some("654321")).unwrap();
     f.post("/api/register/complete", &response);
 
-    let listed = f.keys.credentials(&key.id, "654321").unwrap();
+    let listed = wire(f.keys.credentials(&key.id, "654321").unwrap());
     assert_eq!(listed["existing"], 1);
     let cred = &listed["credentials"][0];
     assert_eq!(cred["rpId"], "localhost");
@@ -190,7 +196,7 @@ fn pin_set_change_retries_and_credential_management() {
     let id = cred["credentialId"].as_str().unwrap().to_owned();
     f.keys.delete_credential(&key.id, "654321", &id).unwrap();
     assert_eq!(
-        f.keys.credentials(&key.id, "654321").unwrap()["existing"],
+        wire(f.keys.credentials(&key.id, "654321").unwrap())["existing"],
         0
     );
     f.keys.wink(&key.id).unwrap();
