@@ -1,4 +1,4 @@
-// Browser end-to-end test of the Keybench web UI (issue 7).
+// Browser end-to-end test of the Keybench web UI.
 //
 // Starts `keybench serve --listen 127.0.0.1:0` (binary from KEYBENCH_BIN),
 // opens the URL it prints (with its #launch= fragment) in headless Debian

@@ -1,4 +1,4 @@
-// Keys (desktop app only, issue 8): shown only when window.__TAURI__ exists.
+// Keys (desktop app only): shown only when window.__TAURI__ exists.
 // Plugged USB keys and virtual keys listed live (Tauri events), getInfo,
 // wink, PIN, credential management, reset, "start a virtual key", and
 // ceremonies run by Keybench's own CTAP client against this app's relying

@@ -1,4 +1,4 @@
-//! Keybench's session security engine (issue 6). The HTTP server wraps it;
+//! Keybench's session security engine. The HTTP server wraps it;
 //! it has no HTTP framework dependency, only `http` types.
 //!
 //! | Concern | Module |
@@ -19,6 +19,8 @@
 //! Storage is `session_store::Storage`: a local directory or object storage
 //! with a local fallback. Calls block; async servers run them on a blocking
 //! pool.
+
+#![forbid(unsafe_code)]
 
 pub mod challenge;
 pub mod cleanup;

@@ -44,6 +44,8 @@
 //! `Kind::new("usernames")`), each item written with [`Storage::create`] so two
 //! registrations of one name cannot both win.
 
+#![forbid(unsafe_code)]
+
 pub mod embedded;
 pub mod fallback;
 pub mod local;

@@ -1,4 +1,4 @@
-//! The decoder for users (issue 5 item 5, the Python platform's codec tab):
+//! The decoder for users (what the Python platform's codec tab offered):
 //! attestation objects, authenticator data, clientDataJSON, COSE keys
 //! (ML-DSA AKP keys included), X.509 certificates (DER or PEM) and raw CBOR
 //! to annotated JSON. Every field carries its `name`, its `raw` value as

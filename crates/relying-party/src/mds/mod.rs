@@ -1,4 +1,4 @@
-//! FIDO Metadata Service v3 (issue 5 item 3): the BLOB, verified offline.
+//! FIDO Metadata Service v3: the BLOB, verified offline.
 //!
 //! [`verify_blob`] takes the BLOB (a JWT: `header.payload.signature`,
 //! base64url), verifies its JWS (ES256 or RS256) with the `x5c` path in its
