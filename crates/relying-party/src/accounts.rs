@@ -307,18 +307,26 @@ impl Accounts {
             return Ok(None);
         };
         let public_key = stored.record.public_key.as_slice();
-        let cached = self.keys.lock().ok().and_then(|keys| {
+        let cached = {
+            let keys = self
+                .keys
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             keys.get(id)
                 .filter(|(bytes, v)| {
                     bytes.as_slice() == public_key && v.algorithm() == stored.record.algorithm
                 })
                 .map(|(_, v)| Arc::clone(v))
-        });
+        };
         let credential = match cached {
             Some(verifier) => Credential::with_verifier(stored.record.clone(), verifier),
             None => {
                 let credential = Credential::from_record(stored.record.clone())?;
-                if let Ok(mut keys) = self.keys.lock() {
+                {
+                    let mut keys = self
+                        .keys
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
                     if keys.len() >= KEY_CACHE_CAPACITY {
                         keys.clear();
                     }

@@ -389,7 +389,11 @@ impl Cleaner {
         {
             return Some(SweepTrigger::Emergency);
         }
-        let next = self.state.lock().map(|s| s.next_run_ms).unwrap_or(0);
+        let next = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .next_run_ms;
         (unix_ms(now) >= next).then_some(SweepTrigger::Scheduled)
     }
 
@@ -405,7 +409,11 @@ impl Cleaner {
         }
         let report = sweep(store, &self.config, now, trigger);
         self.estimate.store(report.remaining, Ordering::Relaxed);
-        if let Ok(mut s) = self.state.lock() {
+        {
+            let mut s = self
+                .state
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             s.runs += 1;
             if trigger == SweepTrigger::Emergency {
                 s.emergency_runs += 1;
@@ -434,11 +442,13 @@ impl Cleaner {
 
     /// The status value.
     pub fn status(&self) -> CleanupStatus {
-        let (last, next_run_ms, runs, emergency_runs) = self
-            .state
-            .lock()
-            .map(|s| (s.last.clone(), s.next_run_ms, s.runs, s.emergency_runs))
-            .unwrap_or((None, 0, 0, 0));
+        let (last, next_run_ms, runs, emergency_runs) = {
+            let s = self
+                .state
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            (s.last.clone(), s.next_run_ms, s.runs, s.emergency_runs)
+        };
         CleanupStatus {
             last,
             next_run_ms,
@@ -455,6 +465,11 @@ impl Cleaner {
 
     /// When the next scheduled sweep is due.
     pub fn next_run(&self) -> SystemTime {
-        from_unix_ms(self.state.lock().map(|s| s.next_run_ms).unwrap_or(0))
+        from_unix_ms(
+            self.state
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .next_run_ms,
+        )
     }
 }

@@ -42,14 +42,22 @@ impl ManualClock {
 
     /// Moves the clock forward.
     pub fn advance(&self, by: Duration) {
-        if let Ok(mut now) = self.now.lock() {
+        {
+            let mut now = self
+                .now
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             *now += by;
         }
     }
 
     /// Sets the clock.
     pub fn set(&self, to: SystemTime) {
-        if let Ok(mut now) = self.now.lock() {
+        {
+            let mut now = self
+                .now
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             *now = to;
         }
     }
@@ -57,7 +65,10 @@ impl ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> SystemTime {
-        self.now.lock().map(|n| *n).unwrap_or(UNIX_EPOCH)
+        *self
+            .now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

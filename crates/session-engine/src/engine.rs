@@ -568,7 +568,11 @@ impl SessionEngine {
     /// recorded as an event when first seen.
     pub fn storage_status(&self) -> BackendStatus {
         let status = self.store.status();
-        if let Ok(mut last) = self.storage_state.lock() {
+        {
+            let mut last = self
+                .storage_state
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let was_fallback = matches!(*last, BackendState::FallbackLocal { .. });
             let is_fallback = matches!(status.state, BackendState::FallbackLocal { .. });
             if was_fallback != is_fallback {
@@ -675,7 +679,10 @@ impl CleanupHandle {
 impl Drop for CleanupHandle {
     fn drop(&mut self) {
         let (lock, cv) = &*self.stop;
-        if let Ok(mut stopped) = lock.lock() {
+        {
+            let mut stopped = lock
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             *stopped = true;
         }
         cv.notify_all();

@@ -135,9 +135,10 @@ impl EventLog {
                 reason = reason.unwrap_or("-"), "{detail}"
             ),
         }
-        let Ok(mut ring) = self.ring.lock() else {
-            return;
-        };
+        let mut ring = self
+            .ring
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let seq = ring.next_seq;
         ring.next_seq += 1;
         if ring.events.len() == self.capacity {
@@ -161,16 +162,25 @@ impl EventLog {
 
     /// Events with a sequence number greater than `seq`.
     pub fn since(&self, seq: u64) -> Vec<SecurityEvent> {
-        self.ring
+        let ring = self
+            .ring
             .lock()
-            .map(|r| r.events.iter().filter(|e| e.seq > seq).cloned().collect())
-            .unwrap_or_default()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        ring.events
+            .iter()
+            .filter(|e| e.seq > seq)
+            .cloned()
+            .collect()
     }
 
     /// The sequence number of the newest event (0 before the first): a
     /// cheap change check for watchers, which need not copy the ring.
     pub fn last_seq(&self) -> u64 {
-        self.ring.lock().map_or(0, |r| r.next_seq - 1)
+        self.ring
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .next_seq
+            - 1
     }
 
     /// The ring's capacity.

@@ -828,7 +828,11 @@ impl KeyManager {
             s.previous_valid_until_ms = Some(unix_ms(now + self.retire_after));
             s.clone()
         };
-        if let Ok(mut k) = self.keys.write() {
+        {
+            let mut k = self
+                .keys
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             *k = Arc::new(set);
         }
         events.record(
@@ -867,7 +871,11 @@ impl KeyManager {
         }
         let old = self.keys();
         let revoked = old.previous.as_ref().map(|(k, _, _)| k.fingerprint());
-        if let Ok(mut k) = self.keys.write() {
+        {
+            let mut k = self
+                .keys
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             *k = Arc::new(KeySet::new(old.current.clone(), None));
         }
         let status = {

@@ -341,12 +341,19 @@ impl EmbeddedStore {
     /// Stops the writer after the writes already handed to it are committed.
     /// Later writes fail; reads keep working. Also done on drop.
     pub fn close(&self) {
-        if let Ok(mut w) = self.writer.lock() {
+        {
+            let mut w = self
+                .writer
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             w.take();
         }
-        if let Ok(mut t) = self.thread.lock()
-            && let Some(t) = t.take()
-        {
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(t) = thread {
             let _ = t.join();
         }
     }

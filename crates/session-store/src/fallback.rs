@@ -82,13 +82,17 @@ impl FallbackStore {
     }
 
     fn mode(&self) -> Mode {
-        self.mode.lock().map(|m| m.clone()).unwrap_or(Mode::Primary)
+        self.mode
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     fn set_mode(&self, mode: Mode) {
-        if let Ok(mut m) = self.mode.lock() {
-            *m = mode;
-        }
+        *self
+            .mode
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = mode;
     }
 
     /// True when the primary should be tried: it is up, or a probe is due.
