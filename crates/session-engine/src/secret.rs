@@ -474,8 +474,29 @@ fn previous_path(path: &std::path::Path) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// Where the key was found (or made), before the manager is built.
+struct Resolved {
+    key: SecretKey,
+    previous: Option<(SecretKey, SystemTime)>,
+    home: Home,
+    source: KeySource,
+    generated: bool,
+}
+
+/// The keyring's answer.
+enum KeyringOutcome {
+    /// It holds a key.
+    Found(Resolved),
+    /// It works but holds no key yet: a generated key goes there.
+    Empty { current: Entry, previous: Entry },
+    /// It cannot be used (a warning says why) or is switched off.
+    Unusable,
+}
+
 impl KeyManager {
-    /// Resolves the key in the documented order. `events` receives the
+    /// Resolves the key in the documented order: an explicit
+    /// `KEYBENCH_SECRET_KEY`, the OS keyring, the key file, else a new key
+    /// stored in the first writable of those. `events` receives the
     /// resolution and any fallback warnings.
     pub fn resolve(
         config: &SecretKeyConfig,
@@ -483,33 +504,70 @@ impl KeyManager {
         events: &EventLog,
     ) -> Result<KeyManager, SecretKeyError> {
         let mut warnings = Vec::new();
-        let service = config.keyring_service.clone();
-
-        // 1. The environment: an explicit setting wins over stored keys.
-        if let Some(text) = &config.env_value {
-            let key = SecretKey::parse_text(text).map_err(SecretKeyError::InvalidEnvKey)?;
-            if let Some(path) = config.key_file.as_ref().filter(|p| p.exists()) {
-                warnings.push(format!(
-                    "{ENV_SECRET_KEY} is set, so the key file {} is not used",
-                    path.display()
-                ));
+        let resolved = match Self::from_environment(config, &mut warnings)? {
+            Some(r) => r,
+            None => {
+                let keyring = Self::from_keyring(config, &mut warnings)?;
+                for w in &warnings {
+                    events.record(
+                        clock.now(),
+                        EventKind::KeyringFallback,
+                        Severity::Warning,
+                        None,
+                        Some("keyring_unavailable"),
+                        w.clone(),
+                    );
+                }
+                match keyring {
+                    KeyringOutcome::Found(r) => r,
+                    KeyringOutcome::Empty { current, previous } => {
+                        match Self::from_file(config, &mut warnings)? {
+                            Some(r) => r,
+                            None => {
+                                Self::generate(config, Some((current, previous)), &mut warnings)?
+                            }
+                        }
+                    }
+                    KeyringOutcome::Unusable => match Self::from_file(config, &mut warnings)? {
+                        Some(r) => r,
+                        None => Self::generate(config, None, &mut warnings)?,
+                    },
+                }
             }
-            return Ok(Self::finish(
-                config,
-                clock,
-                events,
-                key,
-                None,
-                Home::Environment,
-                KeySource::Environment,
-                false,
-                warnings,
+        };
+        Ok(Self::finish(config, clock, events, resolved, warnings))
+    }
+
+    /// First, the environment: an explicit setting wins over stored keys.
+    fn from_environment(
+        config: &SecretKeyConfig,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<Resolved>, SecretKeyError> {
+        let Some(text) = &config.env_value else {
+            return Ok(None);
+        };
+        let key = SecretKey::parse_text(text).map_err(SecretKeyError::InvalidEnvKey)?;
+        if let Some(path) = config.key_file.as_ref().filter(|p| p.exists()) {
+            warnings.push(format!(
+                "{ENV_SECRET_KEY} is set, so the key file {} is not used",
+                path.display()
             ));
         }
+        Ok(Some(Resolved {
+            key,
+            previous: None,
+            home: Home::Environment,
+            source: KeySource::Environment,
+            generated: false,
+        }))
+    }
 
-        // 2. The keyring.
-        let mut writable_keyring = None;
-        match open_store(&config.keyring).and_then(|store| {
+    /// Second, the keyring.
+    fn from_keyring(
+        config: &SecretKeyConfig,
+        warnings: &mut Vec<String>,
+    ) -> Result<KeyringOutcome, SecretKeyError> {
+        let entries = open_store(&config.keyring).and_then(|store| {
             let current =
                 Entry::new_in_store(&store, &config.keyring_service, &config.keyring_user)
                     .map_err(|e| KeyringProblem::classify(&e))?;
@@ -517,95 +575,92 @@ impl KeyManager {
             let previous = Entry::new_in_store(&store, &config.keyring_service, &previous_user)
                 .map_err(|e| KeyringProblem::classify(&e))?;
             Ok((current, previous))
-        }) {
-            Ok((current, previous)) => match current.get_secret() {
-                Ok(bytes) => {
-                    let text = String::from_utf8(bytes)
-                        .map_err(|_| SecretKeyError::CorruptKeyring("not text".to_owned()))?;
-                    let key = SecretKey::parse_text(&text)
-                        .map_err(|e| SecretKeyError::CorruptKeyring(e.to_string()))?;
-                    let prev = previous.get_secret().ok().and_then(|b| parse_previous(&b));
-                    let home = Home::Keyring {
-                        current: Arc::new(current),
-                        previous: Arc::new(previous),
-                    };
-                    return Ok(Self::finish(
-                        config,
-                        clock,
-                        events,
-                        key,
-                        prev,
-                        home,
-                        KeySource::Keyring { service },
-                        false,
-                        warnings,
-                    ));
-                }
-                Err(e) => {
-                    let problem = KeyringProblem::classify(&e);
-                    if problem == KeyringProblem::NoEntry {
-                        writable_keyring = Some((current, previous));
-                    } else if problem.is_unavailable() {
-                        warnings.push(format!("{}; falling back", problem.describe()));
-                    } else {
-                        return Err(SecretKeyError::CorruptKeyring(problem.describe()));
-                    }
-                }
-            },
+        });
+        let (current, previous) = match entries {
+            Ok(e) => e,
             Err(problem) => {
                 if !matches!(config.keyring, KeyringChoice::Disabled) {
                     warnings.push(format!("{}; falling back", problem.describe()));
                 }
+                return Ok(KeyringOutcome::Unusable);
             }
-        }
-        for w in &warnings {
-            events.record(
-                clock.now(),
-                EventKind::KeyringFallback,
-                Severity::Warning,
-                None,
-                Some("keyring_unavailable"),
-                w.clone(),
-            );
-        }
-
-        // 3. The key file.
-        if let Some(path) = &config.key_file
-            && let Some((key, prev)) = Self::read_file(path, &mut warnings)?
-        {
-            return Ok(Self::finish(
-                config,
-                clock,
-                events,
-                key,
-                prev,
-                Home::File(path.clone()),
-                KeySource::File { path: path.clone() },
-                false,
-                warnings,
-            ));
-        }
-
-        // 4. Generate, and store in the first writable place.
-        let key = SecretKey::generate();
-        if let Some((current, previous)) = writable_keyring {
-            match current.set_secret(key.to_text().as_bytes()) {
-                Ok(()) => {
-                    let home = Home::Keyring {
+        };
+        match current.get_secret() {
+            Ok(bytes) => {
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| SecretKeyError::CorruptKeyring("not text".to_owned()))?;
+                let key = SecretKey::parse_text(&text)
+                    .map_err(|e| SecretKeyError::CorruptKeyring(e.to_string()))?;
+                let prev = previous.get_secret().ok().and_then(|b| parse_previous(&b));
+                Ok(KeyringOutcome::Found(Resolved {
+                    key,
+                    previous: prev,
+                    home: Home::Keyring {
                         current: Arc::new(current),
                         previous: Arc::new(previous),
-                    };
-                    return Ok(Self::finish(
-                        config,
-                        clock,
-                        events,
+                    },
+                    source: KeySource::Keyring {
+                        service: config.keyring_service.clone(),
+                    },
+                    generated: false,
+                }))
+            }
+            Err(e) => {
+                let problem = KeyringProblem::classify(&e);
+                if problem == KeyringProblem::NoEntry {
+                    Ok(KeyringOutcome::Empty { current, previous })
+                } else if problem.is_unavailable() {
+                    warnings.push(format!("{}; falling back", problem.describe()));
+                    Ok(KeyringOutcome::Unusable)
+                } else {
+                    Err(SecretKeyError::CorruptKeyring(problem.describe()))
+                }
+            }
+        }
+    }
+
+    /// Third, the key file.
+    fn from_file(
+        config: &SecretKeyConfig,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<Resolved>, SecretKeyError> {
+        let Some(path) = &config.key_file else {
+            return Ok(None);
+        };
+        Ok(
+            Self::read_file(path, warnings)?.map(|(key, previous)| Resolved {
+                key,
+                previous,
+                home: Home::File(path.clone()),
+                source: KeySource::File { path: path.clone() },
+                generated: false,
+            }),
+        )
+    }
+
+    /// Last, a new key, stored in the first writable place: the keyring
+    /// when it works but was empty, else the key file, else memory only.
+    fn generate(
+        config: &SecretKeyConfig,
+        empty_keyring: Option<(Entry, Entry)>,
+        warnings: &mut Vec<String>,
+    ) -> Result<Resolved, SecretKeyError> {
+        let key = SecretKey::generate();
+        if let Some((current, previous)) = empty_keyring {
+            match current.set_secret(key.to_text().as_bytes()) {
+                Ok(()) => {
+                    return Ok(Resolved {
                         key,
-                        None,
-                        home,
-                        KeySource::Keyring { service },
-                        true,
-                        warnings,
-                    ));
+                        previous: None,
+                        home: Home::Keyring {
+                            current: Arc::new(current),
+                            previous: Arc::new(previous),
+                        },
+                        source: KeySource::Keyring {
+                            service: config.keyring_service.clone(),
+                        },
+                        generated: true,
+                    });
                 }
                 Err(e) => warnings.push(format!(
                     "could not store the key in the keyring ({}); falling back",
@@ -623,38 +678,30 @@ impl KeyManager {
             let (key, generated) = if created {
                 (key, true)
             } else {
-                match Self::read_file(path, &mut warnings)? {
+                match Self::read_file(path, warnings)? {
                     Some((k, _)) => (k, false),
                     None => (key, true),
                 }
             };
-            return Ok(Self::finish(
-                config,
-                clock,
-                events,
+            return Ok(Resolved {
                 key,
-                None,
-                Home::File(path.clone()),
-                KeySource::File { path: path.clone() },
+                previous: None,
+                home: Home::File(path.clone()),
+                source: KeySource::File { path: path.clone() },
                 generated,
-                warnings,
-            ));
+            });
         }
         warnings.push(
             "no keyring and no key file: the key lives in memory only, sessions end at restart"
                 .to_owned(),
         );
-        Ok(Self::finish(
-            config,
-            clock,
-            events,
+        Ok(Resolved {
             key,
-            None,
-            Home::Memory,
-            KeySource::Ephemeral,
-            true,
-            warnings,
-        ))
+            previous: None,
+            home: Home::Memory,
+            source: KeySource::Ephemeral,
+            generated: true,
+        })
     }
 
     fn read_file(
@@ -690,18 +737,20 @@ impl KeyManager {
         Ok(Some((key, prev)))
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn finish(
         config: &SecretKeyConfig,
         clock: Arc<dyn Clock>,
         events: &EventLog,
-        key: SecretKey,
-        previous: Option<(SecretKey, SystemTime)>,
-        home: Home,
-        source: KeySource,
-        generated: bool,
+        resolved: Resolved,
         warnings: Vec<String>,
     ) -> KeyManager {
+        let Resolved {
+            key,
+            previous,
+            home,
+            source,
+            generated,
+        } = resolved;
         let now = clock.now();
         // A previous key past its retirement no longer opens anything.
         let previous = previous.filter(|(_, t)| *t + config.retire_after > now);
