@@ -112,45 +112,7 @@ enum Command {
         user: Option<String>,
     },
     /// Run the local relying party and the web UI (prints the address to open).
-    Serve {
-        /// Address to listen on (port 0 picks a free one).
-        #[arg(long, default_value = "127.0.0.1:8765")]
-        listen: std::net::SocketAddr,
-        /// Where sessions, accounts and the key file live.
-        #[arg(long)]
-        data_dir: Option<std::path::PathBuf>,
-        /// RP ID.
-        #[arg(long, default_value = "localhost")]
-        rp_id: String,
-        /// Another origin the relying party serves (repeatable), e.g. behind a proxy.
-        #[arg(long = "origin")]
-        origins: Vec<String>,
-        /// A proxy whose X-Forwarded-Proto is believed (repeatable).
-        #[arg(long = "trusted-proxy")]
-        trusted_proxies: Vec<std::net::IpAddr>,
-        /// Storage backend.
-        #[arg(long, value_enum, default_value_t = StorageKind::Local)]
-        storage: StorageKind,
-        /// Bucket (gcs, s3).
-        #[arg(long, required_if_eq_any([("storage", "gcs"), ("storage", "s3")]))]
-        bucket: Option<String>,
-        /// GCS service-account key file (JSON); default: the file named by
-        /// GOOGLE_APPLICATION_CREDENTIALS, else the machine's default credentials.
-        #[arg(long = "gcs-key")]
-        gcs_key: Option<std::path::PathBuf>,
-        /// S3 region.
-        #[arg(long, default_value = "us-east-1")]
-        region: String,
-        /// S3-compatible endpoint URL.
-        #[arg(long)]
-        endpoint: Option<String>,
-        /// Attestation trust anchor certificates (PEM or DER files, repeatable).
-        #[arg(long = "trust-anchor")]
-        trust_anchors: Vec<std::path::PathBuf>,
-        /// Do not use the OS keyring for the secret key (use the key file).
-        #[arg(long)]
-        no_keyring: bool,
-    },
+    Serve(ServeArgs),
     /// Decode a WebAuthn or CBOR structure given as hex or base64url (stdin if omitted).
     Decode {
         /// What the input is.
@@ -159,6 +121,48 @@ enum Command {
         /// The input; read from standard input when absent.
         input: Option<String>,
     },
+}
+
+/// `keybench serve`'s settings.
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8765")]
+    listen: std::net::SocketAddr,
+    /// Where sessions, accounts and the key file live.
+    #[arg(long)]
+    data_dir: Option<std::path::PathBuf>,
+    /// RP ID.
+    #[arg(long, default_value = "localhost")]
+    rp_id: String,
+    /// Another origin the relying party serves (repeatable), e.g. behind a proxy.
+    #[arg(long = "origin")]
+    origins: Vec<String>,
+    /// A proxy whose X-Forwarded-Proto is believed (repeatable).
+    #[arg(long = "trusted-proxy")]
+    trusted_proxies: Vec<std::net::IpAddr>,
+    /// Storage backend.
+    #[arg(long, value_enum, default_value_t = StorageKind::Local)]
+    storage: StorageKind,
+    /// Bucket (gcs, s3).
+    #[arg(long, required_if_eq_any([("storage", "gcs"), ("storage", "s3")]))]
+    bucket: Option<String>,
+    /// GCS service-account key file (JSON); default: the file named by
+    /// GOOGLE_APPLICATION_CREDENTIALS, else the machine's default credentials.
+    #[arg(long = "gcs-key")]
+    gcs_key: Option<std::path::PathBuf>,
+    /// S3 region.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// S3-compatible endpoint URL.
+    #[arg(long)]
+    endpoint: Option<String>,
+    /// Attestation trust anchor certificates (PEM or DER files, repeatable).
+    #[arg(long = "trust-anchor")]
+    trust_anchors: Vec<std::path::PathBuf>,
+    /// Do not use the OS keyring for the secret key (use the key file).
+    #[arg(long)]
+    no_keyring: bool,
 }
 
 /// Which key, and how to record its traffic.
@@ -312,47 +316,7 @@ pub fn run(args: Args) -> Result<()> {
             Ok(())
         }
         Some(Command::Decode { kind, input }) => decode(kind, input),
-        Some(Command::Serve {
-            listen,
-            data_dir,
-            rp_id,
-            origins,
-            trusted_proxies,
-            storage,
-            bucket,
-            gcs_key,
-            region,
-            endpoint,
-            trust_anchors,
-            no_keyring,
-        }) => {
-            let data_dir = match data_dir {
-                Some(d) => d,
-                None => default_data_dir()?,
-            };
-            let mut config = keybench_server::ServerConfig::local(listen, data_dir);
-            config.rp_id = rp_id;
-            config.extra_origins = origins;
-            config.trusted_proxies = trusted_proxies;
-            config.no_keyring = no_keyring;
-            config.storage = match storage {
-                StorageKind::Local => keybench_server::StorageChoice::Local,
-                StorageKind::Files => keybench_server::StorageChoice::Files,
-                StorageKind::Gcs => keybench_server::StorageChoice::Gcs {
-                    bucket: bucket.unwrap_or_default(),
-                    service_account_key: gcs_service_account_key(gcs_key)?,
-                },
-                StorageKind::S3 => keybench_server::StorageChoice::S3 {
-                    bucket: bucket.unwrap_or_default(),
-                    region,
-                    endpoint,
-                },
-            };
-            for path in trust_anchors {
-                config.trust_anchors.push(read_certificate(&path)?);
-            }
-            serve(config)
-        }
+        Some(Command::Serve(args)) => serve(server_config(args)?),
         Some(Command::Devices { json, watch }) => crate::keys::devices(json, watch),
         Some(Command::Info { key, json }) => crate::keys::info(&mut open_key(&key)?, json),
         Some(Command::Wink { key }) => {
@@ -467,6 +431,50 @@ pub fn run(args: Args) -> Result<()> {
             state,
         ),
     }
+}
+
+/// The server's settings from `keybench serve`'s arguments.
+fn server_config(args: ServeArgs) -> Result<keybench_server::ServerConfig> {
+    let ServeArgs {
+        listen,
+        data_dir,
+        rp_id,
+        origins,
+        trusted_proxies,
+        storage,
+        bucket,
+        gcs_key,
+        region,
+        endpoint,
+        trust_anchors,
+        no_keyring,
+    } = args;
+    let data_dir = match data_dir {
+        Some(d) => d,
+        None => default_data_dir()?,
+    };
+    let mut config = keybench_server::ServerConfig::local(listen, data_dir);
+    config.rp_id = rp_id;
+    config.extra_origins = origins;
+    config.trusted_proxies = trusted_proxies;
+    config.no_keyring = no_keyring;
+    config.storage = match storage {
+        StorageKind::Local => keybench_server::StorageChoice::Local,
+        StorageKind::Files => keybench_server::StorageChoice::Files,
+        StorageKind::Gcs => keybench_server::StorageChoice::Gcs {
+            bucket: bucket.unwrap_or_default(),
+            service_account_key: gcs_service_account_key(gcs_key)?,
+        },
+        StorageKind::S3 => keybench_server::StorageChoice::S3 {
+            bucket: bucket.unwrap_or_default(),
+            region,
+            endpoint,
+        },
+    };
+    for path in trust_anchors {
+        config.trust_anchors.push(read_certificate(&path)?);
+    }
+    Ok(config)
 }
 
 fn default_data_dir() -> Result<std::path::PathBuf> {
