@@ -136,6 +136,30 @@ impl Topic {
     }
 }
 
+/// The dashboard topics an engine event changes.
+pub fn topics_of(kind: session_engine::EventKind) -> &'static [Topic] {
+    use session_engine::EventKind as K;
+    match kind {
+        K::KeyResolved | K::KeyringFallback | K::KeyRotated | K::PreviousKeyRevoked => {
+            &[Topic::Key, Topic::Events]
+        }
+        K::SessionCreated | K::SessionRotated | K::SessionDestroyed => {
+            &[Topic::Sessions, Topic::Events]
+        }
+        K::ChallengeIssued | K::ChallengeConsumed | K::ChallengeRejected => {
+            &[Topic::Challenges, Topic::Sessions, Topic::Events]
+        }
+        K::CleanupRun | K::EmergencySweep => &[
+            Topic::Cleanup,
+            Topic::Sessions,
+            Topic::Challenges,
+            Topic::Events,
+        ],
+        K::StorageFallback => &[Topic::Storage, Topic::Events],
+        _ => &[Topic::Events],
+    }
+}
+
 /// Shared state.
 pub struct App {
     /// Settings.

@@ -324,33 +324,20 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         decoys: decoy::DecoyKey::default(),
         session_limiter: limit::CreationLimiter::new(config_limit),
     });
-    // Changes the engine makes by itself (cleanup sweeps, events of its own)
-    // reach the stream through this watcher.
-    let watcher = {
-        let app = app.clone();
-        tokio::spawn(async move {
-            let mut last = (0u64, 0u64);
-            loop {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                let status = app.engine.cleanup_status();
-                let now = (
-                    status.runs + status.emergency_runs,
-                    app.engine.events().last_seq(),
-                );
-                if now != last {
-                    if now.0 != last.0 {
-                        app.notify(&[Topic::Cleanup, Topic::Sessions, Topic::Challenges]);
-                    }
-                    app.notify(&[Topic::Events]);
-                    last = now;
-                }
+    // Every change the engine makes records an event: the stream hears of
+    // each (cleanup sweeps and key rotations included) as it happens.
+    {
+        let live = app.live.clone();
+        app.engine.events().subscribe(move |event| {
+            for topic in app::topics_of(event.kind) {
+                // No subscriber is fine: nobody is watching.
+                let _ = live.send(*topic);
             }
-        })
-    };
+        });
+    }
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         listen::serve(listener, router(app), limits, rx).await;
-        watcher.abort();
         drop(cleanup);
     });
     Ok(Running {

@@ -6,7 +6,7 @@
 use crate::clock::unix_ms;
 use serde::Serialize;
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 use std::time::SystemTime;
 
 /// Default ring capacity.
@@ -85,11 +85,24 @@ struct Ring {
     next_seq: u64,
 }
 
-/// The bounded event log.
-#[derive(Debug)]
+/// Called with every event as it is recorded.
+type Listener = Box<dyn Fn(&SecurityEvent) + Send + Sync>;
+
+/// The bounded event log. Every change the engine makes records an event,
+/// so listeners ([`EventLog::subscribe`]) hear of each change as it
+/// happens — the server's live dashboard stream among them.
 pub struct EventLog {
     capacity: usize,
     ring: Mutex<Ring>,
+    listeners: RwLock<Vec<Listener>>,
+}
+
+impl std::fmt::Debug for EventLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventLog")
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for EventLog {
@@ -108,7 +121,17 @@ impl EventLog {
                 events: VecDeque::with_capacity(capacity.min(4096)),
                 next_seq: 1,
             }),
+            listeners: RwLock::new(Vec::new()),
         }
+    }
+
+    /// Calls `listener` with every event recorded from now on, on the
+    /// recording thread (so it must be quick: a channel send, say).
+    pub fn subscribe(&self, listener: impl Fn(&SecurityEvent) + Send + Sync + 'static) {
+        self.listeners
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Box::new(listener));
     }
 
     /// Records an event: traces it and appends it to the ring, dropping the
@@ -144,7 +167,7 @@ impl EventLog {
         if ring.events.len() == self.capacity {
             ring.events.pop_front();
         }
-        ring.events.push_back(SecurityEvent {
+        let event = SecurityEvent {
             seq,
             at_ms: unix_ms(at),
             kind,
@@ -152,7 +175,20 @@ impl EventLog {
             session,
             reason,
             detail,
-        });
+        };
+        let listeners = self
+            .listeners
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !listeners.is_empty() {
+            ring.events.push_back(event.clone());
+            drop(ring);
+            for listener in listeners.iter() {
+                listener(&event);
+            }
+        } else {
+            ring.events.push_back(event);
+        }
     }
 
     /// Every event kept, oldest first.
@@ -213,5 +249,37 @@ mod tests {
         assert_eq!(log.last_seq(), 5);
         assert_eq!(EventLog::new(3).last_seq(), 0);
         assert_eq!(all[0].detail, "event 2");
+    }
+
+    #[test]
+    fn listeners_hear_every_event_as_it_is_recorded() {
+        let log = EventLog::new(2);
+        let heard = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let h = heard.clone();
+        log.subscribe(move |e| h.lock().unwrap().push((e.seq, e.kind)));
+        for kind in [
+            EventKind::SessionCreated,
+            EventKind::ChallengeIssued,
+            EventKind::CleanupRun,
+        ] {
+            log.record(
+                SystemTime::UNIX_EPOCH,
+                kind,
+                Severity::Info,
+                None,
+                None,
+                "x",
+            );
+        }
+        assert_eq!(
+            *heard.lock().unwrap(),
+            vec![
+                (1, EventKind::SessionCreated),
+                (2, EventKind::ChallengeIssued),
+                (3, EventKind::CleanupRun)
+            ]
+        );
+        // The ring is still bounded and holds the same events.
+        assert_eq!(log.snapshot().len(), 2);
     }
 }
