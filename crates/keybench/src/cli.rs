@@ -154,7 +154,8 @@ struct ServeArgs {
     /// S3 region.
     #[arg(long, default_value = "us-east-1")]
     region: String,
-    /// S3-compatible endpoint URL.
+    /// S3-compatible endpoint URL (plain http:// only for such an explicit
+    /// endpoint, e.g. a local MinIO or moto).
     #[arg(long)]
     endpoint: Option<String>,
     /// Attestation trust anchor certificates (PEM or DER files, repeatable).
@@ -283,7 +284,9 @@ enum StorageKind {
     Files,
     /// Google Cloud Storage (falls back to local when unreachable).
     Gcs,
-    /// Amazon S3 or compatible (falls back to local when unreachable).
+    /// Amazon S3 or compatible (falls back to local when unreachable);
+    /// credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and
+    /// AWS_SESSION_TOKEN).
     S3,
 }
 

@@ -9,6 +9,8 @@
 
 #[path = "../../session-store/tests/support/fake_gcs.rs"]
 mod fake_gcs;
+#[path = "../../session-store/tests/support/moto_s3.rs"]
+mod moto_s3;
 
 use std::process::Command;
 
@@ -245,8 +247,13 @@ fn serve(dir: &std::path::Path) -> Server {
 }
 
 fn serve_with(dir: &std::path::Path, extra: &[&str]) -> Server {
+    serve_with_env(dir, extra, &[])
+}
+
+fn serve_with_env(dir: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
     use std::io::BufRead as _;
     let mut child = Command::new(env!("CARGO_BIN_EXE_keybench"))
+        .envs(env.iter().copied())
         .args([
             "serve",
             "--listen",
@@ -485,4 +492,68 @@ fn virtual_key_help_says_a_udp_key_serves_one_client_at_a_time() {
     assert!(text.contains("one client at a time"), "{out}");
     assert!(text.contains("--client-idle"), "{out}");
     assert!(text.contains("ERR_CHANNEL_BUSY"), "{out}");
+}
+
+/// `keybench serve --storage s3 --bucket B --endpoint URL` with the standard
+/// AWS_* credentials keeps its accounts in the bucket of a real S3 server
+/// (moto), read back by an independent client.
+#[test]
+fn serve_with_s3_storage() {
+    if moto_s3::skip() {
+        return;
+    }
+    let s3 = moto_s3::start();
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = format!("http://127.0.0.1:{}", s3.port);
+    let server = serve_with_env(
+        &dir.path().join("server"),
+        &[
+            "--storage",
+            "s3",
+            "--bucket",
+            moto_s3::TEST_BUCKET,
+            "--endpoint",
+            &endpoint,
+            "--region",
+            "us-east-1",
+        ],
+        &[
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ],
+    );
+    let key = VirtualKey::start(&dir.path().join("key.state")).unwrap();
+    let (ok, _, err) = keybench(&[
+        "register",
+        &key.addr,
+        "--server",
+        &server.base,
+        "--user",
+        "erin",
+    ]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = keybench(&[
+        "authenticate",
+        &key.addr,
+        "--server",
+        &server.base,
+        "--user",
+        "erin",
+    ]);
+    assert!(ok, "{err}");
+    let verdict: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(verdict["signCount"], 1);
+    use session_store::Storage as _;
+    let bucket = moto_s3::connect(s3.port, "keybench");
+    for kind in [
+        session_store::Kind::accounts(),
+        session_store::Kind::sessions(),
+        session_store::Kind::challenges(),
+    ] {
+        assert!(
+            !bucket.owners(&kind).unwrap().is_empty(),
+            "{}",
+            kind.as_str()
+        );
+    }
 }

@@ -244,12 +244,15 @@ impl ObjectStorage {
                 secret_access_key,
                 allow_http,
             } => {
-                let mut b = object_store::aws::AmazonS3Builder::new()
+                // Credentials, session token and the like from the standard
+                // AWS_* variables; what the configuration names wins.
+                let mut b = object_store::aws::AmazonS3Builder::from_env()
                     .with_bucket_name(&bucket)
                     .with_region(region)
                     .with_retry(retry)
-                    .with_allow_http(allow_http)
-                    .with_client_options(client);
+                    // In the client options: set apart, `with_client_options`
+                    // would replace it and refuse every http:// endpoint.
+                    .with_client_options(client.with_allow_http(allow_http));
                 if let Some(endpoint) = endpoint {
                     b = b.with_endpoint(endpoint);
                 }
