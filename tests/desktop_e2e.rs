@@ -303,6 +303,13 @@ fn desktop_app_end_to_end() {
         "window.__TAURI__ && document.getElementById('nav-keys') && !document.getElementById('nav-keys').hidden && document.getElementById('who') && document.getElementById('who').textContent.length > 0",
     );
     let interactive = session_time + t0.elapsed();
+    // The window opens on the Keys page (its web view has no WebAuthn for
+    // the Register page).
+    let opened = s.wait(
+        "the Keys page as the first page",
+        "location.hash === '#/keys' && !!document.getElementById('vk-start') && location.hash",
+    );
+    assert_eq!(opened, "#/keys");
     eprintln!(
         "start: WebDriver session (app launched, window created) {session_time:?}; interactive window {interactive:?}"
     );

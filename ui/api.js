@@ -21,16 +21,16 @@ export class ApiError extends Error {
 /**
  * Moves `#launch=SECRET` from the address bar into sessionStorage (so it is
  * not left in history, bookmarks or screenshots) and returns the route the
- * fragment asked for, if any (`#launch=S&view=dashboard`).
+ * fragment asked for (`#launch=S&view=dashboard`), else `fallback`.
  */
-export function takeLaunchSecret() {
+export function takeLaunchSecret(fallback = 'register') {
   const hash = location.hash.replace(/^#\/?/, '');
   if (!hash.startsWith('launch=') && !hash.includes('&launch=')) return null;
   const params = new URLSearchParams(hash);
   const secret = params.get('launch');
   if (secret) sessionStorage.setItem(SECRET_KEY, secret);
   const view = params.get('view');
-  const route = `#/${view && /^[a-z]+$/.test(view) ? view : 'register'}`;
+  const route = `#/${view && /^[a-z]+$/.test(view) ? view : fallback}`;
   history.replaceState(null, '', location.pathname + location.search + route);
   return route;
 }

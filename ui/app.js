@@ -21,9 +21,19 @@ if (desktop) routes.keys = keys;
 let cleanup = null;
 let generation = 0;
 
+// The desktop window opens where it works: the Keys page (its web view has
+// no WebAuthn for the Register page), or the page last shown there. A
+// browser opens on Register.
+const LAST_PAGE = 'keybench.lastPage';
+function home() {
+  if (!desktop) return 'register';
+  const last = localStorage.getItem(LAST_PAGE);
+  return last && routes[last] ? last : 'keys';
+}
+
 function currentRoute() {
   const m = /^#\/([a-z]+)/.exec(location.hash);
-  return m && routes[m[1]] ? m[1] : 'register';
+  return m && routes[m[1]] ? m[1] : home();
 }
 
 async function show() {
@@ -31,6 +41,7 @@ async function show() {
   const mine = ++generation;
   const name = currentRoute();
   const page = routes[name];
+  if (desktop) localStorage.setItem(LAST_PAGE, name);
   document.title = `${page.title} · Keybench`;
   for (const a of document.querySelectorAll('#nav a')) {
     if (a.getAttribute('href') === `#/${name}`) a.setAttribute('aria-current', 'page');
@@ -72,7 +83,7 @@ async function logout() {
 }
 
 function boot() {
-  takeLaunchSecret();
+  takeLaunchSecret(home());
   if (desktop) document.getElementById('nav-keys').hidden = false;
   onSessionChange(renderWho);
   session().then(renderWho, () => renderWho(null));
