@@ -652,7 +652,8 @@ fn config_always_uv_and_min_pin_length() {
             .status(),
         Some(StatusCode::PIN_POLICY_VIOLATION)
     );
-    // A forced change refuses tokens, and a too-short new PIN.
+    // A forced change refuses tokens (CTAP 2.1 §6.5.5.7.2: PIN_INVALID),
+    // and a too-short new PIN.
     assert_eq!(
         k.device
             .pin_token(
@@ -662,7 +663,7 @@ fn config_always_uv_and_min_pin_length() {
             )
             .unwrap_err()
             .status(),
-        Some(StatusCode::PIN_POLICY_VIOLATION)
+        Some(StatusCode::PIN_INVALID)
     );
     assert_eq!(
         k.device
@@ -1222,4 +1223,97 @@ fn a_pin_change_that_cannot_be_saved_leaves_the_old_pin() {
     let err = k.device.pin_token("5678", cm, None).unwrap_err();
     assert_eq!(err.status(), Some(StatusCode::PIN_INVALID), "{err}");
     k.device.pin_token("1234", cm, None).unwrap();
+}
+
+/// CTAP 2.1 §6.5.5.2 (getPINRetries) with no PIN set: PIN_NOT_SET, as
+/// python-fido2's `test_clientpin.py::test_set_and_reset` expects after a
+/// factory reset; getKeyAgreement (§6.5.5.4) still answers, since setPIN
+/// needs it.
+#[test]
+fn pin_retries_without_a_pin_is_pin_not_set() {
+    let mut k = key(Config::default());
+    let err = k.device.pin_retries().unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::PIN_NOT_SET), "{err}");
+    let protocol = k.device.pin_protocol().unwrap();
+    k.device.key_agreement(protocol).unwrap();
+    k.device.set_pin("1234").unwrap();
+    assert_eq!(k.device.pin_retries().unwrap().retries, 8);
+    // A factory reset (§6.6) clears the PIN: no retries to report again.
+    k.device
+        .reset(Transaction::with_timeout(Duration::from_secs(5)))
+        .unwrap();
+    assert_eq!(
+        k.device.get_info().unwrap().option("clientPin"),
+        Some(false)
+    );
+    let err = k.device.pin_retries().unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::PIN_NOT_SET), "{err}");
+}
+
+/// CTAP 2.1 §6.5.5.7.1 (getPinToken) and §6.5.5.7.2
+/// (getPinUvAuthTokenUsingPinWithPermissions): with forcePINChange set, the
+/// right PIN resets pinRetries and the token is refused with PIN_INVALID
+/// (python-fido2's `test_config.py::test_force_pin_change`); changePIN
+/// (§6.5.5.6) still works and clears forcePINChange.
+#[test]
+fn a_forced_pin_change_refuses_tokens_with_pin_invalid_at_no_retry_cost() {
+    let mut k = key(Config::default());
+    k.device.set_pin("123456").unwrap();
+    let cfg = k
+        .device
+        .pin_token(
+            "123456",
+            Permissions(Permissions::AUTHENTICATOR_CONFIG),
+            None,
+        )
+        .unwrap();
+    k.device
+        .set_min_pin_length(
+            Some(&cfg),
+            MinPinLengthParams {
+                force_change_pin: Some(true),
+                ..MinPinLengthParams::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(k.device.info().force_pin_change, Some(true));
+    let ga = Permissions(Permissions::GET_ASSERTION);
+    // More right-PIN attempts than the three-in-a-row power-cycle rule
+    // allows wrong ones: none of them counts as a wrong PIN.
+    for _ in 0..4 {
+        let err = k
+            .device
+            .pin_token("123456", ga, Some("example.org"))
+            .unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::PIN_INVALID), "{err}");
+        let err = k.device.legacy_pin_token("123456").unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::PIN_INVALID), "{err}");
+        let r = k.device.pin_retries().unwrap();
+        assert_eq!((r.retries, r.power_cycle_required), (8, false));
+    }
+    // A wrong PIN still costs a retry; the right one restores them.
+    let err = k
+        .device
+        .pin_token("000000", ga, Some("example.org"))
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::PIN_INVALID), "{err}");
+    assert_eq!(k.device.pin_retries().unwrap().retries, 7);
+    let err = k
+        .device
+        .pin_token("123456", ga, Some("example.org"))
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::PIN_INVALID), "{err}");
+    assert_eq!(k.device.pin_retries().unwrap().retries, 8);
+    // The forced change must really change the PIN.
+    let err = k.device.change_pin("123456", "123456").unwrap_err();
+    assert_eq!(
+        err.status(),
+        Some(StatusCode::PIN_POLICY_VIOLATION),
+        "{err}"
+    );
+    k.device.change_pin("123456", "654321").unwrap();
+    assert_eq!(k.device.info().force_pin_change, Some(false));
+    k.device
+        .pin_token("654321", ga, Some("example.org"))
+        .unwrap();
 }
