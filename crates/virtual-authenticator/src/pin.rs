@@ -171,10 +171,11 @@ impl PinSession {
                 if permissions.0 == 0 {
                     return Err(StatusCode::INVALID_PARAMETER);
                 }
-                // No bio enrollment and no large blob store on this key.
+                // No bio enrollment on this key.
                 let supported = Permissions::MAKE_CREDENTIAL
                     | Permissions::GET_ASSERTION
                     | Permissions::CREDENTIAL_MANAGEMENT
+                    | Permissions::LARGE_BLOB_WRITE
                     | Permissions::AUTHENTICATOR_CONFIG;
                 if permissions.0 & !supported != 0 {
                     return Err(StatusCode::UNAUTHORIZED_PERMISSION);
