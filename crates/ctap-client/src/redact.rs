@@ -8,8 +8,6 @@ use fido_wire::cbor::{self, Value};
 use fido_wire::ctap2::command;
 use fido_wire::webauthn::AuthenticatorData;
 
-/// largeBlobs (CTAP 2.1 §6.10).
-const LARGE_BLOBS: u8 = 0x0c;
 /// bioEnrollment (CTAP 2.1 §6.7) and its 2.1-PRE prototype.
 const BIO_ENROLLMENT: u8 = 0x09;
 const PROTOTYPE_BIO_ENROLLMENT: u8 = 0x40;
@@ -158,7 +156,7 @@ pub fn request(cmd: u8, params: Option<&Value>) -> Redacted {
         | command::PROTOTYPE_CREDENTIAL_MANAGEMENT
         | command::CONFIG => redact_int_keys(&mut value, &[0x04], &mut had_secret),
         // set (the blob array) and pinUvAuthParam.
-        LARGE_BLOBS => redact_int_keys(&mut value, &[0x02, 0x05], &mut had_secret),
+        command::LARGE_BLOBS => redact_int_keys(&mut value, &[0x02, 0x05], &mut had_secret),
         BIO_ENROLLMENT | PROTOTYPE_BIO_ENROLLMENT => {
             redact_int_keys(&mut value, &[0x05], &mut had_secret);
         }
@@ -189,7 +187,7 @@ pub fn response(cmd: u8, body: Option<&Value>) -> Redacted {
         command::CREDENTIAL_MANAGEMENT | command::PROTOTYPE_CREDENTIAL_MANAGEMENT => {
             redact_int_keys(&mut value, &[0x0b], &mut had_secret);
         }
-        LARGE_BLOBS => redact_int_keys(&mut value, &[0x01], &mut had_secret),
+        command::LARGE_BLOBS => redact_int_keys(&mut value, &[0x01], &mut had_secret),
         _ => redact_all_bytes(&mut value, &mut had_secret),
     }
     Redacted { value, had_secret }

@@ -1317,3 +1317,508 @@ fn a_forced_pin_change_refuses_tokens_with_pin_invalid_at_no_retry_cost() {
         .pin_token("654321", ga, Some("example.org"))
         .unwrap();
 }
+
+// ---- authenticatorLargeBlobs (CTAP 2.1 §6.10) ----
+
+mod large_blobs {
+    use super::*;
+    use ctap_client::{LargeBlobArray, LargeBlobError};
+    use fido_wire::ctap2::{
+        GetAssertionRequest, INITIAL_LARGE_BLOB_ARRAY, LargeBlobsRequest, PinUvAuthParam, command,
+    };
+
+    fn tx() -> Transaction<'static> {
+        Transaction::with_timeout(Duration::from_secs(10))
+    }
+
+    /// A discoverable credential of `alg` with a largeBlobKey (§12.3),
+    /// made with `token` when the key has a PIN. Returns (id, largeBlobKey).
+    fn credential_with_key(
+        k: &mut Key,
+        alg: CoseAlgorithm,
+        token: Option<&ctap_client::PinToken>,
+    ) -> (Vec<u8>, Vec<u8>) {
+        let mut req = raw_mc("example.org", &[5u8; 32], token);
+        req.pub_key_cred_params = vec![("public-key".into(), alg)];
+        req.options.rk = Some(true);
+        req.user_id = b"user-blob".to_vec();
+        req.extensions = Some(Value::map([(
+            Value::text("largeBlobKey"),
+            Value::Bool(true),
+        )]));
+        let made = k
+            .device
+            .make_credential(&req, Transaction::with_timeout(Duration::from_secs(30)))
+            .unwrap();
+        let id = AuthenticatorData::parse(&made.auth_data)
+            .unwrap()
+            .attested_credential
+            .unwrap()
+            .credential_id;
+        (id, made.large_blob_key.unwrap())
+    }
+
+    /// A raw authenticatorLargeBlobs call's status.
+    fn raw(k: &mut Key, req: &LargeBlobsRequest) -> Option<StatusCode> {
+        match k
+            .device
+            .call(command::LARGE_BLOBS, Some(&req.to_value()), tx())
+        {
+            Ok(_) => Some(StatusCode::OK),
+            Err(e) => e.status(),
+        }
+    }
+
+    /// A serialized array whose hash is right, of `len` bytes in all.
+    fn serialized(len: usize) -> Vec<u8> {
+        // A CBOR array holding one byte string, sized so the whole is `len`.
+        let array = (0..len)
+            .rev()
+            .map(|n| fido_wire::cbor::to_vec(&Value::Array(vec![Value::bytes(vec![0x42; n])])))
+            .find(|a| a.len() + 16 == len)
+            .unwrap();
+        let mut out = array.clone();
+        out.extend_from_slice(&sha256(&array)[..16]);
+        assert_eq!(out.len(), len);
+        out
+    }
+
+    /// Random bytes, which DEFLATE cannot shrink: the write needs several
+    /// fragments of maxMsgSize − 64 bytes.
+    fn incompressible(len: usize) -> Vec<u8> {
+        use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+        let mut v = vec![0u8; len];
+        SystemRandom::new().fill(&mut v).unwrap();
+        v
+    }
+
+    /// §6.10 getInfo members and §6.10.2 reads of a fresh key: the initial
+    /// array, 0x80 and its truncated hash.
+    #[test]
+    fn get_info_and_the_initial_array() {
+        let mut k = key(Config::default());
+        let info = k.device.info().clone();
+        assert_eq!(info.option("largeBlobs"), Some(true));
+        let max = info.max_serialized_large_blob_array.unwrap();
+        assert!(max >= 1024, "{max}");
+        assert_eq!(
+            max,
+            virtual_authenticator::MAX_SERIALIZED_LARGE_BLOB_ARRAY as u64
+        );
+        assert_eq!(
+            k.device.large_blob_read_serialized().unwrap(),
+            INITIAL_LARGE_BLOB_ARRAY.to_vec()
+        );
+        assert_eq!(
+            k.device.large_blob_read().unwrap(),
+            LargeBlobArray::default()
+        );
+    }
+
+    /// §6.10.2 set with a PIN: fragments each authenticated by a token with
+    /// lbw; the blob of a credential (§6.10.3) read back after the write.
+    #[test]
+    fn fragmented_write_with_an_lbw_token_round_trips() {
+        let mut k = key(Config::default());
+        k.device.set_pin("1234").unwrap();
+        let mc = k
+            .device
+            .pin_token(
+                "1234",
+                Permissions(Permissions::MAKE_CREDENTIAL),
+                Some("example.org"),
+            )
+            .unwrap();
+        let (_, blob_key) = credential_with_key(&mut k, CoseAlgorithm::ES256, Some(&mc));
+        // 20 KB of random data: three fragments of at most 7,545 bytes.
+        let blob = incompressible(20_000);
+        let mut array = k.device.large_blob_read().unwrap();
+        array.write(&blob_key, &blob).unwrap();
+        let fragment = k.device.info().effective_max_msg_size() as usize - 64;
+        assert!(array.to_serialized().len() > 2 * fragment);
+
+        // Without a token: PUAT_REQUIRED (step 4.5.1).
+        let err = k
+            .device
+            .large_blob_write(None, &array.to_cbor())
+            .unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::PUAT_REQUIRED), "{err}");
+        // A token without lbw: PIN_AUTH_INVALID (step 4.5.5).
+        let cm = k
+            .device
+            .pin_token(
+                "1234",
+                Permissions(Permissions::CREDENTIAL_MANAGEMENT),
+                None,
+            )
+            .unwrap();
+        let err = k
+            .device
+            .large_blob_write(Some(&cm), &array.to_cbor())
+            .unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::PIN_AUTH_INVALID), "{err}");
+        assert_eq!(
+            k.device.large_blob_read_serialized().unwrap(),
+            INITIAL_LARGE_BLOB_ARRAY.to_vec()
+        );
+
+        let lbw = k
+            .device
+            .pin_token("1234", Permissions(Permissions::LARGE_BLOB_WRITE), None)
+            .unwrap();
+        k.device.large_blob_write_array(Some(&lbw), &array).unwrap();
+        let read = k.device.large_blob_read().unwrap();
+        assert_eq!(read, array);
+        assert_eq!(read.read(&blob_key).unwrap(), Some(blob.clone()));
+        // Another key's view: nothing for it, and deleting leaves ours.
+        let mut other = read.clone();
+        assert_eq!(other.read(&[7u8; 32]).unwrap(), None);
+        assert_eq!(other.delete(&[7u8; 32]).unwrap(), 0);
+        assert_eq!(other.delete(&blob_key).unwrap(), 1);
+        k.device.large_blob_write_array(Some(&lbw), &other).unwrap();
+        assert_eq!(
+            k.device.large_blob_read().unwrap().read(&blob_key).unwrap(),
+            None
+        );
+
+        // A tampered pinUvAuthParam is refused (step 4.5.4).
+        let mut req = LargeBlobsRequest::set(0, INITIAL_LARGE_BLOB_ARRAY.to_vec(), Some(17));
+        req.protocol = Some(lbw.protocol().id());
+        req.pin_uv_auth_param = Some(PinUvAuthParam(vec![0; 32]));
+        assert_eq!(raw(&mut k, &req), Some(StatusCode::PIN_AUTH_INVALID));
+        // Without the protocol: MISSING_PARAMETER (step 4.5.2).
+        req.protocol = None;
+        assert_eq!(raw(&mut k, &req), Some(StatusCode::MISSING_PARAMETER));
+    }
+
+    /// §6.10.2 step 4.9: a complete write whose truncated hash is wrong is
+    /// refused with INTEGRITY_FAILURE and the stored array is kept.
+    #[test]
+    fn a_wrong_hash_is_refused_with_integrity_failure() {
+        let mut k = key(Config::default());
+        let mut bad = serialized(100);
+        *bad.last_mut().unwrap() ^= 1;
+        let first = LargeBlobsRequest::set(0, bad[..60].to_vec(), Some(100));
+        assert_eq!(raw(&mut k, &first), Some(StatusCode::OK));
+        let rest = LargeBlobsRequest::set(60, bad[60..].to_vec(), None);
+        assert_eq!(raw(&mut k, &rest), Some(StatusCode::INTEGRITY_FAILURE));
+        assert_eq!(
+            k.device.large_blob_read_serialized().unwrap(),
+            INITIAL_LARGE_BLOB_ARRAY.to_vec()
+        );
+        // The buffer is gone: the write cannot be continued.
+        assert_eq!(
+            raw(&mut k, &LargeBlobsRequest::set(100, vec![0], None)),
+            Some(StatusCode::INVALID_SEQ)
+        );
+        // The same array with its right hash is kept.
+        let good = serialized(100);
+        assert_eq!(
+            raw(&mut k, &LargeBlobsRequest::set(0, good.clone(), Some(100))),
+            Some(StatusCode::OK)
+        );
+        assert_eq!(k.device.large_blob_read_serialized().unwrap(), good);
+    }
+
+    /// §6.10.2: one status per rule, in the spec's order.
+    #[test]
+    fn every_refusal_has_its_status() {
+        let mut k = key(Config::default());
+        let max_fragment = k.device.info().effective_max_msg_size() - 64;
+        let max = virtual_authenticator::MAX_SERIALIZED_LARGE_BLOB_ARRAY as u64;
+        let get = |offset, n| LargeBlobsRequest::get(offset, n);
+        let cases: Vec<(&str, LargeBlobsRequest, StatusCode)> = vec![
+            (
+                "1: no offset",
+                LargeBlobsRequest {
+                    get: Some(10),
+                    ..LargeBlobsRequest::default()
+                },
+                StatusCode::INVALID_PARAMETER,
+            ),
+            (
+                "2: neither get nor set",
+                LargeBlobsRequest {
+                    offset: Some(0),
+                    ..LargeBlobsRequest::default()
+                },
+                StatusCode::INVALID_PARAMETER,
+            ),
+            (
+                "2: both get and set",
+                LargeBlobsRequest {
+                    get: Some(1),
+                    ..LargeBlobsRequest::set(0, vec![0; 17], Some(17))
+                },
+                StatusCode::INVALID_PARAMETER,
+            ),
+            (
+                "3.1: get with length",
+                LargeBlobsRequest {
+                    length: Some(17),
+                    ..get(0, 17)
+                },
+                StatusCode::INVALID_PARAMETER,
+            ),
+            (
+                "3.2: get with pinUvAuthParam",
+                LargeBlobsRequest {
+                    pin_uv_auth_param: Some(PinUvAuthParam(vec![0; 32])),
+                    ..get(0, 17)
+                },
+                StatusCode::INVALID_PARAMETER,
+            ),
+            (
+                "3.2: get with pinUvAuthProtocol",
+                LargeBlobsRequest {
+                    protocol: Some(2),
+                    ..get(0, 17)
+                },
+                StatusCode::INVALID_PARAMETER,
+            ),
+            (
+                "3.3: get over maxFragmentLength",
+                get(0, max_fragment + 1),
+                StatusCode::INVALID_LENGTH,
+            ),
+            (
+                "3.4: offset past the array",
+                get(18, 1),
+                StatusCode::INVALID_PARAMETER,
+            ),
+            (
+                "4.1: set over maxFragmentLength",
+                LargeBlobsRequest::set(0, vec![0; max_fragment as usize + 1], Some(max)),
+                StatusCode::INVALID_LENGTH,
+            ),
+            (
+                "4.2.1: first fragment without length",
+                LargeBlobsRequest::set(0, vec![0; 17], None),
+                StatusCode::INVALID_PARAMETER,
+            ),
+            (
+                "4.2.2: length over maxSerializedLargeBlobArray",
+                LargeBlobsRequest::set(0, vec![0; 17], Some(max + 1)),
+                StatusCode::LARGE_BLOB_STORAGE_FULL,
+            ),
+            (
+                "4.2.3: length under 17",
+                LargeBlobsRequest::set(0, vec![0; 16], Some(16)),
+                StatusCode::INVALID_PARAMETER,
+            ),
+            (
+                "4.3: later fragment with length",
+                LargeBlobsRequest::set(5, vec![0; 5], Some(100)),
+                StatusCode::INVALID_PARAMETER,
+            ),
+            (
+                "4.4: fragment with no write begun",
+                LargeBlobsRequest::set(5, vec![0; 5], None),
+                StatusCode::INVALID_SEQ,
+            ),
+            (
+                "4.6: first fragment longer than length",
+                LargeBlobsRequest::set(0, vec![0; 30], Some(20)),
+                StatusCode::INVALID_PARAMETER,
+            ),
+        ];
+        for (rule, req, status) in cases {
+            assert_eq!(raw(&mut k, &req), Some(status), "step {rule}");
+        }
+        // Reads within bounds: offset = length reads nothing; get is clamped.
+        let body = k
+            .device
+            .call(command::LARGE_BLOBS, Some(&get(17, 100).to_value()), tx())
+            .unwrap()
+            .unwrap();
+        assert_eq!(body.get_int(1).and_then(Value::as_bytes), Some(&[][..]));
+        let body = k
+            .device
+            .call(command::LARGE_BLOBS, Some(&get(1, 5).to_value()), tx())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            body.get_int(1).and_then(Value::as_bytes),
+            Some(&INITIAL_LARGE_BLOB_ARRAY[1..6])
+        );
+        // 4.4 and 4.6 within a write: out of order, then past the end.
+        let whole = serialized(40);
+        assert_eq!(
+            raw(
+                &mut k,
+                &LargeBlobsRequest::set(0, whole[..20].to_vec(), Some(40))
+            ),
+            Some(StatusCode::OK)
+        );
+        assert_eq!(
+            raw(
+                &mut k,
+                &LargeBlobsRequest::set(21, whole[21..].to_vec(), None)
+            ),
+            Some(StatusCode::INVALID_SEQ)
+        );
+        assert_eq!(
+            raw(&mut k, &LargeBlobsRequest::set(20, vec![0; 21], None)),
+            Some(StatusCode::INVALID_PARAMETER)
+        );
+        assert_eq!(
+            raw(
+                &mut k,
+                &LargeBlobsRequest::set(20, whole[20..].to_vec(), None)
+            ),
+            Some(StatusCode::OK)
+        );
+        assert_eq!(k.device.large_blob_read_serialized().unwrap(), whole);
+        // The client refuses an array larger than the key stores, unsent.
+        let too_big = vec![0x80; max as usize];
+        assert!(matches!(
+            k.device.large_blob_write(None, &too_big),
+            Err(CtapError::LargeBlob(LargeBlobError::TooLarge { .. }))
+        ));
+    }
+
+    /// §6.10.2 step 4.9 "commit": the array lives in the state file — it
+    /// survives a restart — and authenticatorReset (§6.6) restores the
+    /// initial array.
+    #[test]
+    fn the_array_survives_a_restart_and_reset_empties_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key.state");
+        let config = || Config {
+            state: virtual_authenticator::StateStore::File(path.clone()),
+            ..Config::default()
+        };
+        let blob = b"written before the restart".to_vec();
+        let blob_key = {
+            let mut k = key(config());
+            let (_, blob_key) = credential_with_key(&mut k, CoseAlgorithm::ES256, None);
+            let mut array = k.device.large_blob_read().unwrap();
+            array.write(&blob_key, &blob).unwrap();
+            k.device.large_blob_write_array(None, &array).unwrap();
+            blob_key
+        };
+        let mut k = key(config());
+        let array = k.device.large_blob_read().unwrap();
+        assert_eq!(array.read(&blob_key).unwrap(), Some(blob));
+        k.device.reset(tx()).unwrap();
+        assert_eq!(
+            k.device.large_blob_read_serialized().unwrap(),
+            INITIAL_LARGE_BLOB_ARRAY.to_vec()
+        );
+        drop(k);
+        let mut k = key(config());
+        assert_eq!(
+            k.device.large_blob_read_serialized().unwrap(),
+            INITIAL_LARGE_BLOB_ARRAY.to_vec()
+        );
+    }
+
+    /// A write the state file cannot take is not kept in memory either.
+    #[test]
+    fn a_write_that_cannot_be_saved_leaves_the_old_array() {
+        let dir = tempfile::tempdir().unwrap();
+        let state_dir = dir.path().join("state");
+        std::fs::create_dir(&state_dir).unwrap();
+        let mut k = key(Config {
+            state: virtual_authenticator::StateStore::File(state_dir.join("key.state")),
+            ..Config::default()
+        });
+        std::fs::remove_dir_all(&state_dir).unwrap();
+        let whole = serialized(40);
+        let err = k.device.large_blob_write(None, &whole[..24]).unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::OTHER), "{err}");
+        assert_eq!(
+            k.device.large_blob_read_serialized().unwrap(),
+            INITIAL_LARGE_BLOB_ARRAY.to_vec()
+        );
+    }
+
+    /// §12.3 with §6.10.3: an ML-DSA-65 credential's largeBlobKey, as
+    /// getAssertion returns it, encrypts and decrypts that credential's blob.
+    #[test]
+    fn an_ml_dsa_credential_keeps_its_blob() {
+        let mut k = key(Config::default());
+        k.device.set_pin("1234").unwrap();
+        let mc = k
+            .device
+            .pin_token(
+                "1234",
+                Permissions(Permissions::MAKE_CREDENTIAL),
+                Some("example.org"),
+            )
+            .unwrap();
+        let (id, made_key) = credential_with_key(&mut k, CoseAlgorithm::ML_DSA_65, Some(&mc));
+        // A second credential's blob shares the array.
+        let mc = k
+            .device
+            .pin_token(
+                "1234",
+                Permissions(Permissions::MAKE_CREDENTIAL),
+                Some("example.org"),
+            )
+            .unwrap();
+        let mut second = raw_mc("example.org", &[6u8; 32], Some(&mc));
+        second.options.rk = Some(true);
+        second.user_id = b"user-two".to_vec();
+        second.extensions = Some(Value::map([(
+            Value::text("largeBlobKey"),
+            Value::Bool(true),
+        )]));
+        let other_key = k
+            .device
+            .make_credential(&second, tx())
+            .unwrap()
+            .large_blob_key
+            .unwrap();
+
+        let cdh = [8u8; 32];
+        let ga = k
+            .device
+            .pin_token(
+                "1234",
+                Permissions(Permissions::GET_ASSERTION),
+                Some("example.org"),
+            )
+            .unwrap();
+        let assertion = k
+            .device
+            .get_assertion(
+                &GetAssertionRequest {
+                    rp_id: "example.org".into(),
+                    client_data_hash: cdh.to_vec(),
+                    allow_list: vec![fido_wire::ctap2::Descriptor::public_key(id)],
+                    extensions: Some(Value::map([(
+                        Value::text("largeBlobKey"),
+                        Value::Bool(true),
+                    )])),
+                    options: RequestOptions::default(),
+                    pin_uv_auth_param: Some(ga.authenticate(&cdh)),
+                    pin_uv_auth_protocol: Some(ga.protocol().id()),
+                },
+                tx(),
+            )
+            .unwrap();
+        let blob_key = assertion.large_blob_key.unwrap();
+        assert_eq!(blob_key, made_key);
+
+        // An ML-DSA-65 public key (1,952 bytes) as the blob: it compresses little.
+        let cert_like = incompressible(1952);
+        let mut array = k.device.large_blob_read().unwrap();
+        array.write(&blob_key, &cert_like).unwrap();
+        array
+            .write(&other_key, b"the other credential's note")
+            .unwrap();
+        let lbw = k
+            .device
+            .pin_token("1234", Permissions(Permissions::LARGE_BLOB_WRITE), None)
+            .unwrap();
+        k.device.large_blob_write_array(Some(&lbw), &array).unwrap();
+        let read = k.device.large_blob_read().unwrap();
+        assert_eq!(read.elements.len(), 2);
+        assert_eq!(read.read(&blob_key).unwrap(), Some(cert_like));
+        assert_eq!(
+            read.read(&other_key).unwrap().as_deref(),
+            Some(&b"the other credential's note"[..])
+        );
+    }
+}
