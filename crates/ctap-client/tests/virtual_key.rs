@@ -1822,3 +1822,151 @@ mod large_blobs {
         );
     }
 }
+
+// ---- hmac-secret-mc (CTAP 2.2 §12.7) and prf at creation ----
+
+mod hmac_secret_mc {
+    use super::*;
+
+    const EVAL: &str = r#"{"prf": {"eval": {"first": "Zmlyc3Q", "second": "c2Vjb25k"}}}"#;
+
+    fn prf_results(outputs: &serde_json::Map<String, serde_json::Value>) -> serde_json::Value {
+        outputs["prf"]["results"].clone()
+    }
+
+    /// CTAP 2.2 §12.7: hmac-secret-mc evaluates the new credential's
+    /// CredRandom at creation, the same secret getAssertion's hmac-secret
+    /// (§12.5) uses later — with UV (a PIN) and without, for a classical
+    /// and an ML-DSA credential. WebAuthn L3 §10.1.4: prf.eval at creation.
+    #[test]
+    fn prf_results_at_creation_match_those_of_the_assertion() {
+        assert!(
+            key(Config::default())
+                .device
+                .info()
+                .extensions
+                .iter()
+                .any(|e| e == "hmac-secret-mc")
+        );
+        for (alg, pin) in [
+            (CoseAlgorithm::ES256, None),
+            (CoseAlgorithm::ML_DSA_65, None),
+            (CoseAlgorithm::ES256, Some("1234")),
+            (CoseAlgorithm::ML_DSA_65, Some("1234")),
+        ] {
+            let mut k = key(Config::default());
+            let uv = if let Some(pin) = pin {
+                k.device.set_pin(pin).unwrap();
+                UserVerificationRequirement::Required
+            } else {
+                UserVerificationRequirement::Discouraged
+            };
+            let ctx = || match pin {
+                Some(p) => with_pin(p),
+                None => ClientContext::new(ORIGIN),
+            };
+            let mut options = creation(&[alg], true, uv.clone());
+            options.extensions = Some(serde_json::from_str(EVAL).unwrap());
+            let reg = webauthn::register(&mut k.device, &options, &mut ctx()).unwrap();
+            let at_creation = prf_results(&reg.client_extension_results);
+            assert_eq!(reg.client_extension_results["prf"]["enabled"], true);
+            assert!(at_creation["first"].is_string(), "{alg} {at_creation}");
+            assert!(at_creation["second"].is_string());
+            assert_ne!(at_creation["first"], at_creation["second"]);
+            let mut req = request(std::slice::from_ref(&reg.raw_id.0), uv);
+            req.extensions = Some(serde_json::from_str(EVAL).unwrap());
+            let auth = webauthn::authenticate(&mut k.device, &req, &mut ctx()).unwrap();
+            assert_eq!(
+                prf_results(&auth.client_extension_results),
+                at_creation,
+                "{alg} with PIN {pin:?}"
+            );
+        }
+    }
+
+    fn mc_input(k: &mut Key, salts: &[u8], tamper: bool) -> Value {
+        let protocol = k.device.pin_protocol().unwrap();
+        let (platform_key, shared) = k.device.key_agreement(protocol).unwrap();
+        let salt_enc = shared.encrypt(salts).unwrap();
+        let mut salt_auth = shared.authenticate(&salt_enc);
+        if tamper {
+            salt_auth[0] ^= 1;
+        }
+        Value::map([
+            (Value::int(1), platform_key.to_value()),
+            (Value::int(2), Value::bytes(salt_enc)),
+            (Value::int(3), Value::bytes(salt_auth)),
+            (Value::int(4), Value::int(protocol.id())),
+        ])
+    }
+
+    /// §12.7 with §12.5's checks: saltAuth must verify (PIN_AUTH_INVALID),
+    /// salts are 32 or 64 bytes (INVALID_LENGTH), and without hmac-secret:
+    /// true there is no CredRandom, so no hmac-secret-mc output.
+    #[test]
+    fn its_input_is_checked_and_needs_hmac_secret() {
+        let mut k = key(Config::default());
+        let tx = || Transaction::with_timeout(Duration::from_secs(10));
+        let with = |ext: Vec<(&str, Value)>| {
+            let mut req = raw_mc("example.org", &[4u8; 32], None);
+            req.extensions = Some(Value::map(
+                ext.into_iter().map(|(k, v)| (Value::text(k), v)),
+            ));
+            req
+        };
+        let input = mc_input(&mut k, &[1u8; 32], true);
+        let err = k
+            .device
+            .make_credential(
+                &with(vec![
+                    ("hmac-secret", Value::Bool(true)),
+                    ("hmac-secret-mc", input),
+                ]),
+                tx(),
+            )
+            .unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::PIN_AUTH_INVALID), "{err}");
+        let input = mc_input(&mut k, &[1u8; 48], false);
+        let err = k
+            .device
+            .make_credential(
+                &with(vec![
+                    ("hmac-secret", Value::Bool(true)),
+                    ("hmac-secret-mc", input),
+                ]),
+                tx(),
+            )
+            .unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::INVALID_LENGTH), "{err}");
+        let input = mc_input(&mut k, &[1u8; 32], false);
+        let made = k
+            .device
+            .make_credential(&with(vec![("hmac-secret-mc", input)]), tx())
+            .unwrap();
+        let ad = AuthenticatorData::parse(&made.auth_data).unwrap();
+        assert!(ad.extensions.is_none(), "{:?}", ad.extensions);
+        let input = mc_input(&mut k, &[1u8; 32], false);
+        let made = k
+            .device
+            .make_credential(
+                &with(vec![
+                    ("hmac-secret", Value::Bool(true)),
+                    ("hmac-secret-mc", input),
+                ]),
+                tx(),
+            )
+            .unwrap();
+        let ext = AuthenticatorData::parse(&made.auth_data)
+            .unwrap()
+            .extensions
+            .unwrap();
+        assert_eq!(ext.get_text("hmac-secret"), Some(&Value::Bool(true)));
+        // One 32-byte output, encrypted (protocol 2: a 16-byte IV first).
+        assert_eq!(
+            ext.get_text("hmac-secret-mc")
+                .and_then(Value::as_bytes)
+                .map(<[u8]>::len),
+            Some(48)
+        );
+    }
+}

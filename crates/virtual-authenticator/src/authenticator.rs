@@ -458,7 +458,8 @@ impl Authenticator {
             &req.rp_id,
             !discoverable,
         )?;
-        let extensions = RegistrationExtensions::parse(req.extensions.as_ref(), discoverable)?;
+        let extensions =
+            RegistrationExtensions::parse(req.extensions.as_ref(), discoverable, &self.pin)?;
         // Step 12: an excluded credential still needs a touch before the
         // error, so a page cannot probe silently; credProtect 3 hides it
         // without UV.
@@ -502,7 +503,7 @@ impl Authenticator {
             cred_blob: None,
             large_blob_key: None,
         };
-        let outputs = extensions.apply(&mut credential, &self.state.pin, &self.rng)?;
+        let outputs = extensions.apply(&mut credential, &self.state.pin, &self.rng, uv)?;
         let auth_data = AuthenticatorData {
             rp_id_hash: sha256(req.rp_id.as_bytes()),
             flags: Flags(Flags::UP | if uv { Flags::UV } else { 0 }),
