@@ -159,7 +159,8 @@ fn python_fido2_uses_pin_extensions_credential_management_and_config() {
     let config = step("config");
     assert_eq!(config["min_pin_length"], 8);
     assert_eq!(config["force_pin_change"], true);
-    assert_eq!(config["token_while_forced"], "PIN_POLICY_VIOLATION");
+    // CTAP 2.1 §6.5.5.7.2: a pending forced change refuses tokens with PIN_INVALID.
+    assert_eq!(config["token_while_forced"], "PIN_INVALID");
 }
 
 /// The other direction: python-fido2's Fido2Server is the relying party, and

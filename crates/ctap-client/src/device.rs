@@ -27,6 +27,7 @@ pub fn command_name(cmd: u8) -> &'static str {
             "authenticatorCredentialManagement"
         }
         command::SELECTION => "authenticatorSelection",
+        command::LARGE_BLOBS => "authenticatorLargeBlobs",
         command::CONFIG => "authenticatorConfig",
         _ => "vendor command",
     }

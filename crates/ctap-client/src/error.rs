@@ -60,6 +60,9 @@ pub enum CtapError {
         /// The origin's host.
         host: String,
     },
+    /// A large-blob array or blob could not be used (CTAP 2.1 §6.10.3).
+    #[error(transparent)]
+    LargeBlob(crate::large_blobs::LargeBlobError),
     /// The relying party's options cannot be used.
     #[error("invalid options: {0}")]
     Options(String),

@@ -6,7 +6,9 @@
 //! Modules: `device` (getInfo, makeCredential, getAssertion,
 //! getNextAssertion, reset, selection, wink; maxMsgSize enforced before
 //! sending), `pin` (clientPIN protocols 1 and 2, [`PinToken`]), `manage`
-//! (credentialManagement, authenticatorConfig), [`webauthn`] (the WebAuthn
+//! (credentialManagement, authenticatorConfig), `large_blobs`
+//! (authenticatorLargeBlobs: fragmented reads and writes of the large-blob
+//! array, and one credential's encrypted blob in it), [`webauthn`] (the WebAuthn
 //! client role with extension mapping: credProtect, hmac-secret and prf,
 //! credBlob, largeBlobKey, minPinLength, credProps) and [`recorder`] (the
 //! traffic recorder) with [`redact`] (which members of each message are
@@ -21,6 +23,7 @@ mod device;
 mod error;
 #[cfg(feature = "hidapi")]
 pub mod hid;
+mod large_blobs;
 mod manage;
 mod pin;
 pub mod recorder;
@@ -29,6 +32,7 @@ pub mod webauthn;
 
 pub use device::{Device, command_name};
 pub use error::CtapError;
+pub use large_blobs::{LargeBlobArray, LargeBlobError, MAX_BLOB_SIZE};
 pub use manage::{CredentialsMetadata, StoredCredential};
 pub use pin::{PinRetries, PinToken};
 pub use recorder::{Recorder, TrafficEvent};

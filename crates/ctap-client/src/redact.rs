@@ -2,14 +2,13 @@
 //! message with each of them replaced by a marker ("<redacted 32 bytes>"),
 //! so traffic views and record files keep the shape of every exchange but
 //! none of its secrets: PIN ciphertexts, key agreement keys, pinUvAuthParams,
-//! pinUvAuthTokens, hmac-secret salts and outputs, credBlob, largeBlobKey.
+//! pinUvAuthTokens, hmac-secret salts and outputs, credBlob, largeBlobKey,
+//! and the large-blob array's bytes (each credential's encrypted blob).
 
 use fido_wire::cbor::{self, Value};
 use fido_wire::ctap2::command;
 use fido_wire::webauthn::AuthenticatorData;
 
-/// largeBlobs (CTAP 2.1 §6.10).
-const LARGE_BLOBS: u8 = 0x0c;
 /// bioEnrollment (CTAP 2.1 §6.7) and its 2.1-PRE prototype.
 const BIO_ENROLLMENT: u8 = 0x09;
 const PROTOTYPE_BIO_ENROLLMENT: u8 = 0x40;
@@ -158,7 +157,7 @@ pub fn request(cmd: u8, params: Option<&Value>) -> Redacted {
         | command::PROTOTYPE_CREDENTIAL_MANAGEMENT
         | command::CONFIG => redact_int_keys(&mut value, &[0x04], &mut had_secret),
         // set (the blob array) and pinUvAuthParam.
-        LARGE_BLOBS => redact_int_keys(&mut value, &[0x02, 0x05], &mut had_secret),
+        command::LARGE_BLOBS => redact_int_keys(&mut value, &[0x02, 0x05], &mut had_secret),
         BIO_ENROLLMENT | PROTOTYPE_BIO_ENROLLMENT => {
             redact_int_keys(&mut value, &[0x05], &mut had_secret);
         }
@@ -189,7 +188,7 @@ pub fn response(cmd: u8, body: Option<&Value>) -> Redacted {
         command::CREDENTIAL_MANAGEMENT | command::PROTOTYPE_CREDENTIAL_MANAGEMENT => {
             redact_int_keys(&mut value, &[0x0b], &mut had_secret);
         }
-        LARGE_BLOBS => redact_int_keys(&mut value, &[0x01], &mut had_secret),
+        command::LARGE_BLOBS => redact_int_keys(&mut value, &[0x01], &mut had_secret),
         _ => redact_all_bytes(&mut value, &mut had_secret),
     }
     Redacted { value, had_secret }
@@ -284,5 +283,34 @@ mod tests {
         let answer = Value::map([(Value::int(2), Value::bytes(vec![5; 48]))]);
         let r = response(command::CLIENT_PIN, Some(&answer));
         assert_eq!(r.value.to_string(), "{2: \"<redacted 48 bytes>\"}");
+    }
+
+    /// authenticatorLargeBlobs (CTAP 2.1 §6.10): the pinUvAuthParam is a
+    /// secret; the array's bytes (set, config) are kept out too, as every
+    /// credential's blob in them is; offsets and lengths stay readable.
+    #[test]
+    fn large_blobs_hide_the_param_and_the_array_bytes() {
+        let set = fido_wire::ctap2::LargeBlobsRequest {
+            pin_uv_auth_param: Some(fido_wire::ctap2::PinUvAuthParam(vec![3; 32])),
+            protocol: Some(2),
+            ..fido_wire::ctap2::LargeBlobsRequest::set(0, vec![0x80; 40], Some(40))
+        }
+        .to_value();
+        let r = request(command::LARGE_BLOBS, Some(&set));
+        assert!(r.had_secret);
+        assert_eq!(
+            r.value.to_string(),
+            "{2: \"<redacted 40 bytes>\", 3: 0, 4: 40, 5: \"<redacted 32 bytes>\", 6: 2}"
+        );
+        assert!(frames_are_secret(command::LARGE_BLOBS, Some(&set), false));
+        let get = fido_wire::ctap2::LargeBlobsRequest::get(17, 100).to_value();
+        let r = request(command::LARGE_BLOBS, Some(&get));
+        assert!(!r.had_secret);
+        assert_eq!(r.value.to_string(), "{1: 100, 3: 17}");
+        // The answer carries array bytes: its frames are kept out too.
+        assert!(frames_are_secret(command::LARGE_BLOBS, Some(&get), false));
+        let answer = Value::map([(Value::int(1), Value::bytes(vec![0x80; 17]))]);
+        let r = response(command::LARGE_BLOBS, Some(&answer));
+        assert_eq!(r.value.to_string(), "{1: \"<redacted 17 bytes>\"}");
     }
 }

@@ -309,6 +309,18 @@ pub fn register<T: ReportTransport>(
     } else {
         None
     };
+    // prf.eval at creation (WebAuthn L3 §10.1.4) through CTAP 2.2's
+    // hmac-secret-mc, on keys that offer it: the salts go with hmac-secret.
+    let mut hmac_mc = None;
+    if let Some(eval) = inputs.get("prf").and_then(|p| p.get("eval"))
+        && has_ext(device, "hmac-secret")
+        && has_ext(device, "hmac-secret-mc")
+    {
+        let salts = prf_salts(eval)?;
+        let (input, state) = hmac_secret_input(device, &salts, true)?;
+        ext.push((Value::text("hmac-secret-mc"), input));
+        hmac_mc = Some(state);
+    }
     let req = MakeCredentialRequest {
         client_data_hash: client_data_hash.clone(),
         rp_id: rp_id.clone(),
@@ -350,7 +362,18 @@ pub fn register<T: ReportTransport>(
     if let Some(ext) = &auth_data.extensions {
         if wants_prf {
             let enabled = ext.get_text("hmac-secret").and_then(Value::as_bool) == Some(true);
-            outputs.insert("prf".into(), json!({ "enabled": enabled }));
+            let mut prf = Map::new();
+            prf.insert("enabled".into(), Json::Bool(enabled));
+            if let (Some(state), Some(enc)) = (
+                &hmac_mc,
+                ext.get_text("hmac-secret-mc").and_then(Value::as_bytes),
+            ) {
+                prf.insert(
+                    "results".into(),
+                    Json::Object(hmac_results(state, enc)?.prf),
+                );
+            }
+            outputs.insert("prf".into(), Json::Object(prf));
         } else if let Some(created) = ext.get_text("hmac-secret").and_then(Value::as_bool) {
             outputs.insert("hmacCreateSecret".into(), Json::Bool(created));
         }
@@ -432,6 +455,46 @@ fn hmac_secret_input<T: ReportTransport>(
     ))
 }
 
+fn has_ext<T: ReportTransport>(device: &Device<T>, name: &str) -> bool {
+    device.info().extensions.iter().any(|e| e == name)
+}
+
+/// prf.eval's inputs as hmac-secret salts: first, then second if given.
+fn prf_salts(eval: &Json) -> Result<Vec<Vec<u8>>, CtapError> {
+    let mut salts = vec![prf_salt(&json_bytes(
+        eval.get("first").unwrap_or(&Json::Null),
+        "prf.eval.first",
+    )?)];
+    if let Some(second) = eval.get("second") {
+        salts.push(prf_salt(&json_bytes(second, "prf.eval.second")?));
+    }
+    Ok(salts)
+}
+
+/// Decrypted hmac-secret outputs in both client forms.
+struct HmacResults {
+    /// prf's results: {first, second}.
+    prf: Map<String, Json>,
+    /// hmacGetSecret's: {output1, output2}.
+    legacy: Map<String, Json>,
+}
+
+/// Decrypts hmac-secret (or hmac-secret-mc) outputs.
+fn hmac_results(state: &HmacSecretRequest, enc: &[u8]) -> Result<HmacResults, CtapError> {
+    let plain = state.shared.decrypt(enc)?;
+    let first = plain.get(..32).unwrap_or_default();
+    let second = state.two.then(|| plain.get(32..64).unwrap_or_default());
+    let enc = |b: &[u8]| Json::String(base64url::encode(b));
+    let (mut prf, mut legacy) = (Map::new(), Map::new());
+    prf.insert("first".into(), enc(first));
+    legacy.insert("output1".into(), enc(first));
+    if let Some(s) = second {
+        prf.insert("second".into(), enc(s));
+        legacy.insert("output2".into(), enc(s));
+    }
+    Ok(HmacResults { prf, legacy })
+}
+
 fn json_bytes(v: &Json, what: &str) -> Result<Vec<u8>, CtapError> {
     v.as_str()
         .ok_or_else(|| CtapError::Options(format!("{what} must be a base64url string")))
@@ -460,13 +523,7 @@ pub fn authenticate<T: ReportTransport>(
     let mut hmac = None;
     let prf_eval = inputs.get("prf").and_then(|p| p.get("eval")).cloned();
     if let Some(eval) = prf_eval {
-        let mut salts = vec![prf_salt(&json_bytes(
-            eval.get("first").unwrap_or(&Json::Null),
-            "prf.eval.first",
-        )?)];
-        if let Some(second) = eval.get("second") {
-            salts.push(prf_salt(&json_bytes(second, "prf.eval.second")?));
-        }
+        let salts = prf_salts(&eval)?;
         if has(device, "hmac-secret") {
             let (input, state) = hmac_secret_input(device, &salts, true)?;
             ext.push((Value::text("hmac-secret"), input));
@@ -531,24 +588,11 @@ pub fn authenticate<T: ReportTransport>(
             .and_then(|e| e.get_text("hmac-secret"))
             .and_then(Value::as_bytes),
     ) {
-        let plain = state.shared.decrypt(enc)?;
-        let first = plain.get(..32).unwrap_or_default();
-        let second = state.two.then(|| plain.get(32..64).unwrap_or_default());
-        let enc = |b: &[u8]| Json::String(base64url::encode(b));
+        let results = hmac_results(state, enc)?;
         if state.prf {
-            let mut results = Map::new();
-            results.insert("first".into(), enc(first));
-            if let Some(s) = second {
-                results.insert("second".into(), enc(s));
-            }
-            outputs.insert("prf".into(), json!({ "results": results }));
+            outputs.insert("prf".into(), json!({ "results": results.prf }));
         } else {
-            let mut r = Map::new();
-            r.insert("output1".into(), enc(first));
-            if let Some(s) = second {
-                r.insert("output2".into(), enc(s));
-            }
-            outputs.insert("hmacGetSecret".into(), Json::Object(r));
+            outputs.insert("hmacGetSecret".into(), Json::Object(results.legacy));
         }
     }
     if get_cred_blob {

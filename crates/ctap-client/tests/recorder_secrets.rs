@@ -292,7 +292,9 @@ fn request(
     }
 }
 
-const PIN: &str = "Zq93-secret-pin";
+// No 8-byte run in common with public protocol text (getInfo lists
+// "hmac-secret-mc", whose "-secret-" the frames show in hex).
+const PIN: &str = "Zq93-hidden-pin";
 const NEW_PIN: &str = "Wk58-other-pin";
 /// credBlob as base64url (16 bytes: "credblob-secret!").
 const CRED_BLOB: &str = "Y3JlZGJsb2Itc2VjcmV0IQ";

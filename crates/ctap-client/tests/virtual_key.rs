@@ -652,7 +652,8 @@ fn config_always_uv_and_min_pin_length() {
             .status(),
         Some(StatusCode::PIN_POLICY_VIOLATION)
     );
-    // A forced change refuses tokens, and a too-short new PIN.
+    // A forced change refuses tokens (CTAP 2.1 §6.5.5.7.2: PIN_INVALID),
+    // and a too-short new PIN.
     assert_eq!(
         k.device
             .pin_token(
@@ -662,7 +663,7 @@ fn config_always_uv_and_min_pin_length() {
             )
             .unwrap_err()
             .status(),
-        Some(StatusCode::PIN_POLICY_VIOLATION)
+        Some(StatusCode::PIN_INVALID)
     );
     assert_eq!(
         k.device
@@ -1222,4 +1223,750 @@ fn a_pin_change_that_cannot_be_saved_leaves_the_old_pin() {
     let err = k.device.pin_token("5678", cm, None).unwrap_err();
     assert_eq!(err.status(), Some(StatusCode::PIN_INVALID), "{err}");
     k.device.pin_token("1234", cm, None).unwrap();
+}
+
+/// CTAP 2.1 §6.5.5.2 (getPINRetries) with no PIN set: PIN_NOT_SET, as
+/// python-fido2's `test_clientpin.py::test_set_and_reset` expects after a
+/// factory reset; getKeyAgreement (§6.5.5.4) still answers, since setPIN
+/// needs it.
+#[test]
+fn pin_retries_without_a_pin_is_pin_not_set() {
+    let mut k = key(Config::default());
+    let err = k.device.pin_retries().unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::PIN_NOT_SET), "{err}");
+    let protocol = k.device.pin_protocol().unwrap();
+    k.device.key_agreement(protocol).unwrap();
+    k.device.set_pin("1234").unwrap();
+    assert_eq!(k.device.pin_retries().unwrap().retries, 8);
+    // A factory reset (§6.6) clears the PIN: no retries to report again.
+    k.device
+        .reset(Transaction::with_timeout(Duration::from_secs(5)))
+        .unwrap();
+    assert_eq!(
+        k.device.get_info().unwrap().option("clientPin"),
+        Some(false)
+    );
+    let err = k.device.pin_retries().unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::PIN_NOT_SET), "{err}");
+}
+
+/// CTAP 2.1 §6.5.5.7.1 (getPinToken) and §6.5.5.7.2
+/// (getPinUvAuthTokenUsingPinWithPermissions): with forcePINChange set, the
+/// right PIN resets pinRetries and the token is refused with PIN_INVALID
+/// (python-fido2's `test_config.py::test_force_pin_change`); changePIN
+/// (§6.5.5.6) still works and clears forcePINChange.
+#[test]
+fn a_forced_pin_change_refuses_tokens_with_pin_invalid_at_no_retry_cost() {
+    let mut k = key(Config::default());
+    k.device.set_pin("123456").unwrap();
+    let cfg = k
+        .device
+        .pin_token(
+            "123456",
+            Permissions(Permissions::AUTHENTICATOR_CONFIG),
+            None,
+        )
+        .unwrap();
+    k.device
+        .set_min_pin_length(
+            Some(&cfg),
+            MinPinLengthParams {
+                force_change_pin: Some(true),
+                ..MinPinLengthParams::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(k.device.info().force_pin_change, Some(true));
+    let ga = Permissions(Permissions::GET_ASSERTION);
+    // More right-PIN attempts than the three-in-a-row power-cycle rule
+    // allows wrong ones: none of them counts as a wrong PIN.
+    for _ in 0..4 {
+        let err = k
+            .device
+            .pin_token("123456", ga, Some("example.org"))
+            .unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::PIN_INVALID), "{err}");
+        let err = k.device.legacy_pin_token("123456").unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::PIN_INVALID), "{err}");
+        let r = k.device.pin_retries().unwrap();
+        assert_eq!((r.retries, r.power_cycle_required), (8, false));
+    }
+    // A wrong PIN still costs a retry; the right one restores them.
+    let err = k
+        .device
+        .pin_token("000000", ga, Some("example.org"))
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::PIN_INVALID), "{err}");
+    assert_eq!(k.device.pin_retries().unwrap().retries, 7);
+    let err = k
+        .device
+        .pin_token("123456", ga, Some("example.org"))
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::PIN_INVALID), "{err}");
+    assert_eq!(k.device.pin_retries().unwrap().retries, 8);
+    // The forced change must really change the PIN.
+    let err = k.device.change_pin("123456", "123456").unwrap_err();
+    assert_eq!(
+        err.status(),
+        Some(StatusCode::PIN_POLICY_VIOLATION),
+        "{err}"
+    );
+    k.device.change_pin("123456", "654321").unwrap();
+    assert_eq!(k.device.info().force_pin_change, Some(false));
+    k.device
+        .pin_token("654321", ga, Some("example.org"))
+        .unwrap();
+}
+
+// ---- authenticatorLargeBlobs (CTAP 2.1 §6.10) ----
+
+mod large_blobs {
+    use super::*;
+    use ctap_client::{LargeBlobArray, LargeBlobError};
+    use fido_wire::ctap2::{
+        GetAssertionRequest, INITIAL_LARGE_BLOB_ARRAY, LargeBlobsRequest, PinUvAuthParam, command,
+    };
+
+    fn tx() -> Transaction<'static> {
+        Transaction::with_timeout(Duration::from_secs(10))
+    }
+
+    /// A discoverable credential of `alg` with a largeBlobKey (§12.3),
+    /// made with `token` when the key has a PIN. Returns (id, largeBlobKey).
+    fn credential_with_key(
+        k: &mut Key,
+        alg: CoseAlgorithm,
+        token: Option<&ctap_client::PinToken>,
+    ) -> (Vec<u8>, Vec<u8>) {
+        let mut req = raw_mc("example.org", &[5u8; 32], token);
+        req.pub_key_cred_params = vec![("public-key".into(), alg)];
+        req.options.rk = Some(true);
+        req.user_id = b"user-blob".to_vec();
+        req.extensions = Some(Value::map([(
+            Value::text("largeBlobKey"),
+            Value::Bool(true),
+        )]));
+        let made = k
+            .device
+            .make_credential(&req, Transaction::with_timeout(Duration::from_secs(30)))
+            .unwrap();
+        let id = AuthenticatorData::parse(&made.auth_data)
+            .unwrap()
+            .attested_credential
+            .unwrap()
+            .credential_id;
+        (id, made.large_blob_key.unwrap())
+    }
+
+    /// A raw authenticatorLargeBlobs call's status.
+    fn raw(k: &mut Key, req: &LargeBlobsRequest) -> Option<StatusCode> {
+        match k
+            .device
+            .call(command::LARGE_BLOBS, Some(&req.to_value()), tx())
+        {
+            Ok(_) => Some(StatusCode::OK),
+            Err(e) => e.status(),
+        }
+    }
+
+    /// A serialized array whose hash is right, of `len` bytes in all.
+    fn serialized(len: usize) -> Vec<u8> {
+        // A CBOR array holding one byte string, sized so the whole is `len`.
+        let array = (0..len)
+            .rev()
+            .map(|n| fido_wire::cbor::to_vec(&Value::Array(vec![Value::bytes(vec![0x42; n])])))
+            .find(|a| a.len() + 16 == len)
+            .unwrap();
+        let mut out = array.clone();
+        out.extend_from_slice(&sha256(&array)[..16]);
+        assert_eq!(out.len(), len);
+        out
+    }
+
+    /// Random bytes, which DEFLATE cannot shrink: the write needs several
+    /// fragments of maxMsgSize − 64 bytes.
+    fn incompressible(len: usize) -> Vec<u8> {
+        use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+        let mut v = vec![0u8; len];
+        SystemRandom::new().fill(&mut v).unwrap();
+        v
+    }
+
+    /// §6.10 getInfo members and §6.10.2 reads of a fresh key: the initial
+    /// array, 0x80 and its truncated hash.
+    #[test]
+    fn get_info_and_the_initial_array() {
+        let mut k = key(Config::default());
+        let info = k.device.info().clone();
+        assert_eq!(info.option("largeBlobs"), Some(true));
+        let max = info.max_serialized_large_blob_array.unwrap();
+        assert!(max >= 1024, "{max}");
+        assert_eq!(
+            max,
+            virtual_authenticator::MAX_SERIALIZED_LARGE_BLOB_ARRAY as u64
+        );
+        assert_eq!(
+            k.device.large_blob_read_serialized().unwrap(),
+            INITIAL_LARGE_BLOB_ARRAY.to_vec()
+        );
+        assert_eq!(
+            k.device.large_blob_read().unwrap(),
+            LargeBlobArray::default()
+        );
+    }
+
+    /// §6.10.2 set with a PIN: fragments each authenticated by a token with
+    /// lbw; the blob of a credential (§6.10.3) read back after the write.
+    #[test]
+    fn fragmented_write_with_an_lbw_token_round_trips() {
+        let mut k = key(Config::default());
+        k.device.set_pin("1234").unwrap();
+        let mc = k
+            .device
+            .pin_token(
+                "1234",
+                Permissions(Permissions::MAKE_CREDENTIAL),
+                Some("example.org"),
+            )
+            .unwrap();
+        let (_, blob_key) = credential_with_key(&mut k, CoseAlgorithm::ES256, Some(&mc));
+        // 20 KB of random data: three fragments of at most 7,545 bytes.
+        let blob = incompressible(20_000);
+        let mut array = k.device.large_blob_read().unwrap();
+        array.write(&blob_key, &blob).unwrap();
+        let fragment = k.device.info().effective_max_msg_size() as usize - 64;
+        assert!(array.to_serialized().len() > 2 * fragment);
+
+        // Without a token: PUAT_REQUIRED (step 4.5.1).
+        let err = k
+            .device
+            .large_blob_write(None, &array.to_cbor())
+            .unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::PUAT_REQUIRED), "{err}");
+        // A token without lbw: PIN_AUTH_INVALID (step 4.5.5).
+        let cm = k
+            .device
+            .pin_token(
+                "1234",
+                Permissions(Permissions::CREDENTIAL_MANAGEMENT),
+                None,
+            )
+            .unwrap();
+        let err = k
+            .device
+            .large_blob_write(Some(&cm), &array.to_cbor())
+            .unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::PIN_AUTH_INVALID), "{err}");
+        assert_eq!(
+            k.device.large_blob_read_serialized().unwrap(),
+            INITIAL_LARGE_BLOB_ARRAY.to_vec()
+        );
+
+        let lbw = k
+            .device
+            .pin_token("1234", Permissions(Permissions::LARGE_BLOB_WRITE), None)
+            .unwrap();
+        k.device.large_blob_write_array(Some(&lbw), &array).unwrap();
+        let read = k.device.large_blob_read().unwrap();
+        assert_eq!(read, array);
+        assert_eq!(read.read(&blob_key).unwrap(), Some(blob.clone()));
+        // Another key's view: nothing for it, and deleting leaves ours.
+        let mut other = read.clone();
+        assert_eq!(other.read(&[7u8; 32]).unwrap(), None);
+        assert_eq!(other.delete(&[7u8; 32]).unwrap(), 0);
+        assert_eq!(other.delete(&blob_key).unwrap(), 1);
+        k.device.large_blob_write_array(Some(&lbw), &other).unwrap();
+        assert_eq!(
+            k.device.large_blob_read().unwrap().read(&blob_key).unwrap(),
+            None
+        );
+
+        // A tampered pinUvAuthParam is refused (step 4.5.4).
+        let mut req = LargeBlobsRequest::set(0, INITIAL_LARGE_BLOB_ARRAY.to_vec(), Some(17));
+        req.protocol = Some(lbw.protocol().id());
+        req.pin_uv_auth_param = Some(PinUvAuthParam(vec![0; 32]));
+        assert_eq!(raw(&mut k, &req), Some(StatusCode::PIN_AUTH_INVALID));
+        // Without the protocol: MISSING_PARAMETER (step 4.5.2).
+        req.protocol = None;
+        assert_eq!(raw(&mut k, &req), Some(StatusCode::MISSING_PARAMETER));
+    }
+
+    /// §6.10.2 step 4.9: a complete write whose truncated hash is wrong is
+    /// refused with INTEGRITY_FAILURE and the stored array is kept.
+    #[test]
+    fn a_wrong_hash_is_refused_with_integrity_failure() {
+        let mut k = key(Config::default());
+        let mut bad = serialized(100);
+        *bad.last_mut().unwrap() ^= 1;
+        let first = LargeBlobsRequest::set(0, bad[..60].to_vec(), Some(100));
+        assert_eq!(raw(&mut k, &first), Some(StatusCode::OK));
+        let rest = LargeBlobsRequest::set(60, bad[60..].to_vec(), None);
+        assert_eq!(raw(&mut k, &rest), Some(StatusCode::INTEGRITY_FAILURE));
+        assert_eq!(
+            k.device.large_blob_read_serialized().unwrap(),
+            INITIAL_LARGE_BLOB_ARRAY.to_vec()
+        );
+        // The buffer is gone: the write cannot be continued.
+        assert_eq!(
+            raw(&mut k, &LargeBlobsRequest::set(100, vec![0], None)),
+            Some(StatusCode::INVALID_SEQ)
+        );
+        // The same array with its right hash is kept.
+        let good = serialized(100);
+        assert_eq!(
+            raw(&mut k, &LargeBlobsRequest::set(0, good.clone(), Some(100))),
+            Some(StatusCode::OK)
+        );
+        assert_eq!(k.device.large_blob_read_serialized().unwrap(), good);
+    }
+
+    /// §6.10.2: one status per rule, in the spec's order.
+    #[test]
+    fn every_refusal_has_its_status() {
+        let mut k = key(Config::default());
+        let max_fragment = k.device.info().effective_max_msg_size() - 64;
+        let max = virtual_authenticator::MAX_SERIALIZED_LARGE_BLOB_ARRAY as u64;
+        let get = |offset, n| LargeBlobsRequest::get(offset, n);
+        let cases: Vec<(&str, LargeBlobsRequest, StatusCode)> = vec![
+            (
+                "1: no offset",
+                LargeBlobsRequest {
+                    get: Some(10),
+                    ..LargeBlobsRequest::default()
+                },
+                StatusCode::INVALID_PARAMETER,
+            ),
+            (
+                "2: neither get nor set",
+                LargeBlobsRequest {
+                    offset: Some(0),
+                    ..LargeBlobsRequest::default()
+                },
+                StatusCode::INVALID_PARAMETER,
+            ),
+            (
+                "2: both get and set",
+                LargeBlobsRequest {
+                    get: Some(1),
+                    ..LargeBlobsRequest::set(0, vec![0; 17], Some(17))
+                },
+                StatusCode::INVALID_PARAMETER,
+            ),
+            (
+                "3.1: get with length",
+                LargeBlobsRequest {
+                    length: Some(17),
+                    ..get(0, 17)
+                },
+                StatusCode::INVALID_PARAMETER,
+            ),
+            (
+                "3.2: get with pinUvAuthParam",
+                LargeBlobsRequest {
+                    pin_uv_auth_param: Some(PinUvAuthParam(vec![0; 32])),
+                    ..get(0, 17)
+                },
+                StatusCode::INVALID_PARAMETER,
+            ),
+            (
+                "3.2: get with pinUvAuthProtocol",
+                LargeBlobsRequest {
+                    protocol: Some(2),
+                    ..get(0, 17)
+                },
+                StatusCode::INVALID_PARAMETER,
+            ),
+            (
+                "3.3: get over maxFragmentLength",
+                get(0, max_fragment + 1),
+                StatusCode::INVALID_LENGTH,
+            ),
+            (
+                "3.4: offset past the array",
+                get(18, 1),
+                StatusCode::INVALID_PARAMETER,
+            ),
+            (
+                "4.1: set over maxFragmentLength",
+                LargeBlobsRequest::set(0, vec![0; max_fragment as usize + 1], Some(max)),
+                StatusCode::INVALID_LENGTH,
+            ),
+            (
+                "4.2.1: first fragment without length",
+                LargeBlobsRequest::set(0, vec![0; 17], None),
+                StatusCode::INVALID_PARAMETER,
+            ),
+            (
+                "4.2.2: length over maxSerializedLargeBlobArray",
+                LargeBlobsRequest::set(0, vec![0; 17], Some(max + 1)),
+                StatusCode::LARGE_BLOB_STORAGE_FULL,
+            ),
+            (
+                "4.2.3: length under 17",
+                LargeBlobsRequest::set(0, vec![0; 16], Some(16)),
+                StatusCode::INVALID_PARAMETER,
+            ),
+            (
+                "4.3: later fragment with length",
+                LargeBlobsRequest::set(5, vec![0; 5], Some(100)),
+                StatusCode::INVALID_PARAMETER,
+            ),
+            (
+                "4.4: fragment with no write begun",
+                LargeBlobsRequest::set(5, vec![0; 5], None),
+                StatusCode::INVALID_SEQ,
+            ),
+            (
+                "4.6: first fragment longer than length",
+                LargeBlobsRequest::set(0, vec![0; 30], Some(20)),
+                StatusCode::INVALID_PARAMETER,
+            ),
+        ];
+        for (rule, req, status) in cases {
+            assert_eq!(raw(&mut k, &req), Some(status), "step {rule}");
+        }
+        // Reads within bounds: offset = length reads nothing; get is clamped.
+        let body = k
+            .device
+            .call(command::LARGE_BLOBS, Some(&get(17, 100).to_value()), tx())
+            .unwrap()
+            .unwrap();
+        assert_eq!(body.get_int(1).and_then(Value::as_bytes), Some(&[][..]));
+        let body = k
+            .device
+            .call(command::LARGE_BLOBS, Some(&get(1, 5).to_value()), tx())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            body.get_int(1).and_then(Value::as_bytes),
+            Some(&INITIAL_LARGE_BLOB_ARRAY[1..6])
+        );
+        // 4.4 and 4.6 within a write: out of order, then past the end.
+        let whole = serialized(40);
+        assert_eq!(
+            raw(
+                &mut k,
+                &LargeBlobsRequest::set(0, whole[..20].to_vec(), Some(40))
+            ),
+            Some(StatusCode::OK)
+        );
+        assert_eq!(
+            raw(
+                &mut k,
+                &LargeBlobsRequest::set(21, whole[21..].to_vec(), None)
+            ),
+            Some(StatusCode::INVALID_SEQ)
+        );
+        assert_eq!(
+            raw(&mut k, &LargeBlobsRequest::set(20, vec![0; 21], None)),
+            Some(StatusCode::INVALID_PARAMETER)
+        );
+        assert_eq!(
+            raw(
+                &mut k,
+                &LargeBlobsRequest::set(20, whole[20..].to_vec(), None)
+            ),
+            Some(StatusCode::OK)
+        );
+        assert_eq!(k.device.large_blob_read_serialized().unwrap(), whole);
+        // The client refuses an array larger than the key stores, unsent.
+        let too_big = vec![0x80; max as usize];
+        assert!(matches!(
+            k.device.large_blob_write(None, &too_big),
+            Err(CtapError::LargeBlob(LargeBlobError::TooLarge { .. }))
+        ));
+    }
+
+    /// §6.10.2 step 4.9 "commit": the array lives in the state file — it
+    /// survives a restart — and authenticatorReset (§6.6) restores the
+    /// initial array.
+    #[test]
+    fn the_array_survives_a_restart_and_reset_empties_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key.state");
+        let config = || Config {
+            state: virtual_authenticator::StateStore::File(path.clone()),
+            ..Config::default()
+        };
+        let blob = b"written before the restart".to_vec();
+        let blob_key = {
+            let mut k = key(config());
+            let (_, blob_key) = credential_with_key(&mut k, CoseAlgorithm::ES256, None);
+            let mut array = k.device.large_blob_read().unwrap();
+            array.write(&blob_key, &blob).unwrap();
+            k.device.large_blob_write_array(None, &array).unwrap();
+            blob_key
+        };
+        let mut k = key(config());
+        let array = k.device.large_blob_read().unwrap();
+        assert_eq!(array.read(&blob_key).unwrap(), Some(blob));
+        k.device.reset(tx()).unwrap();
+        assert_eq!(
+            k.device.large_blob_read_serialized().unwrap(),
+            INITIAL_LARGE_BLOB_ARRAY.to_vec()
+        );
+        drop(k);
+        let mut k = key(config());
+        assert_eq!(
+            k.device.large_blob_read_serialized().unwrap(),
+            INITIAL_LARGE_BLOB_ARRAY.to_vec()
+        );
+    }
+
+    /// A write the state file cannot take is not kept in memory either.
+    #[test]
+    fn a_write_that_cannot_be_saved_leaves_the_old_array() {
+        let dir = tempfile::tempdir().unwrap();
+        let state_dir = dir.path().join("state");
+        std::fs::create_dir(&state_dir).unwrap();
+        let mut k = key(Config {
+            state: virtual_authenticator::StateStore::File(state_dir.join("key.state")),
+            ..Config::default()
+        });
+        std::fs::remove_dir_all(&state_dir).unwrap();
+        let whole = serialized(40);
+        let err = k.device.large_blob_write(None, &whole[..24]).unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::OTHER), "{err}");
+        assert_eq!(
+            k.device.large_blob_read_serialized().unwrap(),
+            INITIAL_LARGE_BLOB_ARRAY.to_vec()
+        );
+    }
+
+    /// §12.3 with §6.10.3: an ML-DSA-65 credential's largeBlobKey, as
+    /// getAssertion returns it, encrypts and decrypts that credential's blob.
+    #[test]
+    fn an_ml_dsa_credential_keeps_its_blob() {
+        let mut k = key(Config::default());
+        k.device.set_pin("1234").unwrap();
+        let mc = k
+            .device
+            .pin_token(
+                "1234",
+                Permissions(Permissions::MAKE_CREDENTIAL),
+                Some("example.org"),
+            )
+            .unwrap();
+        let (id, made_key) = credential_with_key(&mut k, CoseAlgorithm::ML_DSA_65, Some(&mc));
+        // A second credential's blob shares the array.
+        let mc = k
+            .device
+            .pin_token(
+                "1234",
+                Permissions(Permissions::MAKE_CREDENTIAL),
+                Some("example.org"),
+            )
+            .unwrap();
+        let mut second = raw_mc("example.org", &[6u8; 32], Some(&mc));
+        second.options.rk = Some(true);
+        second.user_id = b"user-two".to_vec();
+        second.extensions = Some(Value::map([(
+            Value::text("largeBlobKey"),
+            Value::Bool(true),
+        )]));
+        let other_key = k
+            .device
+            .make_credential(&second, tx())
+            .unwrap()
+            .large_blob_key
+            .unwrap();
+
+        let cdh = [8u8; 32];
+        let ga = k
+            .device
+            .pin_token(
+                "1234",
+                Permissions(Permissions::GET_ASSERTION),
+                Some("example.org"),
+            )
+            .unwrap();
+        let assertion = k
+            .device
+            .get_assertion(
+                &GetAssertionRequest {
+                    rp_id: "example.org".into(),
+                    client_data_hash: cdh.to_vec(),
+                    allow_list: vec![fido_wire::ctap2::Descriptor::public_key(id)],
+                    extensions: Some(Value::map([(
+                        Value::text("largeBlobKey"),
+                        Value::Bool(true),
+                    )])),
+                    options: RequestOptions::default(),
+                    pin_uv_auth_param: Some(ga.authenticate(&cdh)),
+                    pin_uv_auth_protocol: Some(ga.protocol().id()),
+                },
+                tx(),
+            )
+            .unwrap();
+        let blob_key = assertion.large_blob_key.unwrap();
+        assert_eq!(blob_key, made_key);
+
+        // An ML-DSA-65 public key (1,952 bytes) as the blob: it compresses little.
+        let cert_like = incompressible(1952);
+        let mut array = k.device.large_blob_read().unwrap();
+        array.write(&blob_key, &cert_like).unwrap();
+        array
+            .write(&other_key, b"the other credential's note")
+            .unwrap();
+        let lbw = k
+            .device
+            .pin_token("1234", Permissions(Permissions::LARGE_BLOB_WRITE), None)
+            .unwrap();
+        k.device.large_blob_write_array(Some(&lbw), &array).unwrap();
+        let read = k.device.large_blob_read().unwrap();
+        assert_eq!(read.elements.len(), 2);
+        assert_eq!(read.read(&blob_key).unwrap(), Some(cert_like));
+        assert_eq!(
+            read.read(&other_key).unwrap().as_deref(),
+            Some(&b"the other credential's note"[..])
+        );
+    }
+}
+
+// ---- hmac-secret-mc (CTAP 2.2 §12.7) and prf at creation ----
+
+mod hmac_secret_mc {
+    use super::*;
+
+    const EVAL: &str = r#"{"prf": {"eval": {"first": "Zmlyc3Q", "second": "c2Vjb25k"}}}"#;
+
+    fn prf_results(outputs: &serde_json::Map<String, serde_json::Value>) -> serde_json::Value {
+        outputs["prf"]["results"].clone()
+    }
+
+    /// CTAP 2.2 §12.7: hmac-secret-mc evaluates the new credential's
+    /// CredRandom at creation, the same secret getAssertion's hmac-secret
+    /// (§12.5) uses later — with UV (a PIN) and without, for a classical
+    /// and an ML-DSA credential. WebAuthn L3 §10.1.4: prf.eval at creation.
+    #[test]
+    fn prf_results_at_creation_match_those_of_the_assertion() {
+        assert!(
+            key(Config::default())
+                .device
+                .info()
+                .extensions
+                .iter()
+                .any(|e| e == "hmac-secret-mc")
+        );
+        for (alg, pin) in [
+            (CoseAlgorithm::ES256, None),
+            (CoseAlgorithm::ML_DSA_65, None),
+            (CoseAlgorithm::ES256, Some("1234")),
+            (CoseAlgorithm::ML_DSA_65, Some("1234")),
+        ] {
+            let mut k = key(Config::default());
+            let uv = if let Some(pin) = pin {
+                k.device.set_pin(pin).unwrap();
+                UserVerificationRequirement::Required
+            } else {
+                UserVerificationRequirement::Discouraged
+            };
+            let ctx = || match pin {
+                Some(p) => with_pin(p),
+                None => ClientContext::new(ORIGIN),
+            };
+            let mut options = creation(&[alg], true, uv.clone());
+            options.extensions = Some(serde_json::from_str(EVAL).unwrap());
+            let reg = webauthn::register(&mut k.device, &options, &mut ctx()).unwrap();
+            let at_creation = prf_results(&reg.client_extension_results);
+            assert_eq!(reg.client_extension_results["prf"]["enabled"], true);
+            assert!(at_creation["first"].is_string(), "{alg} {at_creation}");
+            assert!(at_creation["second"].is_string());
+            assert_ne!(at_creation["first"], at_creation["second"]);
+            let mut req = request(std::slice::from_ref(&reg.raw_id.0), uv);
+            req.extensions = Some(serde_json::from_str(EVAL).unwrap());
+            let auth = webauthn::authenticate(&mut k.device, &req, &mut ctx()).unwrap();
+            assert_eq!(
+                prf_results(&auth.client_extension_results),
+                at_creation,
+                "{alg} with PIN {pin:?}"
+            );
+        }
+    }
+
+    fn mc_input(k: &mut Key, salts: &[u8], tamper: bool) -> Value {
+        let protocol = k.device.pin_protocol().unwrap();
+        let (platform_key, shared) = k.device.key_agreement(protocol).unwrap();
+        let salt_enc = shared.encrypt(salts).unwrap();
+        let mut salt_auth = shared.authenticate(&salt_enc);
+        if tamper {
+            salt_auth[0] ^= 1;
+        }
+        Value::map([
+            (Value::int(1), platform_key.to_value()),
+            (Value::int(2), Value::bytes(salt_enc)),
+            (Value::int(3), Value::bytes(salt_auth)),
+            (Value::int(4), Value::int(protocol.id())),
+        ])
+    }
+
+    /// §12.7 with §12.5's checks: saltAuth must verify (PIN_AUTH_INVALID),
+    /// salts are 32 or 64 bytes (INVALID_LENGTH), and without hmac-secret:
+    /// true there is no CredRandom, so no hmac-secret-mc output.
+    #[test]
+    fn its_input_is_checked_and_needs_hmac_secret() {
+        let mut k = key(Config::default());
+        let tx = || Transaction::with_timeout(Duration::from_secs(10));
+        let with = |ext: Vec<(&str, Value)>| {
+            let mut req = raw_mc("example.org", &[4u8; 32], None);
+            req.extensions = Some(Value::map(
+                ext.into_iter().map(|(k, v)| (Value::text(k), v)),
+            ));
+            req
+        };
+        let input = mc_input(&mut k, &[1u8; 32], true);
+        let err = k
+            .device
+            .make_credential(
+                &with(vec![
+                    ("hmac-secret", Value::Bool(true)),
+                    ("hmac-secret-mc", input),
+                ]),
+                tx(),
+            )
+            .unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::PIN_AUTH_INVALID), "{err}");
+        let input = mc_input(&mut k, &[1u8; 48], false);
+        let err = k
+            .device
+            .make_credential(
+                &with(vec![
+                    ("hmac-secret", Value::Bool(true)),
+                    ("hmac-secret-mc", input),
+                ]),
+                tx(),
+            )
+            .unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::INVALID_LENGTH), "{err}");
+        let input = mc_input(&mut k, &[1u8; 32], false);
+        let made = k
+            .device
+            .make_credential(&with(vec![("hmac-secret-mc", input)]), tx())
+            .unwrap();
+        let ad = AuthenticatorData::parse(&made.auth_data).unwrap();
+        assert!(ad.extensions.is_none(), "{:?}", ad.extensions);
+        let input = mc_input(&mut k, &[1u8; 32], false);
+        let made = k
+            .device
+            .make_credential(
+                &with(vec![
+                    ("hmac-secret", Value::Bool(true)),
+                    ("hmac-secret-mc", input),
+                ]),
+                tx(),
+            )
+            .unwrap();
+        let ext = AuthenticatorData::parse(&made.auth_data)
+            .unwrap()
+            .extensions
+            .unwrap();
+        assert_eq!(ext.get_text("hmac-secret"), Some(&Value::Bool(true)));
+        // One 32-byte output, encrypted (protocol 2: a 16-byte IV first).
+        assert_eq!(
+            ext.get_text("hmac-secret-mc")
+                .and_then(Value::as_bytes)
+                .map(<[u8]>::len),
+            Some(48)
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! The authenticator's CTAP2 command processing (CTAP 2.1 §6): getInfo,
 //! makeCredential, getAssertion, getNextAssertion, clientPIN, selection,
-//! reset, credentialManagement and authenticatorConfig, with user presence
+//! reset, credentialManagement, authenticatorConfig and
+//! authenticatorLargeBlobs, with user presence
 //! through a [`PresencePolicy`] and state through a [`StateStore`].
 //!
 //! Requests are decoded with the strict CTAP2 profile; every failure maps to
@@ -21,7 +22,7 @@ use fido_wire::cbor::{self, DecodeError, DecodeOptions, Value};
 use fido_wire::cose::CoseAlgorithm;
 use fido_wire::ctap2::{
     AlgorithmEntry, ClientPinRequest, ConfigRequest, CredMgmtRequest, Ctap2Error,
-    GetAssertionRequest, GetAssertionResponse, GetInfo, MakeCredentialRequest,
+    GetAssertionRequest, GetAssertionResponse, GetInfo, LargeBlobsRequest, MakeCredentialRequest,
     MakeCredentialResponse, Permissions, StatusCode, UserEntity, command,
 };
 use fido_wire::webauthn::{AttestedCredentialData, AuthenticatorData, Flags};
@@ -103,6 +104,7 @@ pub struct Authenticator {
     pub(crate) pin: PinSession,
     pending: Option<PendingAssertions>,
     pub(crate) enumeration: Option<Enumeration>,
+    pub(crate) large_blob_write: Option<crate::large_blobs::PendingWrite>,
     powered_up: Instant,
     rng: SystemRandom,
 }
@@ -166,6 +168,7 @@ impl Authenticator {
             pin,
             pending: None,
             enumeration: None,
+            large_blob_write: None,
             powered_up: Instant::now(),
             rng: SystemRandom::new(),
         })
@@ -204,6 +207,7 @@ impl Authenticator {
                 ("authnrCfg".into(), true),
                 ("clientPin".into(), pin_set),
                 ("pinUvAuthToken".into(), true),
+                ("largeBlobs".into(), true),
                 ("setMinPINLength".into(), true),
                 ("makeCredUvNotRqd".into(), !self.state.always_uv),
             ],
@@ -221,6 +225,9 @@ impl Authenticator {
                     alg: *alg,
                 })
                 .collect(),
+            max_serialized_large_blob_array: Some(
+                crate::large_blobs::MAX_SERIALIZED_LARGE_BLOB_ARRAY as u64,
+            ),
             force_pin_change: Some(self.state.pin.force_change),
             min_pin_length: Some(self.state.pin.min_length),
             firmware_version: Some(self.config.firmware_version),
@@ -334,6 +341,12 @@ impl Authenticator {
                 self.authenticator_config(&req)?;
                 Self::encode_ok(None)
             }
+            command::LARGE_BLOBS => {
+                let req = LargeBlobsRequest::from_value(&Self::params(params)?)
+                    .map_err(|e| field_error(&e))?;
+                let response = self.large_blobs(&req)?;
+                Self::encode_ok(response.map(|r| r.to_value()).as_ref())
+            }
             command::SELECTION => self
                 .presence("selection", None, ctx)
                 .and_then(|()| Self::encode_ok(None)),
@@ -445,7 +458,8 @@ impl Authenticator {
             &req.rp_id,
             !discoverable,
         )?;
-        let extensions = RegistrationExtensions::parse(req.extensions.as_ref(), discoverable)?;
+        let extensions =
+            RegistrationExtensions::parse(req.extensions.as_ref(), discoverable, &self.pin)?;
         // Step 12: an excluded credential still needs a touch before the
         // error, so a page cannot probe silently; credProtect 3 hides it
         // without UV.
@@ -489,7 +503,7 @@ impl Authenticator {
             cred_blob: None,
             large_blob_key: None,
         };
-        let outputs = extensions.apply(&mut credential, &self.state.pin, &self.rng)?;
+        let outputs = extensions.apply(&mut credential, &self.state.pin, &self.rng, uv)?;
         let auth_data = AuthenticatorData {
             rp_id_hash: sha256(req.rp_id.as_bytes()),
             flags: Flags(Flags::UP | if uv { Flags::UV } else { 0 }),
@@ -727,6 +741,7 @@ impl Authenticator {
         };
         self.pin = PinSession::power_up(self.config.token_lifetime)?;
         self.pending = None;
+        self.large_blob_write = None;
         self.persist()
     }
 
@@ -737,6 +752,7 @@ impl Authenticator {
         self.powered_up = Instant::now();
         self.pending = None;
         self.enumeration = None;
+        self.large_blob_write = None;
         self.pin = PinSession::power_up(self.config.token_lifetime)?;
         Ok(())
     }

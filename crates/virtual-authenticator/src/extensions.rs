@@ -1,6 +1,7 @@
 //! Authenticator extensions (CTAP 2.1 §12): credProtect, hmac-secret,
-//! credBlob, largeBlobKey and minPinLength — what each reads from a
-//! request, keeps with the credential, and writes into authenticator data.
+//! credBlob, largeBlobKey and minPinLength, and CTAP 2.2's hmac-secret-mc
+//! (hmac-secret's outputs at creation) — what each reads from a request,
+//! keeps with the credential, and writes into authenticator data.
 
 use crate::authenticator::CtapResult;
 use crate::pin::{PinRecord, PinSession};
@@ -14,10 +15,11 @@ use pin_uv_auth::{Protocol, SharedSecret};
 use zeroize::Zeroizing;
 
 /// The extensions getInfo lists.
-pub const SUPPORTED: [&str; 5] = [
+pub const SUPPORTED: [&str; 6] = [
     "credBlob",
     "credProtect",
     "hmac-secret",
+    "hmac-secret-mc",
     "largeBlobKey",
     "minPinLength",
 ];
@@ -42,10 +44,12 @@ fn input<'a>(extensions: Option<&'a Value>, name: &str) -> Option<&'a Value> {
 }
 
 /// What makeCredential asked of the extensions.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct RegistrationExtensions {
     cred_protect: Option<u8>,
     hmac_secret: bool,
+    /// hmac-secret-mc's salts, honoured with hmac-secret: true only.
+    hmac_secret_mc: Option<HmacSecretInput>,
     cred_blob: Option<Vec<u8>>,
     large_blob_key: bool,
     min_pin_length: bool,
@@ -53,7 +57,13 @@ pub struct RegistrationExtensions {
 
 impl RegistrationExtensions {
     /// Reads the extension inputs; unknown extensions are ignored.
-    pub fn parse(extensions: Option<&Value>, discoverable: bool) -> CtapResult<Self> {
+    /// hmac-secret-mc's salts are checked and decrypted here, as
+    /// hmac-secret's are in getAssertion.
+    pub fn parse(
+        extensions: Option<&Value>,
+        discoverable: bool,
+        pin: &PinSession,
+    ) -> CtapResult<Self> {
         if let Some(e) = extensions
             && e.as_map().is_none()
         {
@@ -82,6 +92,12 @@ impl RegistrationExtensions {
                 ),
             },
             hmac_secret: flag("hmac-secret")?,
+            // Outputs at creation need the CredRandom hmac-secret creates:
+            // without hmac-secret: true there is nothing to evaluate.
+            hmac_secret_mc: match input(extensions, "hmac-secret-mc") {
+                Some(v) if flag("hmac-secret")? => Some(HmacSecretInput::parse(v, pin)?),
+                _ => None,
+            },
             cred_blob: match input(extensions, "credBlob") {
                 None => None,
                 Some(v) => Some(
@@ -102,6 +118,7 @@ impl RegistrationExtensions {
         credential: &mut Credential,
         pin: &PinRecord,
         rng: &SystemRandom,
+        user_verified: bool,
     ) -> CtapResult<Option<Value>> {
         let mut out = Vec::new();
         if let Some(level) = self.cred_protect {
@@ -111,6 +128,12 @@ impl RegistrationExtensions {
         if self.hmac_secret {
             let mut random = Zeroizing::new([0u8; 64]);
             rng.fill(random.as_mut()).map_err(|_| StatusCode::OTHER)?;
+            if let Some(input) = &self.hmac_secret_mc {
+                out.push((
+                    Value::text("hmac-secret-mc"),
+                    Value::bytes(input.outputs(&random, user_verified)?),
+                ));
+            }
             credential.cred_random = Some(random);
             out.push((Value::text("hmac-secret"), Value::Bool(true)));
         }
@@ -140,6 +163,61 @@ struct HmacSecretInput {
     salts: Zeroizing<Vec<u8>>,
 }
 
+impl HmacSecretInput {
+    /// Checks and decrypts hmac-secret's input map (CTAP 2.1 §12.5):
+    /// {1: keyAgreement, 2: saltEnc, 3: saltAuth, 4: pinUvAuthProtocol}.
+    fn parse(v: &Value, pin: &PinSession) -> CtapResult<Self> {
+        let key = v.get_int(1).ok_or(StatusCode::MISSING_PARAMETER)?;
+        let salt_enc = v
+            .get_int(2)
+            .and_then(Value::as_bytes)
+            .ok_or(StatusCode::MISSING_PARAMETER)?;
+        let salt_auth = v
+            .get_int(3)
+            .and_then(Value::as_bytes)
+            .ok_or(StatusCode::MISSING_PARAMETER)?;
+        let protocol = match v.get_int(4) {
+            None => Protocol::One,
+            Some(p) => p
+                .as_u64()
+                .and_then(|p| Protocol::from_id(p).ok())
+                .ok_or(StatusCode::INVALID_PARAMETER)?,
+        };
+        let peer = CoseKey::from_value(key).map_err(|_| StatusCode::INVALID_PARAMETER)?;
+        let shared = pin
+            .key_agreement()
+            .shared_secret(protocol, &peer)
+            .map_err(|_| StatusCode::INVALID_PARAMETER)?;
+        shared
+            .verify(salt_enc, salt_auth)
+            .map_err(|_| StatusCode::PIN_AUTH_INVALID)?;
+        let salts = shared
+            .decrypt(salt_enc)
+            .map_err(|_| StatusCode::INVALID_LENGTH)?;
+        if salts.len() != 32 && salts.len() != 64 {
+            return Err(StatusCode::INVALID_LENGTH);
+        }
+        Ok(HmacSecretInput { shared, salts })
+    }
+
+    /// HMAC-SHA-256 of each salt under CredRandomWithUV (the first half) or
+    /// CredRandomWithoutUV (the second), encrypted with the shared secret.
+    fn outputs(&self, random: &[u8; 64], user_verified: bool) -> CtapResult<Vec<u8>> {
+        let secret = if user_verified {
+            random.get(..32)
+        } else {
+            random.get(32..)
+        }
+        .ok_or(StatusCode::OTHER)?;
+        let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
+        let mut outputs = Zeroizing::new(Vec::with_capacity(64));
+        for salt in self.salts.chunks(32) {
+            outputs.extend_from_slice(hmac::sign(&key, salt).as_ref());
+        }
+        self.shared.encrypt(&outputs).map_err(|_| StatusCode::OTHER)
+    }
+}
+
 /// What getAssertion asked of the extensions.
 #[derive(Default)]
 pub struct AssertionExtensions {
@@ -160,39 +238,7 @@ impl AssertionExtensions {
         }
         let hmac_secret = match input(extensions, "hmac-secret") {
             None => None,
-            Some(v) => {
-                let key = v.get_int(1).ok_or(StatusCode::MISSING_PARAMETER)?;
-                let salt_enc = v
-                    .get_int(2)
-                    .and_then(Value::as_bytes)
-                    .ok_or(StatusCode::MISSING_PARAMETER)?;
-                let salt_auth = v
-                    .get_int(3)
-                    .and_then(Value::as_bytes)
-                    .ok_or(StatusCode::MISSING_PARAMETER)?;
-                let protocol = match v.get_int(4) {
-                    None => Protocol::One,
-                    Some(p) => p
-                        .as_u64()
-                        .and_then(|p| Protocol::from_id(p).ok())
-                        .ok_or(StatusCode::INVALID_PARAMETER)?,
-                };
-                let peer = CoseKey::from_value(key).map_err(|_| StatusCode::INVALID_PARAMETER)?;
-                let shared = pin
-                    .key_agreement()
-                    .shared_secret(protocol, &peer)
-                    .map_err(|_| StatusCode::INVALID_PARAMETER)?;
-                shared
-                    .verify(salt_enc, salt_auth)
-                    .map_err(|_| StatusCode::PIN_AUTH_INVALID)?;
-                let salts = shared
-                    .decrypt(salt_enc)
-                    .map_err(|_| StatusCode::INVALID_LENGTH)?;
-                if salts.len() != 32 && salts.len() != 64 {
-                    return Err(StatusCode::INVALID_LENGTH);
-                }
-                Some(HmacSecretInput { shared, salts })
-            }
+            Some(v) => Some(HmacSecretInput::parse(v, pin)?),
         };
         let flag = |name| -> CtapResult<bool> {
             match input(extensions, name) {
@@ -215,23 +261,10 @@ impl AssertionExtensions {
     ) -> CtapResult<Option<Value>> {
         let mut out = Vec::new();
         if let (Some(input), Some(random)) = (&self.hmac_secret, &credential.cred_random) {
-            // CredRandomWithUV is the first half, CredRandomWithoutUV the second.
-            let secret = if user_verified {
-                random.get(..32)
-            } else {
-                random.get(32..)
-            }
-            .ok_or(StatusCode::OTHER)?;
-            let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
-            let mut outputs = Zeroizing::new(Vec::with_capacity(64));
-            for salt in input.salts.chunks(32) {
-                outputs.extend_from_slice(hmac::sign(&key, salt).as_ref());
-            }
-            let encrypted = input
-                .shared
-                .encrypt(&outputs)
-                .map_err(|_| StatusCode::OTHER)?;
-            out.push((Value::text("hmac-secret"), Value::bytes(encrypted)));
+            out.push((
+                Value::text("hmac-secret"),
+                Value::bytes(input.outputs(random, user_verified)?),
+            ));
         }
         if self.cred_blob {
             out.push((

@@ -9,7 +9,7 @@
 //!
 //! Modules: [`keys`] (credential key pairs), `pin` (clientPIN and the
 //! pinUvAuthToken), `extensions`, `cred_mgmt` (credentialManagement and
-//! authenticatorConfig), [`attestation`] (the packed basic certificate
+//! authenticatorConfig), `large_blobs` (authenticatorLargeBlobs), [`attestation`] (the packed basic certificate
 //! chain), [`presence`] (the user-presence policy) and [`state`] (the
 //! persistent state and its file).
 
@@ -20,6 +20,7 @@ mod authenticator;
 mod cred_mgmt;
 mod extensions;
 pub mod keys;
+mod large_blobs;
 mod pin;
 pub mod presence;
 pub mod state;
@@ -27,5 +28,6 @@ pub mod state;
 pub mod uhid;
 
 pub use authenticator::{AttestationMode, Authenticator, Config, OpenError, SharedAuthenticator};
+pub use large_blobs::MAX_SERIALIZED_LARGE_BLOB_ARRAY;
 pub use presence::{PresencePolicy, PresencePrompt, PresenceRequest, PresenceResponder};
 pub use state::{StateError, StateStore};

@@ -135,11 +135,21 @@ impl PinSession {
         record: &mut PinRecord,
     ) -> CtapResult<ClientPinResponse> {
         match req.sub_command {
-            PinSubCommand::GET_PIN_RETRIES => Ok(ClientPinResponse {
-                pin_retries: Some(record.retries),
-                power_cycle_state: Some(self.needs_power_cycle()),
-                ..ClientPinResponse::default()
-            }),
+            PinSubCommand::GET_PIN_RETRIES => {
+                // With no PIN there is no counter to report: answer
+                // PIN_NOT_SET, as real keys do and python-fido2's device
+                // suite expects after a factory reset (CTAP 2.1 §6.5.5.2
+                // names no error; getKeyAgreement must keep working
+                // without a PIN, since setPIN needs it).
+                if record.hash.is_none() {
+                    return Err(StatusCode::PIN_NOT_SET);
+                }
+                Ok(ClientPinResponse {
+                    pin_retries: Some(record.retries),
+                    power_cycle_state: Some(self.needs_power_cycle()),
+                    ..ClientPinResponse::default()
+                })
+            }
             PinSubCommand::GET_KEY_AGREEMENT => {
                 protocol(req.protocol)?;
                 Ok(ClientPinResponse {
@@ -161,10 +171,11 @@ impl PinSession {
                 if permissions.0 == 0 {
                     return Err(StatusCode::INVALID_PARAMETER);
                 }
-                // No bio enrollment and no large blob store on this key.
+                // No bio enrollment on this key.
                 let supported = Permissions::MAKE_CREDENTIAL
                     | Permissions::GET_ASSERTION
                     | Permissions::CREDENTIAL_MANAGEMENT
+                    | Permissions::LARGE_BLOB_WRITE
                     | Permissions::AUTHENTICATOR_CONFIG;
                 if permissions.0 & !supported != 0 {
                     return Err(StatusCode::UNAUTHORIZED_PERMISSION);
@@ -308,8 +319,11 @@ impl PinSession {
             .ok_or(StatusCode::MISSING_PARAMETER)?;
         let shared = self.shared_secret(req)?;
         self.check_pin_hash(&shared, pin_hash_enc, record)?;
+        // CTAP 2.1 §6.5.5.7.1 / §6.5.5.7.2: after a correct PIN has reset
+        // the retry counter, a pending forced change refuses the token with
+        // PIN_INVALID; only changePIN (which clears forcePINChange) helps.
         if record.force_change {
-            return Err(StatusCode::PIN_POLICY_VIOLATION);
+            return Err(StatusCode::PIN_INVALID);
         }
         // Every earlier token is invalidated by a new one.
         let value = random32()?;

@@ -1,5 +1,6 @@
 //! What the virtual key remembers across power cycles — credentials, the
-//! PIN record, authenticatorConfig settings and the attestation identity —
+//! PIN record, authenticatorConfig settings, the attestation identity and
+//! the large-blob array —
 //! and its state file.
 //!
 //! The file is CTAP2-canonical CBOR under explicit limits, written
@@ -13,7 +14,7 @@ use crate::keys::CredentialKey;
 use crate::pin::PinRecord;
 use fido_wire::cbor::{self, DecodeOptions, Limits, Value};
 use fido_wire::cose::CoseAlgorithm;
-use fido_wire::ctap2::UserEntity;
+use fido_wire::ctap2::{INITIAL_LARGE_BLOB_ARRAY, UserEntity};
 use std::fmt;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -118,7 +119,7 @@ impl fmt::Debug for Credential {
 }
 
 /// Everything that survives a power cycle.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PersistentState {
     /// Credentials, oldest first.
     pub credentials: Vec<Credential>,
@@ -128,6 +129,21 @@ pub struct PersistentState {
     pub always_uv: bool,
     /// The packed basic attestation identity, once generated.
     pub attestation: Option<AttestationIdentity>,
+    /// The serialized large-blob array (CTAP 2.1 §6.10): a CBOR array and
+    /// its 16-byte truncated SHA-256, as the last complete write left it.
+    pub large_blob_array: Vec<u8>,
+}
+
+impl Default for PersistentState {
+    fn default() -> Self {
+        PersistentState {
+            credentials: Vec::new(),
+            pin: PinRecord::default(),
+            always_uv: false,
+            attestation: None,
+            large_blob_array: INITIAL_LARGE_BLOB_ARRAY.to_vec(),
+        }
+    }
 }
 
 fn t(s: &str) -> Value {
@@ -198,6 +214,7 @@ impl PersistentState {
             (t("pin"), pin),
             (t("alwaysUv"), Value::Bool(self.always_uv)),
             (t("attestation"), attestation),
+            (t("largeBlobs"), Value::bytes(self.large_blob_array.clone())),
         ]);
         Ok(Zeroizing::new(cbor::to_canonical_vec(&root)))
     }
@@ -335,7 +352,25 @@ impl PersistentState {
                 .map_err(|e| corrupt(e.to_string()))?,
             ),
         };
+        // Files written before large blobs existed have none: the initial array.
+        let large_blob_array = match root.get_text("largeBlobs") {
+            None => INITIAL_LARGE_BLOB_ARRAY.to_vec(),
+            Some(v) => {
+                let b = v.as_bytes().ok_or_else(|| bad("largeBlobs"))?;
+                if b.len() < INITIAL_LARGE_BLOB_ARRAY.len()
+                    || b.len() > crate::large_blobs::MAX_SERIALIZED_LARGE_BLOB_ARRAY
+                {
+                    return Err(corrupt(format!(
+                        "\"largeBlobs\" is {} bytes, outside 17..={}",
+                        b.len(),
+                        crate::large_blobs::MAX_SERIALIZED_LARGE_BLOB_ARRAY
+                    )));
+                }
+                b.to_vec()
+            }
+        };
         Ok(PersistentState {
+            large_blob_array,
             credentials,
             pin,
             always_uv: field(&root, "alwaysUv")?

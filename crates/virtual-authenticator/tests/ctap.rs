@@ -529,3 +529,27 @@ fn presence_asked_of_a_person_through_a_prompt() {
     assert_eq!(seen[0].rp_id.as_deref(), Some("example.org"));
     assert_eq!(seen[2].operation, "selection");
 }
+
+/// CTAP 2.1 §6.10.2: the stored large-blob array starts as the empty array
+/// and its hash — also for a state file written before large blobs existed —
+/// and a stored array of an impossible size is a corrupt file, not a crash.
+#[test]
+fn state_files_without_or_with_a_bad_large_blob_array() {
+    use fido_wire::cbor::{self, DecodeOptions};
+    use fido_wire::ctap2::INITIAL_LARGE_BLOB_ARRAY;
+    use virtual_authenticator::state::{PersistentState, StateError};
+    let path = std::path::Path::new("key.state");
+    let fresh = PersistentState::default();
+    assert_eq!(fresh.large_blob_array, INITIAL_LARGE_BLOB_ARRAY.to_vec());
+    let bytes = fresh.to_cbor().unwrap();
+    let Value::Map(mut root) = cbor::from_slice(&bytes, &DecodeOptions::CTAP2).unwrap() else {
+        panic!("the state is a map");
+    };
+    let with = |root: &[(Value, Value)]| cbor::to_canonical_vec(&Value::Map(root.to_vec()));
+    root.retain(|(k, _)| k.as_text() != Some("largeBlobs"));
+    let old = PersistentState::from_cbor(&with(&root), path).unwrap();
+    assert_eq!(old.large_blob_array, INITIAL_LARGE_BLOB_ARRAY.to_vec());
+    root.push((Value::text("largeBlobs"), Value::bytes(vec![0x80; 3])));
+    let err = PersistentState::from_cbor(&with(&root), path).unwrap_err();
+    assert!(matches!(err, StateError::Corrupt { .. }), "{err}");
+}

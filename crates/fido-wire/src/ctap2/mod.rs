@@ -1,7 +1,7 @@
 //! CTAP2 messages as both ends write and read them: command bytes, status
 //! codes, and the request and response maps (CTAP 2.1 §6, CTAP 2.2):
 //! makeCredential, getAssertion, getInfo, clientPIN, credentialManagement
-//! and authenticatorConfig.
+//! authenticatorConfig and authenticatorLargeBlobs.
 //!
 //! Responses are decoded in any key order (real authenticators do not all
 //! sort) but under the CTAP limits; what this crate encodes is always
@@ -11,6 +11,7 @@ mod client_pin;
 mod cred_mgmt;
 mod fields;
 mod get_info;
+mod large_blobs;
 mod requests;
 mod responses;
 mod status;
@@ -22,6 +23,11 @@ pub use cred_mgmt::{
 };
 pub use fields::Ctap2Error;
 pub use get_info::{AlgorithmEntry, GetInfo};
+pub use large_blobs::{
+    INITIAL_LARGE_BLOB_ARRAY, LARGE_BLOB_HASH_LEN, LargeBlobEntry, LargeBlobsRequest,
+    LargeBlobsResponse, MIN_SERIALIZED_LARGE_BLOB_ARRAY, large_blob_write_message,
+    max_fragment_length, split_serialized_large_blob_array,
+};
 pub use requests::{
     Descriptor, GetAssertionRequest, MakeCredentialRequest, PinUvAuthParam, RequestOptions,
     encode_request,
