@@ -5,7 +5,6 @@
 import { h, card, mount, errorBox, notice, table, time, ttl, tick, short, yesNo, badge, field, toMs } from '../dom.js';
 import { api, launchSecret, session } from '../api.js';
 import { eventStream } from '../stream.js';
-import * as shapes from '../shapes.js';
 
 export const title = 'Session security';
 
@@ -39,8 +38,8 @@ export async function render(root, { alive } = { alive: () => true }) {
     sessions: () => { mount(bodies.sessions, sessionsView(state.sessions)); if (state.challenges) draw.challenges(); },
     challenges: () => mount(bodies.challenges, challengesView(state.challenges, currentTag(state.sessions))),
     cookies: () => mount(bodies.cookies, cookiesView(state.cookies)),
-    cleanup: () => mount(bodies.cleanup, cleanupView(state.cleanup, (r) => { state.cleanup = shapes.cleanup(r); draw.cleanup(); }, bodies.cleanup)),
-    key: () => mount(bodies.key, keyView(state.key, (k) => { state.key = shapes.key(k); draw.key(); }, bodies.key)),
+    cleanup: () => mount(bodies.cleanup, cleanupView(state.cleanup, (r) => { state.cleanup = r; draw.cleanup(); }, bodies.cleanup)),
+    key: () => mount(bodies.key, keyView(state.key, (k) => { state.key = k; draw.key(); }, bodies.key)),
     storage: () => mount(bodies.storage, storageView(state.storage)),
     events: () => mount(bodies.events, eventsView(state.events)),
   };
@@ -55,7 +54,7 @@ export async function render(root, { alive } = { alive: () => true }) {
   };
   const loadAll = () => Promise.all([...SECTIONS, 'cookies'].map(async (name) => {
     try {
-      state[name] = shapes[name](await api.get(`/api/inspect/${name}`, { inspect: true }));
+      state[name] = await api.get(`/api/inspect/${name}`, { inspect: true });
       draw[name]();
     } catch (e) {
       if (e.status === 401 || e.status === 403 || e.status === 421) showDenied(e);
@@ -73,11 +72,11 @@ export async function render(root, { alive } = { alive: () => true }) {
       if (!draw[name]) return;
       if (name === 'events' && !Array.isArray(data)) {
         // Tolerate a single event pushed on its own.
-        state.events = [...(state.events || []), ...shapes.events([data])].slice(-MAX_EVENTS);
+        state.events = [...(state.events || []), data].slice(-MAX_EVENTS);
       } else if (name === 'sessions') {
-        state.sessions = markCurrent(shapes.sessions(data), state.sessions);
+        state.sessions = markCurrent(data, state.sessions);
       } else {
-        state[name] = shapes[name](data);
+        state[name] = data;
       }
       draw[name]();
     },
@@ -182,7 +181,7 @@ function markCurrent(list, previous) {
 }
 
 function cookiesView(answer) {
-  const { rows, current } = shapes.cookies(answer);
+  const { rows = [], current } = answer || {};
   if (!rows.length) return h('p', { class: 'empty' }, 'The server reported no cookie policy.');
   // Optional members some servers add: the lifetime class and why Secure is (not) set.
   const hasLifetime = rows.some((r) => r.lifetime !== undefined);
@@ -256,7 +255,7 @@ function keyView(k, update, body) {
       h('dt', {}, 'Fingerprint'), h('dd', {}, h('code', { class: 'raw' }, k.fingerprint || '—')),
       k.previous ? [h('dt', {}, 'Previous'), h('dd', {}, h('code', { class: 'raw' }, k.previous.fingerprint),
         k.previous.validUntil ? h('div', { class: 'muted small' }, 'opens old cookies until ', time(k.previous.validUntil)) : null)] : null),
-    k.warning ? notice('warn', k.warning) : null,
+    (k.warnings || []).length ? notice('warn', k.warnings.join(' ')) : null,
     h('div', { class: 'actions' }, rotateBtn, revokeBtn));
 }
 

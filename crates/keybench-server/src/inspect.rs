@@ -9,6 +9,7 @@
 use crate::app::{App, Topic};
 use crate::error::ApiError;
 use crate::request::{Reply, RequestInfo};
+use crate::views;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -99,6 +100,10 @@ pub fn guard(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
     Ok(())
 }
 
+fn to_json(view: impl serde::Serialize) -> Json {
+    serde_json::to_value(view).unwrap_or(Json::Null)
+}
+
 /// The JSON of one topic, as the matching GET returns it.
 pub fn snapshot(app: &App, topic: Topic, current: Option<&RequestInfo>) -> Result<Json, ApiError> {
     let engine = &app.engine;
@@ -114,29 +119,28 @@ pub fn snapshot(app: &App, topic: Topic, current: Option<&RequestInfo>) -> Resul
                 })
                 .map(|o| session_engine::session::session_tag(&o.session.id));
             let list = session_engine::session::list_sessions(&**engine.storage(), idle)?;
-            Json::Array(
-                list.into_iter()
-                    .map(|s| {
-                        let mut v = serde_json::to_value(&s).unwrap_or(Json::Null);
-                        if let Json::Object(m) = &mut v {
-                            m.insert(
-                                "current".into(),
-                                json!(current_tag.as_deref() == Some(s.tag.as_str())),
-                            );
-                        }
-                        v
-                    })
-                    .collect(),
+            to_json(
+                list.iter()
+                    .map(|s| views::Session::of(s, current_tag.as_deref() == Some(s.tag.as_str())))
+                    .collect::<Vec<_>>(),
             )
         }
-        Topic::Challenges => serde_json::to_value(session_engine::challenge::list(
-            &**engine.storage(),
-            engine.clock().now(),
-        )?)
-        .unwrap_or(Json::Null),
-        Topic::Cleanup => serde_json::to_value(engine.cleanup_status()).unwrap_or(Json::Null),
-        Topic::Key => serde_json::to_value(engine.key_status()).unwrap_or(Json::Null),
-        Topic::Events => serde_json::to_value(engine.events().snapshot()).unwrap_or(Json::Null),
+        Topic::Challenges => to_json(
+            session_engine::challenge::list(&**engine.storage(), engine.clock().now())?
+                .into_iter()
+                .map(views::Challenge::from)
+                .collect::<Vec<_>>(),
+        ),
+        Topic::Cleanup => to_json(views::Cleanup::from(&engine.cleanup_status())),
+        Topic::Key => to_json(views::Key::from(&engine.key_status())),
+        Topic::Events => to_json(
+            engine
+                .events()
+                .snapshot()
+                .iter()
+                .map(views::Event::from)
+                .collect::<Vec<_>>(),
+        ),
         Topic::Storage => {
             let s = engine.storage_status();
             json!({
@@ -190,21 +194,37 @@ fn cookie_table(app: &App, req: &RequestInfo) -> Json {
                     endpoint: class,
                 };
                 let p = app.engine.cookie_policy(&ctx, lifetime);
-                rows.push(json!({
-                    "context": label,
-                    "endpoint": endpoint,
-                    "lifetime": lifetime,
-                    "policy": p,
-                    "header": p.set_cookie("<sealed>"),
-                }));
+                rows.push(views::CookieRow {
+                    context: label,
+                    endpoint,
+                    lifetime,
+                    header: p.set_cookie("<sealed>"),
+                    name: p.name,
+                    http_only: p.http_only,
+                    secure: p.secure,
+                    same_site: p.same_site,
+                    max_age: p.max_age_secs,
+                    path: p.path,
+                    host_prefix: p.host_prefix,
+                    basis: p.basis,
+                });
             }
         }
     }
-    let current = app.engine.cookie_policy(
-        &req.context(EndpointClass::Normal),
-        CookieLifetime::Metadata,
-    );
-    json!({ "rows": rows, "current": current, "trustedProxyConfigured": !app.config.trusted_proxies.is_empty() })
+    // The asking request's context: the rows whose Secure has the same basis.
+    let current = app
+        .engine
+        .cookie_policy(
+            &req.context(EndpointClass::Normal),
+            CookieLifetime::Metadata,
+        )
+        .basis;
+    let current = rows.iter().find(|r| r.basis == current).map(|r| r.context);
+    to_json(views::Cookies {
+        rows,
+        current,
+        trusted_proxy_configured: !app.config.trusted_proxies.is_empty(),
+    })
 }
 
 fn guarded(app: &App, req: &RequestInfo, topic: Topic) -> Result<Reply, ApiError> {
@@ -230,16 +250,18 @@ pub fn cleanup(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
 /// `POST /api/inspect/cleanup`: a sweep now.
 pub fn cleanup_now(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
     guard(app, &req.headers)?;
-    let report = app.engine.sweep_now();
+    // No report when a sweep was already running: the status says so.
+    let _ = app.engine.sweep_now();
     app.notify(&[
         Topic::Cleanup,
         Topic::Sessions,
         Topic::Challenges,
         Topic::Events,
     ]);
-    Ok(Reply::ok(
-        json!({ "report": report, "status": app.engine.cleanup_status() }),
-    ))
+    // The status; its last run is this sweep.
+    Ok(Reply::ok(to_json(views::Cleanup::from(
+        &app.engine.cleanup_status(),
+    ))))
 }
 
 /// `GET /api/inspect/key`.
@@ -252,9 +274,7 @@ pub fn rotate_key(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
     guard(app, &req.headers)?;
     let status = app.engine.rotate_key()?;
     app.notify(&[Topic::Key, Topic::Events]);
-    Ok(Reply::ok(
-        serde_json::to_value(status).unwrap_or(Json::Null),
-    ))
+    Ok(Reply::ok(to_json(views::Key::from(&status))))
 }
 
 /// `POST /api/inspect/key/revoke-previous`: cookies sealed under the
@@ -263,9 +283,7 @@ pub fn revoke_previous_key(app: &App, req: &RequestInfo) -> Result<Reply, ApiErr
     guard(app, &req.headers)?;
     let status = app.engine.revoke_previous_key()?;
     app.notify(&[Topic::Key, Topic::Events]);
-    Ok(Reply::ok(
-        serde_json::to_value(status).unwrap_or(Json::Null),
-    ))
+    Ok(Reply::ok(to_json(views::Key::from(&status))))
 }
 
 /// `GET /api/inspect/events`.

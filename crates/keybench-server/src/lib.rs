@@ -20,6 +20,7 @@ pub mod listen;
 #[macro_use]
 mod request;
 mod rp_api;
+pub mod views;
 
 pub use app::{ServerConfig, StorageChoice, Topic};
 

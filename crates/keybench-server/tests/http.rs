@@ -83,13 +83,15 @@ fn ceremonies_sessions_and_the_dashboard() {
     let (_, cookies) = srv.inspect(&dash, "/api/inspect/cookies");
     let rows = cookies["rows"].as_array().unwrap();
     assert!(rows.iter().any(|r| r["context"] == "https"
-        && r["policy"]["secure"] == true
+        && r["secure"] == true
         && r["header"].as_str().unwrap().starts_with("__Host-")));
     assert!(
         rows.iter()
-            .any(|r| r["context"] == "http" && r["policy"]["secure"] == false)
+            .any(|r| r["context"] == "http" && r["secure"] == false)
     );
-    assert!(rows.iter().all(|r| r["policy"]["http_only"] == true));
+    assert!(rows.iter().all(|r| r["httpOnly"] == true));
+    // The asking request came over plain HTTP.
+    assert_eq!(cookies["current"], "http", "{cookies}");
     let (_, key_status) = srv.inspect(&dash, "/api/inspect/key");
     assert!(key_status["fingerprint"].is_string(), "{key_status}");
     for path in [
@@ -104,7 +106,7 @@ fn ceremonies_sessions_and_the_dashboard() {
             .unwrap();
         assert_eq!(s, 200, "{path}: {status}");
         assert_eq!(
-            status["previous_fingerprint"].is_string(),
+            status["previous"]["fingerprint"].is_string(),
             path.ends_with("rotate"),
             "{path}: {status}"
         );
@@ -120,7 +122,11 @@ fn ceremonies_sessions_and_the_dashboard() {
         .map(|r| (r.status().as_u16(), r.json::<Value>().unwrap()))
         .unwrap();
     assert_eq!(s, 200, "{report}");
-    assert!(report["status"]["runs"].as_u64().unwrap() >= 1);
+    assert!(report["runs"].as_u64().unwrap() >= 1, "{report}");
+    assert!(
+        report["lastRun"].as_str().unwrap().ends_with('Z'),
+        "{report}"
+    );
 
     // The live stream: every topic at once, as server-sent events.
     let mut stream = dash
@@ -646,5 +652,130 @@ fn graceful_shutdown_loses_no_session_write() {
     assert!(
         challenges >= answered,
         "{challenges} challenges for {answered} answers"
+    );
+}
+
+/// The inspection API answers exactly the members docs/API.md lists for
+/// each endpoint (camelCase, RFC 3339 times): the dashboard reads them as
+/// they come, with no converting layer.
+#[test]
+fn the_inspection_api_answers_the_documented_shapes() {
+    let srv = server(None);
+    let (mut key, _stop) = virtual_key();
+    let (s, v, _) = srv.register(&browser(), &mut key, "alice");
+    assert_eq!(s, 200, "{v}");
+    let dash = browser();
+    let members = |v: &Value| -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let rfc3339 = |v: &Value| {
+        let t = v.as_str().unwrap_or_else(|| panic!("not a time: {v}"));
+        assert!(
+            t.len() >= 20 && t.ends_with('Z') && t.as_bytes()[10] == b'T',
+            "{t}"
+        );
+    };
+    let (_, sessions) = srv.inspect(&dash, "/api/inspect/sessions");
+    let first = &sessions[0];
+    assert_eq!(
+        members(first),
+        [
+            "authenticated",
+            "bytes",
+            "created",
+            "current",
+            "expires",
+            "id",
+            "items",
+            "lastAccess",
+            "tag",
+            "user"
+        ]
+    );
+    for t in ["created", "lastAccess", "expires"] {
+        rfc3339(&first[t]);
+    }
+    let (_, challenges) = srv.inspect(&dash, "/api/inspect/challenges");
+    assert_eq!(
+        members(&challenges[0]),
+        [
+            "ceremony", "consumed", "created", "expires", "id", "origin", "rpId", "session",
+            "state", "user"
+        ]
+    );
+    rfc3339(&challenges[0]["created"]);
+    let (_, cookies) = srv.inspect(&dash, "/api/inspect/cookies");
+    assert_eq!(
+        members(&cookies),
+        ["current", "rows", "trustedProxyConfigured"]
+    );
+    assert_eq!(
+        members(&cookies["rows"][0]),
+        [
+            "basis",
+            "context",
+            "endpoint",
+            "header",
+            "hostPrefix",
+            "httpOnly",
+            "lifetime",
+            "maxAge",
+            "name",
+            "path",
+            "sameSite",
+            "secure"
+        ]
+    );
+    let (_, cleanup) = srv.inspect(&dash, "/api/inspect/cleanup");
+    assert_eq!(
+        members(&cleanup),
+        [
+            "durationMs",
+            "emergencyRuns",
+            "errors",
+            "idleLimitDays",
+            "intervalHours",
+            "lastRun",
+            "maxBytes",
+            "maxSessions",
+            "nextRun",
+            "remaining",
+            "removed",
+            "removedChallenges",
+            "running",
+            "runs",
+            "scanned",
+            "sessionEstimate",
+            "trigger"
+        ]
+    );
+    rfc3339(&cleanup["nextRun"]);
+    let (_, key_status) = srv.inspect(&dash, "/api/inspect/key");
+    assert_eq!(
+        members(&key_status),
+        [
+            "fingerprint",
+            "generated",
+            "previous",
+            "source",
+            "sourceDetail",
+            "warnings"
+        ]
+    );
+    assert_eq!(key_status["source"], "key file", "{key_status}");
+    let (_, events) = srv.inspect(&dash, "/api/inspect/events");
+    assert_eq!(
+        members(&events[0]),
+        [
+            "at", "detail", "kind", "reason", "seq", "session", "severity"
+        ]
+    );
+    rfc3339(&events[0]["at"]);
+    let (_, storage) = srv.inspect(&dash, "/api/inspect/storage");
+    assert_eq!(
+        members(&storage),
+        ["backend", "healthy", "location", "state"]
     );
 }
