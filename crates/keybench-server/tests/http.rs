@@ -570,6 +570,65 @@ fn every_rejection_has_its_status_and_message() {
         s,
         &v,
     );
+    // Enumerated options outside their WebAuthn sets: refused (WebAuthn
+    // clients ignore unknown values; this API names the allowed ones).
+    for (path, body, member, allowed) in [
+        (
+            "/api/advanced/register/begin",
+            json!({ "username": "a", "attestation": "full" }),
+            "attestation",
+            "none, indirect, direct, enterprise",
+        ),
+        (
+            "/api/advanced/register/begin",
+            json!({ "username": "a", "residentKey": "always" }),
+            "residentKey",
+            "discouraged, preferred, required",
+        ),
+        (
+            "/api/advanced/register/begin",
+            json!({ "username": "a", "userVerification": "REQUIRED" }),
+            "userVerification",
+            "required, preferred, discouraged",
+        ),
+        (
+            "/api/advanced/register/begin",
+            json!({ "username": "a", "authenticatorAttachment": "usb" }),
+            "authenticatorAttachment",
+            "platform, cross-platform",
+        ),
+        (
+            "/api/advanced/register/begin",
+            json!({ "username": "a", "hints": ["security-key", "phone"] }),
+            "hints[1]",
+            "security-key, client-device, hybrid",
+        ),
+        (
+            "/api/advanced/authenticate/begin",
+            json!({ "userVerification": "maybe" }),
+            "userVerification",
+            "required, preferred, discouraged",
+        ),
+        (
+            "/api/advanced/authenticate/begin",
+            json!({ "hints": ["nfc"] }),
+            "hints[0]",
+            "security-key, client-device, hybrid",
+        ),
+    ] {
+        let (s, v) = srv.post(&c, path, &body);
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (400, Some("invalid_option")),
+            "{body}: {v}"
+        );
+        let message = v["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(&format!("{member} must be one of {allowed} (not \"")),
+            "{body}: {message}"
+        );
+        row(&mut table, &format!("POST {path} with {body}"), s, &v);
+    }
     let (s, v) = srv.post(&c, "/api/decode", &json!({ "input": "zz" }));
     assert_eq!(s, 400);
     row(&mut table, "POST decode with undecodable input", s, &v);
@@ -646,5 +705,75 @@ fn graceful_shutdown_loses_no_session_write() {
     assert!(
         challenges >= answered,
         "{challenges} challenges for {answered} answers"
+    );
+}
+
+/// The advanced endpoints' enumerated options reach the options as asked
+/// (they are fido-wire's enums from the request body on), and a ceremony
+/// begun with them completes.
+#[test]
+fn advanced_options_are_carried_into_the_ceremony() {
+    let srv = server(None);
+    let (mut key, _stop) = virtual_key();
+    let c = browser();
+    let (s, v) = srv.post(
+        &c,
+        "/api/advanced/register/begin",
+        &json!({
+            "username": "carol",
+            "attestation": "none",
+            "residentKey": "required",
+            "userVerification": "discouraged",
+            "authenticatorAttachment": "cross-platform",
+            "algorithms": [-7],
+            "hints": ["security-key", "hybrid"],
+        }),
+    );
+    assert_eq!(s, 200, "{v}");
+    let pk = &v["publicKey"];
+    assert_eq!(pk["attestation"], "none");
+    assert_eq!(pk["authenticatorSelection"]["residentKey"], "required");
+    assert_eq!(pk["authenticatorSelection"]["requireResidentKey"], true);
+    assert_eq!(
+        pk["authenticatorSelection"]["userVerification"],
+        "discouraged"
+    );
+    assert_eq!(
+        pk["authenticatorSelection"]["authenticatorAttachment"],
+        "cross-platform"
+    );
+    assert_eq!(pk["hints"], json!(["security-key", "hybrid"]));
+    assert_eq!(
+        pk["pubKeyCredParams"],
+        json!([{ "type": "public-key", "alg": -7 }])
+    );
+    let options = fido_wire::webauthn::json::from_json(&serde_json::to_vec(pk).unwrap()).unwrap();
+    let response = webauthn::register(
+        &mut key,
+        &options,
+        &mut ClientContext::new(srv.base.clone()),
+    )
+    .unwrap();
+    let (s, v) = srv.post(
+        &c,
+        "/api/register/complete",
+        &serde_json::to_value(&response).unwrap(),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["credential"]["algorithmName"], "ES256");
+    let attestation = &v["credential"]["attestation"];
+    assert_eq!(attestation["fmt"], attestation["format"]);
+
+    let (s, v) = srv.post(
+        &c,
+        "/api/advanced/authenticate/begin",
+        &json!({ "username": "carol", "userVerification": "required", "hints": ["client-device"] }),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["publicKey"]["userVerification"], "required");
+    assert_eq!(v["publicKey"]["hints"], json!(["client-device"]));
+    assert_eq!(
+        v["publicKey"]["allowCredentials"].as_array().unwrap().len(),
+        1
     );
 }
