@@ -255,10 +255,6 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         addr: config.listen,
         source,
     })?;
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        StartError::Config(format!("data directory {}: {e}", config.data_dir.display()))
-    })?;
-    let store = open_storage(&config)?;
     let port = addr.port();
     let mut hosts = vec![
         format!("localhost:{port}"),
@@ -297,12 +293,25 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
     if config.no_keyring {
         secret.keyring = KeyringChoice::Disabled;
     }
-    let engine = Arc::new(SessionEngine::new(
-        engine_config,
-        store.clone(),
-        Arc::new(SystemClock),
-        &secret,
-    )?);
+    // Everything that touches the disk, the keyring (D-Bus) or the network
+    // runs on the blocking pool: the data directory, the storage (the
+    // embedded store's open and its import of the file layout), the session
+    // engine's secret key. A runtime thread stays free for other tasks
+    // meanwhile, also on a current-thread runtime.
+    let (store, engine) = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || -> Result<_, StartError> {
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                StartError::Config(format!("data directory {}: {e}", config.data_dir.display()))
+            })?;
+            let store = open_storage(&config)?;
+            let engine =
+                SessionEngine::new(engine_config, store.clone(), Arc::new(SystemClock), &secret)?;
+            Ok((store, Arc::new(engine)))
+        })
+        .await
+        .map_err(|e| StartError::Config(format!("start-up was interrupted: {e}")))??
+    };
     let cleanup = engine.spawn_cleanup(Duration::from_secs(30));
     let mut trust = TrustStore::new();
     for der in &config.trust_anchors {

@@ -777,3 +777,85 @@ fn advanced_options_are_carried_into_the_ceremony() {
         1
     );
 }
+
+/// Start-up's blocking work (the data directory, the storage, the secret
+/// key from the keyring or its file) runs on the blocking pool, so the
+/// runtime it is started on stays free: here a current-thread runtime,
+/// whose one thread another task needs. The previous-key file is a FIFO,
+/// so reading it blocks start-up until a writer opens it, and the writer is
+/// a task on that same runtime. Were the key read on the runtime's thread,
+/// the task could never run: a watchdog thread then opens the FIFO after
+/// 10 s so start-up can finish, and the test fails.
+#[test]
+fn start_up_leaves_the_runtime_free() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    if std::env::var_os("KEYBENCH_SECRET_KEY").is_some() {
+        eprintln!("skipped: KEYBENCH_SECRET_KEY is set, so no key file is read");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("secret.key");
+    std::fs::write(&key, "ab".repeat(32)).unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let fifo = dir.path().join("secret.key.previous");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let done = Arc::new(AtomicBool::new(false));
+    let fired = Arc::new(AtomicBool::new(false));
+    {
+        let (done, fired, fifo) = (done.clone(), fired.clone(), fifo.clone());
+        // Detached: it only acts when start-up is stuck on the FIFO.
+        std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while !done.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if !done.load(Ordering::SeqCst) {
+                fired.store(true, Ordering::SeqCst);
+                let _ = std::fs::OpenOptions::new().write(true).open(&fifo);
+            }
+        });
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut config = ServerConfig::local(([127, 0, 0, 1], 0).into(), dir.path().to_owned());
+    config.no_keyring = true;
+    let helped = runtime.block_on(async {
+        // Opens the FIFO for writing once start-up waits to read it (until
+        // then the open fails: no reader), without blocking the thread.
+        let helper = tokio::spawn(async move {
+            loop {
+                match tokio::net::unix::pipe::OpenOptions::new().open_sender(&fifo) {
+                    Ok(sender) => {
+                        drop(sender);
+                        return true;
+                    }
+                    Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+                }
+            }
+        });
+        let running = keybench_server::start(config).await.unwrap();
+        done.store(true, Ordering::SeqCst);
+        let helped = helper.is_finished();
+        helper.abort();
+        // Shutdown's blocking part (joining the cleanup thread and the
+        // store's writer) also stays off this thread.
+        running.shutdown().await;
+        helped
+    });
+    assert!(
+        !fired.load(Ordering::SeqCst),
+        "start-up blocked the runtime's thread: a task on it could not run until the watchdog stepped in"
+    );
+    assert!(
+        helped,
+        "start-up did not wait for the previous-key file: the test did not exercise the key read"
+    );
+}
