@@ -358,9 +358,21 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
     };
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        listen::serve(listener, router(app), limits, rx).await;
+        listen::serve(listener, router(app.clone()), limits, rx).await;
         watcher.abort();
-        drop(cleanup);
+        let _ = watcher.await;
+        // Every connection has ended (serve waits for them, or aborts what
+        // outlives the grace period), so this is the state's last owner
+        // but for request logic still finishing on the blocking pool.
+        // Dropping the cleanup handle joins its thread (maybe mid-sweep),
+        // and the last of the state closes the embedded store, which joins
+        // its writer thread after the queued commits: blocking work, so it
+        // happens on the blocking pool, not on a runtime thread.
+        let _ = tokio::task::spawn_blocking(move || {
+            drop(cleanup);
+            drop(app);
+        })
+        .await;
     });
     Ok(Running {
         addr,

@@ -859,3 +859,49 @@ fn start_up_leaves_the_runtime_free() {
         "start-up did not wait for the previous-key file: the test did not exercise the key read"
     );
 }
+
+/// Shutdown with a live event stream open: after the grace period the
+/// stream's connection is ended, not left running, and the server's state
+/// goes with it, so the store is released when shutdown returns.
+#[test]
+fn shutdown_ends_an_open_stream_and_releases_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut config = ServerConfig::local(([127, 0, 0, 1], 0).into(), dir.path().to_owned());
+    config.no_keyring = true;
+    config.connections.shutdown_grace = Duration::from_millis(300);
+    let running = runtime.block_on(keybench_server::start(config)).unwrap();
+    let base = format!("http://localhost:{}", running.addr.port());
+    let mut stream = browser()
+        .get(format!("{base}/api/inspect/stream"))
+        .bearer_auth(&running.launch_secret)
+        .send()
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let mut buf = [0u8; 4096];
+    assert!(std::io::Read::read(&mut stream, &mut buf).unwrap() > 0);
+    runtime.block_on(running.shutdown());
+    // The store is free: nothing of the server holds it any more.
+    session_store::EmbeddedStore::open(dir.path().join("store")).unwrap();
+    // And the stream ended.
+    let ended = std::thread::spawn(move || {
+        loop {
+            match std::io::Read::read(&mut stream, &mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !ended.is_finished() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stream is still open"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
