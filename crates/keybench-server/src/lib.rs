@@ -325,7 +325,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         config,
         engine: engine.clone(),
         accounts: Accounts::new(store),
-        trust,
+        trust: Arc::new(trust),
         origins,
         hosts,
         launch_secret: launch_secret.clone(),

@@ -21,13 +21,14 @@ use fido_wire::webauthn::json::{
     PublicKeyCredentialHint, RegistrationResponseJson, ResidentKeyRequirement,
     UserEntity as JsonUser, UserVerificationRequirement,
 };
-use fido_wire::webauthn::{AttestationObject, Base64UrlBytes, CollectedClientData};
+use fido_wire::webauthn::{Base64UrlBytes, CollectedClientData};
 use relying_party::accounts::{Accounts, StoredCredential};
 use relying_party::mds;
 use relying_party::{TrustOutcome, TrustStore};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json, json};
 use session_engine::{Binding, Ceremony, EndpointClass, Opened, Session, StateChange};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 fn now_ms() -> u64 {
@@ -424,35 +425,70 @@ fn wrong_ceremony() -> ApiError {
     )
 }
 
-/// The trust store for this session: the configured anchors plus the
-/// metadata statements this session uploaded ("uploaded, not MDS-trusted").
-fn session_trust(app: &App, session: &Session) -> TrustStore {
-    let mut trust = app.trust.clone();
+/// An uploaded metadata statement as the session keeps it: what trust
+/// needs of it and what the metadata list shows, parsed once at upload.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StoredMetadata {
+    /// How many statements the upload held.
+    entries: usize,
+    /// What each contributes to trust.
+    models: Vec<mds::ModelTrust>,
+}
+
+impl StoredMetadata {
+    fn of(entries: &[mds::MetadataEntry]) -> StoredMetadata {
+        StoredMetadata {
+            entries: entries.len(),
+            models: entries.iter().filter_map(mds::ModelTrust::of).collect(),
+        }
+    }
+
+    /// Reads a stored statement: this form, or an upload an earlier build
+    /// kept as sent (parsed now).
+    fn read(bytes: &[u8]) -> Option<StoredMetadata> {
+        serde_json::from_slice(bytes).ok().or_else(|| {
+            mds::parse_uploaded(bytes)
+                .ok()
+                .map(|entries| StoredMetadata::of(&entries))
+        })
+    }
+
+    /// The first statement's AAGUID and description, as the API shows them.
+    fn summary(&self) -> (Option<String>, Option<String>) {
+        let first = self.models.first();
+        (
+            first.map(|m| relying_party::decoder::uuid_string(&m.aaguid)),
+            first.map(|m| m.description.clone()),
+        )
+    }
+}
+
+/// The trust store for this session: the server's (shared, not copied),
+/// with the metadata statements this session uploaded on top ("uploaded,
+/// not MDS-trusted").
+fn session_trust(app: &App, session: &Session) -> Arc<TrustStore> {
     let items = app.engine.items(session);
+    let mut trust: Option<TrustStore> = None;
     if let Ok(list) = items.list() {
         for meta in list
             .iter()
             .filter(|m| m.name.as_str().starts_with("metadata-"))
         {
             if let Ok(Some(bytes)) = items.get(meta.name.as_str())
-                && let Ok(entries) = mds::parse_uploaded(&bytes)
+                && let Some(stored) = StoredMetadata::read(&bytes)
             {
-                mds::apply_uploaded(&entries, &mut trust);
+                let trust = trust.get_or_insert_with(|| TrustStore::over(Arc::clone(&app.trust)));
+                mds::apply_uploaded_models(&stored.models, trust);
             }
         }
     }
-    trust
+    trust.map_or_else(|| Arc::clone(&app.trust), Arc::new)
 }
 
 /// The JSON view of a stored credential (docs/API.md `Credential`).
 pub fn credential_view(c: &StoredCredential) -> Json {
     let r = &c.record;
-    let att = AttestationObject::from_cbor(
-        &URL_SAFE_NO_PAD
-            .decode(&c.attestation_object)
-            .unwrap_or_default(),
-    )
-    .ok();
     let (trust, anchor, reason) = match &r.attestation_trust {
         TrustOutcome::NoAttestation => ("none", None, None),
         TrustOutcome::SelfAttestation => ("self", None, None),
@@ -486,7 +522,9 @@ pub fn credential_view(c: &StoredCredential) -> Json {
             "trust": trust,
             "anchor": anchor,
             "reason": reason,
-            "fmt": att.as_ref().map(|a| a.fmt.clone()),
+            // The same as "format" (kept for clients that read it): the
+            // record's, not the attestation object decoded again.
+            "fmt": r.attestation_format,
         },
         "attestationObject": c.attestation_object,
         "publicKeyBytes": r.public_key.0.len(),
@@ -865,18 +903,21 @@ pub fn upload_metadata(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> 
     let mut id = [0u8; 12];
     aws_lc_rs::rand::fill(&mut id).map_err(|_| ApiError::internal("no randomness"))?;
     let id = URL_SAFE_NO_PAD.encode(id);
-    app.engine
-        .items(&opened.session)
-        .put(&format!("metadata-{id}"), &req.body)?;
-    let first = entries.first();
+    // Kept parsed: registrations read what trust needs, not the statement.
+    let stored = StoredMetadata::of(&entries);
+    app.engine.items(&opened.session).put(
+        &format!("metadata-{id}"),
+        &serde_json::to_vec(&stored).map_err(ApiError::internal)?,
+    )?;
+    let (aaguid, description) = stored.summary();
     app.notify(&[Topic::Sessions]);
     Ok(Reply {
         status: StatusCode::CREATED,
         body: json!({
             "id": id,
-            "aaguid": first.and_then(|e| e.aaguid).map(|a| relying_party::decoder::uuid_string(&a)),
-            "description": first.map(|e| e.description().to_owned()),
-            "entries": entries.len(),
+            "aaguid": aaguid,
+            "description": description,
+            "entries": stored.entries,
             "trust": "uploaded, not MDS-trusted",
         }),
         cookies: Vec::new(),
@@ -895,15 +936,15 @@ pub fn list_metadata(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
         let Some(id) = meta.name.as_str().strip_prefix("metadata-") else {
             continue;
         };
-        let entries = items
+        let (aaguid, description) = items
             .get(meta.name.as_str())?
-            .and_then(|b| mds::parse_uploaded(&b).ok())
+            .and_then(|b| StoredMetadata::read(&b))
+            .map(|s| s.summary())
             .unwrap_or_default();
-        let first = entries.first();
         out.push(json!({
             "id": id,
-            "aaguid": first.and_then(|e| e.aaguid).map(|a| relying_party::decoder::uuid_string(&a)),
-            "description": first.map(|e| e.description().to_owned()),
+            "aaguid": aaguid,
+            "description": description,
             "uploaded": meta.modified.and_then(|m| m.duration_since(SystemTime::UNIX_EPOCH).ok()).map(|d| d.as_millis() as u64),
             "trust": "uploaded, not MDS-trusted",
         }));
@@ -1006,6 +1047,29 @@ mod tests {
             serde_json::from_str(&text).unwrap(),
             PendingCeremony::Authentication { ref allow, .. } if allow.len() == 1
         ));
+    }
+
+    /// Uploaded metadata is kept parsed; an upload an earlier build kept as
+    /// sent still reads (and says the same).
+    #[test]
+    fn stored_metadata_reads_both_forms() {
+        let sent = br#"{"description": "Proto", "aaguid": "6b627669-7274-2d75-706c-6f61642d3031", "attestationRootCertificates": ["MIIB"], "icon": "data:,"}"#;
+        let old = StoredMetadata::read(sent).unwrap();
+        let kept =
+            serde_json::to_vec(&StoredMetadata::of(&mds::parse_uploaded(sent).unwrap())).unwrap();
+        assert!(kept.len() < sent.len() + 64);
+        let new = StoredMetadata::read(&kept).unwrap();
+        assert_eq!(old.models, new.models);
+        assert_eq!((old.entries, new.entries), (1, 1));
+        assert_eq!(
+            new.summary(),
+            (
+                Some("6b627669-7274-2d75-706c-6f61642d3031".to_owned()),
+                Some("Proto".to_owned())
+            )
+        );
+        assert_eq!(new.models[0].root_certificates, ["MIIB"]);
+        assert!(StoredMetadata::read(b"{}").is_none());
     }
 
     /// A challenge issued before the tagged form keeps its old context: it

@@ -905,3 +905,62 @@ fn shutdown_ends_an_open_stream_and_releases_the_store() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// An uploaded metadata statement vouches for its model's attestation in
+/// the session that uploaded it ("uploaded, not MDS-trusted"), and in no
+/// other; the upload and the list show its AAGUID and description.
+#[test]
+fn uploaded_metadata_vouches_in_its_session_only() {
+    use base64::Engine as _;
+    use virtual_authenticator::{AttestationMode, Authenticator, Config};
+    let srv = server(None);
+    let aaguid = *b"kbvirt-upload-01";
+    let authenticator = Authenticator::new(Config {
+        aaguid,
+        attestation: AttestationMode::PackedBasic,
+        ..Config::default()
+    })
+    .unwrap();
+    let root = authenticator.attestation_root().unwrap().to_vec();
+    let (mut key, _stop) = support::virtual_key_with(authenticator);
+    let uuid = relying_party::decoder::uuid_string(&aaguid);
+    let c = browser();
+    let statement = json!({
+        "description": "My prototype",
+        "aaguid": uuid,
+        "protocolFamily": "fido2",
+        "schema": 3,
+        "attestationTypes": ["basic_full"],
+        "attestationRootCertificates": [base64::engine::general_purpose::STANDARD.encode(&root)],
+    });
+    let (s, v) = srv.post(&c, "/api/metadata", &statement);
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(
+        (
+            v["aaguid"].as_str(),
+            v["description"].as_str(),
+            v["entries"].as_u64()
+        ),
+        (Some(uuid.as_str()), Some("My prototype"), Some(1))
+    );
+    let (s, list) = srv.get(&c, "/api/metadata");
+    assert_eq!(s, 200);
+    assert_eq!(list[0]["aaguid"], uuid);
+    assert_eq!(list[0]["description"], "My prototype");
+
+    let (s, v, _) = srv.register(&c, &mut key, "dave");
+    assert_eq!(s, 200, "{v}");
+    let attestation = &v["credential"]["attestation"];
+    assert_eq!(attestation["trust"], "trusted", "{attestation}");
+    assert!(
+        attestation["anchor"]
+            .as_str()
+            .unwrap()
+            .contains("uploaded, not mds-trusted"),
+        "{attestation}"
+    );
+    // Another session, without the upload: the model is not trusted there.
+    let (s, v, _) = srv.register(&browser(), &mut key, "erin");
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["credential"]["attestation"]["trust"], "not trusted");
+}
