@@ -293,6 +293,15 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
     if config.no_keyring {
         secret.keyring = KeyringChoice::Disabled;
     }
+    // What can fail without touching anything comes first: a failure after
+    // the storage is open would close it (joining its writer thread) here.
+    let mut trust = TrustStore::new();
+    for der in &config.trust_anchors {
+        let anchor = TrustAnchor::from_der(der, AnchorSource::Configured)
+            .map_err(|e| StartError::Config(format!("trust anchor: {e}")))?;
+        trust.add_global(anchor);
+    }
+    let launch_secret = random_secret()?;
     // Everything that touches the disk, the keyring (D-Bus) or the network
     // runs on the blocking pool: the data directory, the storage (the
     // embedded store's open and its import of the file layout), the session
@@ -313,13 +322,6 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         .map_err(|e| StartError::Config(format!("start-up was interrupted: {e}")))??
     };
     let cleanup = engine.spawn_cleanup(Duration::from_secs(30));
-    let mut trust = TrustStore::new();
-    for der in &config.trust_anchors {
-        let anchor = TrustAnchor::from_der(der, AnchorSource::Configured)
-            .map_err(|e| StartError::Config(format!("trust anchor: {e}")))?;
-        trust.add_global(anchor);
-    }
-    let launch_secret = random_secret()?;
     let (live, _) = broadcast::channel(256);
     let app = Arc::new(App {
         config,
