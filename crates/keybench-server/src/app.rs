@@ -168,8 +168,9 @@ pub struct App {
     pub engine: Arc<SessionEngine>,
     /// Accounts and credentials (in the same storage as sessions).
     pub accounts: Accounts,
-    /// Attestation trust.
-    pub trust: TrustStore,
+    /// Attestation trust: shared by every ceremony (sessions' uploaded
+    /// statements go on a store over it), never copied.
+    pub trust: Arc<TrustStore>,
     /// Origins the RP and CSRF checks accept.
     pub origins: Vec<String>,
     /// Host header values the inspection API answers.
@@ -215,7 +216,7 @@ impl App {
             self.origins.clone(),
         ))
         .with_policy(policy)
-        .with_trust(self.trust.clone());
+        .with_trust(Arc::clone(&self.trust));
         if algorithms.is_empty() {
             rp
         } else {

@@ -256,10 +256,6 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         addr: config.listen,
         source,
     })?;
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        StartError::Config(format!("data directory {}: {e}", config.data_dir.display()))
-    })?;
-    let store = open_storage(&config)?;
     let port = addr.port();
     let mut hosts = vec![
         format!("localhost:{port}"),
@@ -298,13 +294,8 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
     if config.no_keyring {
         secret.keyring = KeyringChoice::Disabled;
     }
-    let engine = Arc::new(SessionEngine::new(
-        engine_config,
-        store.clone(),
-        Arc::new(SystemClock),
-        &secret,
-    )?);
-    let cleanup = engine.spawn_cleanup(Duration::from_secs(30));
+    // What can fail without touching anything comes first: a failure after
+    // the storage is open would close it (joining its writer thread) here.
     let mut trust = TrustStore::new();
     for der in &config.trust_anchors {
         let anchor = TrustAnchor::from_der(der, AnchorSource::Configured)
@@ -312,12 +303,32 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         trust.add_global(anchor);
     }
     let launch_secret = random_secret()?;
+    // Everything that touches the disk, the keyring (D-Bus) or the network
+    // runs on the blocking pool: the data directory, the storage (the
+    // embedded store's open and its import of the file layout), the session
+    // engine's secret key. A runtime thread stays free for other tasks
+    // meanwhile, also on a current-thread runtime.
+    let (store, engine) = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || -> Result<_, StartError> {
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                StartError::Config(format!("data directory {}: {e}", config.data_dir.display()))
+            })?;
+            let store = open_storage(&config)?;
+            let engine =
+                SessionEngine::new(engine_config, store.clone(), Arc::new(SystemClock), &secret)?;
+            Ok((store, Arc::new(engine)))
+        })
+        .await
+        .map_err(|e| StartError::Config(format!("start-up was interrupted: {e}")))??
+    };
+    let cleanup = engine.spawn_cleanup(Duration::from_secs(30));
     let (live, _) = broadcast::channel(256);
     let app = Arc::new(App {
         config,
         engine: engine.clone(),
         accounts: Accounts::new(store),
-        trust,
+        trust: Arc::new(trust),
         origins,
         hosts,
         launch_secret: launch_secret.clone(),
@@ -338,8 +349,19 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
     }
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        listen::serve(listener, router(app), limits, rx).await;
-        drop(cleanup);
+        listen::serve(listener, router(app.clone()), limits, rx).await;
+        // Every connection has ended (serve waits for them, or aborts what
+        // outlives the grace period), so this is the state's last owner
+        // but for request logic still finishing on the blocking pool.
+        // Dropping the cleanup handle joins its thread (maybe mid-sweep),
+        // and the last of the state closes the embedded store, which joins
+        // its writer thread after the queued commits: blocking work, so it
+        // happens on the blocking pool, not on a runtime thread.
+        let _ = tokio::task::spawn_blocking(move || {
+            drop(cleanup);
+            drop(app);
+        })
+        .await;
     });
     Ok(Running {
         addr,

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, oneshot};
+use tokio::task::JoinSet;
 use tower::{Service, ServiceExt as _};
 
 /// Connection limits (docs/API.md, "Connections").
@@ -53,7 +54,13 @@ pub async fn serve(
     let mut make = router.into_make_service_with_connect_info::<SocketAddr>();
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let permits = Arc::new(Semaphore::new(limits.max_connections));
+    // The connections' tasks, so that what outlives the grace period can be
+    // ended (and ended before this returns: they hold the server's state).
+    let mut connections = JoinSet::new();
     loop {
+        // Reap finished connections so the set stays as small as the
+        // connections open.
+        while connections.try_join_next().is_some() {}
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -83,7 +90,7 @@ pub async fn serve(
             .header_read_timeout(limits.header_read_timeout)
             .serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
-        tokio::spawn(async move {
+        connections.spawn(async move {
             // A client that goes away or breaks the protocol ends only
             // its own connection.
             let _ = connection.await;
@@ -97,4 +104,5 @@ pub async fn serve(
     {
         tracing::info!("shutdown: connections still open after the grace period were closed");
     }
+    connections.shutdown().await;
 }

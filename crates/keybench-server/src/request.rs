@@ -68,12 +68,55 @@ impl RequestInfo {
                 "send the body as application/json",
             ));
         }
-        serde_json::from_slice(&self.body).map_err(|e| {
-            ApiError::bad_request(
-                "invalid_json",
-                format!("the request body is not acceptable: {e}"),
-            )
+        let mut de = serde_json::Deserializer::from_slice(&self.body);
+        let value = serde_path_to_error::deserialize(&mut de)
+            .map_err(|e| (e.path().to_string(), e.into_inner()))
+            .and_then(|v| de.end().map(|()| v).map_err(|e| (String::new(), e)));
+        value.map_err(|(path, inner)| {
+            let text = inner.to_string();
+            let at = format!(" at line {} column {}", inner.line(), inner.column());
+            let text = text.strip_suffix(&at).unwrap_or(&text);
+            // A value outside an enumerated option's set (see [`Known`]).
+            if inner.is_data()
+                && let Some(rest) = text.strip_prefix(NOT_KNOWN)
+            {
+                ApiError::bad_request("invalid_option", format!("{path} {rest}"))
+            } else {
+                ApiError::bad_request(
+                    "invalid_json",
+                    format!("the request body is not acceptable: {inner}"),
+                )
+            }
         })
+    }
+}
+
+/// How [`Known`]'s refusal begins (what tells it from other JSON errors).
+const NOT_KNOWN: &str = "value not known: ";
+
+/// One of fido-wire's enumerated WebAuthn strings, limited to the values
+/// fido-wire knows. WebAuthn tells clients to ignore unknown values (and
+/// fido-wire keeps them as `Other`), but this server's API refuses them:
+/// such a value is a deserialization error naming the allowed values, which
+/// [`RequestInfo::json`] answers as `invalid_option`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Known<T>(pub T);
+
+impl<'de, T> serde::Deserialize<'de> for Known<T>
+where
+    T: serde::Deserialize<'de> + fido_wire::webauthn::json::KnownValues,
+{
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = T::deserialize(d)?;
+        if value.is_known() {
+            Ok(Known(value))
+        } else {
+            Err(serde::de::Error::custom(format_args!(
+                "{NOT_KNOWN}must be one of {} (not {:?})",
+                T::KNOWN.join(", "),
+                value.as_str()
+            )))
+        }
     }
 }
 

@@ -11,7 +11,7 @@
 
 use crate::app::{App, Topic};
 use crate::error::ApiError;
-use crate::request::{Reply, RequestInfo};
+use crate::request::{Known, Reply, RequestInfo};
 use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -21,13 +21,14 @@ use fido_wire::webauthn::json::{
     PublicKeyCredentialHint, RegistrationResponseJson, ResidentKeyRequirement,
     UserEntity as JsonUser, UserVerificationRequirement,
 };
-use fido_wire::webauthn::{AttestationObject, CollectedClientData};
+use fido_wire::webauthn::{Base64UrlBytes, CollectedClientData};
 use relying_party::accounts::{Accounts, StoredCredential};
 use relying_party::mds;
 use relying_party::{TrustOutcome, TrustStore};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json, json};
 use session_engine::{Binding, Ceremony, EndpointClass, Opened, Session, StateChange};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 fn now_ms() -> u64 {
@@ -39,22 +40,46 @@ fn now_ms() -> u64 {
 
 /// The options one ceremony chose, stored with its challenge (the session
 /// engine's challenge context) and returned when the challenge is consumed.
+/// The user the ceremony named is the challenge binding's own (not stored
+/// twice). A context in any other shape (one written before this form, say)
+/// is refused as an unknown challenge.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Pending {
-    registration: bool,
-    /// Whose account a registration adds its credential to.
-    #[serde(default)]
-    target: Option<RegistrationTarget>,
-    /// The user the ceremony named: the challenge binding's own user, filled
-    /// in on consumption (not stored twice).
-    #[serde(skip)]
+#[serde(
+    tag = "ceremony",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
+enum PendingCeremony {
+    /// A registration: which account, under which handle, with which
+    /// requirements.
+    Registration {
+        /// Whose account the credential goes to.
+        target: RegistrationTarget,
+        /// The user handle the options carried.
+        user_handle: Base64UrlBytes,
+        /// The display name the options carried.
+        display_name: String,
+        /// Whether the UV flag must be set.
+        uv_required: bool,
+        /// The algorithms offered (pubKeyCredParams).
+        algorithms: Vec<CoseAlgorithm>,
+    },
+    /// An authentication: its requirement and the allowCredentials sent.
+    Authentication {
+        /// Whether the UV flag must be set.
+        uv_required: bool,
+        /// allowCredentials (empty: a discoverable login).
+        allow: Vec<Base64UrlBytes>,
+    },
+}
+
+/// A consumed challenge: its bytes, the user its binding named, and what
+/// the ceremony chose.
+struct Consumed {
+    challenge: Vec<u8>,
     username: Option<String>,
-    display_name: Option<String>,
-    user_handle: Option<String>,
-    uv_required: bool,
-    algorithms: Vec<i64>,
-    allow: Vec<String>,
+    pending: PendingCeremony,
 }
 
 /// The account a registration's credential goes to.
@@ -167,55 +192,38 @@ struct SimpleRegisterBegin {
     display_name: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// The advanced registration's body. Enumerated options are fido-wire's
+/// WebAuthn enums limited to the values it knows ([`Known`]): anything else
+/// is refused as `invalid_option`, naming the allowed values.
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct AdvancedRegisterBegin {
     username: String,
     display_name: Option<String>,
-    attestation: Option<String>,
-    resident_key: Option<String>,
-    user_verification: Option<String>,
-    authenticator_attachment: Option<String>,
-    algorithms: Option<Vec<i64>>,
+    attestation: Option<Known<AttestationConveyance>>,
+    resident_key: Option<Known<ResidentKeyRequirement>>,
+    user_verification: Option<Known<UserVerificationRequirement>>,
+    authenticator_attachment: Option<Known<AuthenticatorAttachment>>,
+    algorithms: Option<Vec<CoseAlgorithm>>,
     extensions: Option<Map<String, Json>>,
-    hints: Option<Vec<String>>,
+    hints: Option<Vec<Known<PublicKeyCredentialHint>>>,
     timeout: Option<u32>,
     attestation_formats: Option<Vec<String>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct AuthenticateBegin {
     username: Option<String>,
-    user_verification: Option<String>,
+    user_verification: Option<Known<UserVerificationRequirement>>,
     extensions: Option<Map<String, Json>>,
-    hints: Option<Vec<String>>,
+    hints: Option<Vec<Known<PublicKeyCredentialHint>>>,
     timeout: Option<u32>,
 }
 
-fn one_of(value: Option<&str>, allowed: &[&str], what: &str) -> Result<(), ApiError> {
-    match value {
-        Some(v) if !allowed.contains(&v) => Err(ApiError::bad_request(
-            "invalid_option",
-            format!("{what} must be one of {}", allowed.join(", ")),
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// The extensions and hints a ceremony's request asked for, as the options carry them.
-fn extensions_and_hints(
-    extensions: &Option<Map<String, Json>>,
-    hints: &Option<Vec<String>>,
-) -> (Option<Map<String, Json>>, Vec<PublicKeyCredentialHint>) {
-    (
-        extensions.clone(),
-        hints
-            .iter()
-            .flatten()
-            .map(|h| PublicKeyCredentialHint::from(h.as_str()))
-            .collect(),
-    )
+/// The hints a ceremony's request asked for, as the options carry them.
+fn hints(hints: Option<Vec<Known<PublicKeyCredentialHint>>>) -> Vec<PublicKeyCredentialHint> {
+    hints.into_iter().flatten().map(|Known(h)| h).collect()
 }
 
 /// A requested timeout, held between 10 s and 10 min.
@@ -231,26 +239,6 @@ fn register_begin_with(
     b: AdvancedRegisterBegin,
 ) -> Result<Reply, ApiError> {
     Accounts::validate_username(&b.username)?;
-    one_of(
-        b.attestation.as_deref(),
-        &["none", "indirect", "direct", "enterprise"],
-        "attestation",
-    )?;
-    one_of(
-        b.resident_key.as_deref(),
-        &["discouraged", "preferred", "required"],
-        "residentKey",
-    )?;
-    one_of(
-        b.user_verification.as_deref(),
-        &["required", "preferred", "discouraged"],
-        "userVerification",
-    )?;
-    one_of(
-        b.authenticator_attachment.as_deref(),
-        &["platform", "cross-platform"],
-        "authenticatorAttachment",
-    )?;
     let origin = request_origin(app, req)?;
     let current = app.engine.open(&req.context(EndpointClass::Normal))?;
     csrf(
@@ -266,8 +254,8 @@ fn register_begin_with(
         .unwrap_or_else(|| b.username.trim().to_owned());
     let requested_uv = b
         .user_verification
-        .clone()
-        .unwrap_or_else(|| "preferred".into());
+        .map_or(UserVerificationRequirement::Preferred, |Known(uv)| uv);
+    let uv_asked = requested_uv == UserVerificationRequirement::Required;
     // A name that exists belongs to its account: only a session signed in
     // as that account may add a key to it, and then only with user
     // verification when the account already has a verified credential.
@@ -281,18 +269,19 @@ fn register_begin_with(
             aws_lc_rs::rand::fill(&mut h).map_err(|_| ApiError::internal("no randomness"))?;
             (
                 RegistrationTarget::NewAccount,
-                URL_SAFE_NO_PAD.encode(h),
+                h.to_vec(),
                 Vec::new(),
-                requested_uv == "required",
+                uv_asked,
             )
         }
         Some(profile) if signed_in => {
             let credentials = app.accounts.credentials(&username)?;
-            let uv_required =
-                requested_uv == "required" || credentials.iter().any(|c| c.user_verified);
+            let uv_required = uv_asked || credentials.iter().any(|c| c.user_verified);
             (
                 RegistrationTarget::SignedInAccount,
-                profile.user_handle,
+                URL_SAFE_NO_PAD
+                    .decode(&profile.user_handle)
+                    .map_err(ApiError::internal)?,
                 credentials.into_iter().map(|c| c.record.id.0).collect(),
                 uv_required,
             )
@@ -300,17 +289,11 @@ fn register_begin_with(
         Some(_) => return Err(username_taken()),
     };
     let uv = if uv_required {
-        "required".to_owned()
+        UserVerificationRequirement::Required
     } else {
         requested_uv
     };
-    let algorithms: Vec<CoseAlgorithm> = b
-        .algorithms
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .map(CoseAlgorithm)
-        .collect();
+    let algorithms = b.algorithms.unwrap_or_default();
     let rp = app.relying_party(uv_required, &algorithms);
     if let Some(bad) = algorithms.iter().find(|a| !rp.algorithms().contains(a)) {
         return Err(ApiError::bad_request(
@@ -322,15 +305,12 @@ fn register_begin_with(
         Some(opened) => opened,
         None => create_session(app, req, EndpointClass::Normal)?,
     };
-    let pending = Pending {
-        registration: true,
-        target: Some(target),
-        username: Some(username.clone()),
-        display_name: Some(display.clone()),
-        user_handle: Some(handle.clone()),
+    let pending = PendingCeremony::Registration {
+        target,
+        user_handle: handle.clone().into(),
+        display_name: display.clone(),
         uv_required,
-        algorithms: rp.algorithms().iter().map(|a| a.0).collect(),
-        allow: Vec::new(),
+        algorithms: rp.algorithms().to_vec(),
     };
     let issued = app.engine.issue_challenge_with(
         &Binding {
@@ -342,35 +322,33 @@ fn register_begin_with(
         },
         Some(&serde_json::to_string(&pending).map_err(ApiError::internal)?),
     )?;
-    let handle_bytes = URL_SAFE_NO_PAD
-        .decode(&handle)
-        .map_err(ApiError::internal)?;
     let mut options = rp.creation_options(
         &issued.bytes,
         JsonUser {
-            id: handle_bytes.into(),
+            id: handle.into(),
             name: username.clone(),
-            display_name: display.clone(),
+            display_name: display,
         },
         "Keybench",
         &exclude,
     );
     if let Some(sel) = &mut options.authenticator_selection {
-        let rk = b.resident_key.clone().unwrap_or_else(|| "preferred".into());
-        sel.require_resident_key = rk == "required";
-        sel.resident_key = Some(ResidentKeyRequirement::from(rk.as_str()));
-        sel.user_verification = Some(UserVerificationRequirement::from(uv.as_str()));
-        sel.authenticator_attachment = b
-            .authenticator_attachment
-            .as_deref()
-            .map(AuthenticatorAttachment::from);
+        let rk = b
+            .resident_key
+            .map_or(ResidentKeyRequirement::Preferred, |Known(rk)| rk);
+        sel.require_resident_key = rk == ResidentKeyRequirement::Required;
+        sel.resident_key = Some(rk);
+        sel.user_verification = Some(uv);
+        sel.authenticator_attachment = b.authenticator_attachment.map(|Known(a)| a);
     }
-    options.attestation = Some(AttestationConveyance::from(
-        b.attestation.as_deref().unwrap_or("direct"),
-    ));
-    (options.extensions, options.hints) = extensions_and_hints(&b.extensions, &b.hints);
+    options.attestation = Some(
+        b.attestation
+            .map_or(AttestationConveyance::Direct, |Known(a)| a),
+    );
+    options.extensions = b.extensions;
+    options.hints = hints(b.hints);
     options.timeout = timeout(b.timeout).or(options.timeout);
-    options.attestation_formats = b.attestation_formats.clone().unwrap_or_default();
+    options.attestation_formats = b.attestation_formats.unwrap_or_default();
     app.notify(&[Topic::Challenges, Topic::Sessions, Topic::Events]);
     Ok(Reply::ok(json!({ "publicKey": options })).with_cookie(opened.set_cookie))
 }
@@ -384,15 +362,7 @@ pub fn register_begin(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
         AdvancedRegisterBegin {
             username: b.username,
             display_name: b.display_name,
-            attestation: None,
-            resident_key: None,
-            user_verification: None,
-            authenticator_attachment: None,
-            algorithms: None,
-            extensions: None,
-            hints: None,
-            timeout: None,
-            attestation_formats: None,
+            ..AdvancedRegisterBegin::default()
         },
     )
 }
@@ -409,9 +379,9 @@ fn consume(
     app: &App,
     session: &Session,
     client_data_json: &[u8],
-    registration: bool,
+    ceremony: Ceremony,
     origin: &str,
-) -> Result<(Vec<u8>, Pending), ApiError> {
+) -> Result<Consumed, ApiError> {
     let cd = CollectedClientData::parse(client_data_json).map_err(|e| {
         ApiError::bad_request("invalid_client_data", format!("clientDataJSON: {e}"))
     })?;
@@ -423,11 +393,7 @@ fn consume(
     })?;
     let binding = Binding {
         session: session.id.clone(),
-        ceremony: if registration {
-            Ceremony::Registration
-        } else {
-            Ceremony::Authentication
-        },
+        ceremony,
         rp_id: app.config.rp_id.clone(),
         origin: origin.to_owned(),
         // The user the ceremony named is in the challenge's own record.
@@ -436,7 +402,7 @@ fn consume(
     let consumed = app.engine.consume_challenge(&challenge, &binding);
     app.notify(&[Topic::Challenges, Topic::Events]);
     let consumed = consumed?;
-    let mut pending: Pending = consumed
+    let pending: PendingCeremony = consumed
         .context
         .and_then(|c| serde_json::from_str(&c).ok())
         .ok_or_else(|| {
@@ -445,45 +411,84 @@ fn consume(
                 "no ceremony of this session used that challenge",
             )
         })?;
-    pending.username = consumed.user;
-    if pending.registration != registration {
-        return Err(ApiError::bad_request(
-            "challenge_wrong_ceremony",
-            "the challenge was issued for another ceremony",
-        ));
-    }
-    Ok((challenge, pending))
+    Ok(Consumed {
+        challenge,
+        username: consumed.user,
+        pending,
+    })
 }
 
-/// The trust store for this session: the configured anchors plus the
-/// metadata statements this session uploaded ("uploaded, not MDS-trusted").
-fn session_trust(app: &App, session: &Session) -> TrustStore {
-    let mut trust = app.trust.clone();
+fn wrong_ceremony() -> ApiError {
+    ApiError::bad_request(
+        "challenge_wrong_ceremony",
+        "the challenge was issued for another ceremony",
+    )
+}
+
+/// An uploaded metadata statement as the session keeps it: what trust
+/// needs of it and what the metadata list shows, parsed once at upload.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StoredMetadata {
+    /// How many statements the upload held.
+    entries: usize,
+    /// What each contributes to trust.
+    models: Vec<mds::ModelTrust>,
+}
+
+impl StoredMetadata {
+    fn of(entries: &[mds::MetadataEntry]) -> StoredMetadata {
+        StoredMetadata {
+            entries: entries.len(),
+            models: entries.iter().filter_map(mds::ModelTrust::of).collect(),
+        }
+    }
+
+    /// Reads a stored statement: this form, or an upload an earlier build
+    /// kept as sent (parsed now).
+    fn read(bytes: &[u8]) -> Option<StoredMetadata> {
+        serde_json::from_slice(bytes).ok().or_else(|| {
+            mds::parse_uploaded(bytes)
+                .ok()
+                .map(|entries| StoredMetadata::of(&entries))
+        })
+    }
+
+    /// The first statement's AAGUID and description, as the API shows them.
+    fn summary(&self) -> (Option<String>, Option<String>) {
+        let first = self.models.first();
+        (
+            first.map(|m| relying_party::decoder::uuid_string(&m.aaguid)),
+            first.map(|m| m.description.clone()),
+        )
+    }
+}
+
+/// The trust store for this session: the server's (shared, not copied),
+/// with the metadata statements this session uploaded on top ("uploaded,
+/// not MDS-trusted").
+fn session_trust(app: &App, session: &Session) -> Arc<TrustStore> {
     let items = app.engine.items(session);
+    let mut trust: Option<TrustStore> = None;
     if let Ok(list) = items.list() {
         for meta in list
             .iter()
             .filter(|m| m.name.as_str().starts_with("metadata-"))
         {
             if let Ok(Some(bytes)) = items.get(meta.name.as_str())
-                && let Ok(entries) = mds::parse_uploaded(&bytes)
+                && let Some(stored) = StoredMetadata::read(&bytes)
             {
-                mds::apply_uploaded(&entries, &mut trust);
+                let trust = trust.get_or_insert_with(|| TrustStore::over(Arc::clone(&app.trust)));
+                mds::apply_uploaded_models(&stored.models, trust);
             }
         }
     }
-    trust
+    trust.map_or_else(|| Arc::clone(&app.trust), Arc::new)
 }
 
 /// The JSON view of a stored credential (docs/API.md `Credential`).
 pub fn credential_view(c: &StoredCredential) -> Json {
     let r = &c.record;
-    let att = AttestationObject::from_cbor(
-        &URL_SAFE_NO_PAD
-            .decode(&c.attestation_object)
-            .unwrap_or_default(),
-    )
-    .ok();
     let (trust, anchor, reason) = match &r.attestation_trust {
         TrustOutcome::NoAttestation => ("none", None, None),
         TrustOutcome::SelfAttestation => ("self", None, None),
@@ -517,7 +522,9 @@ pub fn credential_view(c: &StoredCredential) -> Json {
             "trust": trust,
             "anchor": anchor,
             "reason": reason,
-            "fmt": att.as_ref().map(|a| a.fmt.clone()),
+            // The same as "format" (kept for clients that read it): the
+            // record's, not the attestation object decoded again.
+            "fmt": r.attestation_format,
         },
         "attestationObject": c.attestation_object,
         "publicKeyBytes": r.public_key.0.len(),
@@ -536,39 +543,51 @@ pub fn register_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiError
     let origin = request_origin(app, req)?;
     let opened = existing_session(app, req, EndpointClass::Critical)?;
     csrf(app, req, Some(&opened.session), StateChange::Ceremony)?;
-    let (challenge, pending) = consume(
+    let Consumed {
+        challenge,
+        username,
+        pending,
+    } = consume(
         app,
         &opened.session,
         &response.response.client_data_json.0,
-        true,
+        Ceremony::Registration,
         &origin,
     )?;
-    let username = pending.username.clone().unwrap_or_default();
-    let handle = URL_SAFE_NO_PAD
-        .decode(pending.user_handle.as_deref().unwrap_or_default())
-        .map_err(ApiError::internal)?;
-    let algorithms: Vec<CoseAlgorithm> = pending
-        .algorithms
-        .iter()
-        .copied()
-        .map(CoseAlgorithm)
-        .collect();
+    let PendingCeremony::Registration {
+        target,
+        user_handle,
+        display_name,
+        uv_required,
+        algorithms,
+    } = pending
+    else {
+        return Err(wrong_ceremony());
+    };
+    // A registration's binding always names its user.
+    let username = username.ok_or_else(|| {
+        ApiError::bad_request(
+            "challenge_unknown",
+            "no ceremony of this session used that challenge",
+        )
+    })?;
+    let handle_text = URL_SAFE_NO_PAD.encode(user_handle.as_slice());
     let rp = app
-        .relying_party(pending.uv_required, &algorithms)
+        .relying_party(uv_required, &algorithms)
         .with_trust(session_trust(app, &opened.session));
     let accounts = &app.accounts;
-    let outcome = rp.finish_registration(&challenge, &handle, &response, &|id| {
+    let outcome = rp.finish_registration(&challenge, user_handle.as_slice(), &response, &|id| {
         accounts.is_registered(id).unwrap_or(true)
     })?;
-    let profile = match pending.target {
-        Some(RegistrationTarget::NewAccount) => {
+    let profile = match target {
+        RegistrationTarget::NewAccount => {
             let profile = accounts.profile_or_create_with_handle(
                 &username,
-                pending.display_name.as_deref().unwrap_or(&username),
-                &pending.user_handle.clone().unwrap_or_default(),
+                &display_name,
+                &handle_text,
                 now_ms(),
             )?;
-            if Some(&profile.user_handle) != pending.user_handle.as_ref() {
+            if profile.user_handle != handle_text {
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
                     "account_changed",
@@ -579,21 +598,12 @@ pub fn register_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiError
         }
         // Still signed in as the account, which is still the one the
         // ceremony named.
-        Some(RegistrationTarget::SignedInAccount) => match accounts.profile(&username)? {
-            Some(p)
-                if signed_in_as(&opened.session, &username)
-                    && Some(&p.user_handle) == pending.user_handle.as_ref() =>
-            {
+        RegistrationTarget::SignedInAccount => match accounts.profile(&username)? {
+            Some(p) if signed_in_as(&opened.session, &username) && p.user_handle == handle_text => {
                 p
             }
             _ => return Err(username_taken()),
         },
-        None => {
-            return Err(ApiError::bad_request(
-                "challenge_wrong_ceremony",
-                "the challenge was issued for another ceremony",
-            ));
-        }
     };
     let stored = StoredCredential {
         record: outcome.credential.record().clone(),
@@ -624,11 +634,6 @@ fn authenticate_begin_with(
     req: &RequestInfo,
     b: AuthenticateBegin,
 ) -> Result<Reply, ApiError> {
-    one_of(
-        b.user_verification.as_deref(),
-        &["required", "preferred", "discouraged"],
-        "userVerification",
-    )?;
     let origin = request_origin(app, req)?;
     let opened = open_or_create_session(app, req, EndpointClass::Normal)?;
     csrf(app, req, Some(&opened.session), StateChange::Ceremony)?;
@@ -658,18 +663,12 @@ fn authenticate_begin_with(
     };
     let uv = b
         .user_verification
-        .clone()
-        .unwrap_or_else(|| "preferred".into());
-    let rp = app.relying_party(uv == "required", &[]);
-    let pending = Pending {
-        registration: false,
-        target: None,
-        username: username.clone(),
-        display_name: None,
-        user_handle: None,
-        uv_required: uv == "required",
-        algorithms: Vec::new(),
-        allow: allow.iter().map(|id| URL_SAFE_NO_PAD.encode(id)).collect(),
+        .map_or(UserVerificationRequirement::Preferred, |Known(uv)| uv);
+    let uv_required = uv == UserVerificationRequirement::Required;
+    let rp = app.relying_party(uv_required, &[]);
+    let pending = PendingCeremony::Authentication {
+        uv_required,
+        allow: allow.iter().map(|id| id.as_slice().into()).collect(),
     };
     let issued = app.engine.issue_challenge_with(
         &Binding {
@@ -682,8 +681,9 @@ fn authenticate_begin_with(
         Some(&serde_json::to_string(&pending).map_err(ApiError::internal)?),
     )?;
     let mut options = rp.request_options(&issued.bytes, &allow);
-    options.user_verification = Some(UserVerificationRequirement::from(uv.as_str()));
-    (options.extensions, options.hints) = extensions_and_hints(&b.extensions, &b.hints);
+    options.user_verification = Some(uv);
+    options.extensions = b.extensions;
+    options.hints = hints(b.hints);
     options.timeout = timeout(b.timeout).or(options.timeout);
     app.notify(&[Topic::Challenges, Topic::Sessions, Topic::Events]);
     Ok(Reply::ok(json!({ "publicKey": options })).with_cookie(opened.set_cookie))
@@ -702,10 +702,7 @@ pub fn authenticate_begin(app: &App, req: &RequestInfo) -> Result<Reply, ApiErro
         req,
         AuthenticateBegin {
             username: b.username,
-            user_verification: None,
-            extensions: None,
-            hints: None,
-            timeout: None,
+            ..AuthenticateBegin::default()
         },
     )
 }
@@ -728,13 +725,20 @@ pub fn authenticate_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiE
     let origin = request_origin(app, req)?;
     let opened = existing_session(app, req, EndpointClass::Critical)?;
     csrf(app, req, Some(&opened.session), StateChange::Ceremony)?;
-    let (challenge, pending) = consume(
+    let Consumed {
+        challenge,
+        username,
+        pending,
+    } = consume(
         app,
         &opened.session,
         &response.response.client_data_json.0,
-        false,
+        Ceremony::Authentication,
         &origin,
     )?;
+    let PendingCeremony::Authentication { uv_required, allow } = pending else {
+        return Err(wrong_ceremony());
+    };
     let unknown = || {
         ApiError::bad_request(
             "unknown_credential",
@@ -745,7 +749,7 @@ pub fn authenticate_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiE
         .accounts
         .owner_of(&response.raw_id.0)?
         .ok_or_else(unknown)?;
-    if let Some(expected) = &pending.username
+    if let Some(expected) = &username
         && *expected != owner
     {
         return Err(unknown());
@@ -758,23 +762,18 @@ pub fn authenticate_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiE
         .accounts
         .verifying_credential(&owner, &response.raw_id.0)?
         .ok_or_else(unknown)?;
-    let allow: Vec<Vec<u8>> = pending
-        .allow
-        .iter()
-        .filter_map(|a| URL_SAFE_NO_PAD.decode(a).ok())
-        .collect();
-    let allow_refs: Vec<&[u8]> = allow.iter().map(Vec::as_slice).collect();
-    let rp = app.relying_party(pending.uv_required, &[]);
+    let allow_refs: Vec<&[u8]> = allow.iter().map(Base64UrlBytes::as_slice).collect();
+    let rp = app.relying_party(uv_required, &[]);
     // With a user named before the ceremony, that user's handle is expected;
     // in a discoverable login the response's userHandle must be the owner's.
     let outcome = rp.finish_authentication(
         &challenge,
-        pending.username.as_ref().map(|_| handle.as_slice()),
+        username.as_ref().map(|_| handle.as_slice()),
         &allow_refs,
         &response,
         &credential,
     )?;
-    if pending.username.is_none()
+    if username.is_none()
         && response
             .response
             .user_handle
@@ -904,18 +903,21 @@ pub fn upload_metadata(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> 
     let mut id = [0u8; 12];
     aws_lc_rs::rand::fill(&mut id).map_err(|_| ApiError::internal("no randomness"))?;
     let id = URL_SAFE_NO_PAD.encode(id);
-    app.engine
-        .items(&opened.session)
-        .put(&format!("metadata-{id}"), &req.body)?;
-    let first = entries.first();
+    // Kept parsed: registrations read what trust needs, not the statement.
+    let stored = StoredMetadata::of(&entries);
+    app.engine.items(&opened.session).put(
+        &format!("metadata-{id}"),
+        &serde_json::to_vec(&stored).map_err(ApiError::internal)?,
+    )?;
+    let (aaguid, description) = stored.summary();
     app.notify(&[Topic::Sessions]);
     Ok(Reply {
         status: StatusCode::CREATED,
         body: json!({
             "id": id,
-            "aaguid": first.and_then(|e| e.aaguid).map(|a| relying_party::decoder::uuid_string(&a)),
-            "description": first.map(|e| e.description().to_owned()),
-            "entries": entries.len(),
+            "aaguid": aaguid,
+            "description": description,
+            "entries": stored.entries,
             "trust": "uploaded, not MDS-trusted",
         }),
         cookies: Vec::new(),
@@ -934,15 +936,15 @@ pub fn list_metadata(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
         let Some(id) = meta.name.as_str().strip_prefix("metadata-") else {
             continue;
         };
-        let entries = items
+        let (aaguid, description) = items
             .get(meta.name.as_str())?
-            .and_then(|b| mds::parse_uploaded(&b).ok())
+            .and_then(|b| StoredMetadata::read(&b))
+            .map(|s| s.summary())
             .unwrap_or_default();
-        let first = entries.first();
         out.push(json!({
             "id": id,
-            "aaguid": first.and_then(|e| e.aaguid).map(|a| relying_party::decoder::uuid_string(&a)),
-            "description": first.map(|e| e.description().to_owned()),
+            "aaguid": aaguid,
+            "description": description,
             "uploaded": meta.modified.and_then(|m| m.duration_since(SystemTime::UNIX_EPOCH).ok()).map(|d| d.as_millis() as u64),
             "trust": "uploaded, not MDS-trusted",
         }));
@@ -1004,4 +1006,87 @@ pub fn decode(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
     }
     .map_err(|e| ApiError::bad_request("undecodable", e.to_string()))?;
     Ok(Reply::ok(decoded))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn pending_ceremonies_round_trip_tagged() {
+        let registration = PendingCeremony::Registration {
+            target: RegistrationTarget::NewAccount,
+            user_handle: vec![1, 2, 3].into(),
+            display_name: "Alice".into(),
+            uv_required: true,
+            algorithms: vec![CoseAlgorithm::ML_DSA_65, CoseAlgorithm(-7)],
+        };
+        let text = serde_json::to_string(&registration).unwrap();
+        assert_eq!(
+            text,
+            r#"{"ceremony":"registration","target":"newAccount","userHandle":"AQID","displayName":"Alice","uvRequired":true,"algorithms":[-49,-7]}"#
+        );
+        assert!(matches!(
+            serde_json::from_str(&text).unwrap(),
+            PendingCeremony::Registration {
+                uv_required: true,
+                ..
+            }
+        ));
+        let authentication = PendingCeremony::Authentication {
+            uv_required: false,
+            allow: vec![vec![9u8; 4].into()],
+        };
+        let text = serde_json::to_string(&authentication).unwrap();
+        assert_eq!(
+            text,
+            r#"{"ceremony":"authentication","uvRequired":false,"allow":["CQkJCQ"]}"#
+        );
+        assert!(matches!(
+            serde_json::from_str(&text).unwrap(),
+            PendingCeremony::Authentication { ref allow, .. } if allow.len() == 1
+        ));
+    }
+
+    /// Uploaded metadata is kept parsed; an upload an earlier build kept as
+    /// sent still reads (and says the same).
+    #[test]
+    fn stored_metadata_reads_both_forms() {
+        let sent = br#"{"description": "Proto", "aaguid": "6b627669-7274-2d75-706c-6f61642d3031", "attestationRootCertificates": ["MIIB"], "icon": "data:,"}"#;
+        let old = StoredMetadata::read(sent).unwrap();
+        let kept =
+            serde_json::to_vec(&StoredMetadata::of(&mds::parse_uploaded(sent).unwrap())).unwrap();
+        assert!(kept.len() < sent.len() + 64);
+        let new = StoredMetadata::read(&kept).unwrap();
+        assert_eq!(old.models, new.models);
+        assert_eq!((old.entries, new.entries), (1, 1));
+        assert_eq!(
+            new.summary(),
+            (
+                Some("6b627669-7274-2d75-706c-6f61642d3031".to_owned()),
+                Some("Proto".to_owned())
+            )
+        );
+        assert_eq!(new.models[0].root_certificates, ["MIIB"]);
+        assert!(StoredMetadata::read(b"{}").is_none());
+    }
+
+    /// A challenge issued before the tagged form keeps its old context: it
+    /// does not read as a ceremony (so its completion is `challenge_unknown`).
+    #[test]
+    fn the_old_context_form_is_not_a_ceremony() {
+        for old in [
+            r#"{"registration":true,"target":"newAccount","displayName":"Alice","userHandle":"AQID","uvRequired":false,"algorithms":[-49],"allow":[]}"#,
+            r#"{"registration":false,"displayName":null,"userHandle":null,"uvRequired":false,"algorithms":[],"allow":["CQkJCQ"]}"#,
+            // A registration missing what it needs, or with members of the other ceremony.
+            r#"{"ceremony":"registration","uvRequired":false,"algorithms":[]}"#,
+            r#"{"ceremony":"authentication","uvRequired":false,"allow":[],"target":"newAccount"}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<PendingCeremony>(old).is_err(),
+                "{old}"
+            );
+        }
+    }
 }

@@ -576,6 +576,65 @@ fn every_rejection_has_its_status_and_message() {
         s,
         &v,
     );
+    // Enumerated options outside their WebAuthn sets: refused (WebAuthn
+    // clients ignore unknown values; this API names the allowed ones).
+    for (path, body, member, allowed) in [
+        (
+            "/api/advanced/register/begin",
+            json!({ "username": "a", "attestation": "full" }),
+            "attestation",
+            "none, indirect, direct, enterprise",
+        ),
+        (
+            "/api/advanced/register/begin",
+            json!({ "username": "a", "residentKey": "always" }),
+            "residentKey",
+            "discouraged, preferred, required",
+        ),
+        (
+            "/api/advanced/register/begin",
+            json!({ "username": "a", "userVerification": "REQUIRED" }),
+            "userVerification",
+            "required, preferred, discouraged",
+        ),
+        (
+            "/api/advanced/register/begin",
+            json!({ "username": "a", "authenticatorAttachment": "usb" }),
+            "authenticatorAttachment",
+            "platform, cross-platform",
+        ),
+        (
+            "/api/advanced/register/begin",
+            json!({ "username": "a", "hints": ["security-key", "phone"] }),
+            "hints[1]",
+            "security-key, client-device, hybrid",
+        ),
+        (
+            "/api/advanced/authenticate/begin",
+            json!({ "userVerification": "maybe" }),
+            "userVerification",
+            "required, preferred, discouraged",
+        ),
+        (
+            "/api/advanced/authenticate/begin",
+            json!({ "hints": ["nfc"] }),
+            "hints[0]",
+            "security-key, client-device, hybrid",
+        ),
+    ] {
+        let (s, v) = srv.post(&c, path, &body);
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (400, Some("invalid_option")),
+            "{body}: {v}"
+        );
+        let message = v["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(&format!("{member} must be one of {allowed} (not \"")),
+            "{body}: {message}"
+        );
+        row(&mut table, &format!("POST {path} with {body}"), s, &v);
+    }
     let (s, v) = srv.post(&c, "/api/decode", &json!({ "input": "zz" }));
     assert_eq!(s, 400);
     row(&mut table, "POST decode with undecodable input", s, &v);
@@ -778,4 +837,261 @@ fn the_inspection_api_answers_the_documented_shapes() {
         members(&storage),
         ["backend", "healthy", "location", "state"]
     );
+}
+
+/// The advanced endpoints' enumerated options reach the options as asked
+/// (they are fido-wire's enums from the request body on), and a ceremony
+/// begun with them completes.
+#[test]
+fn advanced_options_are_carried_into_the_ceremony() {
+    let srv = server(None);
+    let (mut key, _stop) = virtual_key();
+    let c = browser();
+    let (s, v) = srv.post(
+        &c,
+        "/api/advanced/register/begin",
+        &json!({
+            "username": "carol",
+            "attestation": "none",
+            "residentKey": "required",
+            "userVerification": "discouraged",
+            "authenticatorAttachment": "cross-platform",
+            "algorithms": [-7],
+            "hints": ["security-key", "hybrid"],
+        }),
+    );
+    assert_eq!(s, 200, "{v}");
+    let pk = &v["publicKey"];
+    assert_eq!(pk["attestation"], "none");
+    assert_eq!(pk["authenticatorSelection"]["residentKey"], "required");
+    assert_eq!(pk["authenticatorSelection"]["requireResidentKey"], true);
+    assert_eq!(
+        pk["authenticatorSelection"]["userVerification"],
+        "discouraged"
+    );
+    assert_eq!(
+        pk["authenticatorSelection"]["authenticatorAttachment"],
+        "cross-platform"
+    );
+    assert_eq!(pk["hints"], json!(["security-key", "hybrid"]));
+    assert_eq!(
+        pk["pubKeyCredParams"],
+        json!([{ "type": "public-key", "alg": -7 }])
+    );
+    let options = fido_wire::webauthn::json::from_json(&serde_json::to_vec(pk).unwrap()).unwrap();
+    let response = webauthn::register(
+        &mut key,
+        &options,
+        &mut ClientContext::new(srv.base.clone()),
+    )
+    .unwrap();
+    let (s, v) = srv.post(
+        &c,
+        "/api/register/complete",
+        &serde_json::to_value(&response).unwrap(),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["credential"]["algorithmName"], "ES256");
+    let attestation = &v["credential"]["attestation"];
+    assert_eq!(attestation["fmt"], attestation["format"]);
+
+    let (s, v) = srv.post(
+        &c,
+        "/api/advanced/authenticate/begin",
+        &json!({ "username": "carol", "userVerification": "required", "hints": ["client-device"] }),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["publicKey"]["userVerification"], "required");
+    assert_eq!(v["publicKey"]["hints"], json!(["client-device"]));
+    assert_eq!(
+        v["publicKey"]["allowCredentials"].as_array().unwrap().len(),
+        1
+    );
+}
+
+/// Start-up's blocking work (the data directory, the storage, the secret
+/// key from the keyring or its file) runs on the blocking pool, so the
+/// runtime it is started on stays free: here a current-thread runtime,
+/// whose one thread another task needs. The previous-key file is a FIFO,
+/// so reading it blocks start-up until a writer opens it, and the writer is
+/// a task on that same runtime. Were the key read on the runtime's thread,
+/// the task could never run: a watchdog thread then opens the FIFO after
+/// 10 s so start-up can finish, and the test fails.
+#[test]
+fn start_up_leaves_the_runtime_free() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    if std::env::var_os("KEYBENCH_SECRET_KEY").is_some() {
+        eprintln!("skipped: KEYBENCH_SECRET_KEY is set, so no key file is read");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("secret.key");
+    std::fs::write(&key, "ab".repeat(32)).unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let fifo = dir.path().join("secret.key.previous");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let done = Arc::new(AtomicBool::new(false));
+    let fired = Arc::new(AtomicBool::new(false));
+    {
+        let (done, fired, fifo) = (done.clone(), fired.clone(), fifo.clone());
+        // Detached: it only acts when start-up is stuck on the FIFO.
+        std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while !done.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if !done.load(Ordering::SeqCst) {
+                fired.store(true, Ordering::SeqCst);
+                let _ = std::fs::OpenOptions::new().write(true).open(&fifo);
+            }
+        });
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut config = ServerConfig::local(([127, 0, 0, 1], 0).into(), dir.path().to_owned());
+    config.no_keyring = true;
+    let helped = runtime.block_on(async {
+        // Opens the FIFO for writing once start-up waits to read it (until
+        // then the open fails: no reader), without blocking the thread.
+        let helper = tokio::spawn(async move {
+            loop {
+                match tokio::net::unix::pipe::OpenOptions::new().open_sender(&fifo) {
+                    Ok(sender) => {
+                        drop(sender);
+                        return true;
+                    }
+                    Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+                }
+            }
+        });
+        let running = keybench_server::start(config).await.unwrap();
+        done.store(true, Ordering::SeqCst);
+        let helped = helper.is_finished();
+        helper.abort();
+        // Shutdown's blocking part (joining the cleanup thread and the
+        // store's writer) also stays off this thread.
+        running.shutdown().await;
+        helped
+    });
+    assert!(
+        !fired.load(Ordering::SeqCst),
+        "start-up blocked the runtime's thread: a task on it could not run until the watchdog stepped in"
+    );
+    assert!(
+        helped,
+        "start-up did not wait for the previous-key file: the test did not exercise the key read"
+    );
+}
+
+/// Shutdown with a live event stream open: after the grace period the
+/// stream's connection is ended, not left running, and the server's state
+/// goes with it, so the store is released when shutdown returns.
+#[test]
+fn shutdown_ends_an_open_stream_and_releases_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut config = ServerConfig::local(([127, 0, 0, 1], 0).into(), dir.path().to_owned());
+    config.no_keyring = true;
+    config.connections.shutdown_grace = Duration::from_millis(300);
+    let running = runtime.block_on(keybench_server::start(config)).unwrap();
+    let base = format!("http://localhost:{}", running.addr.port());
+    let mut stream = browser()
+        .get(format!("{base}/api/inspect/stream"))
+        .bearer_auth(&running.launch_secret)
+        .send()
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let mut buf = [0u8; 4096];
+    assert!(std::io::Read::read(&mut stream, &mut buf).unwrap() > 0);
+    runtime.block_on(running.shutdown());
+    // The store is free: nothing of the server holds it any more.
+    session_store::EmbeddedStore::open(dir.path().join("store")).unwrap();
+    // And the stream ended.
+    let ended = std::thread::spawn(move || {
+        loop {
+            match std::io::Read::read(&mut stream, &mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !ended.is_finished() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stream is still open"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// An uploaded metadata statement vouches for its model's attestation in
+/// the session that uploaded it ("uploaded, not MDS-trusted"), and in no
+/// other; the upload and the list show its AAGUID and description.
+#[test]
+fn uploaded_metadata_vouches_in_its_session_only() {
+    use base64::Engine as _;
+    use virtual_authenticator::{AttestationMode, Authenticator, Config};
+    let srv = server(None);
+    let aaguid = *b"kbvirt-upload-01";
+    let authenticator = Authenticator::new(Config {
+        aaguid,
+        attestation: AttestationMode::PackedBasic,
+        ..Config::default()
+    })
+    .unwrap();
+    let root = authenticator.attestation_root().unwrap().to_vec();
+    let (mut key, _stop) = support::virtual_key_with(authenticator);
+    let uuid = relying_party::decoder::uuid_string(&aaguid);
+    let c = browser();
+    let statement = json!({
+        "description": "My prototype",
+        "aaguid": uuid,
+        "protocolFamily": "fido2",
+        "schema": 3,
+        "attestationTypes": ["basic_full"],
+        "attestationRootCertificates": [base64::engine::general_purpose::STANDARD.encode(&root)],
+    });
+    let (s, v) = srv.post(&c, "/api/metadata", &statement);
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(
+        (
+            v["aaguid"].as_str(),
+            v["description"].as_str(),
+            v["entries"].as_u64()
+        ),
+        (Some(uuid.as_str()), Some("My prototype"), Some(1))
+    );
+    let (s, list) = srv.get(&c, "/api/metadata");
+    assert_eq!(s, 200);
+    assert_eq!(list[0]["aaguid"], uuid);
+    assert_eq!(list[0]["description"], "My prototype");
+
+    let (s, v, _) = srv.register(&c, &mut key, "dave");
+    assert_eq!(s, 200, "{v}");
+    let attestation = &v["credential"]["attestation"];
+    assert_eq!(attestation["trust"], "trusted", "{attestation}");
+    assert!(
+        attestation["anchor"]
+            .as_str()
+            .unwrap()
+            .contains("uploaded, not mds-trusted"),
+        "{attestation}"
+    );
+    // Another session, without the upload: the model is not trusted there.
+    let (s, v, _) = srv.register(&browser(), &mut key, "erin");
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["credential"]["attestation"]["trust"], "not trusted");
 }

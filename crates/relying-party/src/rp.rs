@@ -21,6 +21,7 @@ use fido_wire::webauthn::json::{
     RelyingPartyEntity, RequestOptionsJson, ResidentKeyRequirement, UserEntity,
     UserVerificationRequirement,
 };
+use std::sync::Arc;
 
 /// Where the relying party reads the time for certificate validity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,7 +36,7 @@ enum Clock {
 pub struct RelyingParty {
     config: RpConfig,
     policy: CeremonyPolicy,
-    trust: TrustStore,
+    trust: Arc<TrustStore>,
     clock: Clock,
     algorithms: Vec<CoseAlgorithm>,
 }
@@ -47,7 +48,7 @@ impl RelyingParty {
         RelyingParty {
             config,
             policy: CeremonyPolicy::default(),
-            trust: TrustStore::new(),
+            trust: Arc::new(TrustStore::new()),
             clock: Clock::System,
             algorithms: SUPPORTED_ALGORITHMS.to_vec(),
         }
@@ -59,9 +60,10 @@ impl RelyingParty {
         self
     }
 
-    /// Replaces the trust anchors.
-    pub fn with_trust(mut self, trust: TrustStore) -> RelyingParty {
-        self.trust = trust;
+    /// Replaces the trust anchors. A store shared behind an `Arc` (a
+    /// server's, used by every ceremony) is shared, not copied.
+    pub fn with_trust(mut self, trust: impl Into<Arc<TrustStore>>) -> RelyingParty {
+        self.trust = trust.into();
         self
     }
 

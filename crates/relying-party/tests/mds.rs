@@ -269,7 +269,7 @@ fn payload(entries: Vec<Json>) -> Json {
     })
 }
 
-fn rp(trust: TrustStore) -> RelyingParty {
+fn rp(trust: impl Into<std::sync::Arc<TrustStore>>) -> RelyingParty {
     RelyingParty::new(RpConfig::new(RP_ID, [ORIGIN]))
         .with_policy(CeremonyPolicy {
             user_verification: UserVerification::NotRequired,
@@ -279,7 +279,7 @@ fn rp(trust: TrustStore) -> RelyingParty {
         .with_fixed_time(AT)
 }
 
-fn register(client: &mut Client, trust: TrustStore) -> TrustOutcome {
+fn register(client: &mut Client, trust: impl Into<std::sync::Arc<TrustStore>>) -> TrustOutcome {
     let challenge = [3u8; 32];
     let reg = client.register(fido_wire::cose::CoseAlgorithm::ES256, &challenge);
     rp(trust)
@@ -826,5 +826,74 @@ fn the_signing_paths_crls_are_checked() {
     assert!(matches!(
         Crl::from_der(b"not a CRL"),
         Err(RevocationError::Parse(_))
+    ));
+}
+
+/// A store over a shared base: the base's anchors and denials apply, what
+/// is added stays in the store over it (the base is not copied, and not
+/// changed), and uploaded statements kept as `ModelTrust` (parsed once)
+/// apply like the statements they came from.
+#[test]
+fn a_store_over_a_shared_base_adds_without_copying_or_changing_it() {
+    use std::sync::Arc;
+    let (mut good_key, good_root) = virtual_key(VIRTUAL_AAGUID);
+    let (mut revoked_key, revoked_root) = virtual_key(REVOKED_AAGUID);
+    let other_aaguid = *b"kbvirt-other-v01";
+    let (mut other_key, other_root) = virtual_key(other_aaguid);
+    let mut base = TrustStore::new();
+    base.add_global(TrustAnchor::from_der(&good_root, AnchorSource::Configured).unwrap());
+    base.deny_aaguid(REVOKED_AAGUID, "denied by the operator");
+    let base = Arc::new(base);
+
+    let upload = serde_json::to_vec(&json!([
+        entry(&REVOKED_AAGUID, "my revoked prototype", &revoked_root, &[]),
+        entry(&other_aaguid, "my other prototype", &other_root, &[]),
+    ]))
+    .unwrap();
+    let entries = parse_uploaded(&upload).unwrap();
+    let models: Vec<mds::ModelTrust> = entries.iter().filter_map(mds::ModelTrust::of).collect();
+    assert_eq!(models.len(), 2);
+    // The kept form survives storage as JSON, and applies as the statements do.
+    let kept: Vec<mds::ModelTrust> =
+        serde_json::from_slice(&serde_json::to_vec(&models).unwrap()).unwrap();
+    assert_eq!(kept, models);
+    let mut over = TrustStore::over(Arc::clone(&base));
+    let report = mds::apply_uploaded_models(&kept, &mut over);
+    let mut plain = TrustStore::over(Arc::clone(&base));
+    assert_eq!(report, apply_uploaded(&entries, &mut plain));
+    assert_eq!(report.anchors_added, 2);
+    let over = Arc::new(over);
+
+    // The base's global anchor applies through the store over it.
+    assert!(matches!(
+        register(&mut good_key, Arc::clone(&over)),
+        TrustOutcome::Trusted {
+            source: AnchorSource::Configured,
+            ..
+        }
+    ));
+    // The base's denial stays, whatever was uploaded on top.
+    assert_eq!(
+        register(&mut revoked_key, Arc::clone(&over)),
+        TrustOutcome::NotTrusted {
+            reason: "denied by the operator".into()
+        }
+    );
+    // The upload vouches in the store over the base...
+    assert_eq!(
+        register(&mut other_key, Arc::clone(&over)),
+        TrustOutcome::Trusted {
+            anchor:
+                "C=US, O=Keybench, OU=Virtual Authenticator Root, CN=Keybench Virtual Key Root CA"
+                    .into(),
+            source: AnchorSource::Uploaded {
+                description: "my other prototype (uploaded, not MDS-trusted)".into()
+            },
+        }
+    );
+    // ...and not in the base, which it did not change.
+    assert!(matches!(
+        register(&mut other_key, Arc::clone(&base)),
+        TrustOutcome::NotTrusted { .. }
     ));
 }

@@ -13,6 +13,18 @@ use serde_json::{Map, Value as Json};
 /// is about 10 KiB in base64url; allow generous headroom but stay bounded.
 pub const MAX_JSON_LEN: usize = 256 * 1024;
 
+/// An enumerated WebAuthn string whose unknown values are kept (as
+/// `Other`): what it knows, for a party that must refuse the rest (a server
+/// validating its own API's input, say).
+pub trait KnownValues {
+    /// The wire strings this crate knows.
+    const KNOWN: &'static [&'static str];
+    /// The wire string.
+    fn as_str(&self) -> &str;
+    /// Whether the value is one of [`KnownValues::KNOWN`].
+    fn is_known(&self) -> bool;
+}
+
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
         $(#[$meta])*
@@ -24,12 +36,33 @@ macro_rules! string_enum {
         }
 
         impl $name {
+            /// The wire strings of the values this crate knows, in the
+            /// specification's order.
+            pub const KNOWN: &'static [&'static str] = &[$($wire),+];
+
             /// The wire string.
             pub fn as_str(&self) -> &str {
                 match self {
                     $($name::$variant => $wire,)+
                     $name::Other(s) => s,
                 }
+            }
+
+            /// Whether this is one of [`Self::KNOWN`] (not `Other`).
+            pub fn is_known(&self) -> bool {
+                !matches!(self, $name::Other(_))
+            }
+        }
+
+        impl KnownValues for $name {
+            const KNOWN: &'static [&'static str] = $name::KNOWN;
+
+            fn as_str(&self) -> &str {
+                $name::as_str(self)
+            }
+
+            fn is_known(&self) -> bool {
+                $name::is_known(self)
             }
         }
 
@@ -378,6 +411,19 @@ mod tests {
             Some(UserVerificationRequirement::Other("future-value".into()))
         );
         assert_eq!(serde_json::to_string(&opts).unwrap(), json);
+    }
+
+    #[test]
+    fn known_values_are_listed_and_others_kept() {
+        assert_eq!(
+            AttestationConveyance::KNOWN,
+            ["none", "indirect", "direct", "enterprise"]
+        );
+        let v: UserVerificationRequirement = serde_json::from_str("\"required\"").unwrap();
+        assert!(v.is_known());
+        let v: PublicKeyCredentialHint = serde_json::from_str("\"future\"").unwrap();
+        assert!(!v.is_known());
+        assert_eq!(v.as_str(), "future");
     }
 
     #[test]

@@ -85,6 +85,11 @@ pub fn browser() -> Client {
 }
 
 pub fn virtual_key() -> (Device<PipeEnd>, Arc<AtomicBool>) {
+    virtual_key_with(Authenticator::new(Config::default()).unwrap())
+}
+
+/// `key` served in-process, driven by Keybench's client.
+pub fn virtual_key_with(key: Authenticator) -> (Device<PipeEnd>, Arc<AtomicBool>) {
     let (host, end) = ctaphid::pipe();
     let stop = Arc::new(AtomicBool::new(false));
     let s = stop.clone();
@@ -92,7 +97,6 @@ pub fn virtual_key() -> (Device<PipeEnd>, Arc<AtomicBool>) {
         version: (0, 1, 0),
         capabilities: 0x0d,
     };
-    let key = Authenticator::new(Config::default()).unwrap();
     std::thread::spawn(move || ctaphid::serve::serve(end, identity, key, s));
     (Device::open(host, Recorder::default()).unwrap(), stop)
 }

@@ -6,6 +6,7 @@ use super::{AttestationType, VerifiedStatement};
 use crate::x509::{AnchorSource, TrustAnchor, TrustAnchors, UnixTime};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// What a verified attestation statement established.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,8 +41,14 @@ impl TrustOutcome {
 /// Trust anchors: global ones, and ones that apply to one AAGUID (from FIDO
 /// MDS3 statements or uploaded statements), plus AAGUIDs no anchor may vouch
 /// for (models FIDO MDS3 reports revoked or compromised).
+///
+/// A store may extend a shared base ([`TrustStore::over`]): what the base
+/// holds applies, and what is added goes to this store only, so a
+/// server-wide store is shared behind an `Arc`, never copied, and one
+/// session's uploaded statements stay that session's.
 #[derive(Debug, Clone, Default)]
 pub struct TrustStore {
+    base: Option<Arc<TrustStore>>,
     global: TrustAnchors,
     by_aaguid: HashMap<[u8; 16], TrustAnchors>,
     denied: HashMap<[u8; 16], String>,
@@ -51,6 +58,16 @@ impl TrustStore {
     /// A store that trusts nothing.
     pub fn new() -> TrustStore {
         TrustStore::default()
+    }
+
+    /// A store over `base` (shared, not copied): its anchors and denials
+    /// apply, and those added later apply on top of them (a denial of the
+    /// base stays first).
+    pub fn over(base: Arc<TrustStore>) -> TrustStore {
+        TrustStore {
+            base: Some(base),
+            ..TrustStore::default()
+        }
     }
 
     /// Adds an anchor for every authenticator model.
@@ -72,12 +89,24 @@ impl TrustStore {
 
     /// Why `aaguid` is denied, if it is.
     pub fn denied(&self, aaguid: &[u8; 16]) -> Option<&str> {
-        self.denied.get(aaguid).map(String::as_str)
+        self.base
+            .as_ref()
+            .and_then(|b| b.denied(aaguid))
+            .or_else(|| self.denied.get(aaguid).map(String::as_str))
     }
 
-    /// The anchors that apply to `aaguid` (§7.1 step 23).
+    /// The anchors that apply to `aaguid` (§7.1 step 23): the base's first.
     pub fn anchors_for(&self, aaguid: &[u8; 16]) -> TrustAnchors {
-        let mut all = self.global.clone();
+        let mut all = match &self.base {
+            Some(base) => {
+                let mut all = base.anchors_for(aaguid);
+                for a in self.global.anchors() {
+                    all.add(a.clone());
+                }
+                all
+            }
+            None => self.global.clone(),
+        };
         if let Some(specific) = self.by_aaguid.get(aaguid) {
             for a in specific.anchors() {
                 all.add(a.clone());

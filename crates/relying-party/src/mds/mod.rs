@@ -41,7 +41,7 @@ use crate::x509::{
     AnchorSource, ChainError, Crl, RevocationError, TrustAnchor, TrustAnchors, UnixTime,
 };
 use base64::Engine as _;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use std::io::Read as _;
 use std::path::Path;
@@ -312,21 +312,75 @@ pub struct ApplyReport {
     pub problems: Vec<String>,
 }
 
+/// What one metadata entry with an AAGUID contributes to a trust store,
+/// and all that applying it reads: its model, description, attestation root
+/// certificates (base64 DER as published) and the reason to deny it, if its
+/// status reports give one. Uploaded statements are kept in this form:
+/// parsed once, when they arrive, instead of on every registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ModelTrust {
+    /// The AAGUID, as 8-4-4-4-12 hex.
+    #[serde(with = "aaguid_text")]
+    pub aaguid: [u8; 16],
+    /// The statement's description.
+    pub description: String,
+    /// `attestationRootCertificates`: base64 DER strings as published.
+    pub root_certificates: Vec<String>,
+    /// Why no anchor may vouch for the model, if none may.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distrust: Option<String>,
+}
+
+impl ModelTrust {
+    /// What `entry` contributes; `None` for entries without an AAGUID (UAF
+    /// and U2F models: nothing to index them by).
+    pub fn of(entry: &MetadataEntry) -> Option<ModelTrust> {
+        Some(ModelTrust {
+            aaguid: entry.aaguid?,
+            description: entry.description().to_owned(),
+            root_certificates: entry
+                .attestation_root_certificates()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            distrust: entry.distrust_reason(),
+        })
+    }
+}
+
+mod aaguid_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(aaguid: &[u8; 16], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::decoder::uuid_string(aaguid))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 16], D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        super::parse_aaguid(&text)
+            .ok_or_else(|| serde::de::Error::custom("an AAGUID is 8-4-4-4-12 hex"))
+    }
+}
+
 fn apply(entries: &[MetadataEntry], store: &mut TrustStore, uploaded: bool) -> ApplyReport {
+    let models: Vec<ModelTrust> = entries.iter().filter_map(ModelTrust::of).collect();
+    apply_models(&models, store, uploaded)
+}
+
+fn apply_models(models: &[ModelTrust], store: &mut TrustStore, uploaded: bool) -> ApplyReport {
     let mut report = ApplyReport::default();
-    for entry in entries {
-        let Some(aaguid) = entry.aaguid else {
-            // UAF (aaid) and U2F (key identifier) entries: no AAGUID to index by.
-            continue;
-        };
+    for model in models {
+        let aaguid = model.aaguid;
         let id = crate::decoder::uuid_string(&aaguid);
-        if let Some(reason) = entry.distrust_reason() {
+        if let Some(reason) = &model.distrust {
             store.deny_aaguid(aaguid, reason.clone());
-            report.denied.push((id, reason));
+            report.denied.push((id, reason.clone()));
             continue;
         }
         let mut added = 0;
-        for (i, b64) in entry.attestation_root_certificates().iter().enumerate() {
+        for (i, b64) in model.root_certificates.iter().enumerate() {
             let der = match base64::engine::general_purpose::STANDARD.decode(b64) {
                 Ok(der) => der,
                 Err(e) => {
@@ -336,7 +390,7 @@ fn apply(entries: &[MetadataEntry], store: &mut TrustStore, uploaded: bool) -> A
                     continue;
                 }
             };
-            let description = entry.description().to_owned();
+            let description = model.description.clone();
             let source = if uploaded {
                 AnchorSource::Uploaded {
                     description: format!("{description} (uploaded, not MDS-trusted)"),
@@ -450,4 +504,10 @@ fn uploaded_entry(index: usize, item: Json) -> Result<MetadataEntry, MdsError> {
 /// anchors ("uploaded, not MDS-trusted"). A model MDS denied stays denied.
 pub fn apply_uploaded(entries: &[MetadataEntry], store: &mut TrustStore) -> ApplyReport {
     apply(entries, store, true)
+}
+
+/// [`apply_uploaded`] for statements kept as [`ModelTrust`] (parsed once,
+/// at upload).
+pub fn apply_uploaded_models(models: &[ModelTrust], store: &mut TrustStore) -> ApplyReport {
+    apply_models(models, store, true)
 }
