@@ -72,6 +72,9 @@ pub struct ServerConfig {
     pub session_budget: (usize, u64),
     /// Connection deadlines and limits.
     pub connections: crate::listen::ConnectionLimits,
+    /// How recent a sign-in must be to add a key to the account (default
+    /// 5 minutes).
+    pub add_key_within: std::time::Duration,
 }
 
 impl ServerConfig {
@@ -91,6 +94,7 @@ impl ServerConfig {
             session_creation: crate::limit::RateLimit::default(),
             session_budget: DEFAULT_SESSION_BUDGET,
             connections: crate::listen::ConnectionLimits::default(),
+            add_key_within: std::time::Duration::from_secs(300),
         }
     }
 }

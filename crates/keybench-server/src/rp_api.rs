@@ -82,6 +82,9 @@ struct Consumed {
     pending: PendingCeremony,
 }
 
+/// Uploaded metadata statements one session may keep.
+const MAX_METADATA_PER_SESSION: usize = 20;
+
 /// The account a registration's credential goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -248,6 +251,16 @@ fn register_begin_with(
         StateChange::Ceremony,
     )?;
     let username = Accounts::canonical(&b.username);
+    if let Some(d) = &b.display_name {
+        // The same bounds as a user name: it is stored with the challenge
+        // and the account.
+        Accounts::validate_username(d).map_err(|_| {
+            ApiError::bad_request(
+                "invalid_display_name",
+                "a display name is 1 to 64 characters, without control characters",
+            )
+        })?;
+    }
     let display = b
         .display_name
         .clone()
@@ -275,6 +288,22 @@ fn register_begin_with(
             )
         }
         Some(profile) if signed_in => {
+            // A key added to an account outlives the session: only a recent
+            // sign-in may add one (a stolen cookie or an unlocked browser
+            // left signed in for hours may not).
+            let recent = current
+                .as_ref()
+                .and_then(|o| o.session.record.authenticated_ms)
+                .is_some_and(|at| {
+                    now_ms().saturating_sub(at)
+                        <= u64::try_from(app.config.add_key_within.as_millis()).unwrap_or(u64::MAX)
+                });
+            if !recent {
+                return Err(ApiError::forbidden(
+                    "sign_in_again",
+                    "sign in again to add a key to this account (adding a key needs a recent sign-in)",
+                ));
+            }
             let credentials = app.accounts.credentials(&username)?;
             let uv_required = uv_asked || credentials.iter().any(|c| c.user_verified);
             (
@@ -641,7 +670,8 @@ fn authenticate_begin_with(
         .username
         .as_deref()
         .filter(|u| !u.trim().is_empty())
-        .map(Accounts::canonical);
+        .map(|u| Accounts::validate_username(u).map(|()| Accounts::canonical(u)))
+        .transpose()?;
     // A name without an account gets a decoy list, the same on every
     // request, so the answer does not tell who has an account.
     let allow: Vec<Vec<u8>> = match &username {
@@ -900,6 +930,23 @@ pub fn upload_metadata(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> 
             format!("not a usable metadata statement: {e}"),
         )
     })?;
+    // A session keeps a bounded number of statements (each up to 1 MiB).
+    let kept = app
+        .engine
+        .items(&opened.session)
+        .list()?
+        .iter()
+        .filter(|m| m.name.as_str().starts_with("metadata-"))
+        .count();
+    if kept >= MAX_METADATA_PER_SESSION {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "metadata_limit",
+            format!(
+                "a session keeps at most {MAX_METADATA_PER_SESSION} uploaded statements: delete one first"
+            ),
+        ));
+    }
     let mut id = [0u8; 12];
     aws_lc_rs::rand::fill(&mut id).map_err(|_| ApiError::internal("no randomness"))?;
     let id = URL_SAFE_NO_PAD.encode(id);

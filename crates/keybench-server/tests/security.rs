@@ -505,3 +505,88 @@ fn a_storage_fault_answers_with_an_incident_id_only() {
         "a storage path reached the client: {message}"
     );
 }
+
+/// One session cannot grow the store without bound: user and display
+/// names are bounded wherever they are stored, and a session keeps at most
+/// 20 uploaded metadata statements.
+#[test]
+fn one_session_cannot_fill_the_store() {
+    let srv = server(None);
+    let c = browser();
+    let huge = "a".repeat(60_000);
+    let (s, v) = srv.post(&c, "/api/authenticate/begin", &json!({ "username": huge }));
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (400, Some("invalid_username")),
+        "{v}"
+    );
+    let (s, v) = srv.post(
+        &c,
+        "/api/register/begin",
+        &json!({ "username": "bob", "displayName": huge }),
+    );
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (400, Some("invalid_display_name")),
+        "{v}"
+    );
+    // Metadata uploads: the twenty-first is refused.
+    let authenticator = virtual_authenticator::Authenticator::new(virtual_authenticator::Config {
+        attestation: virtual_authenticator::AttestationMode::PackedBasic,
+        ..virtual_authenticator::Config::default()
+    })
+    .unwrap();
+    let root = authenticator.attestation_root().unwrap().to_vec();
+    use base64::Engine as _;
+    let statement = json!({
+        "description": "a prototype",
+        "aaguid": "6b627669-7274-2d75-706c-6f61642d3031",
+        "protocolFamily": "fido2",
+        "schema": 3,
+        "attestationTypes": ["basic_full"],
+        "attestationRootCertificates": [base64::engine::general_purpose::STANDARD.encode(&root)],
+    });
+    let upload = || {
+        let (_, session) = srv.get(&c, "/api/session");
+        let mut r = c
+            .post(format!("{}/api/metadata", srv.base))
+            .header("Origin", &srv.base)
+            .json(&statement);
+        if let Some(token) = session["csrfToken"].as_str() {
+            r = r.header("X-CSRF-Token", token);
+        }
+        let r = r.send().unwrap();
+        (r.status().as_u16(), r.json::<Value>().unwrap())
+    };
+    for i in 0..20 {
+        let (s, v) = upload();
+        assert_eq!(s, 201, "upload {i}: {v}");
+    }
+    let (s, v) = upload();
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (409, Some("metadata_limit")),
+        "{v}"
+    );
+}
+
+/// Adding a key to an account needs a recent sign-in, not just a session
+/// that is still signed in (a stolen cookie, a browser left signed in).
+#[test]
+fn adding_a_key_needs_a_recent_sign_in() {
+    let srv = support::server_configured(|c| {
+        c.add_key_within = std::time::Duration::ZERO;
+    });
+    let (mut key, _a) = virtual_key();
+    let alice = browser();
+    let (s, v, _) = srv.register(&alice, &mut key, "alice");
+    assert_eq!(s, 200, "{v}");
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let (s, v) = srv.post(
+        &alice,
+        "/api/register/begin",
+        &json!({ "username": "alice" }),
+    );
+    assert_eq!((s, v["code"].as_str()), (403, Some("sign_in_again")), "{v}");
+    assert!(v.get("publicKey").is_none(), "{v}");
+}
