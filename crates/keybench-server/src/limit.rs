@@ -79,7 +79,25 @@ impl CreationLimiter {
         self.allow_at(peer, Instant::now())
     }
 
+    /// Whose bucket an address draws from: any local process can send from
+    /// any of 127.0.0.0/8 and an IPv6 host usually has a whole /64, so those
+    /// count as one peer each.
+    fn bucket_key(peer: IpAddr) -> IpAddr {
+        match peer {
+            IpAddr::V4(v4) if v4.is_loopback() => IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            IpAddr::V4(v4) => IpAddr::V4(v4),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Self::bucket_key(IpAddr::V4(v4)),
+                None => {
+                    let s = v6.segments();
+                    IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+                }
+            },
+        }
+    }
+
     fn allow_at(&self, peer: IpAddr, now: Instant) -> bool {
+        let peer = Self::bucket_key(peer);
         let full = Bucket {
             tokens: f64::from(self.limit.burst),
             at: now,
@@ -157,5 +175,29 @@ mod tests {
         let later = t0 + Duration::from_secs(61);
         assert!(l.allow_at(x, later));
         assert_eq!(l.peers.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn loopback_and_an_ipv6_prefix_are_one_peer_each() {
+        let l = CreationLimiter::new(RateLimit {
+            burst: 2,
+            per_minute: 1,
+        });
+        let t0 = Instant::now();
+        let lo1: IpAddr = [127, 0, 0, 1].into();
+        let lo2: IpAddr = [127, 9, 8, 7].into();
+        assert!(l.allow_at(lo1, t0));
+        assert!(l.allow_at(lo2, t0));
+        assert!(
+            !l.allow_at([127, 1, 1, 1].into(), t0),
+            "another loopback address"
+        );
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert!(l.allow_at(a, t0));
+        assert!(l.allow_at(b, t0));
+        assert!(!l.allow_at(a, t0), "the same /64");
+        assert!(l.allow_at(other, t0), "another /64");
     }
 }

@@ -31,7 +31,7 @@ use keyring_core::{CredentialStore, Entry};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 /// How long a rotated-out key keeps opening cookies by default: long
@@ -441,6 +441,10 @@ pub struct KeyManager {
     status: RwLock<KeyStatus>,
     retire_after: Duration,
     clock: Arc<dyn Clock>,
+    /// Held across a rotation's or revocation's stored write and its swap in
+    /// memory, so two at once cannot leave the store and memory holding
+    /// different keys.
+    changing: Mutex<()>,
 }
 
 impl fmt::Debug for KeyManager {
@@ -787,6 +791,7 @@ impl KeyManager {
             status: RwLock::new(status),
             retire_after: config.retire_after,
             clock,
+            changing: Mutex::new(()),
         }
     }
 
@@ -815,6 +820,7 @@ impl KeyManager {
             status: RwLock::new(status),
             retire_after: grace,
             clock,
+            changing: Mutex::new(()),
         }
     }
 
@@ -846,6 +852,10 @@ impl KeyManager {
     /// the previous key. Persisted where the key lives (keyring or file);
     /// refused for a key from the environment.
     pub fn rotate(&self, events: &EventLog) -> Result<KeyStatus, SecretKeyError> {
+        let _changing = self
+            .changing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = self.clock.now();
         let old = self.keys();
         let new = SecretKey::generate();
@@ -905,6 +915,10 @@ impl KeyManager {
     /// removed first), so cookies sealed under it no longer open, even
     /// after a restart. For a key that leaked: rotate, then revoke.
     pub fn revoke_previous(&self, events: &EventLog) -> Result<KeyStatus, SecretKeyError> {
+        let _changing = self
+            .changing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match &self.home {
             Home::Keyring { previous, .. } => match previous.delete_credential() {
                 Ok(()) | Err(keyring_core::Error::NoEntry) => {}

@@ -423,3 +423,30 @@ fn revoking_the_previous_key_stops_its_cookies_durably() {
     // Nothing to revoke is not an error.
     e.revoke_previous_key().unwrap();
 }
+
+/// Rotations at once: whatever order they finish in, the key file ends up
+/// holding the key in use, so a restart opens the same cookies.
+#[test]
+fn concurrent_rotations_leave_the_file_and_memory_in_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session-secret.key");
+    let manager = Arc::new(resolve(&config(None, Some(path.clone()))).unwrap());
+    let events = Arc::new(EventLog::default());
+    for _ in 0..10 {
+        let threads: Vec<_> = (0..6)
+            .map(|_| {
+                let (m, e) = (manager.clone(), events.clone());
+                std::thread::spawn(move || m.rotate(&e).unwrap())
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let reopened = resolve(&config(None, Some(path.clone()))).unwrap();
+        assert_eq!(
+            reopened.status().fingerprint,
+            manager.status().fingerprint,
+            "the key file and the key in use differ"
+        );
+    }
+}

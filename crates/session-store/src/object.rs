@@ -562,18 +562,21 @@ impl Backend for ObjectStorage {
 }
 
 /// Plain HTTP is allowed for GCS only towards an explicit emulator: a key
-/// whose `gcs_base_url` is an `http://` address (fake-gcs-server). Anything
-/// else — the real service, and with it the OAuth token exchange, even if a
-/// key file names an `http://` token URI — goes over HTTPS only.
+/// whose `gcs_base_url` is an `http://` address (fake-gcs-server) and that
+/// has no OAuth at all (`disable_oauth: true`), so no signed token request
+/// ever travels in clear. Anything else — the real service, even with a key
+/// file naming an `http://` token URI — goes over HTTPS only.
 fn gcs_emulator_over_http(service_account_key: Option<&str>) -> bool {
     service_account_key
         .and_then(|k| serde_json::from_str::<serde_json::Value>(k).ok())
-        .and_then(|k| {
-            k.get("gcs_base_url")
+        .is_some_and(|k| {
+            let http_base = k
+                .get("gcs_base_url")
                 .and_then(serde_json::Value::as_str)
-                .map(|u| u.starts_with("http://"))
+                .is_some_and(|u| u.starts_with("http://"));
+            let no_oauth = k.get("disable_oauth") == Some(&serde_json::Value::Bool(true));
+            http_base && no_oauth
         })
-        .unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -593,5 +596,10 @@ mod gcs_http_tests {
             r#"{"type": "service_account", "token_uri": "http://evil.example/token", "private_key": "-----BEGIN PRIVATE KEY-----"}"#
         )));
         assert!(!http(Some("not json")));
+        // An emulator address with OAuth left on would send a signed token
+        // request in clear.
+        assert!(!http(Some(
+            r#"{"gcs_base_url": "http://10.0.0.5:4443", "private_key": "-----BEGIN PRIVATE KEY-----"}"#
+        )));
     }
 }
