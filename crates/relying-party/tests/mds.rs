@@ -819,9 +819,28 @@ fn the_signing_paths_crls_are_checked() {
     let forger = Pki::build(false, "MDS", "mds.example", true);
     let forged = forger.crl(true, &[], current.0, current.1);
     assert!(matches!(
-        verify(vec![root_crl, forged]),
+        verify(vec![root_crl.clone(), forged.clone()]),
         Err(MdsError::Revocation(RevocationError::BadSignature { .. }))
     ));
+    // A forged CRL beside the issuer's own does not hide it.
+    let revoking = pki.crl(true, &[&LEAF_SERIAL], current.0, current.1);
+    assert!(matches!(
+        verify(vec![root_crl.clone(), forged, revoking]),
+        Err(MdsError::Revocation(RevocationError::Revoked { .. }))
+    ));
+    // The newest of the issuer's CRLs decides: an older one, still current,
+    // that does not list the revocation yet cannot hide it.
+    let older = pki.crl(true, &[], (2026, 6, 1), (2026, 9, 1));
+    let newer = pki.crl(true, &[&LEAF_SERIAL], (2026, 7, 15), (2026, 9, 1));
+    for crls in [
+        vec![root_crl.clone(), older.clone(), newer.clone()],
+        vec![root_crl.clone(), newer, older],
+    ] {
+        assert!(matches!(
+            verify(crls),
+            Err(MdsError::Revocation(RevocationError::Revoked { .. }))
+        ));
+    }
     // Not a CRL at all.
     assert!(matches!(
         Crl::from_der(b"not a CRL"),

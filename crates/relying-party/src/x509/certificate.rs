@@ -288,16 +288,32 @@ impl Certificate {
         self.with_parsed(|c| {
             let mut uris = Vec::new();
             for ext in c.extensions() {
-                if let ParsedExtension::CRLDistributionPoints(points) = ext.parsed_extension() {
-                    for point in points.iter() {
-                        if let Some(DistributionPointName::FullName(names)) =
-                            &point.distribution_point
-                        {
-                            uris.extend(names.iter().filter_map(|n| match n {
-                                GeneralName::URI(u) => Some((*u).to_owned()),
-                                _ => None,
-                            }));
+                if ext.oid.to_id_string() != "2.5.29.31" {
+                    continue;
+                }
+                // A distribution-point extension that does not parse, or
+                // names its CRL other than by URI, still says a CRL exists:
+                // it is reported as such, never read as "nothing to check".
+                let ParsedExtension::CRLDistributionPoints(points) = ext.parsed_extension() else {
+                    return Err(CertError::Extension {
+                        oid: "2.5.29.31".into(),
+                        reason: "the CRL distribution points do not parse".into(),
+                    });
+                };
+                for point in points.iter() {
+                    match &point.distribution_point {
+                        Some(DistributionPointName::FullName(names)) => {
+                            for n in names {
+                                uris.push(match n {
+                                    GeneralName::URI(u) => (*u).to_owned(),
+                                    other => format!("{other:?}"),
+                                });
+                            }
                         }
+                        Some(DistributionPointName::NameRelativeToCRLIssuer(_)) => {
+                            uris.push("a name relative to the CRL issuer".into());
+                        }
+                        None => uris.push("the CRL issuer's own location".into()),
                     }
                 }
             }

@@ -58,6 +58,16 @@ pub enum RevocationError {
         /// The CRL's reason code, named.
         reason: &'static str,
     },
+    /// The issuer's CRL has a critical extension this check cannot apply.
+    #[error(
+        "the CRL of \"{issuer}\" has the critical extension {extension}, which this check does not apply"
+    )]
+    UnsupportedCrl {
+        /// The issuer.
+        issuer: String,
+        /// The extension's OID.
+        extension: String,
+    },
     /// No CRL of the issuer was supplied for a certificate that names one.
     #[error("revocation of \"{subject}\" not checked: no CRL of its issuer was available (published at {})", points.join(", "))]
     Unavailable {
@@ -117,8 +127,17 @@ fn reason_name(code: Option<u8>) -> &'static str {
     }
 }
 
-/// Checks `cert`, issued by `issuer`, against the first of `crls` that
-/// `issuer` issued.
+/// CRL extensions this check understands; a critical one it does not is a
+/// CRL it cannot apply (RFC 5280 §5.2).
+const KNOWN_CRL_EXTENSIONS: &[&str] = &[
+    "2.5.29.20", // CRL number
+    "2.5.29.28", // issuing distribution point
+    "2.5.29.35", // authority key identifier
+];
+
+/// Checks `cert`, issued by `issuer`, against the newest of `crls` that
+/// `issuer` signed (an older CRL that is still current may not yet list a
+/// revocation a newer one does).
 fn check_one(
     cert: &Certificate,
     issuer: &Certificate,
@@ -132,6 +151,8 @@ fn check_one(
     }
     let issuer_name = cert.with_parsed(|c| Ok(c.issuer().as_raw().to_vec()))?;
     let subject = cert.subject()?;
+    let mut forged = None;
+    let mut newest: Option<(i64, CertificateRevocationList<'_>)> = None;
     for crl in crls {
         let Ok((_, list)) = CertificateRevocationList::from_der(&crl.der) else {
             continue;
@@ -140,45 +161,67 @@ fn check_one(
             continue;
         }
         let issuer_text = list.issuer().to_string();
-        issuer
+        if issuer
             .verify_signature_over(
                 &list.signature_algorithm.algorithm.to_id_string(),
                 list.tbs_cert_list.as_ref(),
                 &list.signature_value.data,
             )
-            .map_err(|_| RevocationError::BadSignature {
-                issuer: issuer_text.clone(),
-            })?;
+            .is_err()
+        {
+            // Not the issuer's: another CRL may still be.
+            forged = Some(issuer_text);
+            continue;
+        }
+        if let Some(ext) = list
+            .extensions()
+            .iter()
+            .find(|e| e.critical && !KNOWN_CRL_EXTENSIONS.contains(&e.oid.to_id_string().as_str()))
+        {
+            return Err(RevocationError::UnsupportedCrl {
+                issuer: issuer_text,
+                extension: ext.oid.to_id_string(),
+            });
+        }
         let this_update = list.last_update().timestamp();
-        if this_update > at.0 {
-            return Err(RevocationError::NotYetValid {
-                issuer: issuer_text,
-                this_update,
-            });
+        if newest.as_ref().is_none_or(|(t, _)| this_update > *t) {
+            newest = Some((this_update, list));
         }
-        if let Some(next) = list.next_update().map(|t| t.timestamp())
-            && next < at.0
-        {
-            return Err(RevocationError::Expired {
-                issuer: issuer_text,
-                next_update: next,
-                at: at.0,
-            });
-        }
-        let serial = cert.serial()?;
-        if let Some(entry) = list
-            .iter_revoked_certificates()
-            .find(|r| r.raw_serial() == serial.as_slice())
-        {
-            return Err(RevocationError::Revoked {
-                subject,
-                serial: serial.iter().map(|b| format!("{b:02x}")).collect(),
-                reason: reason_name(entry.reason_code().map(|(_, r)| r.0)),
-            });
-        }
-        return Ok(());
     }
-    Err(RevocationError::Unavailable { subject, points })
+    let Some((this_update, list)) = newest else {
+        return Err(match forged {
+            Some(issuer) => RevocationError::BadSignature { issuer },
+            None => RevocationError::Unavailable { subject, points },
+        });
+    };
+    let issuer_text = list.issuer().to_string();
+    if this_update > at.0 {
+        return Err(RevocationError::NotYetValid {
+            issuer: issuer_text,
+            this_update,
+        });
+    }
+    if let Some(next) = list.next_update().map(|t| t.timestamp())
+        && next < at.0
+    {
+        return Err(RevocationError::Expired {
+            issuer: issuer_text,
+            next_update: next,
+            at: at.0,
+        });
+    }
+    let serial = cert.serial()?;
+    if let Some(entry) = list
+        .iter_revoked_certificates()
+        .find(|r| r.raw_serial() == serial.as_slice())
+    {
+        return Err(RevocationError::Revoked {
+            subject,
+            serial: serial.iter().map(|b| format!("{b:02x}")).collect(),
+            reason: reason_name(entry.reason_code().map(|(_, r)| r.0)),
+        });
+    }
+    Ok(())
 }
 
 /// Checks every certificate of a validated `path` (leaf first, each issued
