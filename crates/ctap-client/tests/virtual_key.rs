@@ -1970,3 +1970,33 @@ mod hmac_secret_mc {
         );
     }
 }
+
+/// A reset that cannot be saved leaves the key as it was: its PIN still
+/// guards it, in memory as on disk (before, memory had no PIN while the
+/// file still had one, and anyone could set a new one).
+#[test]
+fn a_reset_that_cannot_be_saved_leaves_the_key_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    std::fs::create_dir(&state_dir).unwrap();
+    let mut k = key(Config {
+        state: virtual_authenticator::StateStore::File(state_dir.join("key.state")),
+        ..Config::default()
+    });
+    k.device.set_pin("1234").unwrap();
+    std::fs::remove_dir_all(&state_dir).unwrap();
+    let err = k
+        .device
+        .reset(Transaction::with_timeout(Duration::from_secs(5)))
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::OTHER), "{err}");
+    assert_eq!(k.device.get_info().unwrap().option("clientPin"), Some(true));
+    assert!(k.device.set_pin("9999").is_err(), "a PIN could be set anew");
+    k.device
+        .pin_token(
+            "1234",
+            Permissions(Permissions::CREDENTIAL_MANAGEMENT),
+            None,
+        )
+        .unwrap();
+}

@@ -735,14 +735,23 @@ impl Authenticator {
         }
         self.presence("reset", None, ctx)?;
         // The batch attestation identity belongs to the model, not the user.
-        self.state = PersistentState {
+        let fresh = PersistentState {
             attestation: self.state.attestation.take(),
             ..PersistentState::default()
         };
+        let previous = std::mem::replace(&mut self.state, fresh);
+        if let Err(e) = self.persist() {
+            // Not saved: the key stays as it was (its PIN and credentials),
+            // in memory as on disk.
+            let attestation = self.state.attestation.take();
+            self.state = previous;
+            self.state.attestation = attestation;
+            return Err(e);
+        }
         self.pin = PinSession::power_up(self.config.token_lifetime)?;
         self.pending = None;
         self.large_blob_write = None;
-        self.persist()
+        Ok(())
     }
 
     /// Simulates unplugging and re-inserting the key: a new key agreement
