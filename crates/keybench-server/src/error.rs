@@ -99,7 +99,17 @@ impl IntoResponse for ApiError {
 
 impl From<session_engine::EngineError> for ApiError {
     fn from(e: session_engine::EngineError) -> Self {
-        Self::internal(e)
+        match e {
+            // Not a fault: the key is the operator's, set in the environment.
+            session_engine::EngineError::Key(
+                session_engine::SecretKeyError::RotationNotPersistable,
+            ) => Self::new(
+                StatusCode::CONFLICT,
+                "key_from_environment",
+                "the session key comes from KEYBENCH_SECRET_KEY: rotate it there and restart",
+            ),
+            other => Self::internal(other),
+        }
     }
 }
 

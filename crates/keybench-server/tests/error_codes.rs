@@ -122,6 +122,7 @@ const PINNED: &[&str] = &[
     "invalid_response",
     "invalid_username",
     "json_required",
+    "key_from_environment",
     "launch_secret_required",
     "malformed_origin",
     "metadata_limit",

@@ -233,6 +233,8 @@ fn uhid_missing_or_unwritable_is_explained() {
 struct Server {
     child: std::process::Child,
     base: String,
+    /// This launch's secret for the inspection API.
+    secret: String,
 }
 
 impl Drop for Server {
@@ -271,8 +273,13 @@ fn serve_with_env(dir: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -
     let line = lines.next().unwrap().unwrap();
     let url = line.strip_prefix("Keybench is running: open ").unwrap();
     let base = url.split("/#").next().unwrap().to_owned();
+    let secret = url.split("#launch=").nth(1).unwrap_or_default().to_owned();
     std::thread::spawn(move || lines.for_each(drop));
-    Server { child, base }
+    Server {
+        child,
+        base,
+        secret,
+    }
 }
 
 /// `keybench serve --storage gcs --bucket B --gcs-key FILE` keeps its
@@ -556,4 +563,29 @@ fn serve_with_s3_storage() {
             kind.as_str()
         );
     }
+}
+
+/// A session key set in KEYBENCH_SECRET_KEY is the operator's: the
+/// dashboard's Rotate answers that it is rotated there (409), not with an
+/// internal error.
+#[test]
+fn a_key_from_the_environment_is_not_rotated_by_the_dashboard() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve_with_env(
+        dir.path(),
+        &[],
+        &[("KEYBENCH_SECRET_KEY", &"0123456789abcdef".repeat(4))],
+    );
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{}/api/inspect/key/rotate", server.base))
+        .bearer_auth(&server.secret)
+        .send()
+        .unwrap();
+    let status = r.status().as_u16();
+    let v: serde_json::Value = r.json().unwrap();
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (409, Some("key_from_environment")),
+        "{v}"
+    );
 }
