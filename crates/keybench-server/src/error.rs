@@ -108,6 +108,16 @@ impl From<session_engine::EngineError> for ApiError {
                 "key_from_environment",
                 "the session key comes from KEYBENCH_SECRET_KEY: rotate it there and restart",
             ),
+            // The session was removed while this request used it (a logout
+            // racing a sign-in): nothing to continue.
+            session_engine::EngineError::Session(
+                session_engine::session::SessionError::Storage(
+                    session_store::StoreError::ScopeGone,
+                ),
+            ) => Self::bad_request(
+                "no_session",
+                "the session ended meanwhile (signed out elsewhere): begin again",
+            ),
             other => Self::internal(other),
         }
     }

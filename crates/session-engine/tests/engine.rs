@@ -906,3 +906,27 @@ fn storage_errors_never_show_the_session_id() {
     let cleanup = format!("{:?}", f.engine.cleanup_status());
     assert!(!cleanup.contains(&id), "{cleanup}");
 }
+
+/// A sign-in (an id rotation) that completes after a logout of the same
+/// session does not bring it back, signed in, under a new id.
+#[test]
+fn a_sign_in_after_a_logout_does_not_resurrect_the_session() {
+    use session_engine::session;
+    let f = fixture();
+    let empty = HeaderMap::new();
+    let c = ctx(&empty, Scheme::Http);
+    let opened = f.engine.open_or_create(&c).unwrap();
+    f.engine.logout(&c, &opened.session).unwrap();
+    assert!(
+        f.engine
+            .authenticate(&c, &opened.session, "alice", vec!["user".into()])
+            .is_err(),
+        "a logged-out session was signed in"
+    );
+    let idle = Duration::from_secs(14 * 24 * 3600);
+    let left = session::list_sessions(&*f.store, idle).unwrap();
+    assert!(
+        left.iter().all(|s| s.user.as_deref() != Some("alice")),
+        "a session signed in as alice appeared: {left:?}"
+    );
+}

@@ -112,6 +112,8 @@ impl Write {
 }
 
 enum Done {
+    /// A scope move found no source item: the scope was removed meanwhile.
+    Gone,
     Written,
     Created(Created),
     Swapped(Swapped),
@@ -476,12 +478,23 @@ fn commit_group(db: &Database, group: &[Job]) -> Result<Vec<Done>, String> {
                     key,
                     value,
                 } => {
+                    // The item moves from `from` to `to` under the same name.
+                    let source = key
+                        .strip_prefix(to.as_str())
+                        .map(|name| format!("{from}{name}"))
+                        .unwrap_or_default();
                     if table
                         .get(key.as_str())
                         .map_err(|e| e.to_string())?
                         .is_some()
                     {
                         Done::Created(Created::AlreadyExists)
+                    } else if table
+                        .get(source.as_str())
+                        .map_err(|e| e.to_string())?
+                        .is_none()
+                    {
+                        Done::Gone
                     } else {
                         let end = prefix_end(from);
                         let mut moved = Vec::new();
@@ -549,9 +562,11 @@ impl Backend for EmbeddedStore {
             value: stamped(value),
         })? {
             Done::Created(c) => Ok(c),
-            Done::Written | Done::Swapped(_) | Done::Removed(_) | Done::RemovedEach(_) => {
-                Err(self.mismatched())
-            }
+            Done::Gone
+            | Done::Written
+            | Done::Swapped(_)
+            | Done::Removed(_)
+            | Done::RemovedEach(_) => Err(self.mismatched()),
         }
     }
 
@@ -569,9 +584,11 @@ impl Backend for EmbeddedStore {
             value: stamped(value),
         })? {
             Done::Swapped(s) => Ok(s),
-            Done::Written | Done::Created(_) | Done::Removed(_) | Done::RemovedEach(_) => {
-                Err(self.mismatched())
-            }
+            Done::Gone
+            | Done::Written
+            | Done::Created(_)
+            | Done::Removed(_)
+            | Done::RemovedEach(_) => Err(self.mismatched()),
         }
     }
 
@@ -641,9 +658,11 @@ impl Backend for EmbeddedStore {
             prefix: scope_prefix(scope),
         })? {
             Done::Removed(n) => Ok(n),
-            Done::Written | Done::Created(_) | Done::Swapped(_) | Done::RemovedEach(_) => {
-                Err(self.mismatched())
-            }
+            Done::Gone
+            | Done::Written
+            | Done::Created(_)
+            | Done::Swapped(_)
+            | Done::RemovedEach(_) => Err(self.mismatched()),
         }
     }
 
@@ -683,6 +702,7 @@ impl Backend for EmbeddedStore {
                 value: stamped(value),
             })? {
                 Done::Created(c) => Ok(c),
+                Done::Gone => Err(StoreError::ScopeGone),
                 Done::Written | Done::Swapped(_) | Done::Removed(_) | Done::RemovedEach(_) => {
                     Err(self.mismatched())
                 }

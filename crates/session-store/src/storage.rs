@@ -65,6 +65,10 @@ pub enum StoreError {
     /// directory is expected).
     #[error("unsafe storage layout: {0}")]
     Unsafe(String),
+    /// A scope move found nothing to move: the scope was removed meanwhile
+    /// (a session's logout racing its id rotation).
+    #[error("the scope was removed meanwhile; nothing was moved")]
+    ScopeGone,
 }
 
 /// Owner ids shorter than this are not secrets (and replacing them would
@@ -116,7 +120,9 @@ impl StoreError {
                 }
             }
             StoreError::Unsafe(m) => StoreError::Unsafe(clean(m)),
-            other @ (StoreError::Name(_) | StoreError::TooLarge { .. }) => other,
+            other @ (StoreError::Name(_) | StoreError::TooLarge { .. } | StoreError::ScopeGone) => {
+                other
+            }
         }
     }
 }
@@ -273,7 +279,10 @@ pub trait Storage: Send + Sync + fmt::Debug {
     /// Moves a scope to a new owner (a session's id rotation): `item` is
     /// written to `to` with `value` unless it exists there already (then
     /// nothing changes and [`Created::AlreadyExists`] is returned), every
-    /// other item of `from` is copied to `to`, and `from` is removed.
+    /// other item of `from` is copied to `to`, and `from` is removed. When
+    /// `from` no longer holds `item` (it was removed meanwhile) nothing is
+    /// written and the answer is [`StoreError::ScopeGone`]: a move never
+    /// brings back a removed scope under a new owner.
     ///
     /// This default does it in steps, ordered so that the new scope is
     /// complete before the old one goes; backends with transactions do it
@@ -297,6 +306,14 @@ fn move_scope_in_steps<S: Storage + ?Sized>(
     item: &ItemName,
     value: &[u8],
 ) -> Result<Created, StoreError> {
+    if store.get(to, item)?.is_some() {
+        return Ok(Created::AlreadyExists);
+    }
+    // Without a transaction this check and the create are two steps; the
+    // embedded store (the default) makes them one.
+    if store.get(from, item)?.is_none() {
+        return Err(StoreError::ScopeGone);
+    }
     if store.create(to, item, value)? == Created::AlreadyExists {
         return Ok(Created::AlreadyExists);
     }

@@ -130,6 +130,15 @@ pub fn basic_semantics(store: &dyn Storage) {
         store.get(&new, &item("record")).unwrap().as_deref(),
         Some(&b"new record"[..])
     );
+    // From a scope removed meanwhile (a logout racing a rotation): refused,
+    // and nothing appears under the new owner.
+    let gone = scope(Kind::sessions(), "rot-gone");
+    let target = scope(Kind::sessions(), "rot-target");
+    assert!(matches!(
+        store.move_scope(&gone, &target, &item("record"), b"resurrected"),
+        Err(session_store::StoreError::ScopeGone)
+    ));
+    assert!(store.list(&target).unwrap().is_empty());
     // Removing a batch of scopes: one result each, in order.
     let missing = scope(Kind::sessions(), "rot-missing");
     let results: Vec<usize> = store
