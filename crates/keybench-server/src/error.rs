@@ -150,7 +150,7 @@ impl From<relying_party::accounts::AccountError> for ApiError {
             ),
             AccountError::InvalidUsername => Self::bad_request(
                 "invalid_username",
-                "a user name is 1 to 64 characters, without control characters",
+                "a user name is 1 to 64 characters, without control or invisible characters",
             ),
             other => Self::internal(other),
         }

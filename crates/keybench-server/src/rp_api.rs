@@ -257,7 +257,7 @@ fn register_begin_with(
         Accounts::validate_username(d).map_err(|_| {
             ApiError::bad_request(
                 "invalid_display_name",
-                "a display name is 1 to 64 characters, without control characters",
+                "a display name is 1 to 64 characters, without control or invisible characters",
             )
         })?;
     }

@@ -92,6 +92,32 @@ fn item(name: &str) -> Result<ItemName, StoreError> {
 const PROFILE: &str = "profile";
 const INDEX_ITEM: &str = "account";
 
+/// Characters that render as nothing (Unicode's Default_Ignorable_Code_Point:
+/// zero-width spaces and joiners, direction marks, variation selectors,
+/// the BOM, tags …): a name holding one looks like another account's name.
+fn is_default_ignorable(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x00AD
+            | 0x034F
+            | 0x061C
+            | 0x115F..=0x1160
+            | 0x17B4..=0x17B5
+            | 0x180B..=0x180F
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x206F
+            | 0x3164
+            | 0xFE00..=0xFE0F
+            | 0xFEFF
+            | 0xFFA0
+            | 0xFFF0..=0xFFF8
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0000..=0xE0FFF
+    )
+}
+
 /// Decoded public keys kept per credential id (the stored COSE bytes they
 /// came from alongside, so a changed key is never served stale).
 type KeyCache = HashMap<Vec<u8>, (Vec<u8>, Arc<PublicKeyVerifier>)>;
@@ -151,7 +177,12 @@ impl Accounts {
     pub fn validate_username(username: &str) -> Result<(), AccountError> {
         let trimmed = username.trim();
         let chars = trimmed.chars().count();
-        if chars == 0 || chars > 64 || trimmed.chars().any(char::is_control) {
+        if chars == 0
+            || chars > 64
+            || trimmed
+                .chars()
+                .any(|c| c.is_control() || is_default_ignorable(c))
+        {
             return Err(AccountError::InvalidUsername);
         }
         Ok(())
@@ -414,6 +445,30 @@ impl Accounts {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn invisible_characters_make_no_look_alike_names() {
+        for name in [
+            "alice\u{200B}",
+            "al\u{200D}ice",
+            "\u{FEFF}alice",
+            "alice\u{FE0F}",
+            "ali\u{00AD}ce",
+            "alice\u{E0061}",
+        ] {
+            assert!(
+                matches!(
+                    Accounts::validate_username(name),
+                    Err(AccountError::InvalidUsername)
+                ),
+                "{name:?}"
+            );
+        }
+        for name in ["alice", "Ålice Øster", "名前", "alice.o'neil-2"] {
+            assert!(Accounts::validate_username(name).is_ok(), "{name:?}");
+        }
+    }
+
     use super::*;
     use crate::TrustOutcome;
     use fido_wire::cose::CoseAlgorithm;
