@@ -19,7 +19,8 @@ pub enum StorageChoice {
     /// One file per item under the data directory (`session_store::LocalStore`):
     /// slower, but every item can be read with ordinary tools.
     Files,
-    /// A GCS bucket (with a local fallback under the data directory).
+    /// A GCS bucket (with a local fallback in the data directory's `fallback/`,
+    /// apart from `--storage local`'s accounts).
     Gcs {
         /// Bucket name.
         bucket: String,

@@ -114,7 +114,13 @@ fn open_storage(config: &ServerConfig) -> Result<Arc<dyn Storage>, StartError> {
         StorageChoice::Files => Arc::new(session_store::LocalStore::open(
             config.data_dir.join("files"),
         )?),
-        _ => {
+        // A bucket's fallback has a directory of its own: the local store's
+        // accounts (from runs with `--storage local`) must not shadow the
+        // bucket's, which the fallback would serve as scopes it holds.
+        StorageChoice::Gcs { .. } | StorageChoice::S3 { .. } => Arc::new(
+            session_store::EmbeddedStore::open(config.data_dir.join("fallback"))?,
+        ),
+        StorageChoice::Local => {
             let store = session_store::EmbeddedStore::open(config.data_dir.join("store"))?;
             // A data directory an earlier Keybench used keeps its accounts.
             store.adopt_file_layout()?;

@@ -1095,3 +1095,38 @@ fn uploaded_metadata_vouches_in_its_session_only() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["credential"]["attestation"]["trust"], "not trusted");
 }
+
+/// A data directory used with `--storage local` and then with a bucket:
+/// the local accounts do not shadow the bucket's (the bucket's fallback has
+/// a directory of its own), so a name that exists only locally is free in
+/// the bucket and one that exists in the bucket signs in from it.
+#[test]
+fn local_accounts_do_not_shadow_the_buckets() {
+    if fake_gcs::skip() {
+        return;
+    }
+    let gcs = fake_gcs::start();
+    let bucket = || keybench_server::StorageChoice::Gcs {
+        bucket: fake_gcs::TEST_BUCKET.into(),
+        service_account_key: Some(fake_gcs::key_json(gcs.port)),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (mut local_key, _a) = virtual_key();
+    let (mut bucket_key, _b) = virtual_key();
+    // zed registers locally.
+    {
+        let local = server_in(
+            dir.path().to_owned(),
+            None,
+            keybench_server::StorageChoice::Local,
+        );
+        let (s, v, _) = local.register(&browser(), &mut local_key, "zed");
+        assert_eq!(s, 200, "{v}");
+    }
+    // On the bucket, from the same data directory, zed is a free name.
+    let srv = server_in(dir.path().to_owned(), None, bucket());
+    let (s, v, _) = srv.register(&browser(), &mut bucket_key, "zed");
+    assert_eq!(s, 200, "the local account shadowed the bucket: {v}");
+    let (s, v, _) = srv.login(&browser(), &mut bucket_key, Some("zed"));
+    assert_eq!((s, v["username"].as_str()), (200, Some("zed")), "{v}");
+}
