@@ -8,17 +8,7 @@ use session_engine::session::SessionView;
 use session_engine::{CleanupStatus, SweepReport};
 use session_engine::{KeySource, KeyStatus, SecurityEvent};
 
-/// Milliseconds since the epoch as RFC 3339 (UTC, milliseconds).
-pub fn rfc3339(ms: u64) -> String {
-    let nanos = i128::from(ms) * 1_000_000;
-    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
+use relying_party::date::rfc3339_millis as rfc3339;
 
 /// One session.
 #[derive(Debug, Serialize)]

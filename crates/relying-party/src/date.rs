@@ -1,4 +1,5 @@
-//! Civil dates for reports and metadata: Unix seconds to RFC 3339 UTC, and
+//! Civil dates for reports, metadata and the inspection API: Unix seconds
+//! (or milliseconds) to RFC 3339 UTC, and
 //! ISO 8601 calendar dates (MDS3 `nextUpdate`, status report dates) to Unix
 //! seconds. Proleptic Gregorian calendar (H. Hinnant's days_from_civil).
 
@@ -38,6 +39,17 @@ pub(crate) fn rfc3339(unix: i64) -> String {
         (secs / 60) % 60,
         secs % 60
     )
+}
+
+/// `2026-12-03T08:06:49.059Z` for milliseconds since the epoch (the form
+/// the server's inspection API gives its times in).
+pub fn rfc3339_millis(ms: u64) -> String {
+    let secs = i64::try_from(ms / 1000).unwrap_or(i64::MAX);
+    let whole = rfc3339(secs);
+    match ms % 1000 {
+        0 => whole,
+        frac => format!("{}.{frac:03}Z", whole.trim_end_matches('Z')),
+    }
 }
 
 /// Unix seconds at 00:00 UTC of an ISO 8601 calendar date `YYYY-MM-DD`.

@@ -18,7 +18,7 @@ pub mod accounts;
 pub mod attestation;
 pub mod ceremony;
 pub mod credential;
-mod date;
+pub mod date;
 pub mod decoder;
 mod error;
 pub mod mds;
