@@ -252,12 +252,6 @@ pub fn cleanup_now(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
     guard(app, &req.headers)?;
     // No report when a sweep was already running: the status says so.
     let _ = app.engine.sweep_now();
-    app.notify(&[
-        Topic::Cleanup,
-        Topic::Sessions,
-        Topic::Challenges,
-        Topic::Events,
-    ]);
     // The status; its last run is this sweep.
     Ok(Reply::ok(to_json(views::Cleanup::from(
         &app.engine.cleanup_status(),
@@ -273,7 +267,6 @@ pub fn key(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
 pub fn rotate_key(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
     guard(app, &req.headers)?;
     let status = app.engine.rotate_key()?;
-    app.notify(&[Topic::Key, Topic::Events]);
     Ok(Reply::ok(to_json(views::Key::from(&status))))
 }
 
@@ -282,7 +275,6 @@ pub fn rotate_key(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
 pub fn revoke_previous_key(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
     guard(app, &req.headers)?;
     let status = app.engine.revoke_previous_key()?;
-    app.notify(&[Topic::Key, Topic::Events]);
     Ok(Reply::ok(to_json(views::Key::from(&status))))
 }
 

@@ -378,7 +378,6 @@ fn register_begin_with(
     options.hints = hints(b.hints);
     options.timeout = timeout(b.timeout).or(options.timeout);
     options.attestation_formats = b.attestation_formats.unwrap_or_default();
-    app.notify(&[Topic::Challenges, Topic::Sessions, Topic::Events]);
     Ok(Reply::ok(json!({ "publicKey": options })).with_cookie(opened.set_cookie))
 }
 
@@ -429,7 +428,6 @@ fn consume(
         user: None,
     };
     let consumed = app.engine.consume_challenge(&challenge, &binding);
-    app.notify(&[Topic::Challenges, Topic::Events]);
     let consumed = consumed?;
     let pending: PendingCeremony = consumed
         .context
@@ -647,7 +645,6 @@ pub fn register_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiError
         &Accounts::canonical(&profile.username),
         vec!["user".into()],
     )?;
-    app.notify(&[Topic::Sessions, Topic::Events]);
     Ok(Reply::ok(json!({
         "status": "ok",
         "username": profile.username,
@@ -715,7 +712,6 @@ fn authenticate_begin_with(
     options.extensions = b.extensions;
     options.hints = hints(b.hints);
     options.timeout = timeout(b.timeout).or(options.timeout);
-    app.notify(&[Topic::Challenges, Topic::Sessions, Topic::Events]);
     Ok(Reply::ok(json!({ "publicKey": options })).with_cookie(opened.set_cookie))
 }
 
@@ -826,7 +822,6 @@ pub fn authenticate_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiE
         &owner,
         vec!["user".into()],
     )?;
-    app.notify(&[Topic::Sessions, Topic::Events]);
     Ok(Reply::ok(json!({
         "status": "ok",
         "username": profile.username,
@@ -857,9 +852,6 @@ pub fn session_info(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
         "signedIn": r.is_authenticated(),
         "username": r.user,
     });
-    if opened.set_cookie.is_some() {
-        app.notify(&[Topic::Sessions, Topic::Events]);
-    }
     Ok(Reply::ok(body).with_cookie(opened.set_cookie))
 }
 
@@ -906,7 +898,6 @@ pub fn logout(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
     let clear = app
         .engine
         .logout(&req.context(EndpointClass::Critical), &opened.session)?;
-    app.notify(&[Topic::Sessions, Topic::Events]);
     Ok(Reply::ok(json!({ "status": "ok" })).with_cookie(Some(clear)))
 }
 
@@ -957,6 +948,7 @@ pub fn upload_metadata(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> 
         &serde_json::to_vec(&stored).map_err(ApiError::internal)?,
     )?;
     let (aaguid, description) = stored.summary();
+    // No engine event covers an upload: the session's items changed.
     app.notify(&[Topic::Sessions]);
     Ok(Reply {
         status: StatusCode::CREATED,

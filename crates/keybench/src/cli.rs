@@ -779,12 +779,12 @@ fn decode(kind: DecodeKind, input: Option<String>) -> Result<()> {
 }
 
 fn print_auth_data(ad: &AuthenticatorData) {
-    println!("rpIdHash: {}", hex(&ad.rp_id_hash));
+    println!("rpIdHash: {}", key_ops::hex(&ad.rp_id_hash));
     println!("flags: {:?}", ad.flags);
     println!("signCount: {}", ad.sign_count);
     if let Some(acd) = &ad.attested_credential {
-        println!("aaguid: {}", hex(&acd.aaguid));
-        println!("credentialId: {}", hex(&acd.credential_id));
+        println!("aaguid: {}", key_ops::hex(&acd.aaguid));
+        println!("credentialId: {}", key_ops::hex(&acd.credential_id));
         match acd.public_key.alg {
             Some(alg) => println!("credentialPublicKey alg: {alg}"),
             None => println!("credentialPublicKey alg: absent"),
@@ -796,8 +796,4 @@ fn print_auth_data(ad: &AuthenticatorData) {
     if let Some(ext) = &ad.extensions {
         println!("extensions: {ext}");
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
