@@ -916,3 +916,244 @@ fn a_store_over_a_shared_base_adds_without_copying_or_changing_it() {
         TrustOutcome::NotTrusted { .. }
     ));
 }
+
+/// The data directory's metadata cache: a BLOB is written only after it
+/// verified (with the CRLs that made it verify, kept beside it), only when
+/// newer than a valid cached one; an invalid file or an older one leaves
+/// the cache as it was; a stale cache gives way to any valid BLOB.
+#[test]
+fn the_metadata_cache_keeps_only_verified_newer_blobs() {
+    let (_, root) = virtual_key(VIRTUAL_AAGUID);
+    let pki = Pki::build(false, "MDS", "mds.example", true);
+    let blob_no = |no: u64, next_update: &str| {
+        let mut body = payload(vec![entry(
+            &VIRTUAL_AAGUID,
+            "Keybench Virtual Key",
+            &root,
+            &["FIDO_CERTIFIED_L1"],
+        )]);
+        body["no"] = json!(no);
+        body["nextUpdate"] = json!(next_update);
+        pki.sign(&body)
+    };
+    let current = ((2026, 7, 1), (2026, 9, 1));
+    let crls = vec![
+        pki.crl(false, &[], current.0, current.1).der().to_vec(),
+        pki.crl(true, &[], current.0, current.1).der().to_vec(),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let cache = mds::MetadataCache::in_data_dir(dir.path());
+    assert!(cache.load(&pki.trust(), AT).unwrap().is_none());
+
+    let blob42 = blob_no(42, NEXT_UPDATE);
+    assert_eq!(
+        mds::signing_path_crl_points(blob42.as_bytes()).unwrap(),
+        [
+            "http://crl.example/intermediate.crl",
+            "http://crl.example/root.crl"
+        ]
+    );
+    // Without the CRLs it does not verify, and nothing is written.
+    assert!(matches!(
+        cache.install(blob42.as_bytes(), &[], &pki.trust(), AT),
+        Err(MdsError::Revocation(RevocationError::Unavailable { .. }))
+    ));
+    assert!(cache.blob_bytes().unwrap().is_none());
+    let installed = cache
+        .install(blob42.as_bytes(), &crls, &pki.trust(), AT)
+        .unwrap();
+    assert!(matches!(installed, mds::Installed::Replaced(ref b) if b.no == 42));
+    // The cached CRLs verify it from then on, with none brought.
+    assert_eq!(cache.load(&pki.trust(), AT).unwrap().unwrap().no, 42);
+    assert!(matches!(
+        cache.install(blob42.as_bytes(), &[], &pki.trust(), AT),
+        Ok(mds::Installed::Unchanged(_))
+    ));
+
+    // An older BLOB, a BLOB of another signer, bytes that are no BLOB:
+    // each refused, the cache unchanged.
+    let before = cache.blob_bytes().unwrap();
+    assert!(matches!(
+        cache.install(blob_no(41, NEXT_UPDATE).as_bytes(), &[], &pki.trust(), AT),
+        Err(MdsError::Rollback {
+            no: 41,
+            previous: 42
+        })
+    ));
+    let stranger = Pki::new(false, "Stranger");
+    let mut body = payload(vec![]);
+    body["no"] = json!(99);
+    assert!(matches!(
+        cache.install(stranger.sign(&body).as_bytes(), &[], &pki.trust(), AT),
+        Err(MdsError::Chain(_))
+    ));
+    assert!(matches!(
+        cache.install(b"not.a.blob", &[], &pki.trust(), AT),
+        Err(MdsError::Base64 { .. } | MdsError::HeaderJson(_))
+    ));
+    assert_eq!(cache.blob_bytes().unwrap(), before);
+
+    // A newer one replaces it.
+    let blob43 = blob_no(43, NEXT_UPDATE);
+    assert!(matches!(
+        cache.install(blob43.as_bytes(), &[], &pki.trust(), AT),
+        Ok(mds::Installed::Replaced(ref b)) if b.no == 43
+    ));
+    // Past nextUpdate the cache is stale: loading says so, and a valid
+    // BLOB replaces it whatever its number.
+    let later = UnixTime(AT.0 + 40 * 86_400);
+    let later_crls = [
+        pki.crl(false, &[], (2026, 8, 1), (2026, 12, 1)),
+        pki.crl(true, &[], (2026, 8, 1), (2026, 12, 1)),
+    ];
+    assert!(matches!(
+        cache.load(&pki.trust().with_crls(later_crls.to_vec()), later),
+        Err(MdsError::Stale { .. })
+    ));
+    let crls_later: Vec<Vec<u8>> = later_crls.iter().map(|c| c.der().to_vec()).collect();
+    assert!(matches!(
+        cache.install(blob_no(7, "2026-11-01").as_bytes(), &crls_later, &pki.trust(), later),
+        Ok(mds::Installed::Replaced(ref b)) if b.no == 7
+    ));
+    // No temporary file left behind.
+    let leftovers: Vec<_> = walk(dir.path())
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// A model's card: the highest certification recorded, or, once a report
+/// says revoked or compromised, untrusted with the reason; icons only as
+/// data: URLs.
+#[test]
+fn model_info_gives_certification_and_untrusted_reasons() {
+    let (_, root) = virtual_key(VIRTUAL_AAGUID);
+    let mut good = entry(
+        &VIRTUAL_AAGUID,
+        "Keybench Virtual Key",
+        &root,
+        &["FIDO_CERTIFIED_L1", "FIDO_CERTIFIED", "FIDO_CERTIFIED_L2"],
+    );
+    good["metadataStatement"]["icon"] = json!("data:image/png;base64,iVBORw0KGgo=");
+    let mut revoked = entry(
+        &REVOKED_AAGUID,
+        "Revoked Key",
+        &root,
+        &["FIDO_CERTIFIED_L1", "REVOKED"],
+    );
+    revoked["metadataStatement"]["icon"] = json!("https://tracker.example/icon.png");
+    let pki = Pki::new(false, "MDS");
+    let blob = verify_blob(
+        pki.sign(&payload(vec![good, revoked])).as_bytes(),
+        &pki.trust(),
+        AT,
+        None,
+    )
+    .unwrap();
+    let card = mds::ModelInfo::of(blob.entry(&VIRTUAL_AAGUID).unwrap());
+    assert_eq!(
+        card.verdict,
+        mds::ModelVerdict::Certified {
+            level: "FIDO_CERTIFIED_L2".into()
+        }
+    );
+    assert_eq!(
+        card.icon.as_deref(),
+        Some("data:image/png;base64,iVBORw0KGgo=")
+    );
+    assert_eq!(card.aaguid, uuid(&VIRTUAL_AAGUID));
+    let card = mds::ModelInfo::of(blob.entry(&REVOKED_AAGUID).unwrap());
+    assert!(
+        matches!(&card.verdict, mds::ModelVerdict::Untrusted { reason }
+            if reason.contains("REVOKED") && reason.contains("Revoked Key")),
+        "{:?}",
+        card.verdict
+    );
+    assert_eq!(card.icon, None, "a remote icon URL is never passed on");
+    let json = serde_json::to_value(&card).unwrap();
+    assert_eq!(json["verdict"]["kind"], "untrusted");
+    assert_eq!(json["statusReports"][1]["status"], "REVOKED");
+}
+
+/// The real format: a BLOB the FIDO Alliance published (no 20, October
+/// 2022; source in tests/data/README.md) is read entry by entry, and its
+/// signing path verifies to the bundled GlobalSign root with the pinned
+/// signer and an RS256 signature that checks, up to the one thing this
+/// copy cannot bring: the CRLs GlobalSign published then, which are named.
+#[test]
+fn a_real_mds3_blob_reads_and_its_signing_path_verifies_to_the_fido_root() {
+    use std::io::Read as _;
+    let gz = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/fido-mds3-blob-no20-2022-10.jwt.gz"
+    ))
+    .unwrap();
+    let mut jwt = Vec::new();
+    flate2::read::GzDecoder::new(gz.as_slice())
+        .read_to_end(&mut jwt)
+        .unwrap();
+    let payload = mds::read_unverified(&jwt).unwrap();
+    assert_eq!(
+        (payload.no, payload.next_update.as_str()),
+        (20, "2022-11-01")
+    );
+    assert_eq!(payload.entries.len(), 126);
+    let yubikey = payload
+        .entries
+        .iter()
+        .find(|e| e.aaguid == mds::parse_aaguid("cb69481e-8ff7-4039-93ec-0a2729a154a8"))
+        .unwrap();
+    let card = mds::ModelInfo::of(yubikey);
+    assert_eq!(card.description, "YubiKey 5 Series");
+    assert_eq!(
+        card.verdict,
+        mds::ModelVerdict::Certified {
+            level: "FIDO_CERTIFIED_L1".into()
+        }
+    );
+    assert!(!yubikey.attestation_root_certificates().is_empty());
+
+    let points = mds::signing_path_crl_points(&jwt).unwrap();
+    assert!(
+        points
+            .iter()
+            .all(|p| p.starts_with("http://crl.globalsign.com/")),
+        "{points:?}"
+    );
+    // 2022-10-25: inside the BLOB's and its certificates' validity.
+    let then = UnixTime(1_666_656_000);
+    match verify_blob(&jwt, &BlobTrust::fido(Vec::new()), then, None) {
+        Err(MdsError::Revocation(RevocationError::Unavailable { subject, points })) => {
+            assert!(subject.contains("mds.fidoalliance.org"), "{subject}");
+            assert!(
+                points
+                    .iter()
+                    .all(|p| p.starts_with("http://crl.globalsign.com/"))
+            );
+        }
+        other => panic!("expected only the CRLs to be missing, got {other:?}"),
+    }
+    // Today it is long past nextUpdate, and a cache refuses it.
+    let dir = tempfile::tempdir().unwrap();
+    let cache = mds::MetadataCache::in_data_dir(dir.path());
+    assert!(
+        cache
+            .install(&jwt, &[], &BlobTrust::fido(Vec::new()), UnixTime::now())
+            .is_err()
+    );
+    assert!(cache.blob_bytes().unwrap().is_none());
+}

@@ -25,16 +25,21 @@
 //! CRL that was not supplied is an error that says so, never a silent pass.
 
 mod blob;
+mod cache;
 mod jws;
+mod model;
 #[cfg(feature = "mds-refresh")]
 mod refresh;
 
 pub use blob::{
-    MAX_ENTRIES, MetadataBlob, MetadataEntry, StatusReport, UNTRUSTED_STATUSES, parse_aaguid,
+    MAX_ENTRIES, MetadataBlob, MetadataEntry, StatusReport, UNTRUSTED_STATUSES, UnverifiedPayload,
+    parse_aaguid,
 };
 
+pub use cache::{Installed, MAX_CACHED_CRLS, MetadataCache, signing_path_crl_points};
+pub use model::{MAX_ICON_LEN, ModelInfo, ModelVerdict};
 #[cfg(feature = "mds-refresh")]
-pub use refresh::{MDS3_URL, refresh};
+pub use refresh::{MDS3_URL, fetch_crls, refresh};
 
 use crate::attestation::TrustStore;
 use crate::x509::{
@@ -276,6 +281,22 @@ pub fn verify_blob(
     let mut verified = jws::verify(jwt, trust, at)?;
     let payload = std::mem::take(&mut verified.payload);
     MetadataBlob::from_payload(&payload, verified, at, previous_no)
+}
+
+/// The payload of a compact JWS BLOB, decoded but NOT verified (see
+/// [`MetadataBlob::read_unverified`]).
+pub fn read_unverified(jwt: &[u8]) -> Result<UnverifiedPayload, MdsError> {
+    let text = std::str::from_utf8(jwt).map_err(|_| MdsError::NotCompactJws)?;
+    let p64 = text
+        .trim_end_matches(['\r', '\n'])
+        .split('.')
+        .nth(1)
+        .ok_or(MdsError::NotCompactJws)?;
+    let payload = fido_wire::webauthn::base64url::decode(p64).map_err(|e| MdsError::Base64 {
+        part: "payload",
+        reason: e.to_string(),
+    })?;
+    MetadataBlob::read_unverified(&payload)
 }
 
 /// Reads a bundled or cached BLOB file (at most [`MAX_BLOB_LEN`]) and verifies it.
