@@ -76,6 +76,9 @@ pub struct ServerConfig {
     /// How recent a sign-in must be to add a key to the account (default
     /// 5 minutes).
     pub add_key_within: std::time::Duration,
+    /// FIDO metadata: a BLOB to install into the data directory's cache,
+    /// and who may sign it.
+    pub mds: crate::metadata::MdsSettings,
 }
 
 impl ServerConfig {
@@ -96,6 +99,7 @@ impl ServerConfig {
             session_budget: DEFAULT_SESSION_BUDGET,
             connections: crate::listen::ConnectionLimits::default(),
             add_key_within: std::time::Duration::from_secs(300),
+            mds: crate::metadata::MdsSettings::default(),
         }
     }
 }
@@ -176,6 +180,8 @@ pub struct App {
     /// Attestation trust: shared by every ceremony (sessions' uploaded
     /// statements go on a store over it), never copied.
     pub trust: Arc<TrustStore>,
+    /// FIDO metadata loaded at start-up (its BLOB is in `trust` already).
+    pub metadata: Arc<relying_party::mds::LoadedMetadata>,
     /// Origins the RP and CSRF checks accept.
     pub origins: Vec<String>,
     /// Host header values the inspection API answers.

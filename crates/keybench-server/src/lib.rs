@@ -17,6 +17,7 @@ pub mod error;
 mod inspect;
 pub mod limit;
 pub mod listen;
+pub mod metadata;
 #[macro_use]
 mod request;
 mod rp_api;
@@ -30,7 +31,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
 use relying_party::TrustStore;
 use relying_party::accounts::Accounts;
-use relying_party::x509::{AnchorSource, TrustAnchor};
+use relying_party::x509::{AnchorSource, TrustAnchor, UnixTime};
 use session_engine::{
     CleanupConfig, EngineConfig, KeyringChoice, OriginAllowList, PolicyConfig, SecretKeyConfig,
     SessionEngine, SystemClock,
@@ -200,6 +201,11 @@ fn router(app: Arc<App>) -> Router {
         )
         .route("/api/logout", post(endpoint!(rp_api::logout)))
         .route("/api/metadata", get(endpoint!(rp_api::list_metadata)))
+        .route("/api/mds", get(endpoint!(rp_api::mds_status)))
+        .route(
+            "/api/mds/{aaguid}",
+            get(endpoint!(rp_api::mds_model, param)),
+        )
         .route(
             "/api/metadata/{id}",
             delete(endpoint!(rp_api::delete_metadata, param)),
@@ -314,16 +320,21 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
     // embedded store's open and its import of the file layout), the session
     // engine's secret key. A runtime thread stays free for other tasks
     // meanwhile, also on a current-thread runtime.
-    let (store, engine) = {
+    let (store, engine, trust, metadata) = {
         let config = config.clone();
         tokio::task::spawn_blocking(move || -> Result<_, StartError> {
             std::fs::create_dir_all(&config.data_dir).map_err(|e| {
                 StartError::Config(format!("data directory {}: {e}", config.data_dir.display()))
             })?;
+            // Metadata before the storage: a refused --mds file stops
+            // start-up before anything is opened.
+            let metadata =
+                metadata::load(&config.mds, &config.data_dir, &mut trust, UnixTime::now())
+                    .map_err(StartError::Config)?;
             let store = open_storage(&config)?;
             let engine =
                 SessionEngine::new(engine_config, store.clone(), Arc::new(SystemClock), &secret)?;
-            Ok((store, Arc::new(engine)))
+            Ok((store, Arc::new(engine), trust, Arc::new(metadata)))
         })
         .await
         .map_err(|e| StartError::Config(format!("start-up was interrupted: {e}")))??
@@ -335,6 +346,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         engine: engine.clone(),
         accounts: Accounts::new(store),
         trust: Arc::new(trust),
+        metadata,
         origins,
         hosts,
         launch_secret: launch_secret.clone(),

@@ -8,6 +8,7 @@
 
 mod cli;
 mod keys;
+mod mds;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -54,6 +54,14 @@ pub fn server_in(
     })
 }
 
+/// A server on `data` (kept), with settings changed by `configure`.
+pub fn server_at(data: std::path::PathBuf, configure: impl FnOnce(&mut ServerConfig)) -> Server {
+    start(data, configure)
+}
+
+/// A virtual key served in-process.
+pub type Key = Device<PipeEnd>;
+
 fn start(data: std::path::PathBuf, configure: impl FnOnce(&mut ServerConfig)) -> Server {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

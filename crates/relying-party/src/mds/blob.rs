@@ -108,6 +108,20 @@ pub fn parse_aaguid(s: &str) -> Option<[u8; 16]> {
     Some(out)
 }
 
+/// Parses an AAGUID a person typed: 8-4-4-4-12, or 32 hex digits.
+pub fn parse_aaguid_typed(s: &str) -> Option<[u8; 16]> {
+    parse_aaguid(s).or_else(|| {
+        if s.len() != 32 {
+            return None;
+        }
+        let mut out = [0u8; 16];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(s.get(i * 2..i * 2 + 2)?, 16).ok()?;
+        }
+        Some(out)
+    })
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawEntry {

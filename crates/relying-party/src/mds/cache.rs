@@ -10,8 +10,10 @@
 //! are synced, then renamed, so a crash leaves the old cache or the new one,
 //! never half of either.
 
+use super::ModelInfo;
 use super::{BlobTrust, MAX_BLOB_LEN, MdsError, MetadataBlob, verify_blob};
 use crate::x509::{Crl, UnixTime, crl::MAX_CRL_LEN};
+use serde::Serialize;
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
@@ -150,6 +152,39 @@ impl MetadataCache {
         Ok(Installed::Replaced(blob))
     }
 
+    /// The cached BLOB verified at `at`, with what to report about it;
+    /// a cache that does not verify gives no BLOB and says why.
+    pub fn load_status(&self, trust: &BlobTrust, at: UnixTime) -> LoadedMetadata {
+        match self.load(trust, at) {
+            Ok(None) => LoadedMetadata {
+                blob: None,
+                status: MdsStatus::None,
+            },
+            Ok(Some(blob)) => LoadedMetadata {
+                status: MdsStatus::Loaded {
+                    no: blob.no,
+                    next_update: blob.next_update.clone(),
+                    entries: blob.entries.len(),
+                    signer: blob.signer.clone(),
+                    anchor: blob.anchor.clone(),
+                    denied: blob
+                        .entries
+                        .iter()
+                        .filter(|e| e.distrust_reason().is_some())
+                        .count(),
+                },
+                blob: Some(blob),
+            },
+            Err(e) => LoadedMetadata {
+                blob: None,
+                status: MdsStatus::Invalid {
+                    code: e.code(),
+                    reason: e.to_string(),
+                },
+            },
+        }
+    }
+
     fn with_cached_crls(
         &self,
         trust: &BlobTrust,
@@ -159,6 +194,56 @@ impl MetadataCache {
         crls.append(&mut extra);
         crls.extend(self.crls()?);
         Ok(trust.clone().with_crls(crls))
+    }
+}
+
+/// What a cache holds, as front ends report it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", tag = "state")]
+pub enum MdsStatus {
+    /// No BLOB in the cache and none given.
+    None,
+    /// A verified BLOB is in force.
+    Loaded {
+        /// Its serial number.
+        no: u64,
+        /// Its nextUpdate.
+        next_update: String,
+        /// Its entries.
+        entries: usize,
+        /// Its signing certificate's subject.
+        signer: String,
+        /// The root it chains to.
+        anchor: String,
+        /// Models denied by their status reports.
+        denied: usize,
+    },
+    /// A cached BLOB that no longer verifies (stale, revoked signer, …):
+    /// no MDS anchor is in force.
+    Invalid {
+        /// The stable code of the refusal.
+        code: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A cache's BLOB, loaded, and its status.
+#[derive(Debug)]
+pub struct LoadedMetadata {
+    /// The BLOB, when one verified.
+    pub blob: Option<MetadataBlob>,
+    /// What `GET /api/mds` says.
+    pub status: MdsStatus,
+}
+
+impl LoadedMetadata {
+    /// The model card for `aaguid`, when the BLOB has an entry.
+    pub fn model(&self, aaguid: &[u8; 16]) -> Option<ModelInfo> {
+        self.blob
+            .as_ref()
+            .and_then(|b| b.entry(aaguid))
+            .map(ModelInfo::of)
     }
 }
 

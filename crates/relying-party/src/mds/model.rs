@@ -31,7 +31,7 @@ pub enum ModelVerdict {
 }
 
 /// A model as the metadata service describes it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ModelInfo {
