@@ -94,23 +94,34 @@ pub fn install(
     crl_files: &[PathBuf],
     signer: &SignerChoice,
 ) -> Result<InstallView, KeyOpError> {
-    let trust = signer.blob_trust()?;
     let jwt = read_file(file, mds::MAX_BLOB_LEN)?;
-    let crls = read_crls(crl_files)?;
+    install_bytes(data_dir, &jwt, &read_crls(crl_files)?, signer)
+}
+
+/// [`install`] for a BLOB and CRLs in memory (a desktop file picker's).
+pub fn install_bytes(
+    data_dir: &Path,
+    jwt: &[u8],
+    crls: &[Vec<u8>],
+    signer: &SignerChoice,
+) -> Result<InstallView, KeyOpError> {
+    let trust = signer.blob_trust()?;
     let cache = MetadataCache::in_data_dir(data_dir);
-    let outcome = match cache
-        .install(&jwt, &crls, &trust, UnixTime::now())
-        .map_err(|e| metadata_error(&e))?
-    {
-        mds::Installed::Replaced(_) => "replaced",
-        mds::Installed::Unchanged(_) => "unchanged",
-        _ => "installed",
-    };
-    Ok(InstallView {
-        outcome,
-        status: cache.load_status(&trust, UnixTime::now()).status,
+    let installed = cache
+        .install(jwt, crls, &trust, UnixTime::now())
+        .map_err(|e| metadata_error(&e))?;
+    Ok(view(&cache, &installed, &trust))
+}
+
+fn view(cache: &MetadataCache, installed: &mds::Installed, trust: &BlobTrust) -> InstallView {
+    InstallView {
+        outcome: match installed {
+            mds::Installed::Replaced(_) => "replaced",
+            _ => "unchanged",
+        },
+        status: cache.load_status(trust, UnixTime::now()).status,
         cache: cache.blob_path().display().to_string(),
-    })
+    }
 }
 
 /// The data directory's metadata, verified now.
@@ -195,15 +206,7 @@ pub fn model(metadata: &LoadedMetadata, aaguid: &[u8]) -> Option<ModelInfo> {
 pub fn fetch(data_dir: &Path, url: &str, signer: &SignerChoice) -> Result<InstallView, KeyOpError> {
     let trust = signer.blob_trust()?;
     let cache = MetadataCache::in_data_dir(data_dir);
-    let outcome =
-        match mds::refresh(url, &cache, &trust, UnixTime::now()).map_err(|e| metadata_error(&e))? {
-            mds::Installed::Replaced(_) => "replaced",
-            mds::Installed::Unchanged(_) => "unchanged",
-            _ => "installed",
-        };
-    Ok(InstallView {
-        outcome,
-        status: cache.load_status(&trust, UnixTime::now()).status,
-        cache: cache.blob_path().display().to_string(),
-    })
+    let installed =
+        mds::refresh(url, &cache, &trust, UnixTime::now()).map_err(|e| metadata_error(&e))?;
+    Ok(view(&cache, &installed, &trust))
 }

@@ -29,9 +29,8 @@ use app::App;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
-use relying_party::TrustStore;
 use relying_party::accounts::Accounts;
-use relying_party::x509::{AnchorSource, TrustAnchor, UnixTime};
+use relying_party::x509::UnixTime;
 use session_engine::{
     CleanupConfig, EngineConfig, KeyringChoice, OriginAllowList, PolicyConfig, SecretKeyConfig,
     SessionEngine, SystemClock,
@@ -73,6 +72,7 @@ pub struct Running {
     pub url: String,
     /// The launch secret (for the desktop shell's own requests).
     pub launch_secret: String,
+    reloader: metadata::Reloader,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -86,6 +86,12 @@ impl std::fmt::Debug for Running {
 }
 
 impl Running {
+    /// A handle that reloads the FIDO metadata from the data directory's
+    /// cache (after a front end installed a BLOB there).
+    pub fn metadata(&self) -> metadata::Reloader {
+        self.reloader.clone()
+    }
+
     /// Stops accepting, lets requests in flight finish (their storage
     /// writes included), and returns when the server is down.
     pub async fn shutdown(mut self) {
@@ -308,12 +314,8 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
     }
     // What can fail without touching anything comes first: a failure after
     // the storage is open would close it (joining its writer thread) here.
-    let mut trust = TrustStore::new();
-    for der in &config.trust_anchors {
-        let anchor = TrustAnchor::from_der(der, AnchorSource::Configured)
-            .map_err(|e| StartError::Config(format!("trust anchor: {e}")))?;
-        trust.add_global(anchor);
-    }
+    let mut trust =
+        metadata::configured_trust(&config.trust_anchors).map_err(StartError::Config)?;
     let launch_secret = random_secret()?;
     // Everything that touches the disk, the keyring (D-Bus) or the network
     // runs on the blocking pool: the data directory, the storage (the
@@ -345,8 +347,8 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         config,
         engine: engine.clone(),
         accounts: Accounts::new(store),
-        trust: Arc::new(trust),
-        metadata,
+        trust: std::sync::RwLock::new(Arc::new(trust)),
+        metadata: std::sync::RwLock::new(metadata),
         origins,
         hosts,
         launch_secret: launch_secret.clone(),
@@ -365,6 +367,8 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
             }
         });
     }
+    let reloader = metadata::Reloader::new(&app);
+    let refresh = reloader.spawn_refresh();
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         listen::serve(listener, router(app.clone()), limits, rx).await;
@@ -376,12 +380,14 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         // its writer thread after the queued commits: blocking work, so it
         // happens on the blocking pool, not on a runtime thread.
         let _ = tokio::task::spawn_blocking(move || {
+            drop(refresh);
             drop(cleanup);
             drop(app);
         })
         .await;
     });
     Ok(Running {
+        reloader,
         addr,
         url: format!("http://localhost:{port}/#launch={launch_secret}"),
         launch_secret,

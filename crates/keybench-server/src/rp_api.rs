@@ -505,12 +505,12 @@ fn session_trust(app: &App, session: &Session) -> Arc<TrustStore> {
             if let Ok(Some(bytes)) = items.get(meta.name.as_str())
                 && let Some(stored) = StoredMetadata::read(&bytes)
             {
-                let trust = trust.get_or_insert_with(|| TrustStore::over(Arc::clone(&app.trust)));
+                let trust = trust.get_or_insert_with(|| TrustStore::over(app.trust()));
                 mds::apply_uploaded_models(&stored.models, trust);
             }
         }
     }
-    trust.map_or_else(|| Arc::clone(&app.trust), Arc::new)
+    trust.map_or_else(|| app.trust(), Arc::new)
 }
 
 /// The JSON view of a stored credential (docs/API.md `Credential`).
@@ -656,7 +656,7 @@ pub fn register_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiError
     Ok(Reply::ok(json!({
         "status": "ok",
         "username": profile.username,
-        "credential": credential_view(&stored, &app.metadata),
+        "credential": credential_view(&stored, &app.metadata()),
     }))
     .with_cookie(signed_in.set_cookie))
 }
@@ -833,7 +833,7 @@ pub fn authenticate_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiE
     Ok(Reply::ok(json!({
         "status": "ok",
         "username": profile.username,
-        "credential": credential_view(&stored, &app.metadata),
+        "credential": credential_view(&stored, &app.metadata()),
         "signCount": outcome.sign_count,
         "userVerified": outcome.user_verified,
         "counter": format!("{:?}", outcome.counter),
@@ -874,11 +874,12 @@ pub fn me(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
 /// `GET /api/credentials`.
 pub fn credentials(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
     let (opened, user) = signed_in_user(app, req)?;
+    let metadata = app.metadata();
     let list: Vec<Json> = app
         .accounts
         .credentials(&user)?
         .iter()
-        .map(|c| credential_view(c, &app.metadata))
+        .map(|c| credential_view(c, &metadata))
         .collect();
     Ok(Reply::ok(Json::Array(list)).with_cookie(opened.set_cookie))
 }
@@ -974,7 +975,7 @@ pub fn upload_metadata(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> 
 
 /// `GET /api/mds`: the FIDO metadata in force (docs/API.md).
 pub fn mds_status(app: &App, _req: &RequestInfo) -> Result<Reply, ApiError> {
-    Ok(Reply::ok(json!(app.metadata.status)))
+    Ok(Reply::ok(json!(app.metadata().status)))
 }
 
 /// `GET /api/mds/{aaguid}`: the model card the BLOB has for an AAGUID.
@@ -983,7 +984,7 @@ pub fn mds_model(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
     let aaguid = relying_party::mds::parse_aaguid_typed(param).ok_or_else(|| {
         ApiError::bad_request("bad_aaguid", "an AAGUID is 8-4-4-4-12 or 32 hex digits")
     })?;
-    let model = app.metadata.model(&aaguid).ok_or_else(|| {
+    let model = app.metadata().model(&aaguid).ok_or_else(|| {
         ApiError::not_found(
             "no_such_model",
             "the FIDO metadata has no entry for this AAGUID",

@@ -95,6 +95,7 @@ fn a_blob_given_at_start_up_makes_verdicts_and_shows_model_cards() {
         file: Some(file.clone()),
         crl_files: Vec::new(),
         trust: Some(pki.trust()),
+        refresh_url: None,
     };
     let srv = {
         let (data, settings) = (data.clone(), settings.clone());
@@ -155,6 +156,7 @@ fn a_blob_given_at_start_up_makes_verdicts_and_shows_model_cards() {
                 file: Some(revoked_file),
                 crl_files: Vec::new(),
                 trust,
+                refresh_url: None,
             };
         }
     });
@@ -192,6 +194,7 @@ fn a_blob_that_does_not_verify_stops_start_up() {
         file: Some(file),
         crl_files: Vec::new(),
         trust: Some(pki.trust()),
+        refresh_url: None,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -202,4 +205,75 @@ fn a_blob_that_does_not_verify_stops_start_up() {
     };
     assert!(err.to_string().contains("--mds"), "{err}");
     assert!(!dir.path().join("data/mds/blob.jwt").exists());
+}
+
+/// A BLOB installed into the cache while the server runs (as the desktop
+/// and `keybench mds install` do) is put in force by a reload: the next
+/// registration is trusted. A refresh URL that cannot be reached neither
+/// delays start-up nor touches the valid cache.
+#[test]
+fn a_reload_puts_a_newly_installed_blob_in_force_and_a_failed_refresh_changes_nothing() {
+    let pki = Pki::new(false, "MDS");
+    let authenticator = key();
+    let root = authenticator.attestation_root().unwrap().to_vec();
+    let (mut device, _stop) = support::virtual_key_with(authenticator);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let srv = {
+        let trust = Some(pki.trust());
+        support::server_at(data.clone(), move |c| {
+            c.mds = MdsSettings {
+                trust,
+                // Nothing listens on port 9: the download fails at once.
+                refresh_url: Some("https://127.0.0.1:9/".into()),
+                ..MdsSettings::default()
+            };
+        })
+    };
+    assert_eq!(
+        register(&srv, &mut device, "ann")["attestation"]["trust"],
+        "not trusted"
+    );
+    relying_party::mds::MetadataCache::in_data_dir(&data)
+        .install(
+            blob(&pki, &root, &["FIDO_CERTIFIED_L1"]).as_bytes(),
+            &[],
+            &pki.trust(),
+            relying_party::x509::UnixTime::now(),
+        )
+        .unwrap();
+    let status = srv.metadata.reload().unwrap();
+    assert!(
+        matches!(status, relying_party::mds::MdsStatus::Loaded { no: 42, .. }),
+        "{status:?}"
+    );
+    assert_eq!(
+        register(&srv, &mut device, "bob")["attestation"]["trust"],
+        "trusted"
+    );
+    let (_, status) = srv.get(&browser(), "/api/mds");
+    assert_eq!(status["state"], "loaded");
+    drop(srv);
+
+    // Restarted with the unreachable refresh: up at once, the cache kept.
+    let srv = {
+        let trust = Some(pki.trust());
+        support::server_at(data.clone(), move |c| {
+            c.mds = MdsSettings {
+                trust,
+                refresh_url: Some("https://127.0.0.1:9/".into()),
+                ..MdsSettings::default()
+            };
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let (_, status) = srv.get(&browser(), "/api/mds");
+    assert_eq!(
+        (status["state"].as_str(), status["no"].as_u64()),
+        (Some("loaded"), Some(42))
+    );
+    assert_eq!(
+        register(&srv, &mut device, "carl")["attestation"]["trust"],
+        "trusted"
+    );
 }

@@ -261,6 +261,11 @@ struct ServeArgs {
     /// The name the BLOB's signing certificate must be issued to (with --mds-root).
     #[arg(long, requires = "mds_root")]
     mds_signer: Option<String>,
+    /// Download a fresh BLOB and its CRLs in the background after start-up
+    /// and daily (default URL: the FIDO Alliance's); start-up never waits,
+    /// and a download that does not verify never replaces the cache.
+    #[arg(long, num_args = 0..=1, default_missing_value = relying_party::mds::MDS3_URL)]
+    mds_refresh: Option<String>,
 }
 
 /// Which key, and how to record its traffic.
@@ -561,6 +566,7 @@ fn server_config(args: ServeArgs) -> Result<keybench_server::ServerConfig> {
         mds_crls,
         mds_root,
         mds_signer,
+        mds_refresh,
     } = args;
     let data_dir = match data_dir {
         Some(d) => d,
@@ -587,6 +593,7 @@ fn server_config(args: ServeArgs) -> Result<keybench_server::ServerConfig> {
     config.mds = keybench_server::metadata::MdsSettings {
         file: mds,
         crl_files: mds_crls,
+        refresh_url: mds_refresh,
         trust: if mds_root.is_some() {
             Some(
                 key_ops::metadata::SignerChoice {

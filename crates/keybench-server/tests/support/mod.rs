@@ -16,6 +16,8 @@ use std::time::Duration;
 use virtual_authenticator::{Authenticator, Config};
 
 pub struct Server {
+    /// Reloads the FIDO metadata from the data directory's cache.
+    pub metadata: keybench_server::metadata::Reloader,
     pub base: String,
     pub secret: String,
     pub data: std::path::PathBuf,
@@ -74,8 +76,10 @@ fn start(data: std::path::PathBuf, configure: impl FnOnce(&mut ServerConfig)) ->
     let running = runtime.block_on(keybench_server::start(config)).unwrap();
     let base = format!("http://localhost:{}", running.addr.port());
     let secret = running.launch_secret.clone();
+    let metadata = running.metadata();
     runtime.spawn(running.wait());
     Server {
+        metadata,
         base,
         secret,
         data,
