@@ -226,3 +226,126 @@ fn kill_9_under_load_loses_nothing_acknowledged() {
     }
     println!("{users} users registered across the crashes, every one signs in");
 }
+
+/// A small file system of its own (tmpfs), unmounted on drop; `None`
+/// (with the reason printed) where this process may not mount.
+struct SmallDisk {
+    path: PathBuf,
+}
+
+impl SmallDisk {
+    fn mount(path: PathBuf, size: &str) -> Option<SmallDisk> {
+        std::fs::create_dir_all(&path).unwrap();
+        let out = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(&path)
+            .output();
+        match out {
+            Ok(o) if o.status.success() => Some(SmallDisk { path }),
+            Ok(o) => {
+                eprintln!(
+                    "skipped: mounting a tmpfs needs root here: {}",
+                    String::from_utf8_lossy(&o.stderr).trim()
+                );
+                None
+            }
+            Err(e) => {
+                eprintln!("skipped: no mount command: {e}");
+                None
+            }
+        }
+    }
+
+    /// Fills the file system to the last byte: the filler's path.
+    fn fill(&self) -> PathBuf {
+        use std::io::Write as _;
+        let filler = self.path.join("filler");
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let block = vec![0xa5u8; 64 * 1024];
+        let mut size = block.len();
+        loop {
+            match f.write(&block[..size]) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(_) if size > 1 => size /= 2,
+                Err(_) => break,
+            }
+        }
+        let _ = f.sync_all();
+        filler
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.path).status();
+    }
+}
+
+/// Disk full under the data directory: requests get a clear 503 with a
+/// code (not a crash, not a 500), nothing acknowledged before is lost or
+/// torn, and service is normal again once space returns — also across a
+/// restart.
+#[test]
+fn a_full_disk_is_answered_with_503_and_service_returns_with_space() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(disk) = SmallDisk::mount(dir.path().join("disk"), "16m") else {
+        return;
+    };
+    let data = disk.path.join("data");
+    let (mut server, remote) = serve(&data);
+    let mut users = Vec::new();
+    for i in 0..4 {
+        let (mut key, _stop) = support::virtual_key();
+        let name = format!("before{i}");
+        let (s, v, _) = remote.try_register(&client(), &mut key, &name).unwrap();
+        assert_eq!(s, 200, "{v}");
+        users.push((name, key));
+    }
+    let filler = disk.fill();
+    // Full: registrations and sign-ins are refused with 503 and a code.
+    let mut answers = Vec::new();
+    for (name, key) in users.iter_mut().take(2) {
+        let (s, v, _) = remote.try_login(&client(), key, Some(name)).unwrap();
+        answers.push((s, v["code"].as_str().unwrap_or_default().to_owned()));
+    }
+    let (mut key, _stop) = support::virtual_key();
+    let (s, v, _) = remote.try_register(&client(), &mut key, "during").unwrap();
+    answers.push((s, v["code"].as_str().unwrap_or_default().to_owned()));
+    for (status, code) in &answers {
+        assert_eq!(
+            (*status, code.as_str()),
+            (503, "storage_full"),
+            "while the disk is full: {answers:?}"
+        );
+    }
+    // Space returns: normal service, nothing acknowledged lost.
+    std::fs::remove_file(filler).unwrap();
+    for (name, key) in &mut users {
+        let (s, v, _) = remote.try_login(&client(), key, Some(name)).unwrap();
+        assert_eq!(s, 200, "{name} after space returned: {v}");
+    }
+    let (s, v, _) = remote.try_register(&client(), &mut key, "after").unwrap();
+    assert_eq!(s, 200, "{v}");
+    users.push(("after".into(), key));
+    server.kill().unwrap();
+    server.wait().unwrap();
+    // And after a restart on the same directory: no torn item anywhere.
+    let (mut server, remote) = serve(&data);
+    for (name, key) in &mut users {
+        let (s, v, _) = remote.try_login(&client(), key, Some(name)).unwrap();
+        assert_eq!(s, 200, "{name} after the restart: {v}");
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    println!(
+        "disk full | refused with {answers:?}, then served again | lost 0 ({} users sign in after a restart)",
+        users.len()
+    );
+}

@@ -143,6 +143,7 @@ const PINNED: &[&str] = &[
     "rp_id_hash_mismatch",
     "sign_in_again",
     "signature",
+    "storage_full",
     "too_many_sessions",
     "top_origin_not_allowed",
     "top_origin_not_expected",
