@@ -33,7 +33,7 @@ use relying_party::accounts::Accounts;
 use relying_party::x509::UnixTime;
 use session_engine::{
     CleanupConfig, EngineConfig, KeyringChoice, OriginAllowList, PolicyConfig, SecretKeyConfig,
-    SessionEngine, SystemClock,
+    SessionEngine, SlewedClock,
 };
 use session_store::Storage;
 use std::net::SocketAddr;
@@ -334,8 +334,12 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
                 metadata::load(&config.mds, &config.data_dir, &mut trust, UnixTime::now())
                     .map_err(StartError::Config)?;
             let store = open_storage(&config)?;
-            let engine =
-                SessionEngine::new(engine_config, store.clone(), Arc::new(SystemClock), &secret)?;
+            let engine = SessionEngine::new(
+                engine_config,
+                store.clone(),
+                Arc::new(SlewedClock::system()),
+                &secret,
+            )?;
             Ok((store, Arc::new(engine), trust, Arc::new(metadata)))
         })
         .await

@@ -39,7 +39,7 @@ pub mod session;
 
 pub use challenge::{Binding, Ceremony, ChallengeRejection, Consumed, IssuedChallenge};
 pub use cleanup::{CleanupConfig, CleanupStatus, SweepReport, SweepTrigger};
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, SlewedClock, SystemClock};
 pub use csrf::{CsrfRejection, OriginAllowList, OriginVerdict};
 pub use engine::{CleanupHandle, EngineConfig, EngineError, Opened, SessionEngine, StateChange};
 pub use events::{EventKind, EventLog, SecurityEvent, Severity};

@@ -357,3 +357,103 @@ fn background_thread_runs_due_sweeps() {
     }
     drop(handle); // stops and joins
 }
+
+/// Clock jumps: on the clock a server runs on (`SlewedClock` over the
+/// system clock; here over a `ManualClock` stepped by hand), a step of the
+/// wall clock a month forward expires no session and no fresh challenge,
+/// and a step a month back does not stop sessions from ageing out. On the
+/// bare wall clock (what the server used before) the same forward step
+/// removes every session at the next sweep.
+#[test]
+fn clock_jumps_neither_expire_everything_nor_make_sessions_immortal() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Storage> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+    let wall = Arc::new(ManualClock::at_2025());
+    let engine = SessionEngine::with_key(
+        EngineConfig {
+            cleanup: CleanupConfig {
+                idle_limit: Duration::from_millis(300),
+                empty_idle_limit: Duration::from_millis(300),
+                ..CleanupConfig::default()
+            },
+            ..EngineConfig::default()
+        },
+        store.clone(),
+        Arc::new(session_engine::SlewedClock::over(wall.clone())),
+        SecretKey::generate(),
+    );
+    let h = HeaderMap::new();
+    let ctx = RequestContext {
+        scheme: Scheme::Http,
+        peer: None,
+        headers: &h,
+        endpoint: EndpointClass::Normal,
+    };
+    let sessions: Vec<Session> = (0..5)
+        .map(|_| {
+            let s = engine.open_or_create(&ctx).unwrap().session;
+            engine.items(&s).put("metadata.json", &[1; 10]).unwrap();
+            s
+        })
+        .collect();
+    let challenge = engine
+        .issue_challenge(&Binding {
+            session: sessions[0].id.clone(),
+            ceremony: Ceremony::Authentication,
+            rp_id: "localhost".into(),
+            origin: "http://localhost".into(),
+            user: None,
+        })
+        .unwrap();
+    // A month forward: nothing expires.
+    wall.advance(Duration::from_secs(30 * DAY));
+    let report = engine.sweep_now().unwrap();
+    assert_eq!(
+        (
+            report.removed_idle,
+            report.removed_empty,
+            report.removed_challenges
+        ),
+        (0, 0, 0),
+        "a forward step expired sessions or challenges: {report:?}"
+    );
+    assert!(sessions.iter().all(|s| {
+        session_engine::session::load(&*store, &s.id)
+            .unwrap()
+            .is_some()
+    }));
+    let consumed = engine.consume_challenge(
+        &challenge.bytes,
+        &Binding {
+            session: sessions[0].id.clone(),
+            ceremony: Ceremony::Authentication,
+            rp_id: "localhost".into(),
+            origin: "http://localhost".into(),
+            user: None,
+        },
+    );
+    assert!(
+        consumed.is_ok(),
+        "the challenge expired on a clock step: {consumed:?}"
+    );
+    // A month back: sessions still age out on schedule (real time).
+    wall.set(wall.now() - Duration::from_secs(60 * DAY));
+    std::thread::sleep(Duration::from_millis(450));
+    let report = engine.sweep_now().unwrap();
+    assert_eq!(
+        report.removed_idle + report.removed_empty,
+        5,
+        "after a backward step sessions stopped ageing: {report:?}"
+    );
+
+    // The bare wall clock, for contrast: the same forward step removes all.
+    let f = fixture(CleanupConfig {
+        idle_limit: Duration::from_secs(14 * DAY),
+        ..CleanupConfig::default()
+    });
+    for _ in 0..5 {
+        new_session(&f, true);
+    }
+    f.clock.advance(Duration::from_secs(30 * DAY));
+    assert_eq!(f.engine.sweep_now().unwrap().removed_idle, 5);
+}
