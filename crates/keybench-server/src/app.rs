@@ -79,6 +79,9 @@ pub struct ServerConfig {
     /// FIDO metadata: a BLOB to install into the data directory's cache,
     /// and who may sign it.
     pub mds: crate::metadata::MdsSettings,
+    /// With a bucket: how long after an outage the local fallback serves
+    /// before the bucket is tried again (default 60 seconds).
+    pub storage_retry: std::time::Duration,
 }
 
 impl ServerConfig {
@@ -100,6 +103,7 @@ impl ServerConfig {
             connections: crate::listen::ConnectionLimits::default(),
             add_key_within: std::time::Duration::from_secs(300),
             mds: crate::metadata::MdsSettings::default(),
+            storage_retry: std::time::Duration::from_secs(60),
         }
     }
 }

@@ -65,7 +65,13 @@ impl ApiError {
     /// `storage_full` (the operator frees space; nothing was half-written,
     /// the request can be retried).
     pub fn from_fault(e: &(dyn std::error::Error + 'static)) -> Self {
-        if storage_full(e) {
+        if storage_unavailable(e) {
+            Self::incident(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_unavailable",
+                format!("the storage backend is unavailable: {e}"),
+            )
+        } else if storage_full(e) {
             Self::incident(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "storage_full",
@@ -97,6 +103,22 @@ impl ApiError {
             ),
         )
     }
+}
+
+/// Whether `e` (or an error it wraps) is the remote storage being
+/// unreachable (a bucket outage: what lives there cannot be read or
+/// changed until it returns; new sessions go to the local fallback).
+fn storage_unavailable(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut at = Some(e);
+    while let Some(e) = at {
+        if let Some(session_store::StoreError::Unavailable { .. }) =
+            e.downcast_ref::<session_store::StoreError>()
+        {
+            return true;
+        }
+        at = e.source();
+    }
+    false
 }
 
 /// Whether `e` (or an error it wraps) is the storage running out of space.

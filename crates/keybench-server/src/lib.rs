@@ -165,7 +165,7 @@ fn open_storage(config: &ServerConfig) -> Result<Arc<dyn Storage>, StartError> {
     Ok(Arc::new(session_store::FallbackStore::new(
         primary,
         local,
-        Duration::from_secs(60),
+        config.storage_retry,
     )))
 }
 

@@ -144,6 +144,7 @@ const PINNED: &[&str] = &[
     "sign_in_again",
     "signature",
     "storage_full",
+    "storage_unavailable",
     "too_many_sessions",
     "top_origin_not_allowed",
     "top_origin_not_expected",

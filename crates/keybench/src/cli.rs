@@ -242,6 +242,10 @@ struct ServeArgs {
     /// endpoint, e.g. a local MinIO or moto).
     #[arg(long)]
     endpoint: Option<String>,
+    /// With a bucket: seconds the local fallback serves after an outage
+    /// before the bucket is tried again.
+    #[arg(long, default_value_t = 60)]
+    storage_retry_secs: u64,
     /// Attestation trust anchor certificates (PEM or DER files, repeatable).
     #[arg(long = "trust-anchor")]
     trust_anchors: Vec<std::path::PathBuf>,
@@ -560,6 +564,7 @@ fn server_config(args: ServeArgs) -> Result<keybench_server::ServerConfig> {
         gcs_key,
         region,
         endpoint,
+        storage_retry_secs,
         trust_anchors,
         no_keyring,
         mds,
@@ -577,6 +582,7 @@ fn server_config(args: ServeArgs) -> Result<keybench_server::ServerConfig> {
     config.extra_origins = origins;
     config.trusted_proxies = trusted_proxies;
     config.no_keyring = no_keyring;
+    config.storage_retry = std::time::Duration::from_secs(storage_retry_secs);
     config.storage = match storage {
         StorageKind::Local => keybench_server::StorageChoice::Local,
         StorageKind::Files => keybench_server::StorageChoice::Files,
