@@ -4,6 +4,7 @@
 //! reported to the traffic recorder when one is attached.
 
 use crate::error::CtapError;
+use crate::meter::ExchangeMetrics;
 use crate::recorder::{Direction, EventKind, Recorder, RecordingTransport};
 use crate::redact;
 use ctaphid::{ClientConfig, HidChannel, InitInfo, ReportTransport, Transaction};
@@ -12,7 +13,6 @@ use fido_wire::ctap2::{
     GetAssertionRequest, GetAssertionResponse, GetInfo, MakeCredentialRequest,
     MakeCredentialResponse, StatusCode, command, parse_response,
 };
-use crate::meter::ExchangeMetrics;
 use std::collections::VecDeque;
 use std::time::Duration;
 

@@ -35,7 +35,7 @@ pub mod webauthn;
 pub use device::{Device, command_name};
 pub use error::CtapError;
 pub use large_blobs::{LargeBlobArray, LargeBlobError, MAX_BLOB_SIZE};
-pub use meter::ExchangeMetrics;
 pub use manage::{CredentialsMetadata, StoredCredential};
+pub use meter::ExchangeMetrics;
 pub use pin::{PinRetries, PinToken};
 pub use recorder::{Recorder, TrafficEvent};
