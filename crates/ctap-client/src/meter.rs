@@ -6,6 +6,8 @@
 //! sending the request's reports, the key working (from the request's last
 //! report to the answer's first), waiting for a touch (the KEEPALIVE
 //! UP_NEEDED periods inside that), and receiving the answer's reports.
+//! Each report is stamped when it is handed to the transport or comes out
+//! of it.
 //! Reports of other channels (hidraw shows every reader every report) are
 //! not counted.
 
@@ -29,9 +31,10 @@ pub struct ExchangeMetrics {
     pub reports_in: u32,
     /// KEEPALIVE reports among them.
     pub keepalives: u32,
-    /// First request report to last request report handed to the transport.
+    /// First request report handed to the transport to the last.
     pub send: Duration,
-    /// Last request report to first answer report, less the touch wait.
+    /// Last request report handed to the transport to the first answer
+    /// report received, less the touch wait.
     pub key: Duration,
     /// The time the key said UP_NEEDED (waiting for a touch).
     pub touch_wait: Duration,
@@ -115,8 +118,13 @@ impl ExchangeMeter {
         };
     }
 
-    /// A report handed to the transport at `started`, taken by `done`.
-    pub fn sent(&mut self, report: &Report, started: Instant, done: Instant) {
+    /// A report handed to the transport at `at`.
+    ///
+    /// The instant before the transport call is the one that counts: the
+    /// key may answer before a send call returns (a pipe or a socket wakes
+    /// the key's thread, which can take the CPU from the caller), so
+    /// stamping after the call would count the key's work as wire time.
+    pub fn sent(&mut self, report: &Report, at: Instant) {
         if self.phase != Phase::Measuring {
             return;
         }
@@ -125,8 +133,8 @@ impl ExchangeMeter {
         }
         // A CANCEL or a busy retry after the answer began is not the request.
         if self.first_answer.is_none() {
-            self.first_out.get_or_insert(started);
-            self.last_out = Some(done);
+            self.first_out.get_or_insert(at);
+            self.last_out = Some(at);
         }
         self.reports_out += 1;
     }
@@ -215,8 +223,8 @@ mod tests {
         let ms = |n| t0 + Duration::from_millis(n);
         let mut m = ExchangeMeter::default();
         m.begin();
-        m.sent(&report(CID, 0x90, 0), ms(0), ms(1));
-        m.sent(&report(CID, 0x00, 0), ms(1), ms(2));
+        m.sent(&report(CID, 0x90, 0), ms(0));
+        m.sent(&report(CID, 0x00, 0), ms(2));
         m.received(&report(CID, 0xbb, 1), ms(10)); // PROCESSING
         m.received(&report(CID, 0xbb, 2), ms(20)); // UP_NEEDED
         m.received(&report(OTHER, 0x90, 0), ms(25)); // another channel
@@ -239,11 +247,11 @@ mod tests {
     fn nothing_is_counted_unless_begun_and_no_answer_is_none() {
         let t0 = Instant::now();
         let mut m = ExchangeMeter::default();
-        m.sent(&report(CID, 0x90, 0), t0, t0);
+        m.sent(&report(CID, 0x90, 0), t0);
         m.received(&report(CID, 0x90, 0), t0);
         assert!(m.finish(1, 1, 1).is_none());
         m.begin();
-        m.sent(&report(CID, 0x90, 0), t0, t0);
+        m.sent(&report(CID, 0x90, 0), t0);
         m.received(&report(CID, 0xbb, 2), t0);
         assert!(m.finish(1, 1, 1).is_none(), "only a KEEPALIVE came");
     }

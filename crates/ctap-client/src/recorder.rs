@@ -269,10 +269,8 @@ impl<T> RecordingTransport<T> {
 impl<T: ReportTransport> ReportTransport for RecordingTransport<T> {
     fn send(&mut self, report: &Report) -> Result<(), TransportError> {
         self.recorder.frame(Direction::Out, report, self.redact);
-        let started = Instant::now();
-        let result = self.inner.send(report);
-        self.meter.sent(report, started, Instant::now());
-        result
+        self.meter.sent(report, Instant::now());
+        self.inner.send(report)
     }
 
     fn recv(&mut self, timeout: Duration) -> Result<Option<Report>, TransportError> {

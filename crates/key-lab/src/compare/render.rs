@@ -231,3 +231,72 @@ pub fn section(out: &mut String, c: &Comparison) {
         out.push_str("</ul>");
     }
 }
+
+/// The comparison as a Markdown table (what the CLI prints, and what
+/// docs/BENCHMARKS.md records): medians, p95 in parentheses for times.
+pub fn markdown(c: &Comparison) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| Algorithm | Ceremony | Key ms (p95) | Touch ms | Wire ms (p95) | RP verify ms (p95) | Bytes out / in | Reports out / in | Public key | Signature | authData | Attestation object |"
+    );
+    let _ = writeln!(out, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    let time = |s: &Stat| format!("{} ({})", number(s.median), number(s.p95));
+    let size = |s: Option<&Stat>| s.map_or_else(|| "—".to_owned(), |s| number(s.median));
+    for (a, registration, authentication) in measured(c) {
+        for (name, s) in [
+            ("registration", registration),
+            ("authentication", authentication),
+        ] {
+            let _ = writeln!(
+                out,
+                "| {} | {name} | {} | {} | {} | {} | {} / {} | {} / {} | {} | {} | {} | {} |",
+                a.algorithm,
+                time(&s.key_ms),
+                number(s.touch_wait_ms.median),
+                time(&s.wire_ms),
+                time(&s.rp_verify_ms),
+                number(s.bytes_out.median),
+                number(s.bytes_in.median),
+                number(s.reports_out.median),
+                number(s.reports_in.median),
+                size(s.public_key_bytes.as_ref()),
+                size(s.signature_bytes.as_ref()),
+                number(s.authenticator_data_bytes.median),
+                size(s.attestation_object_bytes.as_ref()),
+            );
+        }
+    }
+    for a in &c.algorithms {
+        match &a.outcome {
+            Outcome::Skipped { reason } => {
+                let _ = writeln!(out, "\n{}: skipped ({reason})", a.algorithm);
+            }
+            Outcome::Failed {
+                round,
+                code,
+                message,
+            } => {
+                let _ = writeln!(
+                    out,
+                    "\n{}: failed in round {round}: {message} ({code})",
+                    a.algorithm
+                );
+            }
+            Outcome::Measured { .. } => {}
+        }
+    }
+    out
+}
+
+impl std::fmt::Display for Comparison {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} rounds per algorithm, RP ID {}; medians, p95 in parentheses; sizes in bytes\n\n{}",
+            self.rounds,
+            self.rp_id,
+            markdown(self)
+        )
+    }
+}

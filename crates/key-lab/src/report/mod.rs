@@ -15,6 +15,7 @@ use crate::compare::Comparison;
 use ctaphid::ReportTransport;
 use key_ops::views::InfoView;
 use serde::Serialize;
+use std::path::{Path, PathBuf};
 
 pub use machine::Machine;
 
@@ -152,6 +153,28 @@ impl Report {
     pub fn to_html(&self) -> String {
         html::page(self)
     }
+
+    /// Writes the page to `path` and the JSON beside it (the same name
+    /// ending in `.json`; a `.json` path gets the page as `.html`), and
+    /// answers both paths: HTML, JSON.
+    pub fn write(&self, path: &Path) -> std::io::Result<(PathBuf, PathBuf)> {
+        let (html_path, json_path) = paths(path);
+        std::fs::write(&html_path, self.to_html())?;
+        std::fs::write(&json_path, self.to_json())?;
+        Ok((html_path, json_path))
+    }
+}
+
+/// Where a report named `path` goes: its page and its JSON.
+pub fn paths(path: &Path) -> (PathBuf, PathBuf) {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
+        (path.with_extension("html"), path.to_path_buf())
+    } else {
+        (path.to_path_buf(), path.with_extension("json"))
+    }
 }
 
 #[cfg(test)]
@@ -166,5 +189,13 @@ mod tests {
         );
         assert!(known_model(b"kbvirt-mldsa-v01").is_some());
         assert!(known_model(&[0; 16]).is_none());
+    }
+
+    #[test]
+    fn page_and_json_side_by_side() {
+        let p = |s: &str| PathBuf::from(s);
+        assert_eq!(paths(&p("r.html")), (p("r.html"), p("r.json")));
+        assert_eq!(paths(&p("out/r")), (p("out/r"), p("out/r.json")));
+        assert_eq!(paths(&p("r.JSON")), (p("r.html"), p("r.JSON")));
     }
 }

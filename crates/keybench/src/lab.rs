@@ -1,0 +1,53 @@
+//! The key lab's subcommands: `compare`. Each runs one `key-lab` call and
+//! presents the result — a table for people, the report as JSON with
+//! `--json` — and writes the report files when asked.
+
+use anyhow::{Context, Result};
+use ctaphid::KeepaliveStatus;
+use key_lab::compare::{self, CompareSettings, Hooks, Progress};
+use key_lab::report::{KeyIdentity, Report, Section};
+use key_ops::AnyDevice;
+
+/// `keybench compare`.
+pub fn compare(
+    device: &mut AnyDevice,
+    name: Option<&str>,
+    settings: &CompareSettings,
+    pin: Option<String>,
+    json: bool,
+    report_path: Option<&std::path::Path>,
+) -> Result<()> {
+    let pin = pin.or_else(|| std::env::var("KEYBENCH_PIN").ok());
+    let mut progress = |p: &Progress| {
+        eprintln!("{} round {}/{}", p.algorithm, p.round, p.rounds);
+    };
+    let mut touch_asked = false;
+    let mut on_status = |status: KeepaliveStatus| {
+        if status == KeepaliveStatus::UpNeeded && !touch_asked {
+            eprintln!("touch your key (once per registration and authentication)…");
+            touch_asked = true;
+        }
+    };
+    let mut hooks = Hooks {
+        pin: pin.as_deref(),
+        progress: Some(&mut progress),
+        on_status: Some(&mut on_status),
+        cancel: None,
+    };
+    let comparison = compare::run(device, settings, &mut hooks)?;
+    let identity = KeyIdentity::of(device, name.unwrap_or("the only USB key plugged in"), None);
+    let text = comparison.to_string();
+    let report = Report::new(identity, vec![Section::Compare(comparison)]);
+    if json {
+        println!("{}", report.to_json());
+    } else {
+        println!("{text}");
+    }
+    if let Some(path) = report_path {
+        let (html, json) = report
+            .write(path)
+            .with_context(|| format!("writing the report to {}", path.display()))?;
+        eprintln!("report written: {} and {}", html.display(), json.display());
+    }
+    Ok(())
+}
