@@ -170,13 +170,10 @@ pub fn section(out: &mut String, c: &Comparison) {
         out.push_str(&chart.to_svg());
     }
     out.push_str(
-        "<h3>All figures</h3><table><thead><tr><th>Algorithm</th><th>Ceremony</th>\
-         <th class=\"n\">Key ms</th><th class=\"n\">Touch ms</th><th class=\"n\">Wire ms</th>\
-         <th class=\"n\">RP verify ms</th><th class=\"n\">Total ms</th>\
-         <th class=\"n\">Bytes out</th><th class=\"n\">Bytes in</th>\
-         <th class=\"n\">Reports out</th><th class=\"n\">Reports in</th>\
-         <th class=\"n\">Public key</th><th class=\"n\">Signature</th>\
-         <th class=\"n\">authData</th><th class=\"n\">Attestation object</th></tr></thead><tbody>",
+        "<h3>Time</h3><table><thead><tr><th>Algorithm</th><th>Ceremony</th>\
+         <th class=\"n\">On the key, ms</th><th class=\"n\">Touch wait, ms</th>\
+         <th class=\"n\">On the wire, ms</th><th class=\"n\">RP verification, ms</th>\
+         <th class=\"n\">Exchange total, ms</th></tr></thead><tbody>",
     );
     for (a, registration, authentication) in measured(c) {
         for (name, s) in [
@@ -193,6 +190,22 @@ pub fn section(out: &mut String, c: &Comparison) {
             ] {
                 cell(out, Some(t), true);
             }
+            out.push_str("</tr>");
+        }
+    }
+    out.push_str(
+        "</tbody></table><h3>Bytes</h3><table><thead><tr><th>Algorithm</th><th>Ceremony</th>\
+         <th class=\"n\">Bytes out</th><th class=\"n\">Bytes in</th>\
+         <th class=\"n\">Reports out</th><th class=\"n\">Reports in</th>\
+         <th class=\"n\">Public key</th><th class=\"n\">Signature</th>\
+         <th class=\"n\">authData</th><th class=\"n\">Attestation object</th></tr></thead><tbody>",
+    );
+    for (a, registration, authentication) in measured(c) {
+        for (name, s) in [
+            ("registration", registration),
+            ("authentication", authentication),
+        ] {
+            let _ = write!(out, "<tr><td>{}</td><td>{name}</td>", escape(&a.algorithm));
             for v in [&s.bytes_out, &s.bytes_in, &s.reports_out, &s.reports_in] {
                 cell(out, Some(v), false);
             }

@@ -24,6 +24,11 @@ const LEFT: f64 = 72.0;
 const RIGHT: f64 = 16.0;
 const TOP: f64 = 56.0;
 const BOTTOM: f64 = 44.0;
+/// A legend row's height.
+const LEGEND_ROW: f64 = 18.0;
+/// A generous width of one legend character at 12 px (wide enough for
+/// capitals, so entries never overlap).
+const LEGEND_CHAR: f64 = 7.6;
 
 /// How the value axis is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,15 +78,17 @@ pub struct BarChart {
 /// whole numbers above.
 pub fn number(v: f64) -> String {
     let a = v.abs();
-    if a >= 100.0 || v.fract() == 0.0 {
-        format!("{v:.0}")
+    let text = if a >= 100.0 || v.fract() == 0.0 {
+        return format!("{v:.0}");
     } else if a >= 10.0 {
         format!("{v:.1}")
     } else if a >= 1.0 {
         format!("{v:.2}")
     } else {
         format!("{v:.3}")
-    }
+    };
+    // 0.100 reads as 0.1: no trailing zeros after the point.
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 /// The value axis: maps a value to a y coordinate, with its ticks.
@@ -154,6 +161,21 @@ impl Axis {
 }
 
 impl BarChart {
+    /// How many rows the legend takes.
+    fn legend_rows(&self) -> usize {
+        let mut rows = 1;
+        let mut x = LEFT;
+        for series in &self.series {
+            let width = 16.0 + LEGEND_CHAR * series.name.chars().count() as f64 + 18.0;
+            if x > LEFT && x + width > WIDTH - RIGHT {
+                x = LEFT;
+                rows += 1;
+            }
+            x += width;
+        }
+        rows
+    }
+
     /// The chart as an `<svg>` element.
     pub fn to_svg(&self) -> String {
         let values: Vec<f64> = self
@@ -163,7 +185,10 @@ impl BarChart {
             .flat_map(|b| std::iter::once(b.value).chain(b.high))
             .collect();
         let axis = Axis::new(&values, self.scale);
-        let (plot_top, plot_bottom) = (TOP, HEIGHT - BOTTOM);
+        let legend_rows = self.legend_rows();
+        let height = HEIGHT + LEGEND_ROW * (legend_rows - 1) as f64;
+        let (plot_top, plot_bottom) =
+            (TOP + LEGEND_ROW * (legend_rows - 1) as f64, height - BOTTOM);
         let plot_width = WIDTH - LEFT - RIGHT;
         let groups = self.groups.len().max(1) as f64;
         let group_width = plot_width / groups;
@@ -173,7 +198,7 @@ impl BarChart {
         let title = escape(&self.title);
         let _ = write!(
             s,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{title}" font-family="system-ui, sans-serif" font-size="12">"#
+            r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{title}" font-family="system-ui, sans-serif" font-size="12">"#
         );
         let scale_note = if axis.log { ", log scale" } else { "" };
         let _ = write!(
@@ -181,17 +206,24 @@ impl BarChart {
             r##"<text x="{LEFT}" y="18" font-size="14" font-weight="600">{title} <tspan font-weight="400" fill="#555">({unit}{scale_note})</tspan></text>"##,
             unit = escape(&self.unit)
         );
-        // Legend.
+        // Legend: rows of entries, wrapped at the plot's width.
         let mut x = LEFT;
+        let mut y = 28.0;
         for (i, series) in self.series.iter().enumerate() {
             let colour = COLOURS.get(i % COLOURS.len()).copied().unwrap_or("#444");
+            let width = 16.0 + LEGEND_CHAR * series.name.chars().count() as f64 + 18.0;
+            if x > LEFT && x + width > WIDTH - RIGHT {
+                x = LEFT;
+                y += LEGEND_ROW;
+            }
             let _ = write!(
                 s,
-                r#"<rect x="{x}" y="28" width="12" height="12" fill="{colour}"/><text x="{tx}" y="38">{name}</text>"#,
+                r#"<rect x="{x}" y="{y}" width="12" height="12" fill="{colour}"/><text x="{tx}" y="{ty}">{name}</text>"#,
                 tx = x + 16.0,
+                ty = y + 10.0,
                 name = escape(&series.name)
             );
-            x += 16.0 + 7.0 * series.name.chars().count() as f64 + 18.0;
+            x += width;
         }
         // Grid and value axis.
         for t in &axis.ticks {
@@ -333,5 +365,7 @@ mod tests {
         assert_eq!(number(12.345), "12.3");
         assert_eq!(number(1.2345), "1.23");
         assert_eq!(number(0.01234), "0.012");
+        assert_eq!(number(0.1), "0.1");
+        assert_eq!(number(1.5), "1.5");
     }
 }
