@@ -458,14 +458,20 @@ fn desktop_app_end_to_end() {
         json!([]),
     );
     for alg in ["ML-DSA-87", "ML-DSA-65", "ML-DSA-44", "EdDSA", "ES256"] {
-        assert!(figures.as_str().unwrap().contains(alg), "{alg} in {figures}");
+        assert!(
+            figures.as_str().unwrap().contains(alg),
+            "{alg} in {figures}"
+        );
     }
     s.exec(
         "document.querySelector('#cmp-result svg.chart').scrollIntoView(); return true;",
         json!([]),
     );
     s.screenshot("compare");
-    let saved_to = s.exec("return document.getElementById('cmp-path').value", json!([]));
+    let saved_to = s.exec(
+        "return document.getElementById('cmp-path').value",
+        json!([]),
+    );
     s.click("#cmp-save");
     let saved = s.wait(
         "the report saved",

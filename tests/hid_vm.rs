@@ -151,10 +151,9 @@ fn independent_clients_drive_the_virtual_key_over_real_hidraw() {
     // The key lab over hidraw: every algorithm measured, with the framing's
     // own arithmetic in the counts (ML-DSA-87's 7,345-byte attestation
     // response is 125 reports: 57 bytes in the first, 59 in each next).
-    let report: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(work.join("out/kb-compare.json")).unwrap(),
-    )
-    .unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(work.join("out/kb-compare.json")).unwrap())
+            .unwrap();
     let compared = &report["sections"][0];
     let measured: Vec<&str> = compared["algorithms"]
         .as_array()
@@ -177,7 +176,11 @@ fn independent_clients_drive_the_virtual_key_over_real_hidraw() {
         );
     }
     assert_eq!(report["key"]["hid"]["capabilities"][1], "CBOR");
-    assert!(std::fs::read_to_string(work.join("out/kb-compare.html")).unwrap().contains("<svg"));
+    assert!(
+        std::fs::read_to_string(work.join("out/kb-compare.html"))
+            .unwrap()
+            .contains("<svg")
+    );
 
     // libfido2 uses the PIN Keybench set: changes it, lists the RP (its
     // credential listing stops at the ML-DSA-87 public key: 2,592 bytes is

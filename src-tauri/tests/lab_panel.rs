@@ -23,7 +23,14 @@ impl Notify for Events {
     }
 }
 
-fn panel() -> (Arc<Keys>, Arc<Lab>, Receiver<(String, Value)>, tempfile::TempDir) {
+type Panel = (
+    Arc<Keys>,
+    Arc<Lab>,
+    Receiver<(String, Value)>,
+    tempfile::TempDir,
+);
+
+fn panel() -> Panel {
     let dir = tempfile::tempdir().unwrap();
     let (tx, rx) = channel();
     let keys = Keys::new(
@@ -57,7 +64,11 @@ fn compare_on_a_virtual_key_and_export_the_report() {
         .iter()
         .map(|a| a["status"].as_str().unwrap())
         .collect();
-    assert_eq!(status, ["measured", "measured", "skipped"], "EdDSA is not on this key");
+    assert_eq!(
+        status,
+        ["measured", "measured", "skipped"],
+        "EdDSA is not on this key"
+    );
     assert_eq!(view.charts.len(), 6);
     assert!(view.charts.iter().all(|c| c.starts_with("<svg")));
     assert!(view.suggested_path.ends_with(".html"));
@@ -71,7 +82,10 @@ fn compare_on_a_virtual_key_and_export_the_report() {
     assert_eq!(progress.len(), 4, "two rounds of two algorithms");
     assert_eq!(progress[0]["algorithm"], "ML-DSA-44");
     let traffic = seen.iter().filter(|(n, _)| n == events::TRAFFIC).count();
-    assert!(traffic < 40, "the comparison's frames stay out of the live view ({traffic})");
+    assert!(
+        traffic < 40,
+        "the comparison's frames stay out of the live view ({traffic})"
+    );
 
     let path = dir.path().join("lab.html");
     let written = lab.export(path.to_str().unwrap()).unwrap();

@@ -141,9 +141,9 @@ pub enum Outcome {
     /// Every round ran.
     Measured {
         /// The registrations.
-        registration: CeremonyStats,
+        registration: Box<CeremonyStats>,
         /// The authentications.
-        authentication: CeremonyStats,
+        authentication: Box<CeremonyStats>,
     },
     /// Not tried: the key does not offer it.
     Skipped {
@@ -318,8 +318,8 @@ fn measure_algorithm<T: ReportTransport>(
     Ok(
         match (CeremonyStats::of(&created), CeremonyStats::of(&asserted)) {
             (Some(registration), Some(authentication)) => Outcome::Measured {
-                registration,
-                authentication,
+                registration: Box::new(registration),
+                authentication: Box::new(authentication),
             },
             _ => Outcome::Failed {
                 round: rounds,

@@ -17,7 +17,7 @@ fn measured(c: &Comparison) -> Vec<(&AlgorithmResult, &CeremonyStats, &CeremonyS
             Outcome::Measured {
                 registration,
                 authentication,
-            } => Some((a, registration, authentication)),
+            } => Some((a, &**registration, &**authentication)),
             _ => None,
         })
         .collect()
