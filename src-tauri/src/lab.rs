@@ -114,7 +114,7 @@ impl Lab {
             .map(|c| c.to_svg())
             .collect();
         let report = Report::new(
-            KeyIdentity::of(&device, id, None),
+            KeyIdentity::of(&device, id, &[]),
             vec![Section::Compare(comparison)],
         );
         let view = ComparisonView {

@@ -208,7 +208,7 @@ fn the_report_is_one_self_contained_page_and_the_same_json() {
         ..CompareSettings::default()
     };
     let c = compare::run(&mut key.device, &settings, &mut Hooks::default()).unwrap();
-    let identity = KeyIdentity::of(&key.device, "in-process virtual key", None);
+    let identity = KeyIdentity::of(&key.device, "in-process virtual key", &[]);
     assert_eq!(identity.aaguid, "6b627669-7274-2d6d-6c64-73612d763031");
     assert_eq!(
         identity.metadata_name.as_deref(),
@@ -240,4 +240,30 @@ fn the_report_is_one_self_contained_page_and_the_same_json() {
         std::fs::write(dir.join("report.html"), &html).unwrap();
         std::fs::write(dir.join("report.json"), report.to_json()).unwrap();
     }
+}
+
+#[test]
+fn cancel_stops_the_run_while_the_key_waits_for_a_touch() {
+    let mut key = key(
+        PresencePolicy::Delay(Duration::from_secs(30)),
+        AttestationMode::None,
+    );
+    let cancel = ctaphid::CancelToken::new();
+    let c = cancel.clone();
+    let mut asked = false;
+    // The first UP_NEEDED: the user gives up and presses Cancel.
+    let mut on_status = |s: ctaphid::KeepaliveStatus| {
+        if s == ctaphid::KeepaliveStatus::UpNeeded && !asked {
+            asked = true;
+            c.cancel();
+        }
+    };
+    let mut hooks = Hooks {
+        on_status: Some(&mut on_status),
+        cancel: Some(&cancel),
+        ..Hooks::default()
+    };
+    // Without CANCEL the key would touch after 30 s and the run go on.
+    let result = compare::run(&mut key.device, &CompareSettings::default(), &mut hooks);
+    assert_eq!(result.unwrap_err(), compare::CompareError::Cancelled);
 }

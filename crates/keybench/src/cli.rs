@@ -138,6 +138,11 @@ enum Command {
         /// the JSON.
         #[arg(long)]
         report: Option<std::path::PathBuf>,
+        /// Metadata naming the key's model in the report: a metadata
+        /// statement, BLOB entries or a BLOB payload's JSON (not verified:
+        /// the report says the name is as given).
+        #[arg(long)]
+        metadata: Option<std::path::PathBuf>,
     },
     /// Run the local relying party and the web UI (prints the address to open).
     Serve(ServeArgs),
@@ -446,7 +451,12 @@ pub fn run(args: Args) -> Result<()> {
             rounds,
             json,
             report,
+            metadata,
         }) => {
+            let metadata = match &metadata {
+                Some(path) => crate::lab::read_metadata(path)?,
+                None => Vec::new(),
+            };
             let algorithms = algorithms
                 .iter()
                 .map(|a| parse_algorithm(a))
@@ -460,6 +470,7 @@ pub fn run(args: Args) -> Result<()> {
                 key.pin.clone(),
                 json,
                 report.as_deref(),
+                &metadata,
             )
         }
         Some(Command::VirtualKey {

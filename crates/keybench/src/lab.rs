@@ -5,8 +5,10 @@
 use anyhow::{Context, Result};
 use ctaphid::KeepaliveStatus;
 use key_lab::compare::{self, CompareSettings, Hooks, Progress};
+use key_lab::report::metadata::{self, MAX_METADATA_LEN, MetadataEntry};
 use key_lab::report::{KeyIdentity, Report, Section};
 use key_ops::AnyDevice;
+use std::io::Read as _;
 
 /// `keybench compare`.
 pub fn compare(
@@ -16,6 +18,7 @@ pub fn compare(
     pin: Option<String>,
     json: bool,
     report_path: Option<&std::path::Path>,
+    metadata: &[MetadataEntry],
 ) -> Result<()> {
     let pin = pin.or_else(|| std::env::var("KEYBENCH_PIN").ok());
     let mut progress = |p: &Progress| {
@@ -35,7 +38,11 @@ pub fn compare(
         cancel: None,
     };
     let comparison = compare::run(device, settings, &mut hooks)?;
-    let identity = KeyIdentity::of(device, name.unwrap_or("the only USB key plugged in"), None);
+    let identity = KeyIdentity::of(
+        device,
+        name.unwrap_or("the only USB key plugged in"),
+        metadata,
+    );
     let text = comparison.to_string();
     let report = Report::new(identity, vec![Section::Compare(comparison)]);
     if json {
@@ -50,4 +57,14 @@ pub fn compare(
         eprintln!("report written: {} and {}", html.display(), json.display());
     }
     Ok(())
+}
+
+/// `--metadata FILE`: statements or BLOB entries (at most the size the
+/// server accepts for an upload).
+pub fn read_metadata(path: &std::path::Path) -> Result<Vec<MetadataEntry>> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_METADATA_LEN as u64 + 1).read_to_end(&mut bytes))
+        .with_context(|| format!("reading {}", path.display()))?;
+    metadata::parse(&bytes).with_context(|| format!("the metadata in {}", path.display()))
 }

@@ -611,6 +611,12 @@ fn compare_prints_a_table_or_the_report_and_writes_the_report_files() {
     );
 
     let report = dir.path().join("lab.html");
+    let metadata = dir.path().join("statement.json");
+    std::fs::write(
+        &metadata,
+        r#"{"aaguid": "6b627669-7274-2d6d-6c64-73612d763031", "description": "Lab Key <Model 1>", "attestationRootCertificates": ["MIIB"]}"#,
+    )
+    .unwrap();
     let (ok, out, err) = keybench(&[
         "compare",
         &key.addr,
@@ -621,9 +627,13 @@ fn compare_prints_a_table_or_the_report_and_writes_the_report_files() {
         "--json",
         "--report",
         report.to_str().unwrap(),
+        "--metadata",
+        metadata.to_str().unwrap(),
     ]);
     assert!(ok, "{err}");
     let printed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(printed["key"]["metadataName"], "Lab Key <Model 1>");
+    assert_eq!(printed["key"]["metadataSource"], "given");
     assert_eq!(
         printed["sections"][0]["algorithms"][0]["status"],
         "measured"
@@ -644,7 +654,12 @@ fn compare_prints_a_table_or_the_report_and_writes_the_report_files() {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("lab.json")).unwrap())
             .unwrap();
     assert_eq!(written["sections"], printed["sections"]);
-    assert!(std::fs::read_to_string(&report).unwrap().contains("<svg"));
+    let page = std::fs::read_to_string(&report).unwrap();
+    assert!(page.contains("<svg"));
+    assert!(
+        page.contains("Lab Key &lt;Model 1&gt; (from the metadata given, not verified)"),
+        "the model name, escaped and marked as unverified"
+    );
 
     let (ok, _, err) = keybench(&["compare", &key.addr, "--rounds", "0"]);
     assert!(!ok && err.contains("rounds must be 1 to 1000"), "{err}");

@@ -66,13 +66,12 @@ fn list(items: &[String]) -> String {
 
 fn identity(out: &mut String, key: &KeyIdentity) {
     out.push_str("<h2 id=\"key\">The key</h2><table class=\"facts\">");
-    row(
-        out,
-        "Model",
-        key.metadata_name
-            .as_deref()
-            .unwrap_or("unknown (no metadata for this AAGUID)"),
-    );
+    let model = match (&key.metadata_name, key.metadata_source) {
+        (Some(name), Some(source)) => format!("{name} ({})", source.describe()),
+        (Some(name), None) => name.clone(),
+        (None, _) => "unknown (no metadata for this AAGUID)".to_owned(),
+    };
+    row(out, "Model", &model);
     row(out, "AAGUID", &key.aaguid);
     row(out, "Opened as", &key.name);
     let info = &key.info;

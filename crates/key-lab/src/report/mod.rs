@@ -11,9 +11,18 @@ pub mod html;
 pub mod machine;
 pub mod svg;
 
+/// Metadata that names a key's model: statements or BLOB entries as the
+/// relying party parses uploads (bounded, every entry with an AAGUID).
+pub mod metadata {
+    pub use relying_party::mds::{
+        MAX_UPLOAD_LEN as MAX_METADATA_LEN, MdsError, MetadataEntry, parse_uploaded as parse,
+    };
+}
+
 use crate::compare::Comparison;
 use ctaphid::ReportTransport;
 use key_ops::views::InfoView;
+use metadata::MetadataEntry;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -54,10 +63,33 @@ pub struct KeyIdentity {
     pub aaguid: String,
     /// The model's name from metadata, when known.
     pub metadata_name: Option<String>,
+    /// Where that name comes from.
+    pub metadata_source: Option<MetadataSource>,
     /// What CTAPHID INIT said.
     pub hid: HidIdentity,
     /// getInfo, decoded.
     pub info: InfoView,
+}
+
+/// Where a model name comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MetadataSource {
+    /// Keybench's own virtual authenticator.
+    Keybench,
+    /// Metadata the user gave (a statement or BLOB entries), not verified
+    /// by anyone: the name is what the file says.
+    Given,
+}
+
+impl MetadataSource {
+    /// For people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            MetadataSource::Keybench => "Keybench's own model",
+            MetadataSource::Given => "from the metadata given, not verified",
+        }
+    }
 }
 
 /// The CTAPHID INIT answer.
@@ -92,13 +124,22 @@ pub fn known_model(aaguid: &[u8; 16]) -> Option<String> {
         .then(|| "Keybench virtual authenticator".to_owned())
 }
 
+/// The description of the entry for `aaguid` among `entries`.
+pub fn metadata_name(entries: &[MetadataEntry], aaguid: &[u8; 16]) -> Option<String> {
+    entries
+        .iter()
+        .find(|e| e.aaguid.as_ref() == Some(aaguid))
+        .map(|e| e.description().to_owned())
+}
+
 impl KeyIdentity {
-    /// The identity of an open key named `name`; `metadata_name` from the
-    /// caller's metadata (else Keybench's own models are recognised).
+    /// The identity of an open key named `name`; its model's name from
+    /// `metadata` (statements or BLOB entries the caller has), else
+    /// Keybench's own models are recognised.
     pub fn of<T: ReportTransport>(
         device: &ctap_client::Device<T>,
         name: &str,
-        metadata_name: Option<String>,
+        metadata: &[MetadataEntry],
     ) -> KeyIdentity {
         use ctaphid::client::capability;
         let info = device.info();
@@ -113,10 +154,18 @@ impl KeyIdentity {
         .filter(|(bit, _)| hid.capabilities & bit != 0)
         .map(|(_, name)| name)
         .collect();
+        let (metadata_name, metadata_source) = match metadata_name(metadata, &info.aaguid) {
+            Some(n) => (Some(n), Some(MetadataSource::Given)),
+            None => match known_model(&info.aaguid) {
+                Some(n) => (Some(n), Some(MetadataSource::Keybench)),
+                None => (None, None),
+            },
+        };
         KeyIdentity {
             name: name.to_owned(),
             aaguid: uuid(&info.aaguid),
-            metadata_name: metadata_name.or_else(|| known_model(&info.aaguid)),
+            metadata_name,
+            metadata_source,
             hid: HidIdentity {
                 protocol_version: hid.protocol_version,
                 device_version: format!("{ma}.{mi}.{bu}"),
@@ -189,6 +238,15 @@ mod tests {
         );
         assert!(known_model(b"kbvirt-mldsa-v01").is_some());
         assert!(known_model(&[0; 16]).is_none());
+        let entries = relying_party::mds::parse_uploaded(
+            br#"{"aaguid": "6b627669-7274-2d6d-6c64-73612d763031", "description": "A key <b>", "attestationRootCertificates": ["MIIB"]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            metadata_name(&entries, b"kbvirt-mldsa-v01").as_deref(),
+            Some("A key <b>")
+        );
+        assert_eq!(metadata_name(&entries, &[0; 16]), None);
     }
 
     #[test]
