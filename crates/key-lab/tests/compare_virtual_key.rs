@@ -267,3 +267,53 @@ fn cancel_stops_the_run_while_the_key_waits_for_a_touch() {
     let result = compare::run(&mut key.device, &CompareSettings::default(), &mut hooks);
     assert_eq!(result.unwrap_err(), compare::CompareError::Cancelled);
 }
+
+#[test]
+fn a_key_that_wants_its_pin_stops_the_run_and_a_wrong_pin_is_tried_once() {
+    use fido_wire::ctap2::Permissions;
+    let mut key = key(PresencePolicy::Approve, AttestationMode::None);
+    key.device.set_pin("24681357").unwrap();
+    // alwaysUv: every makeCredential needs user verification, here the PIN.
+    let token = key
+        .device
+        .pin_token(
+            "24681357",
+            Permissions(Permissions::AUTHENTICATOR_CONFIG),
+            None,
+        )
+        .unwrap();
+    key.device.toggle_always_uv(Some(&token)).unwrap();
+    key.device.get_info().unwrap();
+    let settings = CompareSettings::default();
+
+    let err = compare::run(&mut key.device, &settings, &mut Hooks::default()).unwrap_err();
+    assert_eq!(err.code(), "pin_required");
+
+    let before = key.device.pin_retries().unwrap().retries;
+    let mut hooks = Hooks {
+        pin: Some("00000000"),
+        ..Hooks::default()
+    };
+    let err = compare::run(&mut key.device, &settings, &mut hooks).unwrap_err();
+    assert_eq!(err.code(), "ctap_pin_invalid");
+    assert_eq!(
+        key.device.pin_retries().unwrap().retries,
+        before - 1,
+        "one try, not one per algorithm"
+    );
+
+    let mut hooks = Hooks {
+        pin: Some("24681357"),
+        ..Hooks::default()
+    };
+    let c = compare::run(
+        &mut key.device,
+        &CompareSettings {
+            algorithms: vec![CoseAlgorithm::ML_DSA_65],
+            rounds: 1,
+        },
+        &mut hooks,
+    )
+    .unwrap();
+    measured(&c, "ML-DSA-65");
+}

@@ -37,7 +37,14 @@ pub fn compare(
         on_status: Some(&mut on_status),
         cancel: None,
     };
-    let comparison = compare::run(device, settings, &mut hooks)?;
+    let comparison = compare::run(device, settings, &mut hooks).map_err(|e| {
+        let hint = if e.code() == "pin_required" {
+            " (set KEYBENCH_PIN, or pass --pin)"
+        } else {
+            ""
+        };
+        anyhow::anyhow!("{e}{hint}")
+    })?;
     let identity = KeyIdentity::of(
         device,
         name.unwrap_or("the only USB key plugged in"),

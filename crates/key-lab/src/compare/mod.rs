@@ -69,15 +69,28 @@ pub enum CompareError {
     /// Cancelled by the user.
     #[error("the comparison was cancelled")]
     Cancelled,
+    /// The key wants its PIN, or refused the one given: the run stops at
+    /// once, so a wrong PIN is not tried again for every algorithm (each try
+    /// costs one of the key's retries).
+    #[error("{message}")]
+    Pin {
+        /// The key's code (`pin_required`, `ctap_pin_invalid`, …).
+        code: String,
+        /// What the key said.
+        message: String,
+    },
 }
 
 impl CompareError {
-    /// A stable code.
-    pub fn code(&self) -> &'static str {
+    /// A stable code (a PIN refusal keeps the key's own).
+    pub fn code(&self) -> String {
         match self {
-            CompareError::NoAlgorithm | CompareError::RepeatedAlgorithm(_) => "bad_algorithm",
-            CompareError::Rounds(_) => "bad_rounds",
-            CompareError::Cancelled => "cancelled",
+            CompareError::NoAlgorithm | CompareError::RepeatedAlgorithm(_) => {
+                "bad_algorithm".into()
+            }
+            CompareError::Rounds(_) => "bad_rounds".into(),
+            CompareError::Cancelled => "cancelled".into(),
+            CompareError::Pin { code, .. } => code.clone(),
         }
     }
 }
@@ -312,6 +325,12 @@ fn measure_algorithm<T: ReportTransport>(
                 asserted.push(a);
             }
             Err(_) if cancelled(hooks) => return Err(CompareError::Cancelled),
+            Err(e) if is_pin_refusal(&e.code()) => {
+                return Err(CompareError::Pin {
+                    code: e.code(),
+                    message: e.to_string(),
+                });
+            }
             Err(e) => return Ok(failed(round, &e)),
         }
     }
@@ -328,6 +347,11 @@ fn measure_algorithm<T: ReportTransport>(
             },
         },
     )
+}
+
+/// A refusal about the PIN: needed, wrong, blocked.
+fn is_pin_refusal(code: &str) -> bool {
+    code == "pin_required" || code.starts_with("ctap_pin_")
 }
 
 fn failed(round: u32, e: &RoundError) -> Outcome {
@@ -363,5 +387,7 @@ mod tests {
                 .code(),
             "bad_rounds"
         );
+        assert!(is_pin_refusal("pin_required") && is_pin_refusal("ctap_pin_invalid"));
+        assert!(!is_pin_refusal("ctap_operation_denied"));
     }
 }
