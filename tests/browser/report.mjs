@@ -11,7 +11,9 @@
 //
 // Env: KEYBENCH_BIN (required), CHROMIUM (default /usr/bin/chromium),
 // KEYBENCH_SCREENSHOTS (default <repo>/docs/screenshots; "" to skip),
-// KEYBENCH_COMPARE_ROUNDS (default 3).
+// KEYBENCH_COMPARE_ROUNDS (default 3). KEYBENCH_REPORT_HTML: check a report
+// made elsewhere instead (the HID VM's, over /dev/hidraw0; its JSON beside
+// it), with screenshots named after KEYBENCH_REPORT_SHOT (default "report").
 // Exit status 0 when every check passed.
 
 import { chromium } from 'playwright-core';
@@ -29,6 +31,8 @@ const BIN = process.env.KEYBENCH_BIN;
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = process.env.KEYBENCH_SCREENSHOTS ?? path.join(repo, 'docs', 'screenshots');
 const ROUNDS = process.env.KEYBENCH_COMPARE_ROUNDS || '3';
+const GIVEN = process.env.KEYBENCH_REPORT_HTML;
+const SHOT = process.env.KEYBENCH_REPORT_SHOT || 'report';
 const run = promisify(execFile);
 
 function log(msg) { console.log(`[report] ${msg}`); }
@@ -49,17 +53,19 @@ function startVirtualKey() {
 }
 
 async function main() {
-  if (!BIN) throw new Error('set KEYBENCH_BIN to the keybench binary (e.g. target/debug/keybench)');
-  const key = startVirtualKey();
+  if (!BIN && !GIVEN) throw new Error('set KEYBENCH_BIN to the keybench binary (e.g. target/debug/keybench)');
+  const key = GIVEN ? null : startVirtualKey();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keybench-report-'));
   let browser;
   try {
-    const addr = await key.addr;
-    const file = path.join(dir, 'report.html');
-    log(`keybench compare udp:${addr} --rounds ${ROUNDS} --report ${file}`);
-    const { stdout } = await run(BIN, ['compare', `udp:${addr}`, '--rounds', ROUNDS, '--report', file], { timeout: 300000 });
-    assert.match(stdout, /\| ML-DSA-87 \| registration \|/);
-    const json = JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8'));
+    let file = GIVEN ? path.resolve(GIVEN) : path.join(dir, 'report.html');
+    if (!GIVEN) {
+      const addr = await key.addr;
+      log(`keybench compare udp:${addr} --rounds ${ROUNDS} --report ${file}`);
+      const { stdout } = await run(BIN, ['compare', `udp:${addr}`, '--rounds', ROUNDS, '--report', file], { timeout: 300000 });
+      assert.match(stdout, /\| ML-DSA-87 \| registration \|/);
+    }
+    const json = JSON.parse(fs.readFileSync(file.replace(/\.html$/, '.json'), 'utf8'));
     assert.equal(json.sections[0].kind, 'compare');
     assert.deepEqual(json.sections[0].algorithms.map((a) => a.status), Array(5).fill('measured'));
 
@@ -112,16 +118,16 @@ async function main() {
 
     if (SHOTS) {
       fs.mkdirSync(SHOTS, { recursive: true });
-      await page.screenshot({ path: path.join(SHOTS, 'report.png') });
+      await page.screenshot({ path: path.join(SHOTS, `${SHOT}.png`) });
       await page.locator('section#compare').scrollIntoViewIfNeeded();
       await page.evaluate(() => document.querySelector('section#compare').scrollIntoView());
-      await page.screenshot({ path: path.join(SHOTS, 'report-charts.png') });
-      log(`screenshots in ${SHOTS}: report.png, report-charts.png`);
+      await page.screenshot({ path: path.join(SHOTS, `${SHOT}-charts.png`) });
+      log(`screenshots in ${SHOTS}: ${SHOT}.png, ${SHOT}-charts.png`);
     }
     log('all checks passed');
   } finally {
     if (browser) await browser.close();
-    key.child.kill('SIGTERM');
+    if (key) key.child.kill('SIGTERM');
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
