@@ -91,6 +91,8 @@ pub struct Keys {
     recorder: Recorder,
     notify: Arc<dyn Notify>,
     inner: Mutex<Inner>,
+    /// Puts FIDO metadata installed here in force in the app's server.
+    metadata: Mutex<Option<keybench_server::metadata::Reloader>>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -123,7 +125,38 @@ impl Keys {
             recorder: Recorder::default(),
             notify,
             inner: Mutex::new(Inner::default()),
+            metadata: Mutex::new(None),
         })
+    }
+
+    /// The app's server, for FIDO metadata installed from the window.
+    pub fn set_metadata_reloader(&self, reloader: keybench_server::metadata::Reloader) {
+        *self
+            .metadata
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(reloader);
+    }
+
+    /// Verifies a BLOB (the text of a file the user picked) into the data
+    /// directory's metadata cache and puts it in force in the app's server.
+    pub fn mds_install(&self, blob: &str) -> Result<key_ops::metadata::InstallView, CommandError> {
+        let view = key_ops::metadata::install_bytes(
+            &self.data_dir,
+            blob.trim().as_bytes(),
+            &[],
+            &key_ops::metadata::SignerChoice::default(),
+        )?;
+        let reloader = self
+            .metadata
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if let Some(reloader) = reloader {
+            reloader
+                .reload()
+                .map_err(|e| CommandError::new("mds_reload", e))?;
+        }
+        Ok(view)
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -305,8 +338,10 @@ impl Keys {
 
     /// getInfo, decoded.
     pub fn info(&self, id: &str) -> Result<InfoView, CommandError> {
+        let metadata =
+            key_ops::metadata::load(&self.data_dir, &key_ops::metadata::SignerChoice::default())?;
         let (_busy, mut device) = self.open(id)?;
-        Ok(ops::info(&mut device)?)
+        Ok(ops::info_with_metadata(&mut device, &metadata)?)
     }
 
     /// Makes the key blink (CTAPHID_WINK).

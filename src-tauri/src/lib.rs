@@ -79,6 +79,7 @@ fn run_desktop(config: keybench_server::ServerConfig) -> anyhow::Result<()> {
     let url = running.url.clone();
     let notify = Arc::new(shell::TauriNotify::default());
     let keys = keys::Keys::new(origin, data_dir, notify.clone());
+    keys.set_metadata_reloader(running.metadata());
     let lab = lab::Lab::new(keys.clone());
     shell::run_window(&url, keys, lab, notify, move || {
         // Requests in flight finish their session writes before exit.

@@ -60,6 +60,14 @@ async fn key_info(keys: Ks<'_>, key: String) -> Result<InfoView, CommandError> {
 }
 
 #[tauri::command]
+async fn mds_install(
+    keys: Ks<'_>,
+    blob: String,
+) -> Result<key_ops::metadata::InstallView, CommandError> {
+    blocking(&keys, move |k| k.mds_install(&blob)).await
+}
+
+#[tauri::command]
 async fn key_wink(keys: Ks<'_>, key: String) -> Result<(), CommandError> {
     blocking(&keys, move |k| k.wink(&key)).await
 }
@@ -267,6 +275,7 @@ pub fn run_window(
             app_info,
             keys_list,
             key_info,
+            mds_install,
             key_wink,
             pin_retries,
             pin_set,

@@ -3,6 +3,7 @@
 
 import { h, mount, errorBox, notice, badge, time, short } from '../dom.js';
 import { localhostUrl, webauthnAvailable, algName } from '../webauthn.js';
+import { modelCard } from './model.js';
 
 /** Tabs with proper roles; `panes` is [[id, label, element]]. */
 export function tabs(panes, selected) {
@@ -109,7 +110,9 @@ export function resultView(title, res) {
       h('dt', {}, 'Algorithm'), h('dd', {}, c.algorithmName || (c.algorithm === undefined ? '—' : algName(c.algorithm)), c.publicKeyBytes ? ` · ${c.publicKeyBytes}-byte public key` : ''),
       res.signCount !== undefined ? [h('dt', {}, 'Sign count'), h('dd', {}, String(res.signCount))] : null,
       h('dt', {}, 'User verified'), h('dd', {}, String(res.userVerified ?? c.userVerified ?? '—')),
-      att.format ? [h('dt', {}, 'Attestation'), h('dd', {}, `${att.format}${att.type ? ` (${att.type})` : ''} `, trustBadge(att.trust), att.anchor ? ` ${att.anchor}` : '')] : null,
+      att.format ? [h('dt', {}, 'Attestation'), h('dd', {}, `${att.format}${att.type ? ` (${att.type})` : ''} `, trustBadge(att.trust), att.anchor ? ` ${att.anchor}` : '',
+        att.reason ? h('div', { class: 'muted' }, att.reason) : null)] : null,
+      c.model ? [h('dt', {}, 'Model'), h('dd', {}, modelCard(c.model))] : null,
       c.created ? [h('dt', {}, 'Created'), h('dd', {}, time(c.created))] : null),
     h('p', {}, h('a', { href: '#/credentials' }, 'See your credentials'), ' · ', h('a', { href: '#/dashboard' }, 'watch the session on the dashboard')));
 }

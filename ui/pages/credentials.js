@@ -7,6 +7,7 @@ import { api, sessionChanged } from '../api.js';
 import { treeView } from '../tree.js';
 import { algName } from '../webauthn.js';
 import { trustBadge } from './ceremony.js';
+import { modelCard } from './model.js';
 
 export const title = 'Credentials';
 
@@ -71,7 +72,7 @@ function credentialCard(c, reload) {
       h('dt', {}, 'Sign count'), h('dd', {}, String(c.signCount ?? '—')),
       h('dt', {}, 'User verified'), h('dd', {}, yesNo(c.userVerified)),
       h('dt', {}, 'Backup'), h('dd', {}, c.backupEligible ? badge(c.backedUp ? 'eligible, backed up' : 'eligible, not backed up') : badge('single-device')),
-      h('dt', {}, 'AAGUID'), h('dd', {}, h('code', {}, c.aaguid || '—')),
+      h('dt', {}, 'AAGUID'), h('dd', {}, h('code', {}, c.aaguid || '—'), modelCard(c.model)),
       h('dt', {}, 'Transports'), h('dd', {}, (c.transports || []).join(', ') || '—'),
       h('dt', {}, 'Public key'), h('dd', {}, c.publicKeyBytes ? `${c.publicKeyBytes} bytes` : '—'),
       h('dt', {}, 'Attestation'), h('dd', {}, att.format ? `${att.format}${att.type ? ` · ${att.type}` : ''}` : '—',

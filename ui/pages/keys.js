@@ -11,6 +11,7 @@ import { h, card, notice, mount, errorBox, table, badge, field, select, short, c
 import { api, sessionChanged } from '../api.js';
 import { steps, run, resultView, jsonEditor } from './ceremony.js';
 import { algName } from '../webauthn.js';
+import { modelCard } from './model.js';
 
 export const title = 'Keys';
 
@@ -120,6 +121,7 @@ export async function render(root, { alive } = { alive: () => true }) {
       card('Keys', keyList, virtualKeyForm(selectedOut, setSelected)),
       card('The chosen key', keyActions(needKey, selectedOut), selectedOut)),
     card('Register and authenticate with the chosen key', ceremonyForm(needKey, touch, presence)),
+    card('FIDO metadata', metadataPanel()),
     card('CTAP traffic', traffic.el));
 
   return () => {
@@ -249,12 +251,41 @@ function keyActions(needKey, out) {
     }, (done) => (done ? notice('success', 'The key is reset.') : notice('info', 'Not reset.'))), { class: 'small danger' }));
 }
 
+/** What the FIDO metadata in force is (GET /api/mds), and installing a
+ * BLOB file: verified into the data directory, then put in force. */
+function metadataPanel() {
+  const status = h('div', { id: 'mds-status', 'aria-live': 'polite' });
+  const out = h('div', { 'aria-live': 'polite' });
+  const show = (s) => {
+    if (s.state === 'loaded') {
+      mount(status, notice('success', h('strong', {}, `BLOB no ${s.no}`), ` · ${s.entries} models (${s.denied} denied by their status) · next update ${s.nextUpdate}`,
+        h('div', { class: 'muted' }, `signed by ${s.signer}`)));
+    } else if (s.state === 'invalid') {
+      mount(status, notice('error', h('strong', {}, 'The cached metadata does not verify: '), s.reason, ` (${s.code})`));
+    } else {
+      mount(status, notice('info', 'No FIDO metadata installed: attestation verdicts have no MDS anchor. Download the BLOB from ',
+        h('code', {}, 'https://mds3.fidoalliance.org/'), ' and install it here, or run ', h('code', {}, 'keybench mds fetch'), '.'));
+    }
+  };
+  api.get('/api/mds').then(show).catch((e) => mount(status, errorBox(e)));
+  const file = h('input', { type: 'file', id: 'mds-file', accept: '.jwt,.jws,.txt,application/jwt' });
+  const install = h('button', { type: 'button', class: 'secondary', onclick: () => guarded(out, async () => {
+    const f = file.files[0];
+    if (!f) { const e = new Error('Choose the BLOB file first.'); e.title = 'No file'; throw e; }
+    const r = await invoke('mds_install', { blob: await f.text() });
+    show(r.status);
+    return r;
+  }, (r) => notice('success', r.outcome === 'replaced' ? 'Installed and in force.' : 'This BLOB is already the one in force.')) }, 'Install BLOB');
+  return h('div', {}, status, h('div', { class: 'actions' }, file, install), out);
+}
+
 function infoView(i) {
   const row = (k, v) => [h('dt', {}, k), h('dd', {}, v === undefined || v === null || v === '' ? '—' : v)];
   const opts = Object.entries(i.options || {}).map(([k, v]) => badge(`${k}=${v}`, v ? 'ok' : '')).flatMap((b) => [b, ' ']);
   return h('div', { id: 'key-info-out' }, h('dl', { class: 'kv' },
     row('Versions', (i.versions || []).join(', ')),
     row('AAGUID', h('code', {}, i.aaguid)),
+    row('Model', i.metadata ? modelCard(i.metadata) : h('span', { class: 'muted' }, 'not in the FIDO metadata in force')),
     row('Algorithms', (i.algorithms || []).map((a) => `${a.name || 'COSE'} (${a.alg})`).join(', ')),
     row('Extensions', (i.extensions || []).join(', ')),
     row('Options', opts),

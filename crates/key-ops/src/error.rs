@@ -72,6 +72,23 @@ pub enum KeyOpError {
     /// The OS gave no randomness (a challenge of zeros would be predictable).
     #[error("the OS gave no randomness for a challenge")]
     NoRandomness,
+    /// A file given by the user could not be read or is not what it should be.
+    #[error("{path}: {reason}")]
+    BadFile {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// FIDO metadata refused (the code is the metadata refusal's own,
+    /// `mds_stale`, `mds_chain`, …).
+    #[error("FIDO metadata: {message}")]
+    Metadata {
+        /// The stable code.
+        code: &'static str,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl KeyOpError {
@@ -121,6 +138,8 @@ impl KeyOpError {
             KeyOpError::BadOptions(_) => "bad_options",
             KeyOpError::BadCredentialId => "bad_credential_id",
             KeyOpError::NoRandomness => "no_randomness",
+            KeyOpError::BadFile { .. } => "bad_file",
+            KeyOpError::Metadata { code, .. } => code,
         };
         fixed.to_owned()
     }

@@ -15,6 +15,8 @@
 
 pub mod algorithms;
 pub mod error;
+pub mod files;
+pub mod metadata;
 pub mod open;
 pub mod ops;
 pub mod options;

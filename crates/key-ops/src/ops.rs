@@ -13,6 +13,16 @@ pub fn info<T: ReportTransport>(device: &mut Device<T>) -> Result<InfoView, KeyO
     Ok(InfoView::from(&device.get_info()?))
 }
 
+/// getInfo, with the model card the FIDO metadata in force has for its
+/// AAGUID.
+pub fn info_with_metadata<T: ReportTransport>(
+    device: &mut Device<T>,
+    metadata: &relying_party::mds::LoadedMetadata,
+) -> Result<InfoView, KeyOpError> {
+    let info = device.get_info()?;
+    Ok(InfoView::from(&info).with_metadata(metadata, &info.aaguid))
+}
+
 /// PIN retries left, and whether a re-plug is needed first.
 pub fn pin_retries<T: ReportTransport>(
     device: &mut Device<T>,

@@ -64,6 +64,10 @@ pub struct InfoView {
     pub remaining_discoverable_credentials: Option<u64>,
     /// certifications.
     pub certifications: BTreeMap<String, u64>,
+    /// What the FIDO metadata in force says about this AAGUID, when it has
+    /// an entry (filled by [`InfoView::with_metadata`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<relying_party::mds::ModelInfo>,
 }
 
 impl From<&GetInfo> for InfoView {
@@ -94,7 +98,20 @@ impl From<&GetInfo> for InfoView {
             max_rpids_for_set_min_pin_length: info.max_rpids_for_set_min_pin_length,
             remaining_discoverable_credentials: info.remaining_discoverable_credentials,
             certifications: info.certifications.iter().cloned().collect(),
+            metadata: None,
         }
+    }
+}
+
+impl InfoView {
+    /// The same, with the model card `metadata` has for its AAGUID.
+    pub fn with_metadata(
+        mut self,
+        metadata: &relying_party::mds::LoadedMetadata,
+        aaguid: &[u8],
+    ) -> InfoView {
+        self.metadata = crate::metadata::model(metadata, aaguid);
+        self
     }
 }
 
@@ -106,6 +123,16 @@ impl fmt::Display for InfoView {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "versions:           {}", self.versions.join(", "))?;
         writeln!(f, "AAGUID:             {}", self.aaguid)?;
+        if let Some(m) = &self.metadata {
+            let verdict = match &m.verdict {
+                relying_party::mds::ModelVerdict::Certified { level } => level.clone(),
+                relying_party::mds::ModelVerdict::Untrusted { reason } => {
+                    format!("UNTRUSTED: {reason}")
+                }
+                _ => "not FIDO certified".to_owned(),
+            };
+            writeln!(f, "model (FIDO MDS):   {} ({verdict})", m.description)?;
+        }
         let algorithms: Vec<String> = self
             .algorithms
             .iter()

@@ -76,6 +76,9 @@ pub struct ServerConfig {
     /// How recent a sign-in must be to add a key to the account (default
     /// 5 minutes).
     pub add_key_within: std::time::Duration,
+    /// FIDO metadata: a BLOB to install into the data directory's cache,
+    /// and who may sign it.
+    pub mds: crate::metadata::MdsSettings,
 }
 
 impl ServerConfig {
@@ -96,6 +99,7 @@ impl ServerConfig {
             session_budget: DEFAULT_SESSION_BUDGET,
             connections: crate::listen::ConnectionLimits::default(),
             add_key_within: std::time::Duration::from_secs(300),
+            mds: crate::metadata::MdsSettings::default(),
         }
     }
 }
@@ -175,7 +179,10 @@ pub struct App {
     pub accounts: Accounts,
     /// Attestation trust: shared by every ceremony (sessions' uploaded
     /// statements go on a store over it), never copied.
-    pub trust: Arc<TrustStore>,
+    /// Swapped whole when the FIDO metadata is reloaded.
+    pub trust: std::sync::RwLock<Arc<TrustStore>>,
+    /// FIDO metadata in force (its BLOB is in `trust` already).
+    pub metadata: std::sync::RwLock<Arc<relying_party::mds::LoadedMetadata>>,
     /// Origins the RP and CSRF checks accept.
     pub origins: Vec<String>,
     /// Host header values the inspection API answers.
@@ -221,12 +228,33 @@ impl App {
             self.origins.clone(),
         ))
         .with_policy(policy)
-        .with_trust(Arc::clone(&self.trust));
+        .with_trust(self.trust());
         if algorithms.is_empty() {
             rp
         } else {
             rp.with_algorithms(algorithms)
         }
+    }
+
+    /// The trust store in force.
+    pub fn trust(&self) -> Arc<TrustStore> {
+        // A poisoned lock still holds a whole Arc (it is only ever swapped).
+        Arc::clone(
+            &self
+                .trust
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// The FIDO metadata in force.
+    pub fn metadata(&self) -> Arc<relying_party::mds::LoadedMetadata> {
+        Arc::clone(
+            &self
+                .metadata
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 
     /// Tells the dashboard that something changed.

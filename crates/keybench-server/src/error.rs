@@ -61,6 +61,21 @@ impl ApiError {
         Self::incident(StatusCode::INTERNAL_SERVER_ERROR, "internal", what)
     }
 
+    /// An internal error, unless the storage is out of space: that is 503
+    /// `storage_full` (the operator frees space; nothing was half-written,
+    /// the request can be retried).
+    pub fn from_fault(e: &(dyn std::error::Error + 'static)) -> Self {
+        if storage_full(e) {
+            Self::incident(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_full",
+                format!("the storage is full: {e}"),
+            )
+        } else {
+            Self::internal(e)
+        }
+    }
+
     /// An error whose details stay in the log, under an incident id that
     /// the answer names.
     pub fn incident(
@@ -82,6 +97,25 @@ impl ApiError {
             ),
         )
     }
+}
+
+/// Whether `e` (or an error it wraps) is the storage running out of space.
+fn storage_full(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut at = Some(e);
+    while let Some(e) = at {
+        if let Some(store) = e.downcast_ref::<session_store::StoreError>()
+            && store.is_full()
+        {
+            return true;
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && session_store::is_out_of_space(io)
+        {
+            return true;
+        }
+        at = e.source();
+    }
+    false
 }
 
 impl IntoResponse for ApiError {
@@ -118,14 +152,14 @@ impl From<session_engine::EngineError> for ApiError {
                 "no_session",
                 "the session ended meanwhile (signed out elsewhere): begin again",
             ),
-            other => Self::internal(other),
+            other => Self::from_fault(&other),
         }
     }
 }
 
 impl From<session_engine::session::SessionError> for ApiError {
     fn from(e: session_engine::session::SessionError) -> Self {
-        Self::internal(e)
+        Self::from_fault(&e)
     }
 }
 
@@ -152,14 +186,14 @@ impl From<relying_party::accounts::AccountError> for ApiError {
                 "invalid_username",
                 "a user name is 1 to 64 characters, without control or invisible characters",
             ),
-            other => Self::internal(other),
+            other => Self::from_fault(&other),
         }
     }
 }
 
 impl From<session_store::StoreError> for ApiError {
     fn from(e: session_store::StoreError) -> Self {
-        Self::internal(e)
+        Self::from_fault(&e)
     }
 }
 

@@ -17,6 +17,7 @@ pub mod error;
 mod inspect;
 pub mod limit;
 pub mod listen;
+pub mod metadata;
 #[macro_use]
 mod request;
 mod rp_api;
@@ -28,9 +29,8 @@ use app::App;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
-use relying_party::TrustStore;
 use relying_party::accounts::Accounts;
-use relying_party::x509::{AnchorSource, TrustAnchor};
+use relying_party::x509::UnixTime;
 use session_engine::{
     CleanupConfig, EngineConfig, KeyringChoice, OriginAllowList, PolicyConfig, SecretKeyConfig,
     SessionEngine, SystemClock,
@@ -72,6 +72,7 @@ pub struct Running {
     pub url: String,
     /// The launch secret (for the desktop shell's own requests).
     pub launch_secret: String,
+    reloader: metadata::Reloader,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -85,6 +86,12 @@ impl std::fmt::Debug for Running {
 }
 
 impl Running {
+    /// A handle that reloads the FIDO metadata from the data directory's
+    /// cache (after a front end installed a BLOB there).
+    pub fn metadata(&self) -> metadata::Reloader {
+        self.reloader.clone()
+    }
+
     /// Stops accepting, lets requests in flight finish (their storage
     /// writes included), and returns when the server is down.
     pub async fn shutdown(mut self) {
@@ -200,6 +207,11 @@ fn router(app: Arc<App>) -> Router {
         )
         .route("/api/logout", post(endpoint!(rp_api::logout)))
         .route("/api/metadata", get(endpoint!(rp_api::list_metadata)))
+        .route("/api/mds", get(endpoint!(rp_api::mds_status)))
+        .route(
+            "/api/mds/{aaguid}",
+            get(endpoint!(rp_api::mds_model, param)),
+        )
         .route(
             "/api/metadata/{id}",
             delete(endpoint!(rp_api::delete_metadata, param)),
@@ -302,28 +314,29 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
     }
     // What can fail without touching anything comes first: a failure after
     // the storage is open would close it (joining its writer thread) here.
-    let mut trust = TrustStore::new();
-    for der in &config.trust_anchors {
-        let anchor = TrustAnchor::from_der(der, AnchorSource::Configured)
-            .map_err(|e| StartError::Config(format!("trust anchor: {e}")))?;
-        trust.add_global(anchor);
-    }
+    let mut trust =
+        metadata::configured_trust(&config.trust_anchors).map_err(StartError::Config)?;
     let launch_secret = random_secret()?;
     // Everything that touches the disk, the keyring (D-Bus) or the network
     // runs on the blocking pool: the data directory, the storage (the
     // embedded store's open and its import of the file layout), the session
     // engine's secret key. A runtime thread stays free for other tasks
     // meanwhile, also on a current-thread runtime.
-    let (store, engine) = {
+    let (store, engine, trust, metadata) = {
         let config = config.clone();
         tokio::task::spawn_blocking(move || -> Result<_, StartError> {
             std::fs::create_dir_all(&config.data_dir).map_err(|e| {
                 StartError::Config(format!("data directory {}: {e}", config.data_dir.display()))
             })?;
+            // Metadata before the storage: a refused --mds file stops
+            // start-up before anything is opened.
+            let metadata =
+                metadata::load(&config.mds, &config.data_dir, &mut trust, UnixTime::now())
+                    .map_err(StartError::Config)?;
             let store = open_storage(&config)?;
             let engine =
                 SessionEngine::new(engine_config, store.clone(), Arc::new(SystemClock), &secret)?;
-            Ok((store, Arc::new(engine)))
+            Ok((store, Arc::new(engine), trust, Arc::new(metadata)))
         })
         .await
         .map_err(|e| StartError::Config(format!("start-up was interrupted: {e}")))??
@@ -334,7 +347,8 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         config,
         engine: engine.clone(),
         accounts: Accounts::new(store),
-        trust: Arc::new(trust),
+        trust: std::sync::RwLock::new(Arc::new(trust)),
+        metadata: std::sync::RwLock::new(metadata),
         origins,
         hosts,
         launch_secret: launch_secret.clone(),
@@ -353,6 +367,8 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
             }
         });
     }
+    let reloader = metadata::Reloader::new(&app);
+    let refresh = reloader.spawn_refresh();
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         listen::serve(listener, router(app.clone()), limits, rx).await;
@@ -364,12 +380,14 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         // its writer thread after the queued commits: blocking work, so it
         // happens on the blocking pool, not on a runtime thread.
         let _ = tokio::task::spawn_blocking(move || {
+            drop(refresh);
             drop(cleanup);
             drop(app);
         })
         .await;
     });
     Ok(Running {
+        reloader,
         addr,
         url: format!("http://localhost:{port}/#launch={launch_secret}"),
         launch_secret,

@@ -505,16 +505,19 @@ fn session_trust(app: &App, session: &Session) -> Arc<TrustStore> {
             if let Ok(Some(bytes)) = items.get(meta.name.as_str())
                 && let Some(stored) = StoredMetadata::read(&bytes)
             {
-                let trust = trust.get_or_insert_with(|| TrustStore::over(Arc::clone(&app.trust)));
+                let trust = trust.get_or_insert_with(|| TrustStore::over(app.trust()));
                 mds::apply_uploaded_models(&stored.models, trust);
             }
         }
     }
-    trust.map_or_else(|| Arc::clone(&app.trust), Arc::new)
+    trust.map_or_else(|| app.trust(), Arc::new)
 }
 
 /// The JSON view of a stored credential (docs/API.md `Credential`).
-pub fn credential_view(c: &StoredCredential) -> Json {
+pub fn credential_view(
+    c: &StoredCredential,
+    metadata: &relying_party::mds::LoadedMetadata,
+) -> Json {
     let r = &c.record;
     let (trust, anchor, reason) = match &r.attestation_trust {
         TrustOutcome::NoAttestation => ("none", None, None),
@@ -530,9 +533,13 @@ pub fn credential_view(c: &StoredCredential) -> Json {
         TrustOutcome::NotTrusted { reason } => ("not trusted", None, Some(reason.clone())),
         other => ("unknown", None, Some(format!("{other:?}"))),
     };
-    let aaguid = <[u8; 16]>::try_from(r.aaguid.0.as_slice())
+    let aaguid_bytes = <[u8; 16]>::try_from(r.aaguid.0.as_slice()).ok();
+    let aaguid = aaguid_bytes
         .map(|a| relying_party::decoder::uuid_string(&a))
         .unwrap_or_default();
+    // The model as the FIDO metadata describes it now (a status report
+    // after the registration shows here, not only in new verdicts).
+    let model = aaguid_bytes.and_then(|a| metadata.model(&a));
     json!({
         "id": URL_SAFE_NO_PAD.encode(&r.id.0),
         "algorithm": r.algorithm.0,
@@ -555,6 +562,7 @@ pub fn credential_view(c: &StoredCredential) -> Json {
         },
         "attestationObject": c.attestation_object,
         "publicKeyBytes": r.public_key.0.len(),
+        "model": model,
     })
 }
 
@@ -648,7 +656,7 @@ pub fn register_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiError
     Ok(Reply::ok(json!({
         "status": "ok",
         "username": profile.username,
-        "credential": credential_view(&stored),
+        "credential": credential_view(&stored, &app.metadata()),
     }))
     .with_cookie(signed_in.set_cookie))
 }
@@ -825,7 +833,7 @@ pub fn authenticate_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiE
     Ok(Reply::ok(json!({
         "status": "ok",
         "username": profile.username,
-        "credential": credential_view(&stored),
+        "credential": credential_view(&stored, &app.metadata()),
         "signCount": outcome.sign_count,
         "userVerified": outcome.user_verified,
         "counter": format!("{:?}", outcome.counter),
@@ -866,11 +874,12 @@ pub fn me(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
 /// `GET /api/credentials`.
 pub fn credentials(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
     let (opened, user) = signed_in_user(app, req)?;
+    let metadata = app.metadata();
     let list: Vec<Json> = app
         .accounts
         .credentials(&user)?
         .iter()
-        .map(credential_view)
+        .map(|c| credential_view(c, &metadata))
         .collect();
     Ok(Reply::ok(Json::Array(list)).with_cookie(opened.set_cookie))
 }
@@ -962,6 +971,26 @@ pub fn upload_metadata(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> 
         cookies: Vec::new(),
     }
     .with_cookie(opened.set_cookie))
+}
+
+/// `GET /api/mds`: the FIDO metadata in force (docs/API.md).
+pub fn mds_status(app: &App, _req: &RequestInfo) -> Result<Reply, ApiError> {
+    Ok(Reply::ok(json!(app.metadata().status)))
+}
+
+/// `GET /api/mds/{aaguid}`: the model card the BLOB has for an AAGUID.
+pub fn mds_model(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    let param = req.param.as_deref().unwrap_or_default();
+    let aaguid = relying_party::mds::parse_aaguid_typed(param).ok_or_else(|| {
+        ApiError::bad_request("bad_aaguid", "an AAGUID is 8-4-4-4-12 or 32 hex digits")
+    })?;
+    let model = app.metadata().model(&aaguid).ok_or_else(|| {
+        ApiError::not_found(
+            "no_such_model",
+            "the FIDO metadata has no entry for this AAGUID",
+        )
+    })?;
+    Ok(Reply::ok(json!(model)))
 }
 
 /// `GET /api/metadata`.

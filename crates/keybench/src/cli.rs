@@ -37,13 +37,23 @@ enum Command {
         #[arg(long)]
         watch: bool,
     },
-    /// Show what a key is: getInfo, fully decoded.
+    /// Show what a key is: getInfo, fully decoded, with what the FIDO
+    /// metadata (`keybench mds install`) says about its model.
     Info {
         #[command(flatten)]
         key: KeyArgs,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// The data directory whose FIDO metadata to use (default: the one
+        /// `keybench serve` uses).
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+    },
+    /// FIDO Metadata Service: install a BLOB, show what is in force, check a file.
+    Mds {
+        #[command(subcommand)]
+        command: MdsCommand,
     },
     /// Make a key blink (CTAPHID WINK).
     Wink {
@@ -156,6 +166,80 @@ enum Command {
     },
 }
 
+/// `keybench mds` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum MdsCommand {
+    /// Verify a BLOB file (with the CRLs of its signing path) and make it
+    /// the data directory's metadata, if newer than the cached one.
+    Install {
+        /// The BLOB (a JWT as https://mds3.fidoalliance.org/ serves it).
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        common: MdsArgs,
+    },
+    /// Download the BLOB and its signing path's CRLs, then install them
+    /// (never over a valid newer cache).
+    Fetch {
+        /// Where to download from.
+        #[arg(long, default_value = relying_party::mds::MDS3_URL)]
+        url: String,
+        #[command(flatten)]
+        common: MdsArgs,
+    },
+    /// Show the metadata in force, or one model's card.
+    Show {
+        /// An AAGUID (8-4-4-4-12 or 32 hex digits).
+        aaguid: Option<String>,
+        #[command(flatten)]
+        common: MdsArgs,
+    },
+    /// Check a BLOB file without installing it: every refusal by name, and
+    /// which CRLs its signing path needs.
+    Verify {
+        /// The BLOB.
+        file: std::path::PathBuf,
+        /// Verify as of this date (YYYY-MM-DD) instead of now.
+        #[arg(long)]
+        at: Option<String>,
+        #[command(flatten)]
+        common: MdsArgs,
+    },
+}
+
+/// What every `keybench mds` subcommand takes.
+#[derive(Debug, clap::Args)]
+pub struct MdsArgs {
+    /// The data directory (default: the one `keybench serve` uses).
+    #[arg(long)]
+    pub(crate) data_dir: Option<std::path::PathBuf>,
+    /// A CRL (DER) for the BLOB's signing path (repeatable).
+    #[arg(long = "crl")]
+    pub(crate) crls: Vec<std::path::PathBuf>,
+    /// A root certificate replacing the bundled FIDO root (a private
+    /// metadata service).
+    #[arg(long)]
+    pub(crate) root: Option<std::path::PathBuf>,
+    /// The name the signing certificate must be issued to (with --root).
+    #[arg(long, requires = "root")]
+    pub(crate) signer: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+impl MdsArgs {
+    pub(crate) fn signer(&self) -> key_ops::metadata::SignerChoice {
+        key_ops::metadata::SignerChoice {
+            root: self.root.clone(),
+            signer: self.signer.clone(),
+        }
+    }
+
+    pub(crate) fn data_dir(&self) -> Result<std::path::PathBuf> {
+        self.data_dir.clone().map_or_else(default_data_dir, Ok)
+    }
+}
+
 /// `keybench serve`'s settings.
 #[derive(Debug, clap::Args)]
 struct ServeArgs {
@@ -197,6 +281,24 @@ struct ServeArgs {
     /// Do not use the OS keyring for the secret key (use the key file).
     #[arg(long)]
     no_keyring: bool,
+    /// A FIDO metadata BLOB to verify and install in the data directory
+    /// before starting (the cached one is used without it).
+    #[arg(long)]
+    mds: Option<std::path::PathBuf>,
+    /// A CRL (DER) for the BLOB's signing path (repeatable).
+    #[arg(long = "mds-crl", requires = "mds")]
+    mds_crls: Vec<std::path::PathBuf>,
+    /// A root certificate replacing the bundled FIDO root for BLOBs.
+    #[arg(long)]
+    mds_root: Option<std::path::PathBuf>,
+    /// The name the BLOB's signing certificate must be issued to (with --mds-root).
+    #[arg(long, requires = "mds_root")]
+    mds_signer: Option<String>,
+    /// Download a fresh BLOB and its CRLs in the background after start-up
+    /// and daily (default URL: the FIDO Alliance's); start-up never waits,
+    /// and a download that does not verify never replaces the cache.
+    #[arg(long, num_args = 0..=1, default_missing_value = relying_party::mds::MDS3_URL)]
+    mds_refresh: Option<String>,
 }
 
 /// Which key, and how to record its traffic.
@@ -354,7 +456,16 @@ pub fn run(args: Args) -> Result<()> {
         Some(Command::Decode { kind, input }) => decode(kind, input),
         Some(Command::Serve(args)) => serve(server_config(args)?),
         Some(Command::Devices { json, watch }) => crate::keys::devices(json, watch),
-        Some(Command::Info { key, json }) => crate::keys::info(&mut open_key(&key)?, json),
+        Some(Command::Info {
+            key,
+            json,
+            data_dir,
+        }) => {
+            let data_dir = data_dir.map_or_else(default_data_dir, Ok)?;
+            let metadata = key_ops::metadata::load(&data_dir, &Default::default())?;
+            crate::keys::info(&mut open_key(&key)?, &metadata, json)
+        }
+        Some(Command::Mds { command }) => crate::mds::run(command),
         Some(Command::Wink { key }) => {
             open_key(&key)?.wink()?;
             println!("the key blinks");
@@ -512,6 +623,11 @@ fn server_config(args: ServeArgs) -> Result<keybench_server::ServerConfig> {
         endpoint,
         trust_anchors,
         no_keyring,
+        mds,
+        mds_crls,
+        mds_root,
+        mds_signer,
+        mds_refresh,
     } = args;
     let data_dir = match data_dir {
         Some(d) => d,
@@ -535,13 +651,32 @@ fn server_config(args: ServeArgs) -> Result<keybench_server::ServerConfig> {
             endpoint,
         },
     };
+    config.mds = keybench_server::metadata::MdsSettings {
+        file: mds,
+        crl_files: mds_crls,
+        refresh_url: mds_refresh,
+        trust: if mds_root.is_some() {
+            Some(
+                key_ops::metadata::SignerChoice {
+                    root: mds_root,
+                    signer: mds_signer,
+                }
+                .blob_trust()?,
+            )
+        } else {
+            None
+        },
+    };
     for path in trust_anchors {
-        config.trust_anchors.push(read_certificate(&path)?);
+        config
+            .trust_anchors
+            .push(key_ops::files::read_certificate(&path)?);
     }
     Ok(config)
 }
 
-fn default_data_dir() -> Result<std::path::PathBuf> {
+/// Where `keybench serve` keeps its data unless told otherwise.
+pub fn default_data_dir() -> Result<std::path::PathBuf> {
     if let Some(d) = std::env::var_os("XDG_DATA_HOME") {
         return Ok(std::path::PathBuf::from(d).join("keybench"));
     }
@@ -566,25 +701,6 @@ fn gcs_service_account_key(flag: Option<std::path::PathBuf>) -> Result<Option<St
         path.display()
     );
     Ok(Some(text))
-}
-
-fn read_certificate(path: &std::path::Path) -> Result<Vec<u8>> {
-    use base64::Engine as _;
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let Ok(text) = std::str::from_utf8(&bytes) else {
-        return Ok(bytes);
-    };
-    let Some(start) = text.find("-----BEGIN CERTIFICATE-----") else {
-        return Ok(bytes);
-    };
-    let body: String = text[start..]
-        .lines()
-        .skip(1)
-        .take_while(|l| !l.starts_with("-----END"))
-        .collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(body.trim())
-        .with_context(|| format!("{}: bad PEM", path.display()))
 }
 
 /// `keybench serve`: runs until Ctrl-C or SIGTERM, then shuts down

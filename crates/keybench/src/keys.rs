@@ -70,7 +70,7 @@ pub fn devices(_json: bool, _watch: bool) -> Result<()> {
 }
 
 /// Prints a view: JSON with `--json`, else for people.
-fn show<V: serde::Serialize + std::fmt::Display>(view: &V, json: bool) -> Result<()> {
+pub fn show<V: serde::Serialize + std::fmt::Display>(view: &V, json: bool) -> Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(view)?);
     } else {
@@ -80,8 +80,12 @@ fn show<V: serde::Serialize + std::fmt::Display>(view: &V, json: bool) -> Result
 }
 
 /// `keybench info`.
-pub fn info(device: &mut AnyDevice, json: bool) -> Result<()> {
-    show(&ops::info(device)?, json)
+pub fn info(
+    device: &mut AnyDevice,
+    metadata: &relying_party::mds::LoadedMetadata,
+    json: bool,
+) -> Result<()> {
+    show(&ops::info_with_metadata(device, metadata)?, json)
 }
 
 /// The PIN: `--pin`, else KEYBENCH_PIN, else asked on the terminal.

@@ -9,6 +9,7 @@
 mod cli;
 mod keys;
 mod lab;
+mod mds;
 
 use clap::Parser;
 use std::process::ExitCode;

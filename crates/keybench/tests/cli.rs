@@ -9,6 +9,8 @@
 
 #[path = "../../session-store/tests/support/fake_gcs.rs"]
 mod fake_gcs;
+#[path = "../../relying-party/tests/common/mds_pki.rs"]
+mod mds_pki;
 #[path = "../../session-store/tests/support/moto_s3.rs"]
 mod moto_s3;
 
@@ -665,4 +667,122 @@ fn compare_prints_a_table_or_the_report_and_writes_the_report_files() {
     assert!(!ok && err.contains("rounds must be 1 to 1000"), "{err}");
     let (ok, _, err) = keybench(&["compare", &key.addr, "--algorithms", "ES256,ES256"]);
     assert!(!ok && err.contains("named twice"), "{err}");
+}
+
+/// `keybench mds`: a BLOB verified into the data directory (then unchanged
+/// when given again), what is in force and one model's card, and a file
+/// that does not verify refused by name with exit status 1.
+#[test]
+fn mds_install_show_and_verify() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let pki = mds_pki::Pki::new(false, "MDS");
+    let root = dir.path().join("root.der");
+    std::fs::write(&root, &pki.root_der).unwrap();
+    let aaguid = "6b62766972742d6d6473302d30303031";
+    let uuid = "6b627669-7274-2d6d-6473-302d30303031";
+    let body = serde_json::json!({
+        "no": 7,
+        "nextUpdate": "2029-12-01",
+        "entries": [{
+            "aaguid": uuid,
+            "metadataStatement": {
+                "description": "Keybench CLI Test Key",
+                "aaguid": uuid,
+                "protocolFamily": "fido2",
+                "attestationRootCertificates": [
+                    base64::engine::general_purpose::STANDARD.encode(&pki.root_der)
+                ],
+            },
+            "statusReports": [{"status": "FIDO_CERTIFIED_L2", "effectiveDate": "2026-02-01"}],
+        }],
+    });
+    let blob = dir.path().join("blob.jwt");
+    std::fs::write(&blob, pki.sign(&body)).unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let root = root.to_str().unwrap();
+    let pinning = [
+        "--data-dir",
+        data,
+        "--root",
+        root,
+        "--signer",
+        "mds.example",
+    ];
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&pinning);
+        all.push("--json");
+        let (ok, out, err) = keybench(&all);
+        (
+            ok,
+            serde_json::from_str::<serde_json::Value>(&out).unwrap_or_default(),
+            err,
+        )
+    };
+    let (ok, v, err) = run(&["mds", "install", blob.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert_eq!(v["outcome"], "replaced", "{v}");
+    assert_eq!(v["status"]["state"], "loaded", "{v}");
+    assert_eq!(v["status"]["no"], 7);
+    let (ok, v, _) = run(&["mds", "install", blob.to_str().unwrap()]);
+    assert!(ok);
+    assert_eq!(v["outcome"], "unchanged");
+    let (ok, v, _) = run(&["mds", "show"]);
+    assert!(ok);
+    assert_eq!(
+        (v["state"].as_str(), v["entries"].as_u64()),
+        (Some("loaded"), Some(1))
+    );
+    for id in [aaguid, uuid] {
+        let (ok, v, err) = run(&["mds", "show", id]);
+        assert!(ok, "{err}");
+        assert_eq!(v["description"], "Keybench CLI Test Key");
+        assert_eq!(v["verdict"]["level"], "FIDO_CERTIFIED_L2");
+    }
+    let (ok, _, err) = run(&["mds", "show", &"00".repeat(16)]);
+    assert!(!ok);
+    assert!(err.contains("no entry"), "{err}");
+    // Text for people.
+    let (ok, out, _) = keybench(&[
+        "mds",
+        "show",
+        uuid,
+        "--data-dir",
+        data,
+        "--root",
+        root,
+        "--signer",
+        "mds.example",
+    ]);
+    assert!(ok);
+    assert!(
+        out.contains("Keybench CLI Test Key") && out.contains("FIDO_CERTIFIED_L2"),
+        "{out}"
+    );
+
+    // Signed by someone else: refused by name, exit status 1, not installed.
+    let stranger = mds_pki::Pki::new(false, "Stranger");
+    let other = dir.path().join("other.jwt");
+    let mut newer = body.clone();
+    newer["no"] = serde_json::json!(8);
+    std::fs::write(&other, stranger.sign(&newer)).unwrap();
+    let (ok, v, _) = run(&["mds", "verify", other.to_str().unwrap()]);
+    assert!(!ok);
+    assert_eq!(
+        (v["valid"].as_bool(), v["code"].as_str()),
+        (Some(false), Some("mds_chain")),
+        "{v}"
+    );
+    assert_eq!(v["no"], 8, "what it holds is shown, unverified");
+    let (ok, _, err) = run(&["mds", "install", other.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("FIDO metadata"), "{err}");
+    let (_, v, _) = run(&["mds", "show"]);
+    assert_eq!(v["no"], 7, "the valid cache stays");
+    // Valid for the same signer.
+    let (ok, v, _) = run(&["mds", "verify", blob.to_str().unwrap()]);
+    assert!(ok);
+    assert_eq!(v["valid"], true);
 }

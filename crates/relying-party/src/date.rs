@@ -53,7 +53,7 @@ pub fn rfc3339_millis(ms: u64) -> String {
 }
 
 /// Unix seconds at 00:00 UTC of an ISO 8601 calendar date `YYYY-MM-DD`.
-pub(crate) fn parse_date(s: &str) -> Option<i64> {
+pub fn parse_date(s: &str) -> Option<i64> {
     let mut parts = s.split('-');
     let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {

@@ -16,13 +16,13 @@
 )]
 
 mod common;
+#[path = "common/mds_pki.rs"]
+mod mds_pki;
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{self as sig, EcdsaKeyPair, RsaKeyPair};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use common::{Client, ORIGIN, RP_ID, USER};
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use mds_pki::{LEAF_SERIAL, Pki};
 use relying_party::mds::{
     self, BlobTrust, MdsError, apply_uploaded, fido_mds_root, load_blob_file, parse_uploaded,
     verify_blob,
@@ -44,187 +44,6 @@ const REVOKED_AAGUID: [u8; 16] = *b"kbvirt-revoked01";
 
 fn uuid(a: &[u8; 16]) -> String {
     relying_party::decoder::uuid_string(a)
-}
-
-enum Signer {
-    Es256(EcdsaKeyPair),
-    Rs256(RsaKeyPair),
-}
-
-/// A root CA, an intermediate CA and a signing certificate, like FIDO's.
-struct Pki {
-    root_der: Vec<u8>,
-    chain: Vec<Vec<u8>>, // leaf, intermediate
-    signer: Signer,
-    /// The CAs, kept to issue CRLs.
-    root_ca: (CertificateParams, KeyPair),
-    intermediate_ca: (CertificateParams, KeyPair),
-}
-
-/// The signing certificate's serial number in every test PKI.
-const LEAF_SERIAL: [u8; 3] = [0x01, 0x23, 0x45];
-
-fn params(cn: &str, ca: bool) -> CertificateParams {
-    let mut p = CertificateParams::default();
-    p.distinguished_name.push(DnType::CommonName, cn);
-    p.distinguished_name
-        .push(DnType::OrganizationName, "Keybench MDS test");
-    p.not_before = rcgen::date_time_ymd(2025, 1, 1);
-    p.not_after = rcgen::date_time_ymd(2030, 1, 1);
-    if ca {
-        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    } else {
-        p.is_ca = IsCa::ExplicitNoCa;
-        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    }
-    p
-}
-
-impl Pki {
-    fn new(rsa: bool, name: &str) -> Pki {
-        Pki::build(rsa, name, "mds.example", false)
-    }
-
-    /// A PKI whose signing certificate is issued to `leaf_name`; with
-    /// `crl_points`, the leaf and the intermediate name where their
-    /// issuers publish CRLs.
-    fn build(rsa: bool, name: &str, leaf_name: &str, crl_points: bool) -> Pki {
-        let root_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-        let root_params = params(&format!("{name} Root"), true);
-        let root = root_params.self_signed(&root_key).unwrap();
-        let int_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-        let mut int_params = params(&format!("{name} Intermediate"), true);
-        if crl_points {
-            int_params.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
-                uris: vec!["http://crl.example/root.crl".into()],
-            }];
-        }
-        let int = int_params
-            .signed_by(&int_key, &Issuer::from_params(&root_params, &root_key))
-            .unwrap();
-        let (leaf_key, signer) = if rsa {
-            let k = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
-            let der =
-                aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&k).unwrap();
-            (KeyPair::try_from(der.as_ref()).unwrap(), Signer::Rs256(k))
-        } else {
-            let k = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-            let signer =
-                EcdsaKeyPair::from_pkcs8(&sig::ECDSA_P256_SHA256_FIXED_SIGNING, &k.serialize_der())
-                    .unwrap();
-            (k, Signer::Es256(signer))
-        };
-        let mut leaf_params = params(leaf_name, false);
-        leaf_params.serial_number = Some(rcgen::SerialNumber::from(LEAF_SERIAL.to_vec()));
-        if crl_points {
-            leaf_params.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
-                uris: vec!["http://crl.example/intermediate.crl".into()],
-            }];
-        }
-        let leaf = leaf_params
-            .signed_by(&leaf_key, &Issuer::from_params(&int_params, &int_key))
-            .unwrap();
-        Pki {
-            root_der: root.der().to_vec(),
-            chain: vec![leaf.der().to_vec(), int.der().to_vec()],
-            signer,
-            root_ca: (root_params, root_key),
-            intermediate_ca: (int_params, int_key),
-        }
-    }
-
-    /// A CRL of the root (`intermediate: false`) or the intermediate,
-    /// listing `revoked` serials, current from `this_update` to `next_update`.
-    fn crl(
-        &self,
-        intermediate: bool,
-        revoked: &[&[u8]],
-        this_update: (i32, u8, u8),
-        next_update: (i32, u8, u8),
-    ) -> Crl {
-        let (params, key) = if intermediate {
-            &self.intermediate_ca
-        } else {
-            &self.root_ca
-        };
-        let crl = rcgen::CertificateRevocationListParams {
-            this_update: rcgen::date_time_ymd(this_update.0, this_update.1, this_update.2),
-            next_update: rcgen::date_time_ymd(next_update.0, next_update.1, next_update.2),
-            crl_number: rcgen::SerialNumber::from(vec![1]),
-            issuing_distribution_point: None,
-            revoked_certs: revoked
-                .iter()
-                .map(|serial| rcgen::RevokedCertParams {
-                    serial_number: rcgen::SerialNumber::from(serial.to_vec()),
-                    revocation_time: rcgen::date_time_ymd(2026, 1, 1),
-                    reason_code: Some(rcgen::RevocationReason::KeyCompromise),
-                    invalidity_date: None,
-                })
-                .collect(),
-            key_identifier_method: rcgen::KeyIdMethod::Sha256,
-        }
-        .signed_by(&Issuer::from_params(params, key))
-        .unwrap();
-        Crl::from_der(crl.der()).unwrap()
-    }
-
-    fn roots(&self) -> TrustAnchors {
-        let mut r = TrustAnchors::new();
-        r.add(TrustAnchor::from_der(&self.root_der, AnchorSource::Configured).unwrap());
-        r
-    }
-
-    /// The BLOB trust of this PKI: its root, its signer's name.
-    fn trust(&self) -> BlobTrust {
-        BlobTrust::pinned(self.roots(), "mds.example")
-    }
-
-    fn alg(&self) -> &'static str {
-        match self.signer {
-            Signer::Es256(_) => "ES256",
-            Signer::Rs256(_) => "RS256",
-        }
-    }
-
-    fn header(&self) -> Json {
-        json!({
-            "alg": self.alg(),
-            "typ": "JWT",
-            "x5c": self.chain.iter().map(|c| STANDARD.encode(c)).collect::<Vec<_>>(),
-        })
-    }
-
-    fn sign_parts(&self, header: &Json, payload: &Json) -> String {
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(header).unwrap()),
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(payload).unwrap())
-        );
-        let signature = match &self.signer {
-            Signer::Es256(k) => k
-                .sign(&SystemRandom::new(), input.as_bytes())
-                .unwrap()
-                .as_ref()
-                .to_vec(),
-            Signer::Rs256(k) => {
-                let mut s = vec![0; k.public_modulus_len()];
-                k.sign(
-                    &sig::RSA_PKCS1_SHA256,
-                    &SystemRandom::new(),
-                    input.as_bytes(),
-                    &mut s,
-                )
-                .unwrap();
-                s
-            }
-        };
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
-    }
-
-    fn sign(&self, payload: &Json) -> String {
-        self.sign_parts(&self.header(), payload)
-    }
 }
 
 /// A virtual key with packed basic attestation for `aaguid`, and its root.
@@ -915,4 +734,245 @@ fn a_store_over_a_shared_base_adds_without_copying_or_changing_it() {
         register(&mut other_key, Arc::clone(&base)),
         TrustOutcome::NotTrusted { .. }
     ));
+}
+
+/// The data directory's metadata cache: a BLOB is written only after it
+/// verified (with the CRLs that made it verify, kept beside it), only when
+/// newer than a valid cached one; an invalid file or an older one leaves
+/// the cache as it was; a stale cache gives way to any valid BLOB.
+#[test]
+fn the_metadata_cache_keeps_only_verified_newer_blobs() {
+    let (_, root) = virtual_key(VIRTUAL_AAGUID);
+    let pki = Pki::build(false, "MDS", "mds.example", true);
+    let blob_no = |no: u64, next_update: &str| {
+        let mut body = payload(vec![entry(
+            &VIRTUAL_AAGUID,
+            "Keybench Virtual Key",
+            &root,
+            &["FIDO_CERTIFIED_L1"],
+        )]);
+        body["no"] = json!(no);
+        body["nextUpdate"] = json!(next_update);
+        pki.sign(&body)
+    };
+    let current = ((2026, 7, 1), (2026, 9, 1));
+    let crls = vec![
+        pki.crl(false, &[], current.0, current.1).der().to_vec(),
+        pki.crl(true, &[], current.0, current.1).der().to_vec(),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let cache = mds::MetadataCache::in_data_dir(dir.path());
+    assert!(cache.load(&pki.trust(), AT).unwrap().is_none());
+
+    let blob42 = blob_no(42, NEXT_UPDATE);
+    assert_eq!(
+        mds::signing_path_crl_points(blob42.as_bytes()).unwrap(),
+        [
+            "http://crl.example/intermediate.crl",
+            "http://crl.example/root.crl"
+        ]
+    );
+    // Without the CRLs it does not verify, and nothing is written.
+    assert!(matches!(
+        cache.install(blob42.as_bytes(), &[], &pki.trust(), AT),
+        Err(MdsError::Revocation(RevocationError::Unavailable { .. }))
+    ));
+    assert!(cache.blob_bytes().unwrap().is_none());
+    let installed = cache
+        .install(blob42.as_bytes(), &crls, &pki.trust(), AT)
+        .unwrap();
+    assert!(matches!(installed, mds::Installed::Replaced(ref b) if b.no == 42));
+    // The cached CRLs verify it from then on, with none brought.
+    assert_eq!(cache.load(&pki.trust(), AT).unwrap().unwrap().no, 42);
+    assert!(matches!(
+        cache.install(blob42.as_bytes(), &[], &pki.trust(), AT),
+        Ok(mds::Installed::Unchanged(_))
+    ));
+
+    // An older BLOB, a BLOB of another signer, bytes that are no BLOB:
+    // each refused, the cache unchanged.
+    let before = cache.blob_bytes().unwrap();
+    assert!(matches!(
+        cache.install(blob_no(41, NEXT_UPDATE).as_bytes(), &[], &pki.trust(), AT),
+        Err(MdsError::Rollback {
+            no: 41,
+            previous: 42
+        })
+    ));
+    let stranger = Pki::new(false, "Stranger");
+    let mut body = payload(vec![]);
+    body["no"] = json!(99);
+    assert!(matches!(
+        cache.install(stranger.sign(&body).as_bytes(), &[], &pki.trust(), AT),
+        Err(MdsError::Chain(_))
+    ));
+    assert!(matches!(
+        cache.install(b"not.a.blob", &[], &pki.trust(), AT),
+        Err(MdsError::Base64 { .. } | MdsError::HeaderJson(_))
+    ));
+    assert_eq!(cache.blob_bytes().unwrap(), before);
+
+    // A newer one replaces it.
+    let blob43 = blob_no(43, NEXT_UPDATE);
+    assert!(matches!(
+        cache.install(blob43.as_bytes(), &[], &pki.trust(), AT),
+        Ok(mds::Installed::Replaced(ref b)) if b.no == 43
+    ));
+    // Past nextUpdate the cache is stale: loading says so, and a valid
+    // BLOB replaces it whatever its number.
+    let later = UnixTime(AT.0 + 40 * 86_400);
+    let later_crls = [
+        pki.crl(false, &[], (2026, 8, 1), (2026, 12, 1)),
+        pki.crl(true, &[], (2026, 8, 1), (2026, 12, 1)),
+    ];
+    assert!(matches!(
+        cache.load(&pki.trust().with_crls(later_crls.to_vec()), later),
+        Err(MdsError::Stale { .. })
+    ));
+    let crls_later: Vec<Vec<u8>> = later_crls.iter().map(|c| c.der().to_vec()).collect();
+    assert!(matches!(
+        cache.install(blob_no(7, "2026-11-01").as_bytes(), &crls_later, &pki.trust(), later),
+        Ok(mds::Installed::Replaced(ref b)) if b.no == 7
+    ));
+    // No temporary file left behind.
+    let leftovers: Vec<_> = walk(dir.path())
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// A model's card: the highest certification recorded, or, once a report
+/// says revoked or compromised, untrusted with the reason; icons only as
+/// data: URLs.
+#[test]
+fn model_info_gives_certification_and_untrusted_reasons() {
+    let (_, root) = virtual_key(VIRTUAL_AAGUID);
+    let mut good = entry(
+        &VIRTUAL_AAGUID,
+        "Keybench Virtual Key",
+        &root,
+        &["FIDO_CERTIFIED_L1", "FIDO_CERTIFIED", "FIDO_CERTIFIED_L2"],
+    );
+    good["metadataStatement"]["icon"] = json!("data:image/png;base64,iVBORw0KGgo=");
+    let mut revoked = entry(
+        &REVOKED_AAGUID,
+        "Revoked Key",
+        &root,
+        &["FIDO_CERTIFIED_L1", "REVOKED"],
+    );
+    revoked["metadataStatement"]["icon"] = json!("https://tracker.example/icon.png");
+    let pki = Pki::new(false, "MDS");
+    let blob = verify_blob(
+        pki.sign(&payload(vec![good, revoked])).as_bytes(),
+        &pki.trust(),
+        AT,
+        None,
+    )
+    .unwrap();
+    let card = mds::ModelInfo::of(blob.entry(&VIRTUAL_AAGUID).unwrap());
+    assert_eq!(
+        card.verdict,
+        mds::ModelVerdict::Certified {
+            level: "FIDO_CERTIFIED_L2".into()
+        }
+    );
+    assert_eq!(
+        card.icon.as_deref(),
+        Some("data:image/png;base64,iVBORw0KGgo=")
+    );
+    assert_eq!(card.aaguid, uuid(&VIRTUAL_AAGUID));
+    let card = mds::ModelInfo::of(blob.entry(&REVOKED_AAGUID).unwrap());
+    assert!(
+        matches!(&card.verdict, mds::ModelVerdict::Untrusted { reason }
+            if reason.contains("REVOKED") && reason.contains("Revoked Key")),
+        "{:?}",
+        card.verdict
+    );
+    assert_eq!(card.icon, None, "a remote icon URL is never passed on");
+    let json = serde_json::to_value(&card).unwrap();
+    assert_eq!(json["verdict"]["kind"], "untrusted");
+    assert_eq!(json["statusReports"][1]["status"], "REVOKED");
+}
+
+/// The real format: a BLOB the FIDO Alliance published (no 20, October
+/// 2022; source in tests/data/README.md) is read entry by entry, and its
+/// signing path verifies to the bundled GlobalSign root with the pinned
+/// signer and an RS256 signature that checks, up to the one thing this
+/// copy cannot bring: the CRLs GlobalSign published then, which are named.
+#[test]
+fn a_real_mds3_blob_reads_and_its_signing_path_verifies_to_the_fido_root() {
+    use std::io::Read as _;
+    let gz = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/fido-mds3-blob-no20-2022-10.jwt.gz"
+    ))
+    .unwrap();
+    let mut jwt = Vec::new();
+    flate2::read::GzDecoder::new(gz.as_slice())
+        .read_to_end(&mut jwt)
+        .unwrap();
+    let payload = mds::read_unverified(&jwt).unwrap();
+    assert_eq!(
+        (payload.no, payload.next_update.as_str()),
+        (20, "2022-11-01")
+    );
+    assert_eq!(payload.entries.len(), 126);
+    let yubikey = payload
+        .entries
+        .iter()
+        .find(|e| e.aaguid == mds::parse_aaguid("cb69481e-8ff7-4039-93ec-0a2729a154a8"))
+        .unwrap();
+    let card = mds::ModelInfo::of(yubikey);
+    assert_eq!(card.description, "YubiKey 5 Series");
+    assert_eq!(
+        card.verdict,
+        mds::ModelVerdict::Certified {
+            level: "FIDO_CERTIFIED_L1".into()
+        }
+    );
+    assert!(!yubikey.attestation_root_certificates().is_empty());
+
+    let points = mds::signing_path_crl_points(&jwt).unwrap();
+    assert!(
+        points
+            .iter()
+            .all(|p| p.starts_with("http://crl.globalsign.com/")),
+        "{points:?}"
+    );
+    // 2022-10-25: inside the BLOB's and its certificates' validity.
+    let then = UnixTime(1_666_656_000);
+    match verify_blob(&jwt, &BlobTrust::fido(Vec::new()), then, None) {
+        Err(MdsError::Revocation(RevocationError::Unavailable { subject, points })) => {
+            assert!(subject.contains("mds.fidoalliance.org"), "{subject}");
+            assert!(
+                points
+                    .iter()
+                    .all(|p| p.starts_with("http://crl.globalsign.com/"))
+            );
+        }
+        other => panic!("expected only the CRLs to be missing, got {other:?}"),
+    }
+    // Today it is long past nextUpdate, and a cache refuses it.
+    let dir = tempfile::tempdir().unwrap();
+    let cache = mds::MetadataCache::in_data_dir(dir.path());
+    assert!(
+        cache
+            .install(&jwt, &[], &BlobTrust::fido(Vec::new()), UnixTime::now())
+            .is_err()
+    );
+    assert!(cache.blob_bytes().unwrap().is_none());
 }

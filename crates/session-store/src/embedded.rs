@@ -32,8 +32,9 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::fs::OpenOptions;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -130,7 +131,7 @@ struct Job {
 pub struct EmbeddedStore {
     path: PathBuf,
     options: EmbeddedOptions,
-    db: Arc<Database>,
+    db: Arc<DbSlot>,
     // In a Mutex so that `close(&self)` can drop the sender (which ends the
     // writer thread); held for one send at a time.
     writer: Mutex<Option<Sender<Job>>>,
@@ -237,6 +238,11 @@ impl EmbeddedStore {
         txn.commit()
             .map_err(|e| db_err("open", &path)(e.to_string()))?;
 
+        let db = Arc::new(DbSlot {
+            path: path.clone(),
+            db: RwLock::new(Some(db)),
+            failed_full: AtomicBool::new(false),
+        });
         let (tx, rx) = mpsc::channel();
         let writer_db = Arc::clone(&db);
         let writer_path = path.clone();
@@ -335,7 +341,8 @@ impl EmbeddedStore {
         ) -> Result<T, redb::StorageError>,
     ) -> Result<T, StoreError> {
         let err = db_err("read", &self.path);
-        let txn = self.db.begin_read().map_err(|e| err(e.to_string()))?;
+        let db = self.db.current().map_err(&err)?;
+        let txn = db.begin_read().map_err(|e| err(e.to_string()))?;
         let table = txn.open_table(ITEMS).map_err(|e| err(e.to_string()))?;
         f(&table).map_err(|e| err(e.to_string()))
     }
@@ -370,7 +377,7 @@ impl Drop for EmbeddedStore {
 /// The writer thread: waits for a write, takes every other one already
 /// queued (up to [`MAX_GROUP`]), commits them as one durable transaction and
 /// answers each. Ends when the store is closed and the queue is empty.
-fn group_commit_loop(db: &Database, path: &Path, rx: &Receiver<Job>) {
+fn group_commit_loop(db: &DbSlot, path: &Path, rx: &Receiver<Job>) {
     while let Ok(first) = rx.recv() {
         let mut bytes = first.write.value_len();
         let mut group = vec![first];
@@ -383,24 +390,148 @@ fn group_commit_loop(db: &Database, path: &Path, rx: &Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        match commit_group(db, &group) {
+        let outcome = match db.current() {
+            Ok(handle) => commit_group(&handle, &group),
+            // Closed after an I/O failure that a reopen could not mend yet.
+            Err(reason) => Err(CommitFailure {
+                reason,
+                full: db.failed_full.load(Ordering::Relaxed),
+                io: true,
+            }),
+        };
+        match outcome {
             Ok(results) => {
                 for (job, result) in group.into_iter().zip(results) {
                     let _ = job.reply.send(Ok(result));
                 }
             }
-            Err(reason) => {
-                tracing::error!(path = %path.display(), %reason, writes = group.len(), "store commit failed");
+            Err(failure) => {
+                tracing::error!(path = %path.display(), reason = %failure.reason, full = failure.full, writes = group.len(), "store commit failed");
                 for job in group {
-                    let _ = job.reply.send(Err(db_err("commit", path)(reason.clone())));
+                    let failure = CommitFailure {
+                        reason: failure.reason.clone(),
+                        full: failure.full,
+                        io: failure.io,
+                    };
+                    let _ = job.reply.send(Err(failure.into_error(path)));
+                }
+                // redb refuses every transaction after an I/O error until
+                // the database is opened again (its recovery then brings
+                // the file back to the last durable commit): reopen now,
+                // so that service returns by itself once the cause (a full
+                // disk) is gone.
+                if failure.io {
+                    db.failed_full.store(failure.full, Ordering::Relaxed);
+                    db.reopen();
                 }
             }
         }
     }
 }
 
+/// The open database, replaced whole by a reopen after an I/O failure.
+struct DbSlot {
+    path: PathBuf,
+    db: RwLock<Option<Arc<Database>>>,
+    /// Whether the last I/O failure was the disk being full (what writes
+    /// are told while the database stays closed).
+    failed_full: AtomicBool,
+}
+
+impl DbSlot {
+    /// The database, or why there is none (a reopen that failed).
+    fn current(&self) -> Result<Arc<Database>, String> {
+        self.db
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .ok_or_else(|| {
+                "the store is closed after an I/O error; it reopens with the next write".to_owned()
+            })
+    }
+
+    /// Closes the database (waiting briefly for readers in flight to let go
+    /// of it: redb allows one open per file) and opens it again.
+    fn reopen(&self) {
+        let mut slot = self
+            .db
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(mut old) = slot.take() {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            loop {
+                match Arc::try_unwrap(old) {
+                    Ok(db) => {
+                        drop(db);
+                        break;
+                    }
+                    Err(shared) if std::time::Instant::now() < deadline => {
+                        old = shared;
+                        std::thread::sleep(std::time::Duration::from_millis(2));
+                    }
+                    Err(shared) => {
+                        // A reader holds it still: keep it and try again at
+                        // the next failure.
+                        *slot = Some(shared);
+                        return;
+                    }
+                }
+            }
+        }
+        match Database::create(&self.path) {
+            Ok(db) => {
+                tracing::info!(path = %self.path.display(), "store reopened after an I/O error");
+                *slot = Some(Arc::new(db));
+            }
+            Err(e) => {
+                tracing::error!(path = %self.path.display(), error = %e, "store reopen failed; retried with the next write");
+            }
+        }
+    }
+}
+
+/// Why a commit failed: redb's account of it, and whether the disk (or
+/// quota) is full, which callers are told as such (an out-of-space I/O
+/// error) so the server can answer 503 rather than an internal error.
+#[derive(Debug)]
+struct CommitFailure {
+    reason: String,
+    full: bool,
+    /// An I/O failure (redb then refuses all until reopened).
+    io: bool,
+}
+
+fn fail(e: impl Into<redb::Error>) -> CommitFailure {
+    let e: redb::Error = e.into();
+    let full = matches!(&e, redb::Error::Io(io) if crate::storage::is_out_of_space(io));
+    let io = matches!(&e, redb::Error::Io(_) | redb::Error::PreviousIo);
+    CommitFailure {
+        reason: e.to_string(),
+        full,
+        io,
+    }
+}
+
+impl CommitFailure {
+    fn into_error(self, path: &Path) -> StoreError {
+        let kind = if self.full {
+            std::io::ErrorKind::StorageFull
+        } else {
+            std::io::ErrorKind::Other
+        };
+        StoreError::Io {
+            op: "commit",
+            path: path.display().to_string(),
+            source: std::io::Error::new(kind, self.reason),
+        }
+    }
+}
+
 /// Removes every key under `prefix` (a scope); returns how many went.
-fn remove_prefix(table: &mut redb::Table<&str, &[u8]>, prefix: &str) -> Result<usize, String> {
+fn remove_prefix(
+    table: &mut redb::Table<&str, &[u8]>,
+    prefix: &str,
+) -> Result<usize, CommitFailure> {
     let end = prefix_end(prefix);
     let mut removed = 0;
     table
@@ -408,34 +539,27 @@ fn remove_prefix(table: &mut redb::Table<&str, &[u8]>, prefix: &str) -> Result<u
             removed += 1;
             false
         })
-        .map_err(|e| e.to_string())?;
+        .map_err(fail)?;
     Ok(removed)
 }
 
-fn commit_group(db: &Database, group: &[Job]) -> Result<Vec<Done>, String> {
-    let txn = db.begin_write().map_err(|e| e.to_string())?;
+fn commit_group(db: &Database, group: &[Job]) -> Result<Vec<Done>, CommitFailure> {
+    let txn = db.begin_write().map_err(fail)?;
     let mut results = Vec::with_capacity(group.len());
     {
-        let mut table = txn.open_table(ITEMS).map_err(|e| e.to_string())?;
+        let mut table = txn.open_table(ITEMS).map_err(fail)?;
         for job in group {
             let done = match &job.write {
                 Write::Put { key, value } => {
-                    table
-                        .insert(key.as_str(), value.as_slice())
-                        .map_err(|e| e.to_string())?;
+                    table.insert(key.as_str(), value.as_slice()).map_err(fail)?;
                     Done::Written
                 }
                 Write::Create { key, value } => {
-                    let exists = table
-                        .get(key.as_str())
-                        .map_err(|e| e.to_string())?
-                        .is_some();
+                    let exists = table.get(key.as_str()).map_err(fail)?.is_some();
                     if exists {
                         Done::Created(Created::AlreadyExists)
                     } else {
-                        table
-                            .insert(key.as_str(), value.as_slice())
-                            .map_err(|e| e.to_string())?;
+                        table.insert(key.as_str(), value.as_slice()).map_err(fail)?;
                         Done::Created(Created::Created)
                     }
                 }
@@ -447,7 +571,7 @@ fn commit_group(db: &Database, group: &[Job]) -> Result<Vec<Done>, String> {
                     // Compared and written in the same transaction.
                     let current = table
                         .get(key.as_str())
-                        .map_err(|e| e.to_string())?
+                        .map_err(fail)?
                         .map(|v| unstamp(v.value()).map(|(_, b)| b == expected.as_slice()));
                     let swapped = match current {
                         None => Swapped::Missing,
@@ -455,14 +579,12 @@ fn commit_group(db: &Database, group: &[Job]) -> Result<Vec<Done>, String> {
                         Some(_) => Swapped::Changed,
                     };
                     if swapped == Swapped::Swapped {
-                        table
-                            .insert(key.as_str(), value.as_slice())
-                            .map_err(|e| e.to_string())?;
+                        table.insert(key.as_str(), value.as_slice()).map_err(fail)?;
                     }
                     Done::Swapped(swapped)
                 }
                 Write::Delete { key } => {
-                    table.remove(key.as_str()).map_err(|e| e.to_string())?;
+                    table.remove(key.as_str()).map_err(fail)?;
                     Done::Written
                 }
                 Write::RemoveScope { prefix } => Done::Removed(remove_prefix(&mut table, prefix)?),
@@ -483,17 +605,9 @@ fn commit_group(db: &Database, group: &[Job]) -> Result<Vec<Done>, String> {
                         .strip_prefix(to.as_str())
                         .map(|name| format!("{from}{name}"))
                         .unwrap_or_default();
-                    if table
-                        .get(key.as_str())
-                        .map_err(|e| e.to_string())?
-                        .is_some()
-                    {
+                    if table.get(key.as_str()).map_err(fail)?.is_some() {
                         Done::Created(Created::AlreadyExists)
-                    } else if table
-                        .get(source.as_str())
-                        .map_err(|e| e.to_string())?
-                        .is_none()
-                    {
+                    } else if table.get(source.as_str()).map_err(fail)?.is_none() {
                         Done::Gone
                     } else {
                         let end = prefix_end(from);
@@ -505,17 +619,13 @@ fn commit_group(db: &Database, group: &[Job]) -> Result<Vec<Done>, String> {
                                 }
                                 false
                             })
-                            .map_err(|e| e.to_string())?;
+                            .map_err(fail)?;
                         for (k, v) in &moved {
                             if *k != *key {
-                                table
-                                    .insert(k.as_str(), v.as_slice())
-                                    .map_err(|e| e.to_string())?;
+                                table.insert(k.as_str(), v.as_slice()).map_err(fail)?;
                             }
                         }
-                        table
-                            .insert(key.as_str(), value.as_slice())
-                            .map_err(|e| e.to_string())?;
+                        table.insert(key.as_str(), value.as_slice()).map_err(fail)?;
                         Done::Created(Created::Created)
                     }
                 }
@@ -523,7 +633,7 @@ fn commit_group(db: &Database, group: &[Job]) -> Result<Vec<Done>, String> {
             results.push(done);
         }
     }
-    txn.commit().map_err(|e| e.to_string())?;
+    txn.commit().map_err(fail)?;
     Ok(results)
 }
 

@@ -60,5 +60,5 @@ pub use name::{ItemName, Kind, MAX_NAME_LEN, NameError, OwnerId, Scope};
 pub use object::{ObjectStorage, ObjectStoreOptions, RemoteConfig};
 pub use storage::{
     BackendState, BackendStatus, Created, DEFAULT_MAX_ITEM_BYTES, ItemMeta, Storage, StoreError,
-    Swapped,
+    Swapped, is_out_of_space,
 };

@@ -75,7 +75,21 @@ pub enum StoreError {
 /// garble the text), so errors show them as they are.
 const REDACT_MIN_LEN: usize = 16;
 
+/// Whether an I/O error is the file system out of space (ENOSPC, or
+/// EDQUOT: out of quota).
+pub fn is_out_of_space(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::StorageFull
+        || e.kind() == std::io::ErrorKind::QuotaExceeded
+        || matches!(e.raw_os_error(), Some(28 | 122))
+}
+
 impl StoreError {
+    /// Whether the storage is out of space (a disk or quota full): the
+    /// write was not made, and may succeed once space returns.
+    pub fn is_full(&self) -> bool {
+        matches!(self, StoreError::Io { source, .. } if is_out_of_space(source))
+    }
+
     /// This error with `scope`'s owner id replaced by its redacted tag
     /// wherever it appears (paths, keys, a service's message, the OS error's
     /// text): errors reach logs and, as internal errors, clients, and a

@@ -16,6 +16,8 @@ use std::time::Duration;
 use virtual_authenticator::{Authenticator, Config};
 
 pub struct Server {
+    /// Reloads the FIDO metadata from the data directory's cache.
+    pub metadata: keybench_server::metadata::Reloader,
     pub base: String,
     pub secret: String,
     pub data: std::path::PathBuf,
@@ -54,6 +56,14 @@ pub fn server_in(
     })
 }
 
+/// A server on `data` (kept), with settings changed by `configure`.
+pub fn server_at(data: std::path::PathBuf, configure: impl FnOnce(&mut ServerConfig)) -> Server {
+    start(data, configure)
+}
+
+/// A virtual key served in-process.
+pub type Key = Device<PipeEnd>;
+
 fn start(data: std::path::PathBuf, configure: impl FnOnce(&mut ServerConfig)) -> Server {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -66,8 +76,10 @@ fn start(data: std::path::PathBuf, configure: impl FnOnce(&mut ServerConfig)) ->
     let running = runtime.block_on(keybench_server::start(config)).unwrap();
     let base = format!("http://localhost:{}", running.addr.port());
     let secret = running.launch_secret.clone();
+    let metadata = running.metadata();
     runtime.spawn(running.wait());
     Server {
+        metadata,
         base,
         secret,
         data,
@@ -101,16 +113,85 @@ pub fn virtual_key_with(key: Authenticator) -> (Device<PipeEnd>, Arc<AtomicBool>
     (Device::open(host, Recorder::default()).unwrap(), stop)
 }
 
-impl Server {
-    pub fn post(&self, c: &Client, path: &str, body: &Value) -> (u16, Value) {
+/// A server that runs elsewhere (another process): its base URL.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    pub base: String,
+}
+
+impl Remote {
+    /// POSTs JSON from the server's own origin: the status and the body
+    /// (`Err` when the server cannot be reached, e.g. killed).
+    pub fn try_post(&self, c: &Client, path: &str, body: &Value) -> reqwest::Result<(u16, Value)> {
         let r = c
             .post(format!("{}{path}", self.base))
             .header("Origin", &self.base)
             .json(body)
-            .send()
-            .unwrap();
+            .send()?;
         let status = r.status().as_u16();
-        (status, r.json().unwrap_or(Value::Null))
+        Ok((status, r.json().unwrap_or(Value::Null)))
+    }
+
+    /// A registration of `user` with `key`: status, answer, the response sent.
+    pub fn try_register(
+        &self,
+        c: &Client,
+        key: &mut Device<PipeEnd>,
+        user: &str,
+    ) -> reqwest::Result<(u16, Value, Value)> {
+        let (s, options) = self.try_post(c, "/api/register/begin", &json!({ "username": user }))?;
+        if s != 200 {
+            return Ok((s, options, Value::Null));
+        }
+        let options = fido_wire::webauthn::json::from_json(
+            &serde_json::to_vec(&options["publicKey"]).unwrap(),
+        )
+        .unwrap();
+        let response =
+            webauthn::register(key, &options, &mut ClientContext::new(self.base.clone())).unwrap();
+        let body = serde_json::to_value(&response).unwrap();
+        let (s, v) = self.try_post(c, "/api/register/complete", &body)?;
+        Ok((s, v, body))
+    }
+
+    /// A sign-in (`user` named, or discoverable): status, answer, the
+    /// response sent.
+    pub fn try_login(
+        &self,
+        c: &Client,
+        key: &mut Device<PipeEnd>,
+        user: Option<&str>,
+    ) -> reqwest::Result<(u16, Value, Value)> {
+        let (s, options) = self.try_post(
+            c,
+            "/api/authenticate/begin",
+            &user.map_or(json!({}), |u| json!({ "username": u })),
+        )?;
+        if s != 200 {
+            return Ok((s, options, Value::Null));
+        }
+        let options = fido_wire::webauthn::json::from_json(
+            &serde_json::to_vec(&options["publicKey"]).unwrap(),
+        )
+        .unwrap();
+        let response =
+            webauthn::authenticate(key, &options, &mut ClientContext::new(self.base.clone()))
+                .unwrap();
+        let body = serde_json::to_value(&response).unwrap();
+        let (s, v) = self.try_post(c, "/api/authenticate/complete", &body)?;
+        Ok((s, v, body))
+    }
+}
+
+impl Server {
+    fn remote(&self) -> Remote {
+        Remote {
+            base: self.base.clone(),
+        }
+    }
+
+    pub fn post(&self, c: &Client, path: &str, body: &Value) -> (u16, Value) {
+        self.remote().try_post(c, path, body).unwrap()
     }
 
     pub fn get(&self, c: &Client, path: &str) -> (u16, Value) {
@@ -135,16 +216,8 @@ impl Server {
         key: &mut Device<PipeEnd>,
         user: &str,
     ) -> (u16, Value, Value) {
-        let (s, options) = self.post(c, "/api/register/begin", &json!({ "username": user }));
-        assert_eq!(s, 200, "{options}");
-        let options = fido_wire::webauthn::json::from_json(
-            &serde_json::to_vec(&options["publicKey"]).unwrap(),
-        )
-        .unwrap();
-        let response =
-            webauthn::register(key, &options, &mut ClientContext::new(self.base.clone())).unwrap();
-        let body = serde_json::to_value(&response).unwrap();
-        let (s, v) = self.post(c, "/api/register/complete", &body);
+        let (s, v, body) = self.remote().try_register(c, key, user).unwrap();
+        assert!(!body.is_null(), "register/begin: {s} {v}");
         (s, v, body)
     }
 
@@ -154,21 +227,8 @@ impl Server {
         key: &mut Device<PipeEnd>,
         user: Option<&str>,
     ) -> (u16, Value, Value) {
-        let (s, options) = self.post(
-            c,
-            "/api/authenticate/begin",
-            &user.map_or(json!({}), |u| json!({ "username": u })),
-        );
-        assert_eq!(s, 200, "{options}");
-        let options = fido_wire::webauthn::json::from_json(
-            &serde_json::to_vec(&options["publicKey"]).unwrap(),
-        )
-        .unwrap();
-        let response =
-            webauthn::authenticate(key, &options, &mut ClientContext::new(self.base.clone()))
-                .unwrap();
-        let body = serde_json::to_value(&response).unwrap();
-        let (s, v) = self.post(c, "/api/authenticate/complete", &body);
+        let (s, v, body) = self.remote().try_login(c, key, user).unwrap();
+        assert!(!body.is_null(), "authenticate/begin: {s} {v}");
         (s, v, body)
     }
 }

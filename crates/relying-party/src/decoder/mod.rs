@@ -20,7 +20,7 @@
 mod cbor;
 mod cert;
 mod cose;
-mod node;
+pub(crate) mod node;
 mod webauthn;
 
 use fido_wire::cbor::{self as wire_cbor, DecodeOptions};

@@ -23,7 +23,7 @@ pub const UNTRUSTED_STATUSES: [&str; 5] = [
 ];
 
 /// One status report (MDS3 §3.1.3), the members used here.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct StatusReport {
@@ -32,6 +32,15 @@ pub struct StatusReport {
     /// ISO 8601 date the status took effect, when given.
     #[serde(default)]
     pub effective_date: Option<String>,
+    /// The certification it records (e.g. "FIDO Certified L1"), when given.
+    #[serde(default)]
+    pub certification_descriptor: Option<String>,
+    /// The certificate number, when given.
+    #[serde(default)]
+    pub certificate_number: Option<String>,
+    /// Where the report is published, when given.
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 /// One BLOB entry (MDS3 §3.1.1).
@@ -97,6 +106,20 @@ pub fn parse_aaguid(s: &str) -> Option<[u8; 16]> {
         *byte = u8::from_str_radix(pair, 16).ok()?;
     }
     Some(out)
+}
+
+/// Parses an AAGUID a person typed: 8-4-4-4-12, or 32 hex digits.
+pub fn parse_aaguid_typed(s: &str) -> Option<[u8; 16]> {
+    parse_aaguid(s).or_else(|| {
+        if s.len() != 32 {
+            return None;
+        }
+        let mut out = [0u8; 16];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(s.get(i * 2..i * 2 + 2)?, 16).ok()?;
+        }
+        Some(out)
+    })
 }
 
 #[derive(Deserialize)]
@@ -213,10 +236,49 @@ impl MetadataBlob {
         })
     }
 
+    /// The BLOB's payload read WITHOUT verifying anything (not its
+    /// signature, not its date): for showing what a file holds, never for
+    /// trust (the result cannot be applied to a trust store).
+    pub fn read_unverified(payload: &[u8]) -> Result<UnverifiedPayload, MdsError> {
+        let raw: RawPayload =
+            serde_json::from_slice(payload).map_err(|e| MdsError::PayloadJson(e.to_string()))?;
+        if raw.entries.len() > MAX_ENTRIES {
+            return Err(MdsError::TooManyEntries(raw.entries.len()));
+        }
+        let entries = raw
+            .entries
+            .into_iter()
+            .filter_map(|e| {
+                Some(MetadataEntry {
+                    aaguid: e.aaguid.as_deref().and_then(parse_aaguid),
+                    statement: e.metadata_statement?,
+                    status_reports: e.status_reports,
+                })
+            })
+            .collect();
+        Ok(UnverifiedPayload {
+            no: raw.no,
+            next_update: raw.next_update,
+            entries,
+        })
+    }
+
     /// The entry for `aaguid`, if the BLOB has one.
     pub fn entry(&self, aaguid: &[u8; 16]) -> Option<&MetadataEntry> {
         self.by_aaguid
             .get(aaguid)
             .and_then(|i| self.entries.get(*i))
     }
+}
+
+/// A BLOB payload that nobody verified: shown, never trusted.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct UnverifiedPayload {
+    /// `no`.
+    pub no: u64,
+    /// `nextUpdate`.
+    pub next_update: String,
+    /// The entries that have a metadata statement.
+    pub entries: Vec<MetadataEntry>,
 }

@@ -41,17 +41,9 @@ fn part(s: &str, name: &'static str) -> Result<Vec<u8>, MdsError> {
     })
 }
 
-/// Verifies a compact JWS at time `at` against `roots`.
-pub(crate) fn verify(jws: &[u8], trust: &BlobTrust, at: UnixTime) -> Result<VerifiedJws, MdsError> {
-    let text = std::str::from_utf8(jws).map_err(|_| MdsError::NotCompactJws)?;
-    // A cached file may end with a newline; nothing else is tolerated.
-    let text = text.trim_end_matches(['\r', '\n']);
-    let mut parts = text.split('.');
-    let (Some(h64), Some(p64), Some(s64), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(MdsError::NotCompactJws);
-    };
+/// The protected header and the certificate path it carries in `x5c`,
+/// parsed but not validated.
+fn header_and_path(h64: &str) -> Result<(Header, Vec<Certificate>), MdsError> {
     let header: Header = serde_json::from_slice(&part(h64, "header")?)
         .map_err(|e| MdsError::HeaderJson(e.to_string()))?;
     if header.crit.is_some() {
@@ -81,6 +73,29 @@ pub(crate) fn verify(jws: &[u8], trust: &BlobTrust, at: UnixTime) -> Result<Veri
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    Ok((header, path))
+}
+
+/// The certificates of a BLOB's signing path (leaf first), unverified:
+/// what a caller needs to know which CRLs to bring before verifying.
+pub(crate) fn signing_path(jws: &[u8]) -> Result<Vec<Certificate>, MdsError> {
+    let text = std::str::from_utf8(jws).map_err(|_| MdsError::NotCompactJws)?;
+    let h64 = text.split('.').next().ok_or(MdsError::NotCompactJws)?;
+    Ok(header_and_path(h64)?.1)
+}
+
+/// Verifies a compact JWS at time `at` against `roots`.
+pub(crate) fn verify(jws: &[u8], trust: &BlobTrust, at: UnixTime) -> Result<VerifiedJws, MdsError> {
+    let text = std::str::from_utf8(jws).map_err(|_| MdsError::NotCompactJws)?;
+    // A cached file may end with a newline; nothing else is tolerated.
+    let text = text.trim_end_matches(['\r', '\n']);
+    let mut parts = text.split('.');
+    let (Some(h64), Some(p64), Some(s64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(MdsError::NotCompactJws);
+    };
+    let (header, path) = header_and_path(h64)?;
     let chain = trust.roots.verify(&path, at).map_err(MdsError::Chain)?;
     let anchor = chain.anchor.subject.clone();
     let leaf = path.first().ok_or(MdsError::MissingX5c)?;

@@ -25,16 +25,23 @@
 //! CRL that was not supplied is an error that says so, never a silent pass.
 
 mod blob;
+mod cache;
 mod jws;
+mod model;
 #[cfg(feature = "mds-refresh")]
 mod refresh;
 
 pub use blob::{
-    MAX_ENTRIES, MetadataBlob, MetadataEntry, StatusReport, UNTRUSTED_STATUSES, parse_aaguid,
+    MAX_ENTRIES, MetadataBlob, MetadataEntry, StatusReport, UNTRUSTED_STATUSES, UnverifiedPayload,
+    parse_aaguid, parse_aaguid_typed,
 };
 
+pub use cache::{
+    Installed, LoadedMetadata, MAX_CACHED_CRLS, MdsStatus, MetadataCache, signing_path_crl_points,
+};
+pub use model::{MAX_ICON_LEN, ModelInfo, ModelVerdict};
 #[cfg(feature = "mds-refresh")]
-pub use refresh::{MDS3_URL, refresh};
+pub use refresh::{MDS3_URL, fetch_crls, refresh};
 
 use crate::attestation::TrustStore;
 use crate::x509::{
@@ -257,6 +264,68 @@ pub enum MdsError {
     Uploaded(String),
 }
 
+impl MdsError {
+    /// Every code [`MdsError::code`] can give.
+    pub const CODES: [&'static str; 25] = [
+        "mds_too_long",
+        "mds_io",
+        "mds_not_compact_jws",
+        "mds_base64",
+        "mds_header_json",
+        "mds_unsupported_critical",
+        "mds_unsupported_algorithm",
+        "mds_missing_x5c",
+        "mds_too_many_certificates",
+        "mds_bad_certificate",
+        "mds_chain",
+        "mds_signer_not_pinned",
+        "mds_issuer_not_pinned",
+        "mds_revocation",
+        "mds_key_mismatch",
+        "mds_signature_encoding",
+        "mds_bad_signature",
+        "mds_payload_json",
+        "mds_bad_next_update",
+        "mds_stale",
+        "mds_rollback",
+        "mds_too_many_entries",
+        "mds_bad_entry",
+        "mds_download",
+        "mds_uploaded",
+    ];
+
+    /// A stable code for the refusal, for APIs and `--json` output.
+    pub fn code(&self) -> &'static str {
+        match self {
+            MdsError::TooLong { .. } => "mds_too_long",
+            MdsError::Io { .. } => "mds_io",
+            MdsError::NotCompactJws => "mds_not_compact_jws",
+            MdsError::Base64 { .. } => "mds_base64",
+            MdsError::HeaderJson(_) => "mds_header_json",
+            MdsError::UnsupportedCritical => "mds_unsupported_critical",
+            MdsError::UnsupportedAlgorithm(_) => "mds_unsupported_algorithm",
+            MdsError::MissingX5c => "mds_missing_x5c",
+            MdsError::TooManyCertificates(_) => "mds_too_many_certificates",
+            MdsError::X5c { .. } => "mds_bad_certificate",
+            MdsError::Chain(_) => "mds_chain",
+            MdsError::SignerNotPinned { .. } => "mds_signer_not_pinned",
+            MdsError::IssuerNotPinned { .. } => "mds_issuer_not_pinned",
+            MdsError::Revocation(_) => "mds_revocation",
+            MdsError::KeyMismatch(_) => "mds_key_mismatch",
+            MdsError::SignatureEncoding { .. } => "mds_signature_encoding",
+            MdsError::BadSignature => "mds_bad_signature",
+            MdsError::PayloadJson(_) => "mds_payload_json",
+            MdsError::BadNextUpdate(_) => "mds_bad_next_update",
+            MdsError::Stale { .. } => "mds_stale",
+            MdsError::Rollback { .. } => "mds_rollback",
+            MdsError::TooManyEntries(_) => "mds_too_many_entries",
+            MdsError::Entry { .. } => "mds_bad_entry",
+            MdsError::Download(_) => "mds_download",
+            MdsError::Uploaded(_) => "mds_uploaded",
+        }
+    }
+}
+
 /// Verifies a BLOB at time `at` against `trust` (normally [`BlobTrust::fido`]).
 /// `previous_no` is the `no` of the last BLOB accepted, if any: a BLOB that
 /// is not newer is refused as a rollback.
@@ -276,6 +345,22 @@ pub fn verify_blob(
     let mut verified = jws::verify(jwt, trust, at)?;
     let payload = std::mem::take(&mut verified.payload);
     MetadataBlob::from_payload(&payload, verified, at, previous_no)
+}
+
+/// The payload of a compact JWS BLOB, decoded but NOT verified (see
+/// [`MetadataBlob::read_unverified`]).
+pub fn read_unverified(jwt: &[u8]) -> Result<UnverifiedPayload, MdsError> {
+    let text = std::str::from_utf8(jwt).map_err(|_| MdsError::NotCompactJws)?;
+    let p64 = text
+        .trim_end_matches(['\r', '\n'])
+        .split('.')
+        .nth(1)
+        .ok_or(MdsError::NotCompactJws)?;
+    let payload = fido_wire::webauthn::base64url::decode(p64).map_err(|e| MdsError::Base64 {
+        part: "payload",
+        reason: e.to_string(),
+    })?;
+    MetadataBlob::read_unverified(&payload)
 }
 
 /// Reads a bundled or cached BLOB file (at most [`MAX_BLOB_LEN`]) and verifies it.
