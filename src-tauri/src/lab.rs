@@ -8,7 +8,7 @@ use crate::error::CommandError;
 use crate::keys::{Keys, events, touch_prompt};
 use ctap_client::Recorder;
 use key_lab::compare::{self, CompareSettings, Hooks, Progress};
-use key_lab::report::{KeyIdentity, Report, Section};
+use key_lab::report::{KeyIdentity, ModelSources, Report, Section};
 use serde::Serialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -113,8 +113,14 @@ impl Lab {
             .iter()
             .map(|c| c.to_svg())
             .collect();
+        // The model card from the FIDO metadata installed here, when any.
+        let mds = key_ops::metadata::load(self.keys.data_dir(), &Default::default()).ok();
+        let models = ModelSources {
+            mds: mds.as_ref(),
+            given: &[],
+        };
         let report = Report::new(
-            KeyIdentity::of(&device, id, &[]),
+            KeyIdentity::of(&device, id, models),
             vec![Section::Compare(comparison)],
         );
         let view = ComparisonView {

@@ -208,7 +208,7 @@ fn the_report_is_one_self_contained_page_and_the_same_json() {
         ..CompareSettings::default()
     };
     let c = compare::run(&mut key.device, &settings, &mut Hooks::default()).unwrap();
-    let identity = KeyIdentity::of(&key.device, "in-process virtual key", &[]);
+    let identity = KeyIdentity::of(&key.device, "in-process virtual key", Default::default());
     assert_eq!(identity.aaguid, "6b627669-7274-2d6d-6c64-73612d763031");
     assert_eq!(
         identity.metadata_name.as_deref(),

@@ -148,11 +148,16 @@ enum Command {
         /// the JSON.
         #[arg(long)]
         report: Option<std::path::PathBuf>,
-        /// Metadata naming the key's model in the report: a metadata
-        /// statement, BLOB entries or a BLOB payload's JSON (not verified:
-        /// the report says the name is as given).
+        /// Metadata naming the key's model in the report when the FIDO
+        /// metadata in force (`keybench mds install`) has no entry for it: a
+        /// metadata statement, BLOB entries or a BLOB payload's JSON (not
+        /// verified: the report says the name is as given).
         #[arg(long)]
         metadata: Option<std::path::PathBuf>,
+        /// The data directory whose FIDO metadata names the key's model
+        /// (default: the one `keybench serve` uses).
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
     },
     /// Run the local relying party and the web UI (prints the address to open).
     Serve(ServeArgs),
@@ -563,11 +568,14 @@ pub fn run(args: Args) -> Result<()> {
             json,
             report,
             metadata,
+            data_dir,
         }) => {
-            let metadata = match &metadata {
+            let given = match &metadata {
                 Some(path) => crate::lab::read_metadata(path)?,
                 None => Vec::new(),
             };
+            let data_dir = data_dir.map_or_else(default_data_dir, Ok)?;
+            let mds = key_ops::metadata::load(&data_dir, &Default::default())?;
             let algorithms = algorithms
                 .iter()
                 .map(|a| parse_algorithm(a))
@@ -581,7 +589,10 @@ pub fn run(args: Args) -> Result<()> {
                 key.pin.clone(),
                 json,
                 report.as_deref(),
-                &metadata,
+                key_lab::report::ModelSources {
+                    mds: Some(&mds),
+                    given: &given,
+                },
             )
         }
         Some(Command::VirtualKey {

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use ctaphid::KeepaliveStatus;
 use key_lab::compare::{self, CompareSettings, Hooks, Progress};
 use key_lab::report::metadata::{self, MAX_METADATA_LEN, MetadataEntry};
-use key_lab::report::{KeyIdentity, Report, Section};
+use key_lab::report::{KeyIdentity, ModelSources, Report, Section};
 use key_ops::AnyDevice;
 use std::io::Read as _;
 
@@ -18,7 +18,7 @@ pub fn compare(
     pin: Option<String>,
     json: bool,
     report_path: Option<&std::path::Path>,
-    metadata: &[MetadataEntry],
+    models: ModelSources<'_>,
 ) -> Result<()> {
     let pin = pin.or_else(|| std::env::var("KEYBENCH_PIN").ok());
     let mut progress = |p: &Progress| {
@@ -48,7 +48,7 @@ pub fn compare(
     let identity = KeyIdentity::of(
         device,
         name.unwrap_or("the only USB key plugged in"),
-        metadata,
+        models,
     );
     let text = comparison.to_string();
     let report = Report::new(identity, vec![Section::Compare(comparison)]);

@@ -15,7 +15,8 @@ pub mod svg;
 /// relying party parses uploads (bounded, every entry with an AAGUID).
 pub mod metadata {
     pub use relying_party::mds::{
-        MAX_UPLOAD_LEN as MAX_METADATA_LEN, MdsError, MetadataEntry, parse_uploaded as parse,
+        LoadedMetadata, MAX_UPLOAD_LEN as MAX_METADATA_LEN, MdsError, MetadataEntry,
+        parse_uploaded as parse,
     };
 }
 
@@ -75,6 +76,8 @@ pub struct KeyIdentity {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum MetadataSource {
+    /// The FIDO Metadata Service BLOB in force (verified to its root).
+    Mds,
     /// Keybench's own virtual authenticator.
     Keybench,
     /// Metadata the user gave (a statement or BLOB entries), not verified
@@ -86,6 +89,7 @@ impl MetadataSource {
     /// For people.
     pub fn describe(self) -> &'static str {
         match self {
+            MetadataSource::Mds => "FIDO metadata, verified",
             MetadataSource::Keybench => "Keybench's own model",
             MetadataSource::Given => "from the metadata given, not verified",
         }
@@ -132,14 +136,24 @@ pub fn metadata_name(entries: &[MetadataEntry], aaguid: &[u8; 16]) -> Option<Str
         .map(|e| e.description().to_owned())
 }
 
+/// Where a report looks up the key's model, best first.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ModelSources<'a> {
+    /// The FIDO metadata in force (`keybench mds install`): its model card
+    /// goes into getInfo's view too.
+    pub mds: Option<&'a metadata::LoadedMetadata>,
+    /// Statements or BLOB entries the user gave, unverified.
+    pub given: &'a [MetadataEntry],
+}
+
 impl KeyIdentity {
-    /// The identity of an open key named `name`; its model's name from
-    /// `metadata` (statements or BLOB entries the caller has), else
+    /// The identity of an open key named `name`; its model's name from the
+    /// FIDO metadata in force, else from metadata the user gave, else
     /// Keybench's own models are recognised.
     pub fn of<T: ReportTransport>(
         device: &ctap_client::Device<T>,
         name: &str,
-        metadata: &[MetadataEntry],
+        models: ModelSources<'_>,
     ) -> KeyIdentity {
         use ctaphid::client::capability;
         let info = device.info();
@@ -154,12 +168,19 @@ impl KeyIdentity {
         .filter(|(bit, _)| hid.capabilities & bit != 0)
         .map(|(_, name)| name)
         .collect();
-        let (metadata_name, metadata_source) = match metadata_name(metadata, &info.aaguid) {
-            Some(n) => (Some(n), Some(MetadataSource::Given)),
-            None => match known_model(&info.aaguid) {
-                Some(n) => (Some(n), Some(MetadataSource::Keybench)),
-                None => (None, None),
-            },
+        let mut view = InfoView::from(info);
+        if let Some(mds) = models.mds {
+            view = view.with_metadata(mds, &info.aaguid);
+        }
+        let (metadata_name, metadata_source) = match (
+            models.mds.and_then(|m| m.model(&info.aaguid)),
+            metadata_name(models.given, &info.aaguid),
+            known_model(&info.aaguid),
+        ) {
+            (Some(card), _, _) => (Some(card.description), Some(MetadataSource::Mds)),
+            (None, Some(n), _) => (Some(n), Some(MetadataSource::Given)),
+            (None, None, Some(n)) => (Some(n), Some(MetadataSource::Keybench)),
+            (None, None, None) => (None, None),
         };
         KeyIdentity {
             name: name.to_owned(),
@@ -171,7 +192,7 @@ impl KeyIdentity {
                 device_version: format!("{ma}.{mi}.{bu}"),
                 capabilities,
             },
-            info: InfoView::from(info),
+            info: view,
         }
     }
 }
