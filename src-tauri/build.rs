@@ -24,6 +24,8 @@ const COMMANDS: &[&str] = &[
     "ceremony_register",
     "ceremony_authenticate",
     "ceremony_cancel",
+    "lab_compare",
+    "lab_export",
 ];
 
 fn main() {

@@ -3,7 +3,8 @@
 //! unlocked gnome-keyring (../shared/reference/setup-notes.md). Starts the
 //! app, starts a virtual key from the Keys page, registers and authenticates
 //! an ML-DSA-65 credential with the page's buttons, watches a bound
-//! challenge appear and then be consumed on the live dashboard, checks the
+//! challenge appear and then be consumed on the live dashboard, runs the
+//! key lab's comparison on the Compare page and saves its report, checks the
 //! session and the secret-key source "OS keyring", takes screenshots into
 //! docs/screenshots/desktop-*.png, and prints start-up and memory figures.
 //!
@@ -430,6 +431,56 @@ fn desktop_app_end_to_end() {
     eprintln!(
         "dashboard: challenge issued then consumed, key source OS keyring, session of e2e-alice"
     );
+
+    // The Compare page: the key lab's comparison on a virtual key with all
+    // five algorithms, its charts drawn in the window, the report saved.
+    let lab_key = s.exec_async(
+        "const done = arguments[arguments.length - 1];
+         window.__TAURI__.core.invoke('virtual_key_start', {algorithms: ['ML-DSA-87', 'ML-DSA-65', 'ML-DSA-44', 'EdDSA', 'ES256'], presence: 'approve'})
+           .then(k => done(k.id), e => done({error: String(e)}));",
+        json!([]),
+    );
+    assert!(lab_key.is_string(), "{lab_key}");
+    s.exec("location.hash = '#/compare'; return true;", json!([]));
+    s.wait("the compare page", "document.getElementById('cmp-run')");
+    s.exec(
+        "document.getElementById('cmp-key').value = arguments[0]; document.getElementById('cmp-rounds').value = '3'; return true;",
+        json!([lab_key]),
+    );
+    s.click("#cmp-run");
+    let charts = s.wait(
+        "the comparison's charts",
+        "(() => { const t = document.getElementById('cmp-result').innerText; if (/Error|failed/.test(t)) return t; return document.querySelectorAll('#cmp-result svg.chart').length; })()",
+    );
+    assert_eq!(charts, json!(6), "{charts}");
+    let figures = s.exec(
+        "return document.getElementById('cmp-result').innerText",
+        json!([]),
+    );
+    for alg in ["ML-DSA-87", "ML-DSA-65", "ML-DSA-44", "EdDSA", "ES256"] {
+        assert!(
+            figures.as_str().unwrap().contains(alg),
+            "{alg} in {figures}"
+        );
+    }
+    s.exec(
+        "document.querySelector('#cmp-result svg.chart').scrollIntoView(); return true;",
+        json!([]),
+    );
+    s.screenshot("compare");
+    let saved_to = s.exec(
+        "return document.getElementById('cmp-path').value",
+        json!([]),
+    );
+    s.click("#cmp-save");
+    let saved = s.wait(
+        "the report saved",
+        "(() => { const t = (document.getElementById('cmp-export') || {}).innerText || ''; return /Saved|Error/.test(t) && t; })()",
+    );
+    assert!(saved.as_str().unwrap().starts_with("Saved"), "{saved}");
+    let page = std::fs::read_to_string(saved_to.as_str().unwrap()).unwrap();
+    assert!(page.contains("<svg") && page.contains("ML-DSA-87"));
+    eprintln!("compare: six charts in the window, report saved to {saved_to}");
 
     // The command surface. The page's CSP (from the server) refuses inline
     // script in the window too.

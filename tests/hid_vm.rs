@@ -3,7 +3,8 @@
 //! and independent clients drive it there: libfido2's fido2-token -L/-I,
 //! fido2-cred and fido2-assert (ES256 and EdDSA, each credential and
 //! assertion verified by libfido2), then python-fido2 for every algorithm,
-//! ML-DSA-87 included, verified by its Fido2Server.
+//! ML-DSA-87 included, verified by its Fido2Server, then Keybench's own
+//! client, the key lab's comparison of the five algorithms included.
 //!
 //! Needs the harness prepared by tests/hid-vm/setup.sh in `KEYBENCH_HID_VM`
 //! and python-fido2 in `KEYBENCH_PYTHON`; `scripts/test` provides both.
@@ -145,6 +146,40 @@ fn independent_clients_drive_the_virtual_key_over_real_hidraw() {
     assert!(
         console.contains("1 discoverable credentials"),
         "keybench credentials list"
+    );
+
+    // The key lab over hidraw: every algorithm measured, with the framing's
+    // own arithmetic in the counts (ML-DSA-87's 7,345-byte attestation
+    // response is 125 reports: 57 bytes in the first, 59 in each next).
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(work.join("out/kb-compare.json")).unwrap())
+            .unwrap();
+    let compared = &report["sections"][0];
+    let measured: Vec<&str> = compared["algorithms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["status"] == "measured")
+        .map(|a| a["algorithm"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        measured,
+        ["ML-DSA-87", "ML-DSA-65", "ML-DSA-44", "EdDSA", "ES256"],
+        "keybench compare over hidraw"
+    );
+    for a in compared["algorithms"].as_array().unwrap() {
+        let r = &a["registration"];
+        let bytes_in = r["bytesIn"]["median"].as_f64().unwrap();
+        assert!(
+            r["reportsIn"]["min"].as_f64().unwrap() >= 1.0 + ((bytes_in - 57.0) / 59.0).ceil(),
+            "{a}"
+        );
+    }
+    assert_eq!(report["key"]["hid"]["capabilities"][1], "CBOR");
+    assert!(
+        std::fs::read_to_string(work.join("out/kb-compare.html"))
+            .unwrap()
+            .contains("<svg")
     );
 
     // libfido2 uses the PIN Keybench set: changes it, lists the RP (its

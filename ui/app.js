@@ -12,11 +12,12 @@ import * as dashboard from './pages/dashboard.js';
 import * as decoder from './pages/decoder.js';
 import * as metadata from './pages/metadata.js';
 import * as keys from './pages/keys.js';
+import * as compare from './pages/compare.js';
 
 const desktop = typeof window.__TAURI__ !== 'undefined';
 
 const routes = { register, authenticate, credentials, dashboard, decoder, metadata };
-if (desktop) routes.keys = keys;
+if (desktop) { routes.keys = keys; routes.compare = compare; }
 
 let cleanup = null;
 let generation = 0;
@@ -84,7 +85,10 @@ async function logout() {
 
 function boot() {
   takeLaunchSecret(home());
-  if (desktop) document.getElementById('nav-keys').hidden = false;
+  if (desktop) {
+    document.getElementById('nav-keys').hidden = false;
+    document.getElementById('nav-compare').hidden = false;
+  }
   onSessionChange(renderWho);
   session().then(renderWho, () => renderWho(null));
   window.addEventListener('hashchange', show);

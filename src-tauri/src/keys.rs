@@ -42,6 +42,8 @@ pub mod events {
     pub const TRAFFIC: &str = "ctap-traffic";
     /// A virtual key with presence "ask" wants a touch (`{promptId, key, operation, rpId}`).
     pub const PRESENCE_REQUEST: &str = "presence-request";
+    /// The key lab's comparison starts a round (`{algorithm, round, rounds}`).
+    pub const LAB_PROGRESS: &str = "lab-progress";
 }
 
 /// A key the panel lists.
@@ -102,7 +104,7 @@ impl std::fmt::Debug for Keys {
 }
 
 /// Marks a key busy for one operation; dropping it frees the key.
-struct BusyGuard<'a> {
+pub(crate) struct BusyGuard<'a> {
     keys: &'a Keys,
     id: String,
 }
@@ -160,6 +162,11 @@ impl Keys {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock leaves plain data behind; keep going.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Where live events go.
+    pub(crate) fn notify(&self) -> Arc<dyn Notify> {
+        self.notify.clone()
     }
 
     /// The origin ceremonies claim (the app's own server).
@@ -281,6 +288,16 @@ impl Keys {
     /// keys it started) are opened: a command naming any other `udp:` or
     /// `hid:` address is refused before anything is sent there.
     fn open(&self, id: &str) -> Result<(BusyGuard<'_>, AnyDevice), CommandError> {
+        self.open_with(id, self.recorder.clone())
+    }
+
+    /// [`Keys::open`] with its own recorder (the key lab's many exchanges
+    /// stay out of the live traffic view).
+    pub(crate) fn open_with(
+        &self,
+        id: &str,
+        recorder: Recorder,
+    ) -> Result<(BusyGuard<'_>, AnyDevice), CommandError> {
         let listed = {
             let inner = self.lock();
             inner.usb.iter().any(|e| e.id == id) || inner.virtual_keys.contains_key(id)
@@ -315,7 +332,7 @@ impl Keys {
                 format!("{id:?} is not a key this app listed"),
             ));
         };
-        let device = key_ops::open::open_transport(transport, self.recorder.clone())?;
+        let device = key_ops::open::open_transport(transport, recorder)?;
         Ok((guard, device))
     }
 
@@ -385,13 +402,13 @@ impl Keys {
         Ok(result?)
     }
 
-    fn begin_ceremony(&self, id: &str) -> CancelToken {
+    pub(crate) fn begin_ceremony(&self, id: &str) -> CancelToken {
         let token = CancelToken::new();
         self.lock().ceremonies.insert(id.to_owned(), token.clone());
         token
     }
 
-    fn end_ceremony(&self, id: &str) {
+    pub(crate) fn end_ceremony(&self, id: &str) {
         self.lock().ceremonies.remove(id);
     }
 
@@ -538,7 +555,7 @@ fn usb_entry(k: &ctap_client::hid::KeyDescriptor) -> KeyEntry {
 
 /// Emits "up-needed" once per operation — and only when the key asks for a
 /// touch, never for "processing".
-fn touch_prompt(notify: Arc<dyn Notify>) -> impl FnMut(KeepaliveStatus) {
+pub(crate) fn touch_prompt(notify: Arc<dyn Notify>) -> impl FnMut(KeepaliveStatus) {
     let mut shown = false;
     move |status| {
         if status == KeepaliveStatus::UpNeeded && !shown {

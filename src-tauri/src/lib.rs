@@ -5,7 +5,8 @@
 //! the same web UI a browser shows, plus the Keys page, which only the
 //! desktop window has.
 //!
-//! Modules: [`keys`] (the keys panel's operations, below Tauri),
+//! Modules: [`keys`] (the keys panel's operations, below Tauri), [`lab`]
+//! (the key lab's comparison and report export, below Tauri),
 //! [`virtual_key`] (virtual keys served over loopback UDP), [`platform`]
 //! (display detection, USB access per OS, the udev rule), [`error`] (the
 //! `{code, message}` error), `shell` (Tauri: command registration, events,
@@ -18,6 +19,7 @@
 
 pub mod error;
 pub mod keys;
+pub mod lab;
 pub mod platform;
 mod shell;
 pub mod virtual_key;
@@ -78,7 +80,8 @@ fn run_desktop(config: keybench_server::ServerConfig) -> anyhow::Result<()> {
     let notify = Arc::new(shell::TauriNotify::default());
     let keys = keys::Keys::new(origin, data_dir, notify.clone());
     keys.set_metadata_reloader(running.metadata());
-    shell::run_window(&url, keys, notify, move || {
+    let lab = lab::Lab::new(keys.clone());
+    shell::run_window(&url, keys, lab, notify, move || {
         // Requests in flight finish their session writes before exit.
         tauri::async_runtime::block_on(running.shutdown());
     })

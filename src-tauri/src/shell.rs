@@ -6,6 +6,7 @@
 
 use crate::error::CommandError;
 use crate::keys::{KeyEntry, Keys, Notify};
+use crate::lab::{ComparisonView, ExportedReport, Lab};
 use key_ops::views::{CredentialsView, InfoView, PinRetriesView};
 use serde_json::{Value, json};
 use std::sync::{Arc, OnceLock};
@@ -165,6 +166,32 @@ async fn ceremony_authenticate(
     .await
 }
 
+type Lb<'a> = State<'a, Arc<Lab>>;
+
+/// Runs the key lab's comparison on `key` (progress as `lab-progress`
+/// events; Cancel through `ceremony_cancel`).
+#[tauri::command]
+async fn lab_compare(
+    lab: Lb<'_>,
+    key: String,
+    algorithms: Vec<String>,
+    rounds: u32,
+    pin: Option<String>,
+) -> Result<ComparisonView, CommandError> {
+    let lab = Arc::clone(lab.inner());
+    tauri::async_runtime::spawn_blocking(move || {
+        lab.compare(&key, &algorithms, rounds, pin.as_deref())
+    })
+    .await
+    .map_err(|e| CommandError::new("internal", e.to_string()))?
+}
+
+/// Writes the last report (HTML, and JSON beside it) to `path`.
+#[tauri::command]
+async fn lab_export(lab: Lb<'_>, path: String) -> Result<ExportedReport, CommandError> {
+    lab.export(&path)
+}
+
 /// Cancels `key`'s ceremony, or every one when no key is named.
 #[tauri::command]
 async fn ceremony_cancel(keys: Ks<'_>, key: Option<String>) -> Result<bool, CommandError> {
@@ -191,6 +218,8 @@ const PERMISSIONS: &[&str] = &[
     "allow-ceremony-register",
     "allow-ceremony-authenticate",
     "allow-ceremony-cancel",
+    "allow-lab-compare",
+    "allow-lab-export",
 ];
 
 /// The page's origin (`http://localhost:PORT`) as Tauri matches remote
@@ -232,6 +261,7 @@ fn allow_navigation(own: &tauri::Url, to: &tauri::Url) -> bool {
 pub fn run_window(
     url: &str,
     keys: Arc<Keys>,
+    lab: Arc<Lab>,
     notify: Arc<TauriNotify>,
     on_exit: impl FnOnce() + Send + 'static,
 ) -> Result<(), anyhow::Error> {
@@ -240,6 +270,7 @@ pub fn run_window(
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_opener::init())
         .manage(keys.clone())
+        .manage(lab)
         .invoke_handler(tauri::generate_handler![
             app_info,
             keys_list,
@@ -258,6 +289,8 @@ pub fn run_window(
             ceremony_register,
             ceremony_authenticate,
             ceremony_cancel,
+            lab_compare,
+            lab_export,
         ])
         .setup(move |app| {
             let _ = notify.0.set(app.handle().clone());

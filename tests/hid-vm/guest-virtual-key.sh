@@ -5,7 +5,7 @@
 # then python-fido2 (every algorithm, verified by its Fido2Server), then
 # Keybench's own client through hidapi (devices, info, wink, PIN,
 # ML-DSA-87 registration near the 7,609-byte limit, authentication,
-# credential management).
+# credential management, the key lab's comparison of the five algorithms).
 # Paths come from the environment file the test writes next to this script.
 set -u
 . "$(dirname "$0")/guest.env"
@@ -61,6 +61,8 @@ typed 13579246 | script -qec "fido2-token -L -r $HR" /dev/null | tee "$OUT/token
 typed 13579246 | script -qec "fido2-token -L -k localhost $HR" /dev/null | tee "$OUT/token-Lk.txt" || fail=52
 grep -q "localhost" "$OUT/token-Lr.txt" || fail=53
 "$KB_BIN" pin retries
+echo "--- the key lab over $HR: keybench compare, five algorithms"
+"$KB_BIN" compare "$HR" --rounds 10 --report "$OUT/kb-compare.html" 2> "$OUT/kb-compare.log" | tee "$OUT/kb-compare.txt" || fail=60
 echo "--- hot-plug: keybench devices --watch while the key is pulled out and plugged in"
 "$KB_BIN" devices --watch --json 2>/dev/null | while read -r line; do echo "$(t) $line"; done > "$OUT/kb-watch.txt" &
 sleep 1

@@ -18,7 +18,7 @@ export const title = 'Keys';
 const tauri = () => window.__TAURI__;
 
 /** A Tauri command; its `{code, message}` error becomes an Error like the API's. */
-async function invoke(cmd, args = {}) {
+export async function invoke(cmd, args = {}) {
   try {
     return await tauri().core.invoke(cmd, args);
   } catch (e) {
@@ -204,7 +204,7 @@ function cancelledError() {
 }
 
 /** Calls `fn(pin)`: first without a PIN, asking for one when the key needs it. */
-async function withPin(fn, pin = null) {
+export async function withPin(fn, pin = null) {
   for (;;) {
     try {
       return await fn(pin);

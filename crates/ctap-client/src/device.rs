@@ -4,6 +4,7 @@
 //! reported to the traffic recorder when one is attached.
 
 use crate::error::CtapError;
+use crate::meter::ExchangeMetrics;
 use crate::recorder::{Direction, EventKind, Recorder, RecordingTransport};
 use crate::redact;
 use ctaphid::{ClientConfig, HidChannel, InitInfo, ReportTransport, Transaction};
@@ -12,6 +13,7 @@ use fido_wire::ctap2::{
     GetAssertionRequest, GetAssertionResponse, GetInfo, MakeCredentialRequest,
     MakeCredentialResponse, StatusCode, command, parse_response,
 };
+use std::collections::VecDeque;
 use std::time::Duration;
 
 /// The name of a CTAP2 command byte, for messages and the recorder.
@@ -41,9 +43,14 @@ pub struct Device<T: ReportTransport> {
     /// The last getAssertion asked for secret outputs, so the
     /// getNextAssertion answers that follow carry them too.
     after_secret_assertion: bool,
+    /// What the latest CTAP2 exchanges cost, oldest first (a few kept).
+    exchanges: VecDeque<ExchangeMetrics>,
     /// Default deadline of a call without user interaction.
     pub timeout: Duration,
 }
+
+/// How many measured exchanges a device keeps.
+const KEPT_EXCHANGES: usize = 16;
 
 impl<T: ReportTransport> Device<T> {
     /// Allocates a channel (INIT) and reads getInfo.
@@ -57,6 +64,7 @@ impl<T: ReportTransport> Device<T> {
             info: GetInfo::default(),
             recorder,
             after_secret_assertion: false,
+            exchanges: VecDeque::new(),
             timeout: Duration::from_secs(5),
         };
         device.info = device.get_info()?;
@@ -76,6 +84,12 @@ impl<T: ReportTransport> Device<T> {
     /// The recorder this device reports to.
     pub fn recorder(&self) -> &Recorder {
         &self.recorder
+    }
+
+    /// What the CTAP2 exchanges since the last call cost, oldest first
+    /// (the latest few; exchanges that got no answer are not kept).
+    pub fn take_exchanges(&mut self) -> Vec<ExchangeMetrics> {
+        self.exchanges.drain(..).collect()
     }
 
     /// The channel, for CTAPHID-level calls (ping, wink, lock).
@@ -119,9 +133,21 @@ impl<T: ReportTransport> Device<T> {
             },
         );
         self.channel.transport_mut().redact_frames(secret_frames);
+        self.channel.transport_mut().meter().begin();
         let result = self.channel.cbor(&request, tx);
         self.channel.transport_mut().redact_frames(false);
+        let metrics = self.channel.transport_mut().meter().finish(
+            cmd,
+            request.len(),
+            result.as_ref().map_or(0, Vec::len),
+        );
         let response = result?;
+        if let Some(m) = metrics {
+            if self.exchanges.len() == KEPT_EXCHANGES {
+                self.exchanges.pop_front();
+            }
+            self.exchanges.push_back(m);
+        }
         let (status, body) = parse_response(&response).map_err(|source| CtapError::Response {
             command: name,
             source,

@@ -12,7 +12,8 @@
 //! client role with extension mapping: credProtect, hmac-secret and prf,
 //! credBlob, largeBlobKey, minPinLength, credProps) and [`recorder`] (the
 //! traffic recorder) with [`redact`] (which members of each message are
-//! secret).
+//! secret) and [`meter`] (what each exchange cost in reports, bytes and
+//! time).
 //!
 //! Algorithm identifiers pass through unchanged; ML-DSA credential keys
 //! (COSE AKP) parse like any other.
@@ -25,6 +26,7 @@ mod error;
 pub mod hid;
 mod large_blobs;
 mod manage;
+pub mod meter;
 mod pin;
 pub mod recorder;
 pub mod redact;
@@ -34,5 +36,6 @@ pub use device::{Device, command_name};
 pub use error::CtapError;
 pub use large_blobs::{LargeBlobArray, LargeBlobError, MAX_BLOB_SIZE};
 pub use manage::{CredentialsMetadata, StoredCredential};
+pub use meter::ExchangeMetrics;
 pub use pin::{PinRetries, PinToken};
 pub use recorder::{Recorder, TrafficEvent};

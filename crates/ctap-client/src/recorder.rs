@@ -9,6 +9,7 @@
 //! making it, so keys sharing one recorder never switch each other's
 //! redaction. Record files are created owner-only (0600).
 
+use crate::meter::ExchangeMeter;
 use ctaphid::{Command, KeepaliveStatus, Report, ReportTransport, TransportError};
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -238,6 +239,8 @@ pub struct RecordingTransport<T> {
     /// The exchange under way carries secrets: record frames without bytes.
     /// Owned by this transport (one key), never shared between keys.
     redact: bool,
+    /// What the exchange under way costs (reports, bytes, time).
+    meter: ExchangeMeter,
 }
 
 impl<T> RecordingTransport<T> {
@@ -247,7 +250,13 @@ impl<T> RecordingTransport<T> {
             inner,
             recorder,
             redact: false,
+            meter: ExchangeMeter::default(),
         }
+    }
+
+    /// The meter of the exchange under way.
+    pub fn meter(&mut self) -> &mut ExchangeMeter {
+        &mut self.meter
     }
 
     /// Records the frames moved from now on without their bytes (or again
@@ -260,12 +269,14 @@ impl<T> RecordingTransport<T> {
 impl<T: ReportTransport> ReportTransport for RecordingTransport<T> {
     fn send(&mut self, report: &Report) -> Result<(), TransportError> {
         self.recorder.frame(Direction::Out, report, self.redact);
+        self.meter.sent(report, Instant::now());
         self.inner.send(report)
     }
 
     fn recv(&mut self, timeout: Duration) -> Result<Option<Report>, TransportError> {
         let report = self.inner.recv(timeout)?;
         if let Some(r) = &report {
+            self.meter.received(r, Instant::now());
             self.recorder.frame(Direction::In, r, self.redact);
         }
         Ok(report)

@@ -121,6 +121,44 @@ enum Command {
         #[arg(long)]
         user: Option<String>,
     },
+    /// Compare algorithms on a key: per algorithm and ceremony over N
+    /// rounds, time on the key (touch wait apart), on the wire and in
+    /// relying-party verification, bytes and HID reports each way, and the
+    /// sizes of public key, signature, authenticatorData and attestation
+    /// object (median and p95). Credentials are non-discoverable, for the
+    /// RP ID lab.keybench.test: nothing stays on the key.
+    Compare {
+        #[command(flatten)]
+        key: KeyArgs,
+        /// Algorithms to compare, in this order (names or COSE ids).
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "ML-DSA-87,ML-DSA-65,ML-DSA-44,EdDSA,ES256"
+        )]
+        algorithms: Vec<String>,
+        /// Rounds per algorithm (each a registration and an authentication).
+        #[arg(long, default_value_t = key_lab::compare::DEFAULT_ROUNDS)]
+        rounds: u32,
+        /// Print the report as JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Also write the report: this file gets the HTML page (charts
+        /// inline, no external resources), the same name ending in .json
+        /// the JSON.
+        #[arg(long)]
+        report: Option<std::path::PathBuf>,
+        /// Metadata naming the key's model in the report when the FIDO
+        /// metadata in force (`keybench mds install`) has no entry for it: a
+        /// metadata statement, BLOB entries or a BLOB payload's JSON (not
+        /// verified: the report says the name is as given).
+        #[arg(long)]
+        metadata: Option<std::path::PathBuf>,
+        /// The data directory whose FIDO metadata names the key's model
+        /// (default: the one `keybench serve` uses).
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+    },
     /// Run the local relying party and the web UI (prints the address to open).
     Serve(ServeArgs),
     /// Decode a WebAuthn or CBOR structure given as hex or base64url (stdin if omitted).
@@ -525,6 +563,40 @@ pub fn run(args: Args) -> Result<()> {
                 &options,
                 &ceremony.origin,
                 key.pin.clone(),
+            )
+        }
+        Some(Command::Compare {
+            key,
+            algorithms,
+            rounds,
+            json,
+            report,
+            metadata,
+            data_dir,
+        }) => {
+            let given = match &metadata {
+                Some(path) => crate::lab::read_metadata(path)?,
+                None => Vec::new(),
+            };
+            let data_dir = data_dir.map_or_else(default_data_dir, Ok)?;
+            let mds = key_ops::metadata::load(&data_dir, &Default::default())?;
+            let algorithms = algorithms
+                .iter()
+                .map(|a| parse_algorithm(a))
+                .collect::<Result<Vec<_>>>()?;
+            let settings = key_lab::compare::CompareSettings { algorithms, rounds };
+            key_lab::compare::check(&settings)?;
+            crate::lab::compare(
+                &mut open_key(&key)?,
+                key.device.as_deref(),
+                &settings,
+                key.pin.clone(),
+                json,
+                report.as_deref(),
+                key_lab::report::ModelSources {
+                    mds: Some(&mds),
+                    given: &given,
+                },
             )
         }
         Some(Command::VirtualKey {

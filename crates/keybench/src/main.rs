@@ -1,13 +1,14 @@
 //! `keybench`: the command line over the Keybench library crates.
 //!
 //! Thin by design (as ripgrep's core): argument parsing and dispatch live
-//! here (`cli`), the key subcommands call `ctap-client` (`keys`), the work
-//! lives in the library crates.
+//! here (`cli`), the key subcommands call `ctap-client` (`keys`), the key
+//! lab's call `key-lab` (`lab`), the work lives in the library crates.
 
 #![forbid(unsafe_code)]
 
 mod cli;
 mod keys;
+mod lab;
 mod mds;
 
 use clap::Parser;

@@ -592,6 +592,83 @@ fn a_key_from_the_environment_is_not_rotated_by_the_dashboard() {
     );
 }
 
+#[test]
+fn compare_prints_a_table_or_the_report_and_writes_the_report_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = VirtualKey::start(&dir.path().join("key.state")).unwrap();
+    let (ok, out, err) = keybench(&[
+        "compare",
+        &key.addr,
+        "--algorithms",
+        "ML-DSA-44,ES256",
+        "--rounds",
+        "2",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("| ML-DSA-44 | registration |"), "{out}");
+    assert!(out.contains("| ES256 | authentication |"), "{out}");
+    assert!(
+        err.contains("ML-DSA-44 round 2/2"),
+        "progress on stderr: {err}"
+    );
+
+    let report = dir.path().join("lab.html");
+    let metadata = dir.path().join("statement.json");
+    std::fs::write(
+        &metadata,
+        r#"{"aaguid": "6b627669-7274-2d6d-6c64-73612d763031", "description": "Lab Key <Model 1>", "attestationRootCertificates": ["MIIB"]}"#,
+    )
+    .unwrap();
+    let (ok, out, err) = keybench(&[
+        "compare",
+        &key.addr,
+        "--algorithms",
+        "EdDSA",
+        "--rounds",
+        "1",
+        "--json",
+        "--report",
+        report.to_str().unwrap(),
+        "--metadata",
+        metadata.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let printed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(printed["key"]["metadataName"], "Lab Key <Model 1>");
+    assert_eq!(printed["key"]["metadataSource"], "given");
+    assert_eq!(
+        printed["sections"][0]["algorithms"][0]["status"],
+        "measured"
+    );
+    let registration = &printed["sections"][0]["algorithms"][0]["registration"];
+    assert_eq!(
+        registration["publicKeyBytes"]["median"], 42.0,
+        "Ed25519 COSE key"
+    );
+    // Packed basic attestation: the ES256 batch key signs (a DER ECDSA
+    // signature), not the Ed25519 credential key (64 bytes).
+    let attestation_signature = registration["signatureBytes"]["median"].as_f64().unwrap();
+    assert!(
+        (68.0..=72.0).contains(&attestation_signature),
+        "{registration}"
+    );
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("lab.json")).unwrap())
+            .unwrap();
+    assert_eq!(written["sections"], printed["sections"]);
+    let page = std::fs::read_to_string(&report).unwrap();
+    assert!(page.contains("<svg"));
+    assert!(
+        page.contains("Lab Key &lt;Model 1&gt; (from the metadata given, not verified)"),
+        "the model name, escaped and marked as unverified"
+    );
+
+    let (ok, _, err) = keybench(&["compare", &key.addr, "--rounds", "0"]);
+    assert!(!ok && err.contains("rounds must be 1 to 1000"), "{err}");
+    let (ok, _, err) = keybench(&["compare", &key.addr, "--algorithms", "ES256,ES256"]);
+    assert!(!ok && err.contains("named twice"), "{err}");
+}
+
 /// `keybench mds`: a BLOB verified into the data directory (then unchanged
 /// when given again), what is in force and one model's card, and a file
 /// that does not verify refused by name with exit status 1.
