@@ -4,19 +4,16 @@
 use crate::error::KeyOpError;
 use crate::views::{CredentialView, CredentialsView, InfoView, PinRetriesView};
 use ctap_client::Device;
-use ctaphid::ReportTransport;
 use fido_wire::ctap2::Permissions;
 use fido_wire::webauthn::base64url;
 
 /// getInfo, decoded.
-pub fn info<T: ReportTransport>(device: &mut Device<T>) -> Result<InfoView, KeyOpError> {
+pub fn info(device: &mut Device) -> Result<InfoView, KeyOpError> {
     Ok(InfoView::from(&device.get_info()?))
 }
 
 /// PIN retries left, and whether a re-plug is needed first.
-pub fn pin_retries<T: ReportTransport>(
-    device: &mut Device<T>,
-) -> Result<PinRetriesView, KeyOpError> {
+pub fn pin_retries(device: &mut Device) -> Result<PinRetriesView, KeyOpError> {
     let r = device.pin_retries()?;
     Ok(PinRetriesView {
         retries: r.retries,
@@ -25,10 +22,7 @@ pub fn pin_retries<T: ReportTransport>(
 }
 
 /// Every discoverable credential on the key (needs the PIN).
-pub fn credentials<T: ReportTransport>(
-    device: &mut Device<T>,
-    pin: &str,
-) -> Result<CredentialsView, KeyOpError> {
+pub fn credentials(device: &mut Device, pin: &str) -> Result<CredentialsView, KeyOpError> {
     let token = device.pin_token(pin, Permissions(Permissions::CREDENTIAL_MANAGEMENT), None)?;
     let meta = device.credentials_metadata(&token)?;
     let mut credentials = Vec::new();
@@ -46,8 +40,8 @@ pub fn credentials<T: ReportTransport>(
 
 /// Deletes one discoverable credential, named by its base64url id (needs
 /// the PIN).
-pub fn delete_credential<T: ReportTransport>(
-    device: &mut Device<T>,
+pub fn delete_credential(
+    device: &mut Device,
     pin: &str,
     credential_id: &str,
 ) -> Result<(), KeyOpError> {

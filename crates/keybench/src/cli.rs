@@ -169,8 +169,10 @@ struct ServeArgs {
 /// Which key, and how to record its traffic.
 #[derive(Debug, clap::Args)]
 struct KeyArgs {
-    /// The key: a number or path from `keybench devices`, or udp:HOST:PORT
-    /// for a virtual key; the only key plugged in when absent.
+    /// The key: a number or path from `keybench devices`, pcsc:READER for a
+    /// card on a smart-card or NFC reader (its name or a unique part of it),
+    /// or udp:HOST:PORT for a virtual key; the only USB key plugged in when
+    /// absent.
     device: Option<String>,
     /// The PIN (else KEYBENCH_PIN, else asked for when needed). A PIN on the
     /// command line is visible to other processes (ps, /proc): prefer the

@@ -84,12 +84,12 @@ pub fn browser() -> Client {
         .unwrap()
 }
 
-pub fn virtual_key() -> (Device<PipeEnd>, Arc<AtomicBool>) {
+pub fn virtual_key() -> (Device, Arc<AtomicBool>) {
     virtual_key_with(Authenticator::new(Config::default()).unwrap())
 }
 
 /// `key` served in-process, driven by Keybench's client.
-pub fn virtual_key_with(key: Authenticator) -> (Device<PipeEnd>, Arc<AtomicBool>) {
+pub fn virtual_key_with(key: Authenticator) -> (Device, Arc<AtomicBool>) {
     let (host, end) = ctaphid::pipe();
     let stop = Arc::new(AtomicBool::new(false));
     let s = stop.clone();
@@ -129,12 +129,7 @@ impl Server {
         (status, r.json().unwrap_or(Value::Null))
     }
 
-    pub fn register(
-        &self,
-        c: &Client,
-        key: &mut Device<PipeEnd>,
-        user: &str,
-    ) -> (u16, Value, Value) {
+    pub fn register(&self, c: &Client, key: &mut Device, user: &str) -> (u16, Value, Value) {
         let (s, options) = self.post(c, "/api/register/begin", &json!({ "username": user }));
         assert_eq!(s, 200, "{options}");
         let options = fido_wire::webauthn::json::from_json(
@@ -148,12 +143,7 @@ impl Server {
         (s, v, body)
     }
 
-    pub fn login(
-        &self,
-        c: &Client,
-        key: &mut Device<PipeEnd>,
-        user: Option<&str>,
-    ) -> (u16, Value, Value) {
+    pub fn login(&self, c: &Client, key: &mut Device, user: Option<&str>) -> (u16, Value, Value) {
         let (s, options) = self.post(
             c,
             "/api/authenticate/begin",
