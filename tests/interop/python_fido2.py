@@ -60,6 +60,8 @@ class ApduCounter:
         def counted(apdu, protocol=None):
             resp, sw1, sw2 = inner(apdu, protocol)
             self.apdus += 1
+            self.chained += bool(apdu[0] & 0x10)
+            self.get_responses += apdu[1] == 0xC0
             self.bytes_out += len(apdu)
             self.bytes_in += len(resp) + 2
             return resp, sw1, sw2
@@ -67,10 +69,16 @@ class ApduCounter:
         device.apdu_exchange = counted
 
     def reset(self):
-        self.apdus = self.bytes_out = self.bytes_in = 0
+        self.apdus = self.chained = self.get_responses = self.bytes_out = self.bytes_in = 0
 
     def take(self):
-        out = {"apdus": self.apdus, "bytes_out": self.bytes_out, "bytes_in": self.bytes_in}
+        out = {
+            "apdus": self.apdus,
+            "chained_commands": self.chained,
+            "get_responses": self.get_responses,
+            "bytes_out": self.bytes_out,
+            "bytes_in": self.bytes_in,
+        }
         self.reset()
         return out
 
@@ -102,6 +110,7 @@ def main():
     print(json.dumps({"getInfo": {"versions": info.versions, "algorithms": [a["alg"] for a in info.algorithms], "max_msg_size": info.max_msg_size}}), flush=True)
 
     rp = PublicKeyCredentialRpEntity(id="example.org", name="Example")
+    credentials = []
     client = Fido2Client(device, DefaultClientDataCollector("https://example.org"), UserInteraction())
     for alg in (-7, -8, -48, -49, -50):
         if counter:
@@ -115,6 +124,7 @@ def main():
         registration = client.make_credential(options.public_key)
         auth_data = server.register_complete(state, registration)
         credential = auth_data.credential_data
+        credentials.append(credential)
 
         att = registration.response.attestation_object
         client_data_hash = registration.response.client_data.hash
@@ -136,6 +146,16 @@ def main():
             "sign_count": assertion.response.authenticator_data.counter,
             "verified": True,
         }), flush=True)
+
+    if counter:
+        # One assertion allowing all five credentials: a request over 255
+        # bytes, so short APDUs carry it as an ISO 7816-4 command chain.
+        server = Fido2Server(rp)
+        options, state = server.authenticate_begin(credentials, user_verification=UserVerificationRequirement.DISCOURAGED)
+        counter.reset()
+        assertion = client.get_assertion(options.public_key).get_response(0)
+        server.authenticate_complete(state, credentials, assertion)
+        print(json.dumps({"allow_list": len(credentials), "verified": True, "authentication_wire": counter.take()}), flush=True)
 
 
 if __name__ == "__main__":
