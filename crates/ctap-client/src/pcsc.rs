@@ -90,6 +90,15 @@ pub fn list_readers() -> Result<Vec<ReaderDescriptor>, PcscError> {
 }
 
 fn list_with(ctx: &pcsc::Context) -> Result<Vec<ReaderDescriptor>, PcscError> {
+    let mut readers = states(ctx)?;
+    for r in readers.iter_mut().filter(|r| r.card_present) {
+        r.fido = probe(ctx, &r.reader);
+    }
+    Ok(readers)
+}
+
+/// The readers and whether a card is on each, without touching the cards.
+fn states(ctx: &pcsc::Context) -> Result<Vec<ReaderDescriptor>, PcscError> {
     let names = match ctx.list_readers_owned() {
         Ok(names) => names,
         Err(pcsc::Error::NoReadersAvailable) => return Ok(Vec::new()),
@@ -104,14 +113,12 @@ fn list_with(ctx: &pcsc::Context) -> Result<Vec<ReaderDescriptor>, PcscError> {
     let mut readers: Vec<ReaderDescriptor> = states
         .iter()
         .map(|s| {
-            let reader = s.name().to_string_lossy().into_owned();
             let present = s.event_state().contains(pcsc::State::PRESENT);
-            let fido = present.then(|| probe(ctx, s.name())).flatten();
             ReaderDescriptor {
-                reader,
+                reader: s.name().to_string_lossy().into_owned(),
                 card_present: present,
                 atr: present.then(|| hex(s.atr())),
-                fido,
+                fido: None,
             }
         })
         .collect();
@@ -120,13 +127,14 @@ fn list_with(ctx: &pcsc::Context) -> Result<Vec<ReaderDescriptor>, PcscError> {
 }
 
 /// SELECT of the FIDO applet on the card in `reader`: its version string.
-fn probe(ctx: &pcsc::Context, reader: &std::ffi::CStr) -> Option<String> {
+fn probe(ctx: &pcsc::Context, reader: &str) -> Option<String> {
+    let name = CString::new(reader).ok()?;
     let card = ctx
-        .connect(reader, pcsc::ShareMode::Shared, pcsc::Protocols::ANY)
+        .connect(&name, pcsc::ShareMode::Shared, pcsc::Protocols::ANY)
         .ok()?;
     let mut transport = PcscCard {
         card,
-        reader: reader.to_string_lossy().into_owned(),
+        reader: reader.to_owned(),
     };
     ctap_nfc::NfcSession::select(&mut transport)
         .ok()
@@ -236,7 +244,9 @@ pub fn diff(before: &[ReaderDescriptor], now: &[ReaderDescriptor]) -> Vec<Reader
 
 /// Watches the readers on a thread; events arrive on the receiver. The
 /// thread ends when the receiver is dropped. A stopped PC/SC service is
-/// seen as every reader gone, and its return as readers added.
+/// seen as every reader gone, and its return as readers added. A card is
+/// probed (SELECT) once, when it appears, never while it stays: a probe
+/// would reset the applet under another program's ceremony.
 pub fn watch() -> Receiver<ReaderEvent> {
     let (tx, rx) = channel();
     std::thread::spawn(move || {
@@ -246,10 +256,20 @@ pub fn watch() -> Receiver<ReaderEvent> {
             if ctx.as_ref().is_none_or(|c| c.is_valid().is_err()) {
                 ctx = context().ok();
             }
-            let now = ctx
+            let mut now = ctx
                 .as_ref()
-                .map(|c| list_with(c).unwrap_or_default())
+                .map(|c| states(c).unwrap_or_default())
                 .unwrap_or_default();
+            for r in now.iter_mut().filter(|r| r.card_present) {
+                let same = known
+                    .iter()
+                    .find(|k| k.reader == r.reader && k.card_present && k.atr == r.atr);
+                r.fido = match (same, ctx.as_ref()) {
+                    (Some(k), _) => k.fido.clone(),
+                    (None, Some(c)) => probe(c, &r.reader),
+                    (None, None) => None,
+                };
+            }
             for event in diff(&known, &now) {
                 if tx.send(event).is_err() {
                     return;

@@ -179,8 +179,8 @@ struct KeyArgs {
     /// prompt or KEYBENCH_PIN.
     #[arg(long, global = true)]
     pin: Option<String>,
-    /// Append every CTAPHID frame and CTAP2 message (secrets redacted) to
-    /// this file as JSON lines.
+    /// Append every CTAPHID frame or APDU and CTAP2 message (secrets
+    /// redacted) to this file as JSON lines.
     #[arg(long)]
     record: Option<std::path::PathBuf>,
     /// Print the traffic (secrets redacted) on standard error as it happens.
