@@ -189,23 +189,29 @@ impl<A: ApduTransport> NfcSession<A> {
         let first = match self.extended {
             ExtendedSupport::No => self.send_chained(request)?,
             ExtendedSupport::Yes => self.send_extended(request)?,
-            ExtendedSupport::Unknown => {
-                let r = self.send_extended(request)?;
-                // WRONG_LENGTH (or an unknown CLA/INS form) to an extended
-                // APDU: the reader or card lacks them; chain instead.
-                if matches!(
-                    r.sw,
-                    StatusWord::WRONG_LENGTH
-                        | StatusWord::INS_NOT_SUPPORTED
-                        | StatusWord::CLA_NOT_SUPPORTED
-                ) {
-                    self.extended = ExtendedSupport::No;
-                    self.send_chained(request)?
-                } else {
+            ExtendedSupport::Unknown => match self.send_extended(request) {
+                // WRONG_LENGTH (or an unknown CLA/INS form) from the card, or
+                // a transmit failure from a reader that cannot carry the
+                // extended form (some refuse it instead of passing it on):
+                // no extended APDUs here; chain instead. A card that is
+                // really gone fails the chained try as well.
+                Ok(r)
+                    if !matches!(
+                        r.sw,
+                        StatusWord::WRONG_LENGTH
+                            | StatusWord::INS_NOT_SUPPORTED
+                            | StatusWord::CLA_NOT_SUPPORTED
+                    ) =>
+                {
                     self.extended = ExtendedSupport::Yes;
                     r
                 }
-            }
+                Ok(_) | Err(NfcError::Transport(_)) => {
+                    self.extended = ExtendedSupport::No;
+                    self.send_chained(request)?
+                }
+                Err(e) => return Err(e),
+            },
         };
         let encoding = self.encoding();
         let (mut data, mut sw) = self.follow_chain(first, encoding)?;
@@ -529,6 +535,28 @@ mod tests {
         let mut s = NfcSession::select(Liar).unwrap();
         let err = run(&mut s, &[4], false).0.unwrap_err();
         assert_eq!(err.code(), "nfc_runaway");
+    }
+
+    /// A reader that fails every extended APDU at the transport level.
+    struct ShortReader(Card);
+
+    impl ApduTransport for ShortReader {
+        fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, NfcError> {
+            if command.len() > 5 && command[4] == 0 {
+                return Err(NfcError::Transport("SCARD_E_NOT_TRANSACTED".into()));
+            }
+            self.0.transmit(command)
+        }
+    }
+
+    #[test]
+    fn a_reader_refusing_extended_apdus_falls_back_to_chaining() {
+        let mut s = NfcSession::select(ShortReader(card(AppletOptions::default(), 0))).unwrap();
+        let req = request(1000);
+        assert_eq!(run(&mut s, &req, false).0.unwrap(), expected(&req));
+        assert_eq!(s.extended(), ExtendedSupport::No);
+        // Decided once: the next message goes short at once.
+        assert_eq!(run(&mut s, &[4], false).0.unwrap(), vec![0, 4]);
     }
 
     struct NotFido;

@@ -11,6 +11,7 @@ pub use ctap_nfc::AppletOptions;
 /// The largest response an extended APDU asks for (no reader limit).
 pub use ctap_nfc::apdu::EXTENDED_MAX_NE;
 use ctap_nfc::applet::{Applet, Poll, Processor};
+use ctap_nfc::client::{ApduTransport, NfcError};
 use ctap_nfc::vpcd::{self, VpcdError};
 use ctaphid::serve::RequestContext;
 use fido_wire::ctap2::StatusCode;
@@ -91,11 +92,30 @@ impl Processor for AuthenticatorWorker {
     }
 }
 
-/// The applet and the authenticator, as vpcd's card.
-struct FidoCard {
+/// The authenticator behind the FIDO applet: vpcd's card, or (as an
+/// [`ApduTransport`]) a card held right at the client, in process, the way
+/// `ctaphid::pipe` is for HID.
+pub struct FidoCard {
     applet: Applet,
     worker: AuthenticatorWorker,
     key: SharedAuthenticator,
+}
+
+impl FidoCard {
+    /// `key` as a card with the reader limits in `options`.
+    pub fn new(key: SharedAuthenticator, options: AppletOptions) -> Self {
+        FidoCard {
+            applet: Applet::new(options),
+            worker: AuthenticatorWorker::start(key.clone()),
+            key,
+        }
+    }
+}
+
+impl ApduTransport for FidoCard {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, NfcError> {
+        Ok(vpcd::Card::apdu(self, command))
+    }
 }
 
 impl vpcd::Card for FidoCard {
@@ -122,11 +142,7 @@ pub fn serve_vpcd(
     stop: Arc<AtomicBool>,
 ) -> Result<(), VpcdError> {
     let mut stream = vpcd::connect(reader)?;
-    let mut card = FidoCard {
-        applet: Applet::new(options),
-        worker: AuthenticatorWorker::start(key.clone()),
-        key,
-    };
+    let mut card = FidoCard::new(key, options);
     loop {
         vpcd::serve(stream, &vpcd::CONTACTLESS_ATR, &mut card, &stop)?;
         vpcd::Card::reset(&mut card);
@@ -147,31 +163,21 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
     use crate::{Authenticator, Config};
-    use ctap_nfc::client::{ApduTransport, Exchange, NfcError, NfcSession};
+    use ctap_nfc::client::{Exchange, NfcSession};
     use fido_wire::ctap2::GetInfo;
-
-    /// The applet and the real authenticator in process, as a "reader".
-    struct InProcess(FidoCard);
-
-    impl ApduTransport for InProcess {
-        fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, NfcError> {
-            Ok(vpcd::Card::apdu(&mut self.0, command))
-        }
-    }
 
     #[test]
     fn get_info_through_the_applet_on_a_short_only_reader() {
         let key = SharedAuthenticator::new(Authenticator::new(Config::default()).unwrap());
-        let card = FidoCard {
-            applet: Applet::new(AppletOptions {
+        let card = FidoCard::new(
+            key,
+            AppletOptions {
                 short_only: true,
                 max_response: 64,
                 ..AppletOptions::default()
-            }),
-            worker: AuthenticatorWorker::start(key.clone()),
-            key,
-        };
-        let mut session = NfcSession::select(InProcess(card)).unwrap();
+            },
+        );
+        let mut session = NfcSession::select(card).unwrap();
         let mut on_update = |_| {};
         let answer = session
             .cbor(
