@@ -107,7 +107,36 @@ fn show<V: serde::Serialize + std::fmt::Display>(view: &V, json: bool) -> Result
 
 /// `keybench info`.
 pub fn info(device: &mut AnyDevice, json: bool) -> Result<()> {
-    show(&ops::info(device)?, json)
+    let view = ops::info(device)?;
+    if !json {
+        println!(
+            "{:<20}{}",
+            "connected over:",
+            describe_link(&device.link_info())
+        );
+    }
+    show(&view, json)
+}
+
+/// The transport a key was reached over, for people.
+fn describe_link(link: &ctap_client::LinkInfo) -> String {
+    match link {
+        ctap_client::LinkInfo::Hid { device_version, .. } => format!(
+            "usb (CTAPHID, device version {}.{}.{})",
+            device_version.0, device_version.1, device_version.2
+        ),
+        ctap_client::LinkInfo::Nfc {
+            applet_version,
+            extended_apdus,
+        } => format!(
+            "nfc (PC/SC, FIDO applet {applet_version}, {})",
+            match extended_apdus {
+                Some(true) => "extended APDUs",
+                Some(false) => "short APDUs with chaining",
+                None => "APDU length not probed yet",
+            }
+        ),
+    }
 }
 
 /// The PIN: `--pin`, else KEYBENCH_PIN, else asked on the terminal.
