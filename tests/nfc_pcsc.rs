@@ -6,7 +6,8 @@
 //! its Fido2Server, on a reader with extended APDUs and on one limited to
 //! short APDUs (command and response chaining); Keybench's CLI does the
 //! same through its PC/SC transport against python-fido2's Fido2Server, and
-//! its traffic record shows the chained APDUs of an ML-DSA-87 registration.
+//! its traffic record shows the chained APDUs of an ML-DSA-87 registration;
+//! `keybench devices --watch` reports a card put on a reader and taken off.
 //!
 //! Needs pcscd and vsmartcard-vpcd (Debian packages) and a Python with
 //! `fido2==2.2.1` and pyscard in `KEYBENCH_PYTHON`; `scripts/test` provides
@@ -394,4 +395,69 @@ fn keybench_client_over_pcsc_satisfies_python_fido2_server() {
     for h in headers.iter().take(12) {
         println!("  {h}");
     }
+}
+
+/// Hot-plug: `keybench devices --watch --json` reports the readers, a FIDO
+/// card put on one (with its applet version) and taken off again.
+#[test]
+fn the_watcher_reports_readers_and_cards_coming_and_going() {
+    let Some((service, _python)) = setup() else {
+        return;
+    };
+    /// The watcher runs until killed: on success and on a failed assertion.
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut watcher = KillOnDrop(
+        Command::new(keybench_binary())
+            .args(["devices", "--watch", "--json"])
+            .env("PCSCLITE_CSOCK_NAME", service.socket())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let (tx, rx) = std::sync::mpsc::channel::<serde_json::Value>();
+    let out = std::io::BufReader::new(watcher.0.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in out.lines() {
+            let Ok(line) = line else { break };
+            if tx.send(serde_json::from_str(&line).unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let name = service.reader_name(0);
+    let wait_for = |event: &str| -> serde_json::Value {
+        let end = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = end.saturating_duration_since(std::time::Instant::now());
+            let e = rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no {event} event for {name} within 20 s"));
+            if e["event"] == event && e["reader"] == name {
+                return e;
+            }
+        }
+    };
+    wait_for("readerAdded");
+    let card = {
+        let key = SharedAuthenticator::new(Authenticator::new(Config::default()).unwrap());
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let reader = service.card_address(0);
+        std::thread::spawn(move || serve_vpcd(reader, key, AppletOptions::default(), s));
+        Card { stop }
+    };
+    let inserted = wait_for("cardInserted");
+    assert_eq!(inserted["fido"], "FIDO_2_0");
+    assert_eq!(inserted["atr"], "3b80800101");
+    drop(card);
+    let removed = wait_for("cardRemoved");
+    assert_eq!(removed["reader"], name);
 }
