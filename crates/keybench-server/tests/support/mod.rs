@@ -6,7 +6,6 @@
 
 use ctap_client::webauthn::{self, ClientContext};
 use ctap_client::{Device, Recorder};
-use ctaphid::transport::PipeEnd;
 use keybench_server::ServerConfig;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
