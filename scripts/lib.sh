@@ -62,8 +62,9 @@ require_rust() {
 }
 
 # Debian packages every build needs (a C compiler for aws-lc-sys and
-# PQClean's ML-DSA).
-BUILD_PACKAGES=(build-essential pkg-config)
+# PQClean's ML-DSA; pcsc-lite's headers and library for the PC/SC reader
+# support of the client).
+BUILD_PACKAGES=(build-essential pkg-config libpcsclite-dev)
 # Debian packages the desktop app (src-tauri, a workspace member, so part of
 # a plain `cargo build`) needs: WebKitGTK 4.1 and what Tauri links against.
 DESKTOP_PACKAGES=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev)
@@ -74,8 +75,11 @@ DESKTOP_PACKAGES=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-de
 # a NodeSource nodejs bundles npm and conflicts with Debian's npm package).
 # The desktop end-to-end test (on by default in scripts/test) also uses Xvfb,
 # dbus-x11, WebKitWebDriver and ImageMagick; they are small next to WebKitGTK,
-# so they are always set up.
-TEST_PACKAGES=(python3 python3-venv gnome-keyring dbus chromium xvfb xauth dbus-x11 webkit2gtk-driver imagemagick)
+# so they are always set up. pcscd and vsmartcard-vpcd (a virtual reader
+# driver) let the NFC tests run a private PC/SC service with the virtual key
+# as a contactless card; swig builds pyscard (python-fido2's PC/SC transport)
+# where no wheel fits.
+TEST_PACKAGES=(python3 python3-venv gnome-keyring dbus chromium xvfb xauth dbus-x11 webkit2gtk-driver imagemagick pcscd vsmartcard-vpcd swig)
 
 # setup_platform "cargo args for the help text" PKG... : checks the platform
 # and installs the listed Debian packages where it can.

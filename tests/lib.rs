@@ -9,3 +9,6 @@ pub fn workspace_root() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_default()
 }
+
+pub mod pcsc_service;
+pub mod process;

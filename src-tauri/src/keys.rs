@@ -50,9 +50,9 @@ pub mod events {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyEntry {
-    /// What the other commands take: `hid:PATH` or `udp:HOST:PORT`.
+    /// What the other commands take: `hid:PATH`, `pcsc:READER` or `udp:HOST:PORT`.
     pub id: String,
-    /// "usb" or "virtual".
+    /// "usb", "nfc" (a FIDO card on a PC/SC reader) or "virtual".
     pub kind: &'static str,
     /// For people.
     pub label: String,
@@ -73,6 +73,8 @@ pub struct KeyEntry {
 #[derive(Default)]
 struct Inner {
     usb: Vec<KeyEntry>,
+    /// FIDO cards on smart-card / NFC readers.
+    nfc: Vec<KeyEntry>,
     usb_error: Option<String>,
     virtual_keys: BTreeMap<String, VirtualKey>,
     busy: HashSet<String>,
@@ -187,7 +189,42 @@ impl Keys {
             }
         });
         self.start_usb_watch();
+        self.start_pcsc_watch();
     }
+
+    /// Follows smart-card and NFC readers: a FIDO card put on a reader is
+    /// listed, taken off it is removed.
+    #[cfg(feature = "pcsc")]
+    fn start_pcsc_watch(self: &Arc<Self>) {
+        use ctap_client::pcsc::{self, ReaderEvent};
+        let rx = pcsc::watch();
+        let keys = Arc::downgrade(self);
+        std::thread::spawn(move || {
+            for event in rx {
+                let Some(keys) = keys.upgrade() else { return };
+                {
+                    let mut inner = keys.lock();
+                    match event {
+                        ReaderEvent::ReaderAdded(r) | ReaderEvent::CardInserted(r) => {
+                            let entry = nfc_entry(&r);
+                            inner.nfc.retain(|e| e.id != entry.id);
+                            if r.fido.is_some() {
+                                inner.nfc.push(entry);
+                            }
+                        }
+                        ReaderEvent::ReaderRemoved(r) | ReaderEvent::CardRemoved(r) => {
+                            let id = format!("pcsc:{}", r.reader);
+                            inner.nfc.retain(|e| e.id != id);
+                        }
+                    }
+                }
+                keys.keys_changed();
+            }
+        });
+    }
+
+    #[cfg(not(feature = "pcsc"))]
+    fn start_pcsc_watch(self: &Arc<Self>) {}
 
     #[cfg(feature = "hidapi")]
     fn start_usb_watch(self: &Arc<Self>) {
@@ -234,6 +271,7 @@ impl Keys {
             .usb
             .iter()
             .cloned()
+            .chain(inner.nfc.iter().cloned())
             .chain(inner.virtual_keys.values().map(|v| v.entry.clone()))
             .collect()
     }
@@ -300,11 +338,13 @@ impl Keys {
     ) -> Result<(BusyGuard<'_>, AnyDevice), CommandError> {
         let listed = {
             let inner = self.lock();
-            inner.usb.iter().any(|e| e.id == id) || inner.virtual_keys.contains_key(id)
+            inner.usb.iter().any(|e| e.id == id)
+                || inner.nfc.iter().any(|e| e.id == id)
+                || inner.virtual_keys.contains_key(id)
         };
         if !listed {
             return Err(CommandError::new(
-                if id.starts_with("udp:") || id.starts_with("hid:") {
+                if id.starts_with("udp:") || id.starts_with("hid:") || id.starts_with("pcsc:") {
                     "unknown_key"
                 } else {
                     "bad_key_id"
@@ -313,6 +353,10 @@ impl Keys {
             ));
         }
         let guard = self.claim(id)?;
+        if let Some(reader) = id.strip_prefix("pcsc:") {
+            let device = key_ops::open::open_pcsc(reader, self.recorder.clone())?;
+            return Ok((guard, device));
+        }
         let transport: Box<dyn ReportTransport> = if let Some(addr) = id.strip_prefix("udp:") {
             let addr = addr.parse().map_err(|_| {
                 CommandError::new("bad_key_id", format!("{id:?}: expected udp:HOST:PORT"))
@@ -537,6 +581,19 @@ impl Keys {
         for (_, key) in keys {
             key.stop();
         }
+    }
+}
+
+#[cfg(feature = "pcsc")]
+fn nfc_entry(r: &ctap_client::pcsc::ReaderDescriptor) -> KeyEntry {
+    KeyEntry {
+        id: format!("pcsc:{}", r.reader),
+        kind: "nfc",
+        label: format!("FIDO card on {}", r.reader),
+        vendor_id: None,
+        product_id: None,
+        algorithms: Vec::new(),
+        presence: None,
     }
 }
 

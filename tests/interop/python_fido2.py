@@ -7,6 +7,10 @@ PackedAttestation verifies the self-attestation signatures.
 
 Usage: python_fido2.py HOST PORT   (prints one JSON line per algorithm)
        python_fido2.py /dev/hidrawN   (the same over a real HID device)
+       python_fido2.py pcsc READER [ext]   (the same over PC/SC with
+           python-fido2's CtapPcscDevice and pyscard: the first reader whose
+           name contains READER; short APDUs with command chaining, or
+           extended APDUs with "ext"; each line also counts the APDUs)
 """
 
 import json
@@ -46,7 +50,49 @@ class UdpConnection(CtapHidConnection):
         self.sock.close()
 
 
+class ApduCounter:
+    """Counts the APDUs python-fido2 exchanges and their bytes on the wire."""
+
+    def __init__(self, device):
+        self.reset()
+        inner = device.apdu_exchange
+
+        def counted(apdu, protocol=None):
+            resp, sw1, sw2 = inner(apdu, protocol)
+            self.apdus += 1
+            self.chained += bool(apdu[0] & 0x10)
+            self.get_responses += apdu[1] == 0xC0
+            self.bytes_out += len(apdu)
+            self.bytes_in += len(resp) + 2
+            return resp, sw1, sw2
+
+        device.apdu_exchange = counted
+
+    def reset(self):
+        self.apdus = self.chained = self.get_responses = self.bytes_out = self.bytes_in = 0
+
+    def take(self):
+        out = {
+            "apdus": self.apdus,
+            "chained_commands": self.chained,
+            "get_responses": self.get_responses,
+            "bytes_out": self.bytes_out,
+            "bytes_in": self.bytes_in,
+        }
+        self.reset()
+        return out
+
+
 def open_device():
+    if sys.argv[1] == "pcsc":
+        from fido2.pcsc import CtapPcscDevice
+
+        devices = list(CtapPcscDevice.list_devices(sys.argv[2]))
+        if not devices:
+            sys.exit(f"no FIDO card on a reader named like {sys.argv[2]!r}")
+        device = devices[0]
+        device.use_ext_apdu = len(sys.argv) > 3 and sys.argv[3] == "ext"
+        return device
     if len(sys.argv) == 2:
         from fido2.hid.linux import get_descriptor, open_connection
 
@@ -59,12 +105,16 @@ def open_device():
 
 def main():
     device = open_device()
+    counter = ApduCounter(device) if sys.argv[1] == "pcsc" else None
     info = Ctap2(device).get_info()
     print(json.dumps({"getInfo": {"versions": info.versions, "algorithms": [a["alg"] for a in info.algorithms], "max_msg_size": info.max_msg_size}}), flush=True)
 
     rp = PublicKeyCredentialRpEntity(id="example.org", name="Example")
+    credentials = []
     client = Fido2Client(device, DefaultClientDataCollector("https://example.org"), UserInteraction())
     for alg in (-7, -8, -48, -49, -50):
+        if counter:
+            counter.reset()
         server = Fido2Server(rp)
         server.allowed_algorithms = [PublicKeyCredentialParameters(type=PublicKeyCredentialType.PUBLIC_KEY, alg=alg)]
         user = PublicKeyCredentialUserEntity(id=f"user{alg}".encode(), name="alice", display_name="Alice")
@@ -74,15 +124,21 @@ def main():
         registration = client.make_credential(options.public_key)
         auth_data = server.register_complete(state, registration)
         credential = auth_data.credential_data
+        credentials.append(credential)
 
         att = registration.response.attestation_object
         client_data_hash = registration.response.client_data.hash
         PackedAttestation().verify(att.att_stmt, att.auth_data, client_data_hash)
 
+        wire = {"registration_wire": counter.take()} if counter else {}
+
         options, state = server.authenticate_begin([credential], user_verification=UserVerificationRequirement.DISCOURAGED)
         assertion = client.get_assertion(options.public_key).get_response(0)
         server.authenticate_complete(state, [credential], assertion)
+        if counter:
+            wire["authentication_wire"] = counter.take()
         print(json.dumps({
+            **wire,
             "alg": alg,
             "fmt": att.fmt,
             "public_key_alg": credential.public_key[3],
@@ -90,6 +146,16 @@ def main():
             "sign_count": assertion.response.authenticator_data.counter,
             "verified": True,
         }), flush=True)
+
+    if counter:
+        # One assertion allowing all five credentials: a request over 255
+        # bytes, so short APDUs carry it as an ISO 7816-4 command chain.
+        server = Fido2Server(rp)
+        options, state = server.authenticate_begin(credentials, user_verification=UserVerificationRequirement.DISCOURAGED)
+        counter.reset()
+        assertion = client.get_assertion(options.public_key).get_response(0)
+        server.authenticate_complete(state, credentials, assertion)
+        print(json.dumps({"allow_list": len(credentials), "verified": True, "authentication_wire": counter.take()}), flush=True)
 
 
 if __name__ == "__main__":

@@ -73,12 +73,12 @@ export async function render(root, { alive } = { alive: () => true }) {
     mount(keyList, table(['', 'Key', 'Kind', 'Address', ''], state.keys.map((k) => h('tr', { dataset: { keyId: k.id } },
       h('td', {}, h('input', { type: 'radio', name: 'key', value: k.id, checked: k.id === state.selected, 'aria-label': `Use ${k.label}`, onchange: () => setSelected(k.id) })),
       h('td', {}, k.label, k.algorithms ? h('div', { class: 'muted' }, `presence: ${k.presence}`) : null),
-      h('td', {}, badge(k.kind === 'virtual' ? 'virtual' : 'USB', k.kind === 'virtual' ? '' : 'ok')),
-      h('td', {}, short(k.id.replace(/^(hid|udp):/, ''), 24)),
+      h('td', {}, badge({ virtual: 'virtual', nfc: 'NFC' }[k.kind] || 'USB', k.kind === 'virtual' ? '' : 'ok')),
+      h('td', {}, short(k.id.replace(/^(hid|udp|pcsc):/, ''), 24)),
       h('td', {}, k.kind === 'virtual'
         ? h('button', { type: 'button', class: 'small secondary', onclick: () => guarded(selectedOut, () => invoke('virtual_key_stop', { key: k.id })) }, 'Stop')
         : null))),
-    { caption: 'Keys', empty: 'No key yet. Plug in a FIDO2 security key (it appears here within a second), or start a virtual key below.' }));
+    { caption: 'Keys', empty: 'No key yet. Plug in a FIDO2 security key or put one on a smart-card/NFC reader (it appears here within a second), or start a virtual key below.' }));
   };
 
   // ---- live feeds ---------------------------------------------------------
@@ -398,20 +398,21 @@ function trafficView() {
       case 'frame': return `${dir} ${e.cid} ${e.header}${e.bytes ? ` ${e.bytes.slice(0, 48)}…` : ' (redacted)'}`;
       case 'request': return `${dir} ${e.command} (${e.length} bytes) ${e.detail}`;
       case 'response': return `${dir} ${e.command} ${e.status} (${e.length} bytes) ${e.detail}`;
+      case 'apdu': return `${dir} APDU ${e.header}${e.bytes ? ` ${e.bytes.slice(0, 48)}…` : ' (redacted)'}`;
       case 'keepalive': return `${dir} KEEPALIVE ${e.status}`;
       default: return `${dir} ${JSON.stringify(e)}`;
     }
   };
   const el = h('div', {},
-    h('p', {}, 'Every CTAPHID frame and every decoded CTAP2 request and response of this app\'s client, live. PINs, tokens and pinUvAuthParams never appear (frames carrying them are shown without their bytes).'),
+    h('p', {}, 'Every CTAPHID frame or APDU and every decoded CTAP2 request and response of this app\'s client, live. PINs, tokens and pinUvAuthParams never appear (frames carrying them are shown without their bytes).'),
     h('div', { class: 'actions' },
-      h('label', { class: 'check' }, frames, ' Show 64-byte frames'),
+      h('label', { class: 'check' }, frames, ' Show frames and APDUs'),
       h('button', { type: 'button', class: 'small secondary', onclick: () => { mount(list); count = 0; } }, 'Clear')),
     h('div', { class: 'table-wrap', style: 'max-height: 22rem; overflow: auto' }, list));
   return {
     el,
     add(e) {
-      if (e.type === 'frame' && !frames.checked) return;
+      if ((e.type === 'frame' || e.type === 'apdu') && !frames.checked) return;
       const text = describe(e);
       list.append(h('li', { class: e.type, title: text }, `${(e.at_ms / 1000).toFixed(3)} s  ${text.length > 400 ? `${text.slice(0, 400)}…` : text}`));
       if (++count > MAX_TRAFFIC_ROWS) { list.firstChild.remove(); count -= 1; }

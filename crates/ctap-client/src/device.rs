@@ -1,13 +1,15 @@
-//! One FIDO2 key behind a CTAPHID channel: getInfo read once at open, and
-//! the CTAP 2.1 commands (§6) as typed calls. Every request is checked
+//! One FIDO2 key behind a [`Link`] (CTAPHID, or the FIDO applet over
+//! PC/SC): getInfo read once at open, and the CTAP 2.1 commands (§6) as
+//! typed calls, the same for every transport. Every request is checked
 //! against the key's maxMsgSize before it is sent, and every exchange is
 //! reported to the traffic recorder when one is attached.
 
 use crate::error::CtapError;
+use crate::link::{HidLink, Link, LinkInfo};
 use crate::meter::ExchangeMetrics;
-use crate::recorder::{Direction, EventKind, Recorder, RecordingTransport};
+use crate::recorder::{Direction, EventKind, Recorder};
 use crate::redact;
-use ctaphid::{ClientConfig, HidChannel, InitInfo, ReportTransport, Transaction};
+use ctaphid::{ReportTransport, Transaction};
 use fido_wire::cbor::{self, Value};
 use fido_wire::ctap2::{
     GetAssertionRequest, GetAssertionResponse, GetInfo, MakeCredentialRequest,
@@ -36,8 +38,8 @@ pub fn command_name(cmd: u8) -> &'static str {
 }
 
 /// A key, opened.
-pub struct Device<T: ReportTransport> {
-    channel: HidChannel<RecordingTransport<T>>,
+pub struct Device {
+    link: Box<dyn Link>,
     info: GetInfo,
     recorder: Recorder,
     /// The last getAssertion asked for secret outputs, so the
@@ -52,15 +54,21 @@ pub struct Device<T: ReportTransport> {
 /// How many measured exchanges a device keeps.
 const KEPT_EXCHANGES: usize = 16;
 
-impl<T: ReportTransport> Device<T> {
-    /// Allocates a channel (INIT) and reads getInfo.
-    pub fn open(transport: T, recorder: Recorder) -> Result<Self, CtapError> {
-        let channel = HidChannel::open(
-            RecordingTransport::new(transport, recorder.clone()),
-            ClientConfig::default(),
-        )?;
+impl Device {
+    /// A key speaking CTAPHID on `transport`: allocates a channel (INIT)
+    /// and reads getInfo.
+    pub fn open<T: ReportTransport + 'static>(
+        transport: T,
+        recorder: Recorder,
+    ) -> Result<Self, CtapError> {
+        let link = HidLink::open(transport, recorder.clone())?;
+        Self::open_link(Box::new(link), recorder)
+    }
+
+    /// A key on any link (an NFC card's applet, a CTAPHID channel): reads getInfo.
+    pub fn open_link(link: Box<dyn Link>, recorder: Recorder) -> Result<Self, CtapError> {
         let mut device = Device {
-            channel,
+            link,
             info: GetInfo::default(),
             recorder,
             after_secret_assertion: false,
@@ -76,9 +84,10 @@ impl<T: ReportTransport> Device<T> {
         &self.info
     }
 
-    /// The CTAPHID INIT answer: channel, versions, capabilities.
-    pub fn hid_info(&self) -> InitInfo {
-        self.channel.info()
+    /// The transport under the key: CTAPHID's INIT answer, or the NFC
+    /// applet's version and the reader's APDU forms.
+    pub fn link_info(&self) -> LinkInfo {
+        self.link.info()
     }
 
     /// The recorder this device reports to.
@@ -87,14 +96,10 @@ impl<T: ReportTransport> Device<T> {
     }
 
     /// What the CTAP2 exchanges since the last call cost, oldest first
-    /// (the latest few; exchanges that got no answer are not kept).
+    /// (the latest few; exchanges that got no answer are not kept; links
+    /// that do not measure keep none).
     pub fn take_exchanges(&mut self) -> Vec<ExchangeMetrics> {
         self.exchanges.drain(..).collect()
-    }
-
-    /// The channel, for CTAPHID-level calls (ping, wink, lock).
-    pub fn channel(&mut self) -> &mut HidChannel<RecordingTransport<T>> {
-        &mut self.channel
     }
 
     /// Sends one CTAP2 command and returns its response body. The recorder
@@ -132,15 +137,10 @@ impl<T: ReportTransport> Device<T> {
                     .unwrap_or_default(),
             },
         );
-        self.channel.transport_mut().redact_frames(secret_frames);
-        self.channel.transport_mut().meter().begin();
-        let result = self.channel.cbor(&request, tx);
-        self.channel.transport_mut().redact_frames(false);
-        let metrics = self.channel.transport_mut().meter().finish(
-            cmd,
-            request.len(),
-            result.as_ref().map_or(0, Vec::len),
-        );
+        let result = self.link.cbor(&request, tx, secret_frames);
+        let metrics =
+            self.link
+                .exchange_metrics(cmd, request.len(), result.as_ref().map_or(0, Vec::len));
         let response = result?;
         if let Some(m) = metrics {
             if self.exchanges.len() == KEPT_EXCHANGES {
@@ -254,13 +254,9 @@ impl<T: ReportTransport> Device<T> {
         Ok(())
     }
 
-    /// CTAPHID_WINK: makes the key blink.
+    /// CTAPHID_WINK: makes the key blink (USB keys that offer it).
     pub fn wink(&mut self) -> Result<(), CtapError> {
-        if self.channel.info().capabilities & ctaphid::client::capability::WINK == 0 {
-            return Err(CtapError::Unsupported("CTAPHID_WINK"));
-        }
-        self.channel.wink(self.timeout)?;
-        Ok(())
+        self.link.wink(self.timeout)
     }
 
     /// Encodes a value the way requests are (for callers that build

@@ -12,6 +12,9 @@ pub enum CtapError {
     /// The CTAPHID exchange failed (transport, framing, timeout, cancel).
     #[error(transparent)]
     Hid(#[from] HidError),
+    /// The NFC / smart-card exchange failed (reader, APDU, timeout, cancel).
+    #[error(transparent)]
+    Nfc(#[from] ctap_nfc::NfcError),
     /// The authenticator answered with an error status.
     #[error("{command}: the key answered {status}{}", status.advice().map(|a| format!(" — {a}")).unwrap_or_default())]
     Status {

@@ -16,7 +16,7 @@ use crate::pin::PinToken;
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use ctaphid::{ReportTransport, Transaction};
+use ctaphid::Transaction;
 use fido_wire::cbor::{self, DecodeOptions, Limits, Value};
 use fido_wire::ctap2::{
     LARGE_BLOB_HASH_LEN, LargeBlobEntry, LargeBlobsRequest, LargeBlobsResponse, command,
@@ -267,7 +267,7 @@ fn serialize(array: &[u8]) -> Vec<u8> {
     out
 }
 
-impl<T: ReportTransport> Device<T> {
+impl Device {
     fn large_blob_limits(&self) -> Result<(usize, usize), CtapError> {
         if self.info().option("largeBlobs") != Some(true) {
             return Err(LargeBlobError::Unsupported.into());

@@ -1,8 +1,10 @@
 //! A CTAP 2.1 client for FIDO2 security keys, classical and post-quantum.
 //!
-//! [`Device`] is one key behind a CTAPHID channel (the `ctaphid` crate, the
-//! same framing the virtual key answers with) over any report transport:
-//! hidapi for USB keys ([`hid`]), UDP or in-process pipes for virtual keys.
+//! [`Device`] is one key behind a [`Link`]: a CTAPHID channel (the `ctaphid`
+//! crate, the same framing the virtual key answers with) over any report
+//! transport — hidapi for USB keys (`hid`), UDP or in-process pipes for
+//! virtual keys — or the FIDO applet of a smart card ([`nfc`], over PC/SC
+//! readers with `pcsc`), so every command below works on every transport.
 //! Modules: `device` (getInfo, makeCredential, getAssertion,
 //! getNextAssertion, reset, selection, wink; maxMsgSize enforced before
 //! sending), `pin` (clientPIN protocols 1 and 2, [`PinToken`]), `manage`
@@ -25,8 +27,12 @@ mod error;
 #[cfg(feature = "hidapi")]
 pub mod hid;
 mod large_blobs;
+pub mod link;
 mod manage;
 pub mod meter;
+pub mod nfc;
+#[cfg(feature = "pcsc")]
+pub mod pcsc;
 mod pin;
 pub mod recorder;
 pub mod redact;
@@ -35,6 +41,7 @@ pub mod webauthn;
 pub use device::{Device, command_name};
 pub use error::CtapError;
 pub use large_blobs::{LargeBlobArray, LargeBlobError, MAX_BLOB_SIZE};
+pub use link::{HidLink, Link, LinkInfo};
 pub use manage::{CredentialsMetadata, StoredCredential};
 pub use meter::ExchangeMetrics;
 pub use pin::{PinRetries, PinToken};

@@ -4,7 +4,7 @@
 use crate::device::Device;
 use crate::error::CtapError;
 use crate::pin::PinToken;
-use ctaphid::{ReportTransport, Transaction};
+use ctaphid::Transaction;
 use fido_wire::cbor::Value;
 use fido_wire::cose::CoseKey;
 use fido_wire::ctap2::{
@@ -38,7 +38,7 @@ pub struct CredentialsMetadata {
     pub remaining: u64,
 }
 
-impl<T: ReportTransport> Device<T> {
+impl Device {
     fn cred_mgmt_command(&self) -> Result<u8, CtapError> {
         if self.info().option("credMgmt") == Some(true) {
             Ok(command::CREDENTIAL_MANAGEMENT)

@@ -5,7 +5,7 @@
 
 use crate::device::Device;
 use crate::error::CtapError;
-use ctaphid::{ReportTransport, Transaction};
+use ctaphid::Transaction;
 use fido_wire::cbor::Value;
 use fido_wire::ctap2::{
     ClientPinRequest, ClientPinResponse, Encrypted, Permissions, PinSubCommand, PinUvAuthParam,
@@ -56,7 +56,7 @@ fn missing(what: &'static str, key: i64, name: &'static str) -> CtapError {
     }
 }
 
-impl<T: ReportTransport> Device<T> {
+impl Device {
     /// The PIN/UV auth protocol to use: the key's first that we support.
     pub fn pin_protocol(&self) -> Result<Protocol, CtapError> {
         let listed = &self.info().pin_uv_auth_protocols;

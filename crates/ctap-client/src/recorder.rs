@@ -1,4 +1,4 @@
-//! The traffic recorder: every CTAPHID frame and every decoded CTAP2
+//! The traffic recorder: every CTAPHID frame or APDU and every decoded CTAP2
 //! request and response as structured events, for a live UI view (subscribe)
 //! and a file (JSON lines).
 //!
@@ -61,7 +61,17 @@ pub enum EventKind {
         /// Its members (secrets redacted).
         detail: String,
     },
-    /// A KEEPALIVE status.
+    /// One APDU of an NFC or smart-card key (command or response).
+    Apdu {
+        /// Decoded header: "NFCCTAP_MSG chained short CLA=90 P1=80 P2=00
+        /// Lc=255" or "SW=6100 (MORE_DATA) 256 bytes".
+        header: String,
+        /// Its length in bytes.
+        length: usize,
+        /// The bytes in hex, or `None` when redacted.
+        bytes: Option<String>,
+    },
+    /// A KEEPALIVE status (or an NFC status update).
     Keepalive {
         /// "processing" or "up-needed".
         status: String,
@@ -222,6 +232,35 @@ impl Recorder {
         };
         let bytes = (!redact).then(|| report.iter().map(|b| format!("{b:02x}")).collect());
         self.record(direction, EventKind::Frame { cid, header, bytes });
+    }
+}
+
+impl Recorder {
+    /// Records a KEEPALIVE (or NFC status update).
+    pub(crate) fn keepalive(&self, status: KeepaliveStatus) {
+        self.record(
+            Direction::In,
+            EventKind::Keepalive {
+                status: keepalive_name(status).into(),
+            },
+        );
+    }
+
+    /// Records one APDU, decoded, with its bytes unless `redact`.
+    pub(crate) fn apdu(&self, direction: Direction, raw: &[u8], redact: bool) {
+        let header = match direction {
+            Direction::Out => ctap_nfc::apdu::describe_command(raw),
+            Direction::In => ctap_nfc::apdu::describe_response(raw),
+        };
+        let bytes = (!redact).then(|| raw.iter().map(|b| format!("{b:02x}")).collect());
+        self.record(
+            direction,
+            EventKind::Apdu {
+                header,
+                length: raw.len(),
+                bytes,
+            },
+        );
     }
 }
 

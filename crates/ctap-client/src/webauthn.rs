@@ -8,7 +8,7 @@ use crate::device::Device;
 use crate::error::CtapError;
 use crate::pin::PinToken;
 use aws_lc_rs::digest::{SHA256, digest};
-use ctaphid::{CancelToken, KeepaliveStatus, ReportTransport, Transaction};
+use ctaphid::{CancelToken, KeepaliveStatus, Transaction};
 use fido_wire::cbor::{self, Value};
 use fido_wire::cose::{CoseAlgorithm, CoseKey, KeyParams};
 use fido_wire::ctap2::{
@@ -136,8 +136,8 @@ fn sha256(data: &[u8]) -> Vec<u8> {
 
 /// Whether the ceremony needs a pinUvAuthToken, given the RP's wish and
 /// what the key demands (CTAP 2.1 §6.1.2 steps 5–6, WebAuthn §6.2.2).
-fn needs_token<T: ReportTransport>(
-    device: &Device<T>,
+fn needs_token(
+    device: &Device,
     uv: &UserVerificationRequirement,
     discoverable_registration: Option<bool>,
 ) -> Result<bool, CtapError> {
@@ -162,8 +162,8 @@ fn needs_token<T: ReportTransport>(
     Ok(pin_set && (wanted || key_demands || always_uv))
 }
 
-fn token<T: ReportTransport>(
-    device: &mut Device<T>,
+fn token(
+    device: &mut Device,
     ctx: &ClientContext<'_>,
     permission: u64,
     rp_id: &str,
@@ -230,8 +230,8 @@ const PROTECTION_POLICIES: [&str; 3] = [
 ];
 
 /// Runs a registration: `navigator.credentials.create()` on one key.
-pub fn register<T: ReportTransport>(
-    device: &mut Device<T>,
+pub fn register(
+    device: &mut Device,
     options: &CreationOptionsJson,
     ctx: &mut ClientContext<'_>,
 ) -> Result<RegistrationResponseJson, CtapError> {
@@ -427,8 +427,8 @@ struct HmacSecretRequest {
     prf: bool,
 }
 
-fn hmac_secret_input<T: ReportTransport>(
-    device: &mut Device<T>,
+fn hmac_secret_input(
+    device: &mut Device,
     salts: &[Vec<u8>],
     prf: bool,
 ) -> Result<(Value, HmacSecretRequest), CtapError> {
@@ -455,7 +455,7 @@ fn hmac_secret_input<T: ReportTransport>(
     ))
 }
 
-fn has_ext<T: ReportTransport>(device: &Device<T>, name: &str) -> bool {
+fn has_ext(device: &Device, name: &str) -> bool {
     device.info().extensions.iter().any(|e| e == name)
 }
 
@@ -504,8 +504,8 @@ fn json_bytes(v: &Json, what: &str) -> Result<Vec<u8>, CtapError> {
 /// Runs an authentication: `navigator.credentials.get()` on one key. With
 /// several discoverable credentials the most recent one answers (the CLI
 /// and UI list the others through credential management).
-pub fn authenticate<T: ReportTransport>(
-    device: &mut Device<T>,
+pub fn authenticate(
+    device: &mut Device,
     options: &RequestOptionsJson,
     ctx: &mut ClientContext<'_>,
 ) -> Result<AuthenticationResponseJson, CtapError> {
@@ -517,7 +517,7 @@ pub fn authenticate<T: ReportTransport>(
         .clone()
         .unwrap_or(UserVerificationRequirement::Preferred);
     let inputs = options.extensions.clone().unwrap_or_default();
-    let has = |device: &Device<T>, name: &str| device.info().extensions.iter().any(|e| e == name);
+    let has = |device: &Device, name: &str| device.info().extensions.iter().any(|e| e == name);
 
     let mut ext: Vec<(Value, Value)> = Vec::new();
     let mut hmac = None;

@@ -62,7 +62,7 @@ impl ReportTransport for Tap {
 }
 
 struct Key {
-    device: Device<Tap>,
+    device: Device,
     wire: Wire,
     _stop: Arc<AtomicBool>,
 }

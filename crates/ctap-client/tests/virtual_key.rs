@@ -13,7 +13,6 @@
 
 use ctap_client::webauthn::{self, ClientContext};
 use ctap_client::{CtapError, Device, Recorder};
-use ctaphid::transport::PipeEnd;
 use ctaphid::{CancelToken, ClientError, KeepaliveStatus, Transaction, pipe};
 use fido_wire::cbor::Value;
 use fido_wire::cose::{CoseAlgorithm, CoseKey, KeyParams};
@@ -37,7 +36,7 @@ use virtual_authenticator::{
 const ORIGIN: &str = "https://example.org";
 
 struct Key {
-    device: Device<PipeEnd>,
+    device: Device,
     authenticator: SharedAuthenticator,
     _stop: Arc<AtomicBool>,
 }
@@ -362,7 +361,7 @@ fn pin_set_change_retries_and_the_power_cycle_rule() {
     assert_eq!(k.device.pin_retries().unwrap().retries, 7);
 
     // Two more wrong PINs: the third in a row blocks until a power cycle.
-    let wrong = |d: &mut Device<PipeEnd>| {
+    let wrong = |d: &mut Device| {
         d.pin_token(
             "0000",
             Permissions(Permissions::GET_ASSERTION),

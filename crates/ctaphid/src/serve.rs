@@ -41,9 +41,21 @@ impl RequestContext {
         self.cancelled.load(Ordering::SeqCst)
     }
 
-    /// A context for calling a handler directly (in-process use, tests).
+    /// A context for calling a handler directly (in-process use, other
+    /// transports, tests).
     pub fn detached() -> Self {
         Self::new()
+    }
+
+    /// What the handler last reported (for transports that poll for it,
+    /// as NFC's NFCCTAP_GETRESPONSE does).
+    pub fn status(&self) -> KeepaliveStatus {
+        KeepaliveStatus::from_byte(self.status.load(Ordering::SeqCst))
+    }
+
+    /// Cancels the request (for transports with their own cancel message).
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
     }
 }
 

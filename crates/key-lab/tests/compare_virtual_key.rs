@@ -12,7 +12,7 @@
 )]
 
 use ctap_client::{Device, Recorder};
-use ctaphid::transport::{PipeEnd, pipe};
+use ctaphid::transport::pipe;
 use fido_wire::cose::CoseAlgorithm;
 use key_lab::compare::{self, CeremonyStats, CompareSettings, Comparison, Hooks, Outcome};
 use key_lab::report::{KeyIdentity, Report, Section};
@@ -22,7 +22,7 @@ use std::time::Duration;
 use virtual_authenticator::{AttestationMode, Authenticator, Config, PresencePolicy};
 
 struct Key {
-    device: Device<PipeEnd>,
+    device: Device,
     stop: Arc<AtomicBool>,
 }
 

@@ -16,8 +16,17 @@ pub enum KeyOpError {
     #[cfg(feature = "hidapi")]
     #[error(transparent)]
     Hid(#[from] ctap_client::hid::HidapiError),
+    /// Listing or opening smart-card readers failed.
+    #[cfg(feature = "pcsc")]
+    #[error(transparent)]
+    Pcsc(#[from] ctap_client::pcsc::PcscError),
+    /// This build cannot reach smart-card readers.
+    #[error("this build has no PC/SC (smart-card and NFC reader) support")]
+    NoPcscSupport,
     /// Not a key name this knows.
-    #[error("{0:?}: expected udp:HOST:PORT, a hidraw path or a number from `keybench devices`")]
+    #[error(
+        "{0:?}: expected udp:HOST:PORT, pcsc:READER, a hidraw path or a number from `keybench devices`"
+    )]
     BadKeyName(String),
     /// No key is plugged in.
     #[error(
@@ -109,6 +118,7 @@ impl KeyOpError {
                         CtapError::Hid(ClientError::Timeout { .. }) => "timeout",
                         CtapError::Hid(ClientError::Busy { .. }) => "key_busy",
                         CtapError::Hid(_) => "transport",
+                        CtapError::Nfc(ctap_nfc_error) => nfc_code(ctap_nfc_error),
                         CtapError::Response { .. } => "malformed_response",
                         CtapError::RequestTooLarge { .. } => "request_too_large",
                         CtapError::PinUvAuth(_) => "pin_rule",
@@ -123,6 +133,9 @@ impl KeyOpError {
             KeyOpError::Hid(ctap_client::hid::HidapiError::Open { .. }) => "hid_open",
             #[cfg(feature = "hidapi")]
             KeyOpError::Hid(_) => "hid_enumerate",
+            #[cfg(feature = "pcsc")]
+            KeyOpError::Pcsc(e) => e.code(),
+            KeyOpError::NoPcscSupport => "unsupported",
             KeyOpError::BadKeyName(_) => "bad_key_id",
             KeyOpError::NoKey => "no_key",
             KeyOpError::ManyKeys(_) => "many_keys",
@@ -142,6 +155,17 @@ impl KeyOpError {
             KeyOpError::Metadata { code, .. } => code,
         };
         fixed.to_owned()
+    }
+}
+
+/// An NFC exchange's failure as the codes the HID path uses.
+fn nfc_code(e: &ctap_client::nfc::NfcError) -> &'static str {
+    use ctap_client::nfc::NfcError;
+    match e {
+        NfcError::Cancelled => "cancelled",
+        NfcError::Timeout(_) => "timeout",
+        NfcError::NoFidoApplet(_) => "no_fido_applet",
+        _ => "transport",
     }
 }
 

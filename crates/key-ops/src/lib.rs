@@ -4,7 +4,8 @@
 //! prints a view, the desktop sends it to its window as JSON. Adding an
 //! operation here adds it for both.
 //!
-//! Modules: [`open`] (a key by the name a person gives it, over hidapi or
+//! Modules: [`devices`] (USB keys and PC/SC readers listed and watched),
+//! [`open`] (a key by the name a person gives it, over hidapi, PC/SC or
 //! UDP), [`ops`] (getInfo, PIN, credential management), [`views`] (the
 //! serialisable results), [`options`] (ceremony options: parsing a relying
 //! party's, or making Keybench's own), [`algorithms`] and
@@ -14,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod algorithms;
+pub mod devices;
 pub mod error;
 pub mod files;
 pub mod metadata;

@@ -1,6 +1,7 @@
 //! Opening a key by the name a person gives it: `udp:HOST:PORT` (a virtual
-//! key), an OS path (`/dev/hidraw3`), a number from `keybench devices`, or
-//! nothing (the one key plugged in). Front ends that keep their own list of
+//! key), `pcsc:READER` (a card on a smart-card or NFC reader, by its
+//! reader's name or a unique part of it), an OS path (`/dev/hidraw3`), a
+//! number from `keybench devices`, or nothing (the one key plugged in). Front ends that keep their own list of
 //! keys (the desktop) build the transport themselves and use
 //! [`open_transport`] and [`hid_transport`].
 
@@ -10,13 +11,15 @@ use ctaphid::ReportTransport;
 use std::net::SocketAddr;
 
 /// A key on any transport.
-pub type AnyDevice = Device<Box<dyn ReportTransport>>;
+pub type AnyDevice = Device;
 
 /// Where a key is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyName {
     /// A virtual key (or any CTAPHID-over-UDP key).
     Udp(SocketAddr),
+    /// A card on a PC/SC reader, by the reader's name.
+    Pcsc(String),
     /// A USB key by OS path.
     Path(String),
     /// A USB key by its number in the discovery list.
@@ -30,6 +33,10 @@ impl KeyName {
     pub fn parse(spec: Option<&str>) -> Result<KeyName, KeyOpError> {
         Ok(match spec {
             None => KeyName::OnlyOne,
+            Some(s) if s.starts_with("pcsc:") => match s.strip_prefix("pcsc:") {
+                Some(reader) if !reader.is_empty() => KeyName::Pcsc(reader.to_owned()),
+                _ => return Err(KeyOpError::BadKeyName(s.to_owned())),
+            },
             Some(s) => match s.strip_prefix("udp:") {
                 Some(addr) => KeyName::Udp(
                     addr.parse()
@@ -48,6 +55,7 @@ impl KeyName {
 /// Opens the key `spec` names and runs CTAPHID INIT.
 pub fn open(spec: Option<&str>, recorder: Recorder) -> Result<AnyDevice, KeyOpError> {
     let transport: Box<dyn ReportTransport> = match KeyName::parse(spec)? {
+        KeyName::Pcsc(reader) => return open_pcsc(&reader, recorder),
         KeyName::Udp(addr) => Box::new(
             ctaphid::UdpReports::connect(addr).map_err(|e| KeyOpError::Udp(e.to_string()))?,
         ),
@@ -64,6 +72,21 @@ pub fn open_transport(
     recorder: Recorder,
 ) -> Result<AnyDevice, KeyOpError> {
     Device::open(transport, recorder).map_err(|e| KeyOpError::NoAnswer(e.to_string()))
+}
+
+/// Opens the card on the PC/SC reader `reader` (its name or a unique part
+/// of it): SELECT of the FIDO applet, then getInfo.
+#[cfg(feature = "pcsc")]
+pub fn open_pcsc(reader: &str, recorder: Recorder) -> Result<AnyDevice, KeyOpError> {
+    let card = ctap_client::pcsc::PcscCard::connect(reader)?;
+    let link = ctap_client::nfc::NfcLink::select(card, recorder.clone())?;
+    Ok(Device::open_link(Box::new(link), recorder)?)
+}
+
+/// Opens a card on a PC/SC reader (this build has no PC/SC).
+#[cfg(not(feature = "pcsc"))]
+pub fn open_pcsc(_reader: &str, _recorder: Recorder) -> Result<AnyDevice, KeyOpError> {
+    Err(KeyOpError::NoPcscSupport)
 }
 
 /// The path of the `number`th USB key, or of the only one.
@@ -136,5 +159,13 @@ mod tests {
             "bad_key_id"
         );
         assert_eq!(KeyName::parse(Some("")).unwrap_err().code(), "bad_key_id");
+        assert_eq!(
+            KeyName::parse(Some("pcsc:Virtual PCD 00 00")).unwrap(),
+            KeyName::Pcsc("Virtual PCD 00 00".into())
+        );
+        assert_eq!(
+            KeyName::parse(Some("pcsc:")).unwrap_err().code(),
+            "bad_key_id"
+        );
     }
 }

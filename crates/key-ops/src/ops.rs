@@ -4,19 +4,18 @@
 use crate::error::KeyOpError;
 use crate::views::{CredentialView, CredentialsView, InfoView, PinRetriesView};
 use ctap_client::Device;
-use ctaphid::ReportTransport;
 use fido_wire::ctap2::Permissions;
 use fido_wire::webauthn::base64url;
 
 /// getInfo, decoded.
-pub fn info<T: ReportTransport>(device: &mut Device<T>) -> Result<InfoView, KeyOpError> {
+pub fn info(device: &mut Device) -> Result<InfoView, KeyOpError> {
     Ok(InfoView::from(&device.get_info()?))
 }
 
 /// getInfo, with the model card the FIDO metadata in force has for its
 /// AAGUID.
-pub fn info_with_metadata<T: ReportTransport>(
-    device: &mut Device<T>,
+pub fn info_with_metadata(
+    device: &mut Device,
     metadata: &relying_party::mds::LoadedMetadata,
 ) -> Result<InfoView, KeyOpError> {
     let info = device.get_info()?;
@@ -24,9 +23,7 @@ pub fn info_with_metadata<T: ReportTransport>(
 }
 
 /// PIN retries left, and whether a re-plug is needed first.
-pub fn pin_retries<T: ReportTransport>(
-    device: &mut Device<T>,
-) -> Result<PinRetriesView, KeyOpError> {
+pub fn pin_retries(device: &mut Device) -> Result<PinRetriesView, KeyOpError> {
     let r = device.pin_retries()?;
     Ok(PinRetriesView {
         retries: r.retries,
@@ -35,10 +32,7 @@ pub fn pin_retries<T: ReportTransport>(
 }
 
 /// Every discoverable credential on the key (needs the PIN).
-pub fn credentials<T: ReportTransport>(
-    device: &mut Device<T>,
-    pin: &str,
-) -> Result<CredentialsView, KeyOpError> {
+pub fn credentials(device: &mut Device, pin: &str) -> Result<CredentialsView, KeyOpError> {
     let token = device.pin_token(pin, Permissions(Permissions::CREDENTIAL_MANAGEMENT), None)?;
     let meta = device.credentials_metadata(&token)?;
     let mut credentials = Vec::new();
@@ -56,8 +50,8 @@ pub fn credentials<T: ReportTransport>(
 
 /// Deletes one discoverable credential, named by its base64url id (needs
 /// the PIN).
-pub fn delete_credential<T: ReportTransport>(
-    device: &mut Device<T>,
+pub fn delete_credential(
+    device: &mut Device,
     pin: &str,
     credential_id: &str,
 ) -> Result<(), KeyOpError> {

@@ -313,16 +313,18 @@ struct ServeArgs {
 /// Which key, and how to record its traffic.
 #[derive(Debug, clap::Args)]
 struct KeyArgs {
-    /// The key: a number or path from `keybench devices`, or udp:HOST:PORT
-    /// for a virtual key; the only key plugged in when absent.
+    /// The key: a number or path from `keybench devices`, pcsc:READER for a
+    /// card on a smart-card or NFC reader (its name or a unique part of it),
+    /// or udp:HOST:PORT for a virtual key; the only USB key plugged in when
+    /// absent.
     device: Option<String>,
     /// The PIN (else KEYBENCH_PIN, else asked for when needed). A PIN on the
     /// command line is visible to other processes (ps, /proc): prefer the
     /// prompt or KEYBENCH_PIN.
     #[arg(long, global = true)]
     pin: Option<String>,
-    /// Append every CTAPHID frame and CTAP2 message (secrets redacted) to
-    /// this file as JSON lines.
+    /// Append every CTAPHID frame or APDU and CTAP2 message (secrets
+    /// redacted) to this file as JSON lines.
     #[arg(long)]
     record: Option<std::path::PathBuf>,
     /// Print the traffic (secrets redacted) on standard error as it happens.
@@ -377,6 +379,21 @@ enum VirtualKeyCommand {
         /// Become a real HID security key through /dev/uhid (Linux) instead of UDP.
         #[arg(long)]
         uhid: bool,
+        /// Become a contactless FIDO card on a virtual smart-card reader
+        /// instead: connect to vsmartcard's vpcd (loaded by pcscd; Debian
+        /// package vsmartcard-vpcd) at this address, so every PC/SC client
+        /// (Keybench, python-fido2, libfido2) sees the card on the reader
+        /// "Virtual PCD 00 00".
+        #[arg(long, num_args = 0..=1, default_missing_value = "127.0.0.1:35963", conflicts_with = "uhid")]
+        pcsc: Option<std::net::SocketAddr>,
+        /// With --pcsc: refuse extended APDUs, as a reader without them does,
+        /// so clients chain commands and responses.
+        #[arg(long, requires = "pcsc")]
+        short_apdus_only: bool,
+        /// With --pcsc: at most this many response bytes per APDU (a reader's
+        /// buffer); longer answers are chained through 61xx and GET RESPONSE.
+        #[arg(long, requires = "pcsc", value_parser = clap::value_parser!(u32).range(16..=65536))]
+        max_response: Option<u32>,
         /// How the virtual user answers requests for presence.
         #[arg(long, value_enum, default_value_t = Presence::Approve)]
         presence: Presence,
@@ -605,16 +622,33 @@ pub fn run(args: Args) -> Result<()> {
                     udp,
                     client_idle,
                     uhid,
+                    pcsc,
+                    short_apdus_only,
+                    max_response,
                     presence,
                     algorithms,
                     attestation,
                     state,
                 },
         }) => serve_virtual_key(
-            uhid.then_some(()).map_or(
-                Listen::Udp(udp, std::time::Duration::from_secs(client_idle)),
-                |()| Listen::Uhid,
-            ),
+            match (uhid, pcsc) {
+                (true, _) => Listen::Uhid,
+                (false, Some(reader)) => Listen::Pcsc(
+                    reader,
+                    virtual_authenticator::nfc::AppletOptions {
+                        short_only: short_apdus_only,
+                        max_response: max_response.map_or(
+                            virtual_authenticator::nfc::EXTENDED_MAX_NE,
+                            |m| {
+                                usize::try_from(m)
+                                    .unwrap_or(virtual_authenticator::nfc::EXTENDED_MAX_NE)
+                            },
+                        ),
+                        ..virtual_authenticator::nfc::AppletOptions::default()
+                    },
+                ),
+                (false, None) => Listen::Udp(udp, std::time::Duration::from_secs(client_idle)),
+            },
             presence,
             &algorithms,
             attestation,
@@ -796,6 +830,11 @@ enum Listen {
     /// The address, and how long a silent client stays bound.
     Udp(std::net::SocketAddr, std::time::Duration),
     Uhid,
+    /// vpcd's address, and the reader limits to emulate.
+    Pcsc(
+        std::net::SocketAddr,
+        virtual_authenticator::nfc::AppletOptions,
+    ),
 }
 
 fn serve_virtual_key(
@@ -833,7 +872,31 @@ fn serve_virtual_key(
             pem("CERTIFICATE", root)
         );
     }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let transport: Box<dyn ctaphid::ReportTransport> = match listen {
+        Listen::Pcsc(reader, options) => {
+            println!(
+                "virtual key on the virtual smart-card reader at {reader} (vpcd): a contactless \
+                 FIDO card for PC/SC clients{}{}",
+                if options.short_only {
+                    "; short APDUs only"
+                } else {
+                    ""
+                },
+                if options.max_response < virtual_authenticator::nfc::EXTENDED_MAX_NE {
+                    format!("; at most {} response bytes per APDU", options.max_response)
+                } else {
+                    String::new()
+                }
+            );
+            virtual_authenticator::nfc::serve_vpcd(
+                reader,
+                virtual_authenticator::SharedAuthenticator::new(authenticator),
+                options,
+                stop,
+            )?;
+            return Ok(());
+        }
         Listen::Udp(udp, idle) => {
             let transport = ctaphid::UdpReports::listen_with_idle(udp, idle)
                 .with_context(|| format!("listening on udp {udp}"))?;
@@ -847,7 +910,6 @@ fn serve_virtual_key(
         }
         Listen::Uhid => uhid_transport()?,
     };
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     ctaphid::serve::serve(
         transport,
         key_ops::virtual_key::IDENTITY,

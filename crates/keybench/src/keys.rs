@@ -20,53 +20,79 @@ pub fn open(spec: Option<&str>, recorder: Recorder) -> Result<AnyDevice> {
     Ok(key_ops::open::open(spec, recorder)?)
 }
 
-/// `keybench devices`.
-#[cfg(feature = "hidapi")]
+/// `keybench devices`: USB keys and smart-card / NFC readers (PC/SC),
+/// each with its transport and the name `--key` takes.
 pub fn devices(json: bool, watch: bool) -> Result<()> {
-    use ctap_client::hid;
+    use key_ops::devices::{self, DeviceView};
     if watch {
-        let events = hid::watch()?;
-        eprintln!("watching for FIDO keys (Ctrl-C to stop)");
+        let events = devices::watch()?;
+        eprintln!("watching for FIDO keys, readers and cards (Ctrl-C to stop)");
         for event in events {
             if json {
                 println!("{}", serde_json::to_string(&event)?);
             } else {
-                match event {
-                    hid::KeyEvent::Added(k) => println!("+ {}", describe(&k)),
-                    hid::KeyEvent::Removed(k) => println!("- {}", describe(&k)),
-                }
+                println!("{}", describe_event(&event));
             }
         }
         return Ok(());
     }
-    let (_, keys) = hid::discover()?;
+    let view = devices::list();
     if json {
-        println!("{}", serde_json::to_string_pretty(&keys)?);
-    } else if keys.is_empty() {
-        println!("no FIDO keys found (a virtual key over UDP is not listed: pass udp:HOST:PORT)");
-    } else {
-        for (i, k) in keys.iter().enumerate() {
-            println!("{i}: {}", describe(k));
+        println!("{}", serde_json::to_string_pretty(&view)?);
+        return Ok(());
+    }
+    for note in &view.notes {
+        eprintln!("note: {note}");
+    }
+    if view.devices.is_empty() {
+        println!(
+            "no FIDO keys or readers found (a virtual key over UDP is not listed: pass udp:HOST:PORT)"
+        );
+    }
+    for device in &view.devices {
+        match device {
+            DeviceView::Usb { open_as, label, .. } => {
+                let path = serde_json::to_value(device)?
+                    .get("path")
+                    .and_then(|p| p.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                println!("{open_as}: usb   {path}  {label}");
+            }
+            DeviceView::Pcsc { open_as, .. } => {
+                let v = serde_json::to_value(device)?;
+                let card = match (
+                    v.get("cardPresent").and_then(serde_json::Value::as_bool),
+                    v.get("fido").and_then(serde_json::Value::as_str),
+                ) {
+                    (Some(true), Some(version)) => format!("FIDO card ({version})"),
+                    (Some(true), None) => "card without a FIDO applet".to_owned(),
+                    _ => "no card".to_owned(),
+                };
+                println!("{open_as}: pcsc  {card}");
+            }
         }
     }
     Ok(())
 }
 
-#[cfg(feature = "hidapi")]
-fn describe(k: &ctap_client::hid::KeyDescriptor) -> String {
-    format!(
-        "{}  {:04x}:{:04x}  {}",
-        k.path,
-        k.vendor_id,
-        k.product_id,
-        key_ops::open::usb_label(k)
-    )
-}
-
-/// `keybench devices` without HID support.
-#[cfg(not(feature = "hidapi"))]
-pub fn devices(_json: bool, _watch: bool) -> Result<()> {
-    bail!("this build has no USB HID support")
+/// One watcher event for people: "+ usb /dev/hidraw3", "+ card on READER".
+fn describe_event(event: &serde_json::Value) -> String {
+    let text = |k: &str| {
+        event
+            .get(k)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    match text("event").as_str() {
+        "added" => format!("+ usb {}", text("path")),
+        "removed" => format!("- usb {}", text("path")),
+        "readerAdded" => format!("+ reader {}", text("reader")),
+        "readerRemoved" => format!("- reader {}", text("reader")),
+        "cardInserted" => format!("+ card on {}", text("reader")),
+        "cardRemoved" => format!("- card on {}", text("reader")),
+        other => format!("? {other}"),
+    }
 }
 
 /// Prints a view: JSON with `--json`, else for people.
@@ -85,7 +111,36 @@ pub fn info(
     metadata: &relying_party::mds::LoadedMetadata,
     json: bool,
 ) -> Result<()> {
-    show(&ops::info_with_metadata(device, metadata)?, json)
+    let view = ops::info_with_metadata(device, metadata)?;
+    if !json {
+        println!(
+            "{:<20}{}",
+            "connected over:",
+            describe_link(&device.link_info())
+        );
+    }
+    show(&view, json)
+}
+
+/// The transport a key was reached over, for people.
+fn describe_link(link: &ctap_client::LinkInfo) -> String {
+    match link {
+        ctap_client::LinkInfo::Hid { device_version, .. } => format!(
+            "usb (CTAPHID, device version {}.{}.{})",
+            device_version.0, device_version.1, device_version.2
+        ),
+        ctap_client::LinkInfo::Nfc {
+            applet_version,
+            extended_apdus,
+        } => format!(
+            "nfc (PC/SC, FIDO applet {applet_version}, {})",
+            match extended_apdus {
+                Some(true) => "extended APDUs",
+                Some(false) => "short APDUs with chaining",
+                None => "APDU length not probed yet",
+            }
+        ),
+    }
 }
 
 /// The PIN: `--pin`, else KEYBENCH_PIN, else asked on the terminal.

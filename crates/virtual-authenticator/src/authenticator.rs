@@ -215,7 +215,8 @@ impl Authenticator {
             pin_uv_auth_protocols: vec![2, 1],
             max_credential_count_in_list: Some(16),
             max_credential_id_length: Some(32),
-            transports: vec!["usb".into()],
+            // Served over CTAPHID (UDP, uhid) and as a contactless card (vpcd).
+            transports: vec!["nfc".into(), "usb".into()],
             algorithms: self
                 .config
                 .algorithms

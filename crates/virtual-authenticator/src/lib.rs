@@ -5,7 +5,8 @@
 //! [`ctaphid::serve::RequestHandler`], so `ctaphid::serve::serve` runs it on
 //! any report transport (in-process pipe, UDP, and on Linux /dev/uhid, where
 //! it becomes a real HID security key) with the same CTAPHID framing
-//! the Keybench client uses.
+//! the Keybench client uses; [`nfc`] serves it as a contactless FIDO card
+//! on vsmartcard's virtual reader (`ctap_nfc`'s applet over PC/SC).
 //!
 //! Modules: [`keys`] (credential key pairs), `pin` (clientPIN and the
 //! pinUvAuthToken), `extensions`, `cred_mgmt` (credentialManagement and
@@ -21,6 +22,7 @@ mod cred_mgmt;
 mod extensions;
 pub mod keys;
 mod large_blobs;
+pub mod nfc;
 mod pin;
 pub mod presence;
 pub mod state;

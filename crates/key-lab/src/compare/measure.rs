@@ -6,7 +6,6 @@
 use crate::compare::Hooks;
 use ctap_client::ExchangeMetrics;
 use ctap_client::webauthn::{self, ClientContext};
-use ctaphid::ReportTransport;
 use fido_wire::cose::CoseAlgorithm;
 use fido_wire::ctap2::command;
 use fido_wire::webauthn::AttestationObject;
@@ -114,8 +113,8 @@ fn signature_len(att_stmt: &fido_wire::cbor::Value) -> Option<usize> {
 }
 
 /// Registers a credential for `algorithm` and authenticates with it once.
-pub fn round<T: ReportTransport>(
-    device: &mut ctap_client::Device<T>,
+pub fn round(
+    device: &mut ctap_client::Device,
     rp: &RelyingParty,
     algorithm: CoseAlgorithm,
     hooks: &mut Hooks<'_>,

@@ -17,7 +17,7 @@ pub mod stats;
 
 use crate::compare::measure::{RoundError, Sample};
 use crate::compare::stats::Stat;
-use ctaphid::{CancelToken, KeepaliveStatus, ReportTransport};
+use ctaphid::{CancelToken, KeepaliveStatus};
 use fido_wire::cose::CoseAlgorithm;
 use serde::{Deserialize, Serialize};
 
@@ -268,8 +268,8 @@ fn offered(info: &fido_wire::ctap2::GetInfo, alg: CoseAlgorithm) -> bool {
 }
 
 /// Runs the comparison on an open key.
-pub fn run<T: ReportTransport>(
-    device: &mut ctap_client::Device<T>,
+pub fn run(
+    device: &mut ctap_client::Device,
     settings: &CompareSettings,
     hooks: &mut Hooks<'_>,
 ) -> Result<Comparison, CompareError> {
@@ -297,8 +297,8 @@ pub fn run<T: ReportTransport>(
     })
 }
 
-fn measure_algorithm<T: ReportTransport>(
-    device: &mut ctap_client::Device<T>,
+fn measure_algorithm(
+    device: &mut ctap_client::Device,
     alg: CoseAlgorithm,
     name: &str,
     rounds: u32,

@@ -107,20 +107,31 @@ fn identity(out: &mut String, key: &KeyIdentity) {
     );
     row(out, "Transports", &list(&info.transports));
     row(out, "firmwareVersion", &number(info.firmware_version));
-    row(
-        out,
-        "CTAPHID",
-        &format!(
-            "protocol {}, device version {}, capabilities {}",
-            key.hid.protocol_version,
-            key.hid.device_version,
-            if key.hid.capabilities.is_empty() {
+    let transport = match &key.transport {
+        super::TransportIdentity::Hid {
+            device_version,
+            capabilities,
+        } => format!(
+            "CTAPHID, device version {device_version}, capabilities {}",
+            if capabilities.is_empty() {
                 "none".to_owned()
             } else {
-                key.hid.capabilities.join(" ")
+                capabilities.join(" ")
             }
         ),
-    );
+        super::TransportIdentity::Nfc {
+            applet_version,
+            extended_apdus,
+        } => format!(
+            "NFC (PC/SC), FIDO applet {applet_version}, {}",
+            match extended_apdus {
+                Some(true) => "extended APDUs",
+                Some(false) => "short APDUs with chaining",
+                None => "APDU length not probed",
+            }
+        ),
+    };
+    row(out, "Transport", &transport);
     out.push_str("</table>");
 }
 

@@ -21,7 +21,6 @@ pub mod metadata {
 }
 
 use crate::compare::Comparison;
-use ctaphid::ReportTransport;
 use key_ops::views::InfoView;
 use metadata::MetadataEntry;
 use serde::Serialize;
@@ -67,7 +66,7 @@ pub struct KeyIdentity {
     /// Where that name comes from.
     pub metadata_source: Option<MetadataSource>,
     /// What CTAPHID INIT said.
-    pub hid: HidIdentity,
+    pub transport: TransportIdentity,
     /// getInfo, decoded.
     pub info: InfoView,
 }
@@ -96,16 +95,24 @@ impl MetadataSource {
     }
 }
 
-/// The CTAPHID INIT answer.
+/// The transport the key answered on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HidIdentity {
-    /// CTAPHID protocol version.
-    pub protocol_version: u8,
-    /// The device's version, `major.minor.build`.
-    pub device_version: String,
-    /// Capabilities advertised: `WINK`, `CBOR`, `NMSG`.
-    pub capabilities: Vec<&'static str>,
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum TransportIdentity {
+    /// CTAPHID: what INIT answered.
+    Hid {
+        /// The device's version, `major.minor.build`.
+        device_version: String,
+        /// Capabilities advertised: `WINK`, `CBOR`, `NMSG`.
+        capabilities: Vec<&'static str>,
+    },
+    /// The FIDO applet on a card (NFC or contact reader).
+    Nfc {
+        /// What SELECT answered.
+        applet_version: String,
+        /// Whether the reader carries extended APDUs, when known.
+        extended_apdus: Option<bool>,
+    },
 }
 
 /// The AAGUID as a UUID (`6b627669-7274-…`).
@@ -150,24 +157,34 @@ impl KeyIdentity {
     /// The identity of an open key named `name`; its model's name from the
     /// FIDO metadata in force, else from metadata the user gave, else
     /// Keybench's own models are recognised.
-    pub fn of<T: ReportTransport>(
-        device: &ctap_client::Device<T>,
-        name: &str,
-        models: ModelSources<'_>,
-    ) -> KeyIdentity {
+    pub fn of(device: &ctap_client::Device, name: &str, models: ModelSources<'_>) -> KeyIdentity {
         use ctaphid::client::capability;
         let info = device.info();
-        let hid = device.hid_info();
-        let (ma, mi, bu) = hid.device_version;
-        let capabilities = [
-            (capability::WINK, "WINK"),
-            (capability::CBOR, "CBOR"),
-            (capability::NMSG, "NMSG"),
-        ]
-        .into_iter()
-        .filter(|(bit, _)| hid.capabilities & bit != 0)
-        .map(|(_, name)| name)
-        .collect();
+        let transport = match device.link_info() {
+            ctap_client::LinkInfo::Hid {
+                device_version: (ma, mi, bu),
+                capabilities: bits,
+                ..
+            } => TransportIdentity::Hid {
+                device_version: format!("{ma}.{mi}.{bu}"),
+                capabilities: [
+                    (capability::WINK, "WINK"),
+                    (capability::CBOR, "CBOR"),
+                    (capability::NMSG, "NMSG"),
+                ]
+                .into_iter()
+                .filter(|(bit, _)| bits & bit != 0)
+                .map(|(_, name)| name)
+                .collect(),
+            },
+            ctap_client::LinkInfo::Nfc {
+                applet_version,
+                extended_apdus,
+            } => TransportIdentity::Nfc {
+                applet_version,
+                extended_apdus,
+            },
+        };
         let mut view = InfoView::from(info);
         if let Some(mds) = models.mds {
             view = view.with_metadata(mds, &info.aaguid);
@@ -187,11 +204,7 @@ impl KeyIdentity {
             aaguid: uuid(&info.aaguid),
             metadata_name,
             metadata_source,
-            hid: HidIdentity {
-                protocol_version: hid.protocol_version,
-                device_version: format!("{ma}.{mi}.{bu}"),
-                capabilities,
-            },
+            transport,
             info: view,
         }
     }

@@ -6,7 +6,6 @@
 
 use ctap_client::webauthn::{self, ClientContext};
 use ctap_client::{Device, Recorder};
-use ctaphid::transport::PipeEnd;
 use keybench_server::ServerConfig;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
@@ -62,7 +61,7 @@ pub fn server_at(data: std::path::PathBuf, configure: impl FnOnce(&mut ServerCon
 }
 
 /// A virtual key served in-process.
-pub type Key = Device<PipeEnd>;
+pub type Key = Device;
 
 fn start(data: std::path::PathBuf, configure: impl FnOnce(&mut ServerConfig)) -> Server {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -96,12 +95,12 @@ pub fn browser() -> Client {
         .unwrap()
 }
 
-pub fn virtual_key() -> (Device<PipeEnd>, Arc<AtomicBool>) {
+pub fn virtual_key() -> (Device, Arc<AtomicBool>) {
     virtual_key_with(Authenticator::new(Config::default()).unwrap())
 }
 
 /// `key` served in-process, driven by Keybench's client.
-pub fn virtual_key_with(key: Authenticator) -> (Device<PipeEnd>, Arc<AtomicBool>) {
+pub fn virtual_key_with(key: Authenticator) -> (Device, Arc<AtomicBool>) {
     let (host, end) = ctaphid::pipe();
     let stop = Arc::new(AtomicBool::new(false));
     let s = stop.clone();
@@ -136,7 +135,7 @@ impl Remote {
     pub fn try_register(
         &self,
         c: &Client,
-        key: &mut Device<PipeEnd>,
+        key: &mut Device,
         user: &str,
     ) -> reqwest::Result<(u16, Value, Value)> {
         let (s, options) = self.try_post(c, "/api/register/begin", &json!({ "username": user }))?;
@@ -159,7 +158,7 @@ impl Remote {
     pub fn try_login(
         &self,
         c: &Client,
-        key: &mut Device<PipeEnd>,
+        key: &mut Device,
         user: Option<&str>,
     ) -> reqwest::Result<(u16, Value, Value)> {
         let (s, options) = self.try_post(
@@ -210,23 +209,13 @@ impl Server {
         (status, r.json().unwrap_or(Value::Null))
     }
 
-    pub fn register(
-        &self,
-        c: &Client,
-        key: &mut Device<PipeEnd>,
-        user: &str,
-    ) -> (u16, Value, Value) {
+    pub fn register(&self, c: &Client, key: &mut Device, user: &str) -> (u16, Value, Value) {
         let (s, v, body) = self.remote().try_register(c, key, user).unwrap();
         assert!(!body.is_null(), "register/begin: {s} {v}");
         (s, v, body)
     }
 
-    pub fn login(
-        &self,
-        c: &Client,
-        key: &mut Device<PipeEnd>,
-        user: Option<&str>,
-    ) -> (u16, Value, Value) {
+    pub fn login(&self, c: &Client, key: &mut Device, user: Option<&str>) -> (u16, Value, Value) {
         let (s, v, body) = self.remote().try_login(c, key, user).unwrap();
         assert!(!body.is_null(), "authenticate/begin: {s} {v}");
         (s, v, body)
