@@ -1,0 +1,259 @@
+//! Each extension getInfo advertises, honoured (CTAP 2.1 §12): credProtect
+//! hides a level-3 credential without UV, hmac-secret is acknowledged at
+//! creation, credBlob and largeBlobKey come back as stored, minPinLength is
+//! accepted. Extensions this probe does not know are listed as skipped.
+
+use super::lab::{
+    EXTENSIONS_RP_ID, Lab, PROBE_RP_ID, Step, Verdict, auth_data, credential_id, extension_output,
+    fail, meta, prerequisite, status_name, verdict,
+};
+use super::result::Category;
+use ctaphid::ReportTransport;
+use fido_wire::cbor::Value;
+use fido_wire::ctap2::StatusCode;
+
+/// Runs one check per advertised extension.
+pub fn run<T: ReportTransport>(lab: &mut Lab<'_, T>) {
+    let extensions = lab.device.info().extensions.clone();
+    for name in extensions {
+        let id = format!("ctap2.extension.{name}");
+        match name.as_str() {
+            "credProtect" => lab.check(
+                meta(
+                    id,
+                    "credProtect 3 is acknowledged and hides the credential without UV",
+                    Category::Extensions,
+                    "CTAP 2.1 §12.1",
+                ),
+                cred_protect,
+            ),
+            "hmac-secret" => lab.check(
+                meta(
+                    id,
+                    "hmac-secret is acknowledged at creation",
+                    Category::Extensions,
+                    "CTAP 2.1 §12.5",
+                ),
+                hmac_secret,
+            ),
+            "credBlob" => lab.check(
+                meta(
+                    id,
+                    "credBlob is stored at creation and returned by getAssertion",
+                    Category::Extensions,
+                    "CTAP 2.1 §12.2",
+                ),
+                cred_blob,
+            ),
+            "largeBlobKey" => lab.check(
+                meta(
+                    id,
+                    "largeBlobKey returns the same key at creation and assertion",
+                    Category::Extensions,
+                    "CTAP 2.1 §12.3",
+                ),
+                large_blob_key,
+            ),
+            "minPinLength" => lab.check(
+                meta(
+                    id,
+                    "minPinLength is accepted at creation",
+                    Category::Extensions,
+                    "CTAP 2.1 §12.4",
+                ),
+                min_pin_length,
+            ),
+            other => {
+                let reason = if other == "hmac-secret-mc" {
+                    "hmac-secret-mc needs salts under a PIN/UV shared secret; not checked yet"
+                } else {
+                    "an extension this probe does not check"
+                };
+                lab.check(
+                    meta(
+                        id,
+                        format!("{other} is honoured"),
+                        Category::Extensions,
+                        "CTAP 2.2 §12",
+                    ),
+                    |_| Ok(Verdict::Skip(reason.into())),
+                );
+            }
+        }
+    }
+}
+
+fn with_extension<T: ReportTransport>(
+    lab: &mut Lab<'_, T>,
+    rp_id: &str,
+    user: &[u8],
+    discoverable: bool,
+    name: &str,
+    input: Value,
+) -> Step<fido_wire::ctap2::MakeCredentialRequest> {
+    let mut req = lab.make_credential_request(rp_id, user, discoverable)?;
+    req.extensions = Some(Value::map([(Value::text(name), input)]));
+    Ok(req)
+}
+
+fn cred_protect<T: ReportTransport>(lab: &mut Lab<'_, T>) -> Step<Verdict> {
+    let user = lab.random(16)?;
+    let req = with_extension(lab, PROBE_RP_ID, &user, false, "credProtect", Value::int(3))?;
+    let response = lab
+        .make_credential(&req)
+        .map_err(|e| prerequisite("a credProtect credential", &e))?;
+    let data = auth_data(&response.auth_data)?;
+    let level = extension_output(&data, "credProtect").and_then(Value::as_i64);
+    if level != Some(3) {
+        return Ok(fail(
+            "credProtect: 3 in the extension outputs",
+            format!("{level:?}"),
+        ));
+    }
+    let id = credential_id(&response.auth_data)?;
+    let req = lab.get_assertion_request(PROBE_RP_ID, &[&id])?;
+    Ok(match lab.get_assertion(&req) {
+        Ok(_) => fail(
+            format!("{} without UV", status_name(StatusCode::NO_CREDENTIALS)),
+            "an assertion without UV",
+        ),
+        Err(e) => verdict(
+            e.status() == Some(StatusCode::NO_CREDENTIALS),
+            format!("{} without UV", status_name(StatusCode::NO_CREDENTIALS)),
+            e.to_string(),
+        ),
+    })
+}
+
+fn hmac_secret<T: ReportTransport>(lab: &mut Lab<'_, T>) -> Step<Verdict> {
+    let user = lab.random(16)?;
+    let req = with_extension(
+        lab,
+        PROBE_RP_ID,
+        &user,
+        false,
+        "hmac-secret",
+        Value::Bool(true),
+    )?;
+    let response = lab
+        .make_credential(&req)
+        .map_err(|e| prerequisite("an hmac-secret credential", &e))?;
+    let data = auth_data(&response.auth_data)?;
+    let out = extension_output(&data, "hmac-secret").and_then(Value::as_bool);
+    Ok(match out {
+        Some(true) => Verdict::PassNote("assertion outputs (salts) not checked yet".into()),
+        other => fail(
+            "hmac-secret: true in the extension outputs",
+            format!("{other:?}"),
+        ),
+    })
+}
+
+fn cred_blob<T: ReportTransport>(lab: &mut Lab<'_, T>) -> Step<Verdict> {
+    if !lab.option("rk") {
+        return Ok(Verdict::Skip(
+            "credBlob is kept with discoverable credentials; the key has none".into(),
+        ));
+    }
+    let max = lab.device.info().max_cred_blob_length.unwrap_or(32).min(32);
+    let blob = lab.random(usize::try_from(max).unwrap_or(32))?;
+    let req = with_extension(
+        lab,
+        EXTENSIONS_RP_ID,
+        b"keybench-probe-credblob",
+        true,
+        "credBlob",
+        Value::bytes(blob.clone()),
+    )?;
+    let response = lab
+        .make_credential(&req)
+        .map_err(|e| prerequisite("a credBlob credential", &e))?;
+    let data = auth_data(&response.auth_data)?;
+    let stored = extension_output(&data, "credBlob").and_then(Value::as_bool);
+    if stored != Some(true) {
+        return Ok(fail(
+            "credBlob: true in the creation outputs",
+            format!("{stored:?}"),
+        ));
+    }
+    let id = credential_id(&response.auth_data)?;
+    let mut req = lab.get_assertion_request(EXTENSIONS_RP_ID, &[&id])?;
+    req.extensions = Some(Value::map([(Value::text("credBlob"), Value::Bool(true))]));
+    let assertion = lab
+        .get_assertion(&req)
+        .map_err(|e| fail("an assertion with credBlob", e.to_string()))?;
+    let data = auth_data(&assertion.auth_data)?;
+    let returned = extension_output(&data, "credBlob").and_then(Value::as_bytes);
+    Ok(verdict(
+        returned == Some(blob.as_slice()),
+        format!("the {}-byte blob returned", blob.len()),
+        match returned {
+            Some(b) => format!("{} other bytes", b.len()),
+            None => "no credBlob output".into(),
+        },
+    ))
+}
+
+fn large_blob_key<T: ReportTransport>(lab: &mut Lab<'_, T>) -> Step<Verdict> {
+    if !lab.option("rk") {
+        return Ok(Verdict::Skip(
+            "largeBlobKey needs discoverable credentials; the key has none".into(),
+        ));
+    }
+    let req = with_extension(
+        lab,
+        EXTENSIONS_RP_ID,
+        b"keybench-probe-largeblobkey",
+        true,
+        "largeBlobKey",
+        Value::Bool(true),
+    )?;
+    let response = lab
+        .make_credential(&req)
+        .map_err(|e| prerequisite("a largeBlobKey credential", &e))?;
+    let Some(created) = response.large_blob_key.filter(|k| k.len() == 32) else {
+        return Ok(fail("a 32-byte largeBlobKey at creation", "none"));
+    };
+    let id = credential_id(&response.auth_data)?;
+    let mut req = lab.get_assertion_request(EXTENSIONS_RP_ID, &[&id])?;
+    req.extensions = Some(Value::map([(
+        Value::text("largeBlobKey"),
+        Value::Bool(true),
+    )]));
+    let assertion = lab
+        .get_assertion(&req)
+        .map_err(|e| fail("an assertion with largeBlobKey", e.to_string()))?;
+    Ok(verdict(
+        assertion.large_blob_key.as_deref() == Some(created.as_slice()),
+        "the same largeBlobKey at assertion",
+        if assertion.large_blob_key.is_some() {
+            "another key"
+        } else {
+            "none"
+        },
+    ))
+}
+
+fn min_pin_length<T: ReportTransport>(lab: &mut Lab<'_, T>) -> Step<Verdict> {
+    let user = lab.random(16)?;
+    let req = with_extension(
+        lab,
+        PROBE_RP_ID,
+        &user,
+        false,
+        "minPinLength",
+        Value::Bool(true),
+    )?;
+    let response = lab
+        .make_credential(&req)
+        .map_err(|e| prerequisite("a minPinLength credential", &e))?;
+    let data = auth_data(&response.auth_data)?;
+    Ok(match extension_output(&data, "minPinLength") {
+        None => Verdict::PassNote(
+            "no output: the probe's RP ID is not one the key may tell its minimum PIN length"
+                .into(),
+        ),
+        Some(v) if v.as_i64().is_some_and(|n| n >= 4) => Verdict::Pass,
+        Some(v) => fail("a minimum PIN length of at least 4", format!("{v:?}")),
+    })
+}
