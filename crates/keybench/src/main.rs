@@ -1,13 +1,15 @@
 //! `keybench`: the command line over the Keybench library crates.
 //!
 //! Thin by design (as ripgrep's core): argument parsing and dispatch live
-//! here (`cli`), the key subcommands call `ctap-client` (`keys`), the work
+//! here (`cli`), the key subcommands call `ctap-client` (`keys`), the
+//! probe calls `key-lab` (`probe`), the work
 //! lives in the library crates.
 
 #![forbid(unsafe_code)]
 
 mod cli;
 mod keys;
+mod probe;
 
 use clap::Parser;
 use std::process::ExitCode;

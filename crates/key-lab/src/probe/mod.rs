@@ -12,7 +12,8 @@
 //! requests a key must refuse), [`extension_checks`] (each advertised
 //! extension honoured) and, only when asked, [`pin_checks`] (checks that
 //! change the key's PIN state). [`cleanup`] deletes the test credentials
-//! when credential management allows.
+//! when credential management allows. [`html`] renders a report as one
+//! small self-contained page.
 //!
 //! Without `destructive` nothing on the key changes but test credentials
 //! under RP IDs ending in [`PROBE_RP_SUFFIX`] (`.invalid`, never a real
@@ -24,6 +25,7 @@ pub mod cleanup;
 pub mod error_checks;
 pub mod extension_checks;
 pub mod hid_checks;
+pub mod html;
 pub mod info_checks;
 pub mod lab;
 pub mod pin_checks;
