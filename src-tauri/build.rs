@@ -24,6 +24,7 @@ const COMMANDS: &[&str] = &[
     "ceremony_register",
     "ceremony_authenticate",
     "ceremony_cancel",
+    "key_probe",
 ];
 
 fn main() {

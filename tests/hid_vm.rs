@@ -3,7 +3,8 @@
 //! and independent clients drive it there: libfido2's fido2-token -L/-I,
 //! fido2-cred and fido2-assert (ES256 and EdDSA, each credential and
 //! assertion verified by libfido2), then python-fido2 for every algorithm,
-//! ML-DSA-87 included, verified by its Fido2Server.
+//! ML-DSA-87 included, verified by its Fido2Server, then Keybench's own
+//! client and the key lab's probe.
 //!
 //! Needs the harness prepared by tests/hid-vm/setup.sh in `KEYBENCH_HID_VM`
 //! and python-fido2 in `KEYBENCH_PYTHON`; `scripts/test` provides both.
@@ -145,6 +146,23 @@ fn independent_clients_drive_the_virtual_key_over_real_hidraw() {
     assert!(
         console.contains("1 discoverable credentials"),
         "keybench credentials list"
+    );
+
+    // The key lab's probe over real hidraw: every check it can run passes.
+    let probe_total = console
+        .lines()
+        .skip_while(|l| !l.starts_with("--- keybench probe"))
+        .find(|l| l.starts_with("total "))
+        .expect("the probe's summary");
+    println!("probe over hidraw: {probe_total}");
+    let counts: Vec<u64> = probe_total
+        .split_whitespace()
+        .skip(1)
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert!(
+        matches!(counts.as_slice(), [pass, 0, _] if *pass >= 40),
+        "probe over hidraw: {probe_total}"
     );
 
     // libfido2 uses the PIN Keybench set: changes it, lists the RP (its

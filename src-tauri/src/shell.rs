@@ -157,6 +157,17 @@ async fn ceremony_authenticate(
     .await
 }
 
+/// Probes `key` (key-lab), with progress as `probe-progress` events.
+#[tauri::command]
+async fn key_probe(
+    keys: Ks<'_>,
+    key: String,
+    destructive: bool,
+    pin: Option<String>,
+) -> Result<Value, CommandError> {
+    blocking(&keys, move |k| k.probe(&key, destructive, pin.as_deref())).await
+}
+
 /// Cancels `key`'s ceremony, or every one when no key is named.
 #[tauri::command]
 async fn ceremony_cancel(keys: Ks<'_>, key: Option<String>) -> Result<bool, CommandError> {
@@ -183,6 +194,7 @@ const PERMISSIONS: &[&str] = &[
     "allow-ceremony-register",
     "allow-ceremony-authenticate",
     "allow-ceremony-cancel",
+    "allow-key-probe",
 ];
 
 /// The page's origin (`http://localhost:PORT`) as Tauri matches remote
@@ -249,6 +261,7 @@ pub fn run_window(
             ceremony_register,
             ceremony_authenticate,
             ceremony_cancel,
+            key_probe,
         ])
         .setup(move |app| {
             let _ = notify.0.set(app.handle().clone());

@@ -48,6 +48,22 @@ impl PresencePrompt for VirtualUser {
 /// `fault` on an in-process pipe, runs the destructive probe against it
 /// and returns the report.
 fn probe_virtual_key(fault: Option<Fault>) -> ProbeReport {
+    probe_virtual_key_with(
+        fault,
+        None,
+        ProbeOptions {
+            destructive: true,
+            pin: None,
+        },
+    )
+}
+
+/// The same with a PIN set on the key first (when given) and these options.
+fn probe_virtual_key_with(
+    fault: Option<Fault>,
+    pin_set_first: Option<&'static str>,
+    options: ProbeOptions,
+) -> ProbeReport {
     let (done_tx, done_rx) = mpsc::channel();
     std::thread::spawn(move || {
         let truncate = fault == Some(Fault::TruncatedContinuation);
@@ -76,10 +92,9 @@ fn probe_virtual_key(fault: Option<Fault>) -> ProbeReport {
             ctaphid::serve::serve(key, identity, authenticator, serving)
         });
         let mut device = Device::open(host, Recorder::default()).unwrap();
-        let options = ProbeOptions {
-            destructive: true,
-            pin: None,
-        };
+        if let Some(pin) = pin_set_first {
+            device.set_pin(pin).unwrap();
+        }
         let report = probe::run(&mut device, &options, &mut |_| {});
         stop.store(true, Ordering::SeqCst);
         done_tx.send(report).unwrap();
@@ -202,6 +217,35 @@ fn an_advertised_but_missing_extension_is_caught() {
 #[test]
 fn pin_retries_not_decremented_are_caught() {
     caught_by(Fault::PinRetriesNotDecremented, "pin.retries");
+}
+
+/// On a key with a PIN, given the PIN, the probe verifies the user where a
+/// discoverable credential needs it and deletes its test credentials
+/// afterwards; nothing changes on the key but credentials it made and
+/// removed.
+#[test]
+fn with_the_pin_given_every_check_runs_and_nothing_is_left_behind() {
+    let report = probe_virtual_key_with(
+        None,
+        Some("8642"),
+        ProbeOptions {
+            destructive: false,
+            pin: Some("8642".into()),
+        },
+    );
+    assert_eq!(failed(&report), Vec::<String>::new(), "{report}");
+    for id in [
+        "ctap2.discoverable",
+        "ctap2.get_next_assertion",
+        "ctap2.extension.credBlob",
+        "ctap2.extension.largeBlobKey",
+    ] {
+        assert_eq!(outcome(&report, id), Outcome::Pass, "{id}");
+    }
+    assert!(report.leftovers.is_empty(), "{:?}", report.leftovers);
+    assert!(!report.checks.iter().any(|c| c.id.starts_with("pin.")));
+    let json = serde_json::to_string(&report).unwrap();
+    assert!(!json.contains("8642"), "the PIN is in no result");
 }
 
 /// The PIN the probe never learnt is not in the report: its frames are

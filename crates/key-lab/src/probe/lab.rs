@@ -11,7 +11,7 @@ use fido_wire::cbor::Value;
 use fido_wire::cose::CoseAlgorithm;
 use fido_wire::ctap2::{
     GetAssertionRequest, GetAssertionResponse, MakeCredentialRequest, MakeCredentialResponse,
-    RequestOptions, StatusCode,
+    Permissions, RequestOptions, StatusCode,
 };
 use std::time::Duration;
 
@@ -289,10 +289,29 @@ impl<'a, T: ReportTransport> Lab<'a, T> {
     }
 
     /// authenticatorMakeCredential, recording the credential for cleanup.
+    /// A discoverable credential on a key with a PIN needs user
+    /// verification: with the PIN given, the request gets a pinUvAuthParam.
     pub fn make_credential(
         &mut self,
         req: &MakeCredentialRequest,
     ) -> Result<MakeCredentialResponse, CtapError> {
+        let mut verified;
+        let req = match (&self.options.pin, req.options.rk) {
+            (Some(pin), Some(true))
+                if req.pin_uv_auth_param.is_none() && self.option("clientPin") =>
+            {
+                let token = self.device.pin_token(
+                    pin,
+                    Permissions(Permissions::MAKE_CREDENTIAL),
+                    Some(&req.rp_id),
+                )?;
+                verified = req.clone();
+                verified.pin_uv_auth_param = Some(token.authenticate(&req.client_data_hash));
+                verified.pin_uv_auth_protocol = Some(token.protocol().id());
+                &verified
+            }
+            _ => req,
+        };
         let Lab {
             device, on_event, ..
         } = self;
