@@ -135,7 +135,11 @@ fn the_healthy_virtual_key_passes_every_check_it_can_run() {
         "ctap2.sign_count",
         "ctap2.assertion.ml-dsa-65",
         "ctap2.extension.credBlob",
+        "ctap2.credential_management",
+        "config.toggle_always_uv",
         "pin.retries",
+        "pin.change",
+        "ctap2.flags.uv",
     ] {
         assert_eq!(outcome(&report, id), Outcome::Pass, "{id}");
     }
@@ -243,7 +247,16 @@ fn with_the_pin_given_every_check_runs_and_nothing_is_left_behind() {
         assert_eq!(outcome(&report, id), Outcome::Pass, "{id}");
     }
     assert!(report.leftovers.is_empty(), "{:?}", report.leftovers);
-    assert!(!report.checks.iter().any(|c| c.id.starts_with("pin.")));
+    assert_eq!(
+        outcome(&report, "ctap2.credential_management"),
+        Outcome::Pass
+    );
+    assert!(
+        !report
+            .checks
+            .iter()
+            .any(|c| c.id.starts_with("pin.") || c.id.starts_with("config."))
+    );
     let json = serde_json::to_string(&report).unwrap();
     assert!(!json.contains("8642"), "the PIN is in no result");
 }

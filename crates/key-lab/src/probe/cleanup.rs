@@ -5,7 +5,6 @@
 //! in their ids and need no cleanup.
 
 use super::lab::{Lab, PROBE_RP_SUFFIX};
-use super::pin_checks::PROBE_PIN;
 use ctaphid::ReportTransport;
 use fido_wire::ctap2::Permissions;
 
@@ -16,9 +15,7 @@ pub fn run<T: ReportTransport>(lab: &mut Lab<'_, T>) -> Vec<String> {
         return Vec::new();
     }
     let count = discoverable.len();
-    let pin = lab.options.pin.clone().or_else(|| {
-        (lab.options.destructive && lab.option("clientPin")).then(|| PROBE_PIN.to_owned())
-    });
+    let pin = lab.pin.clone();
     let leftover = |why: &str| {
         vec![format!(
             "{count} discoverable test credential(s) under *.{PROBE_RP_SUFFIX} ({why})"

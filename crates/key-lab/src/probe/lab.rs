@@ -124,6 +124,9 @@ pub struct Lab<'a, T: ReportTransport> {
     pub results: Vec<CheckResult>,
     /// Credentials made so far.
     pub created: Vec<Created>,
+    /// The key's PIN when the probe knows it: given, or set by the
+    /// destructive checks. Never reported.
+    pub pin: Option<String>,
     on_event: &'a mut dyn FnMut(ProbeEvent),
     rng: SystemRandom,
 }
@@ -140,6 +143,7 @@ impl<'a, T: ReportTransport> Lab<'a, T> {
             options,
             results: Vec::new(),
             created: Vec::new(),
+            pin: options.pin.clone(),
             on_event,
             rng: SystemRandom::new(),
         }
@@ -296,7 +300,7 @@ impl<'a, T: ReportTransport> Lab<'a, T> {
         req: &MakeCredentialRequest,
     ) -> Result<MakeCredentialResponse, CtapError> {
         let mut verified;
-        let req = match (&self.options.pin, req.options.rk) {
+        let req = match (&self.pin, req.options.rk) {
             (Some(pin), Some(true))
                 if req.pin_uv_auth_param.is_none() && self.option("clientPin") =>
             {

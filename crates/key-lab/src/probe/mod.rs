@@ -10,8 +10,9 @@
 //! relying-party core), [`ceremony_checks`] (lists, discoverable
 //! credentials, flags, counters), [`error_checks`] (status codes for
 //! requests a key must refuse), [`extension_checks`] (each advertised
-//! extension honoured) and, only when asked, [`pin_checks`] (checks that
-//! change the key's PIN state). [`cleanup`] deletes the test credentials
+//! extension honoured), [`manage_checks`] (credential management with the
+//! PIN; authenticatorConfig only when asked) and, only when asked,
+//! [`pin_checks`] (checks that change the key's PIN state). [`cleanup`] deletes the test credentials
 //! when credential management allows. [`html`] renders a report as one
 //! small self-contained page.
 //!
@@ -28,6 +29,7 @@ pub mod hid_checks;
 pub mod html;
 pub mod info_checks;
 pub mod lab;
+pub mod manage_checks;
 pub mod pin_checks;
 pub mod raw;
 pub mod result;
@@ -90,6 +92,7 @@ pub fn run<T: ReportTransport>(
     if options.destructive {
         pin_checks::run(&mut lab);
     }
+    manage_checks::run(&mut lab);
     let leftovers = cleanup::run(&mut lab);
     let key = identity(lab.device);
     ProbeReport::new(key, options.destructive, lab.results, leftovers)

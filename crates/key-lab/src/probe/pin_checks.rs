@@ -31,7 +31,7 @@ pub fn run<T: ReportTransport>(lab: &mut Lab<'_, T>) {
         );
         return;
     }
-    let mut pin = lab.options.pin.clone();
+    let mut pin = lab.pin.clone();
     lab.check(
         meta(
             "pin.set",
@@ -44,6 +44,7 @@ pub fn run<T: ReportTransport>(lab: &mut Lab<'_, T>) {
     let Some(pin) = pin else {
         return;
     };
+    lab.pin = Some(pin.clone());
     lab.check(
         meta(
             "pin.retries",
