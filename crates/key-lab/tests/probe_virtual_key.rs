@@ -135,6 +135,8 @@ fn the_healthy_virtual_key_passes_every_check_it_can_run() {
         "ctap2.sign_count",
         "ctap2.assertion.ml-dsa-65",
         "ctap2.extension.credBlob",
+        "ctap2.extension.hmac-secret",
+        "ctap2.extension.hmac-secret-mc",
         "ctap2.credential_management",
         "config.toggle_always_uv",
         "pin.retries",

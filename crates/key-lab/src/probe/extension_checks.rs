@@ -30,11 +30,20 @@ pub fn run<T: ReportTransport>(lab: &mut Lab<'_, T>) {
             "hmac-secret" => lab.check(
                 meta(
                     id,
-                    "hmac-secret is acknowledged at creation",
+                    "hmac-secret is acknowledged at creation and gives one 32-byte output per salt (WebAuthn prf)",
                     Category::Extensions,
-                    "CTAP 2.1 §12.5",
+                    "CTAP 2.1 §12.5; WebAuthn L3 §10.1.4",
                 ),
                 hmac_secret,
+            ),
+            "hmac-secret-mc" => lab.check(
+                meta(
+                    id,
+                    "hmac-secret-mc gives at creation the output getAssertion gives for the same salt",
+                    Category::Extensions,
+                    "CTAP 2.2 §12.7",
+                ),
+                hmac_secret_mc,
             ),
             "credBlob" => lab.check(
                 meta(
@@ -140,13 +149,169 @@ fn hmac_secret<T: ReportTransport>(lab: &mut Lab<'_, T>) -> Step<Verdict> {
         .map_err(|e| prerequisite("an hmac-secret credential", &e))?;
     let data = auth_data(&response.auth_data)?;
     let out = extension_output(&data, "hmac-secret").and_then(Value::as_bool);
-    Ok(match out {
-        Some(true) => Verdict::PassNote("assertion outputs (salts) not checked yet".into()),
-        other => fail(
+    if out != Some(true) {
+        return Ok(fail(
             "hmac-secret: true in the extension outputs",
-            format!("{other:?}"),
-        ),
-    })
+            format!("{out:?}"),
+        ));
+    }
+    // The outputs through the WebAuthn client role (prf): secrets, so only
+    // their lengths and equalities are compared, never shown.
+    let (id, _) = prf::register(lab, None)?;
+    let (salt1, salt2) = (lab.random(32)?, lab.random(32)?);
+    let first = prf::assert(lab, &id, &salt1)?;
+    let again = prf::assert(lab, &id, &salt1)?;
+    let other = prf::assert(lab, &id, &salt2)?;
+    if first.len() != 32 {
+        return Ok(fail("a 32-byte output", format!("{} bytes", first.len())));
+    }
+    Ok(verdict(
+        *first == *again && *first != *other,
+        "the same output for the same salt, another for another salt",
+        match (*first == *again, *first == *other) {
+            (false, _) => "two outputs for the same salt",
+            (true, _) => "the same output for two salts",
+        },
+    ))
+}
+
+fn hmac_secret_mc<T: ReportTransport>(lab: &mut Lab<'_, T>) -> Step<Verdict> {
+    if !lab.has_extension("hmac-secret") {
+        return Ok(Verdict::Skip("hmac-secret-mc without hmac-secret".into()));
+    }
+    let salt = lab.random(32)?;
+    let (id, at_creation) = prf::register(lab, Some(&salt))?;
+    let Some(at_creation) = at_creation else {
+        return Ok(fail("an output at creation", "none"));
+    };
+    let later = prf::assert(lab, &id, &salt)?;
+    Ok(verdict(
+        *at_creation == *later,
+        "the creation output equal to getAssertion's for the same salt",
+        "another output",
+    ))
+}
+
+/// hmac-secret through the WebAuthn client role's prf extension.
+mod prf {
+    use super::super::algorithm_checks::{PROBE_ORIGIN, relying_party};
+    use super::super::lab::{Created, Lab, PROBE_RP_ID, Step, fail, touch_prompt};
+    use ctap_client::webauthn::{self, ClientContext};
+    use ctaphid::ReportTransport;
+    use fido_wire::webauthn::base64url;
+    use fido_wire::webauthn::json::{
+        AuthenticatorSelection, ResidentKeyRequirement, UserEntity, UserVerificationRequirement,
+    };
+    use serde_json::{Value as Json, json};
+    use zeroize::Zeroizing;
+
+    /// A prf output, wiped from memory when dropped.
+    pub type Output = Zeroizing<Vec<u8>>;
+
+    fn ctx_run<T: ReportTransport, R>(
+        lab: &mut Lab<'_, T>,
+        run: impl FnOnce(
+            &mut ctap_client::Device<T>,
+            &mut ClientContext<'_>,
+        ) -> Result<R, ctap_client::CtapError>,
+    ) -> Result<R, ctap_client::CtapError> {
+        let Lab { device, pin, .. } = lab;
+        let mut noop = |_| {};
+        let mut prompt = touch_prompt(&mut noop);
+        let mut ctx = ClientContext::new(PROBE_ORIGIN);
+        ctx.pin = pin.as_deref();
+        ctx.on_status = Some(&mut prompt);
+        run(device, &mut ctx)
+    }
+
+    fn first(results: Option<&Json>) -> Option<Output> {
+        results
+            .and_then(|r| r.get("first"))
+            .and_then(Json::as_str)
+            .and_then(|s| base64url::decode(s).ok())
+            .map(Zeroizing::new)
+    }
+
+    /// Registers a non-discoverable credential with prf (evaluated at
+    /// creation with `salt`, when given); returns its id and the output
+    /// at creation.
+    pub fn register<T: ReportTransport>(
+        lab: &mut Lab<'_, T>,
+        salt: Option<&[u8]>,
+    ) -> Step<(Vec<u8>, Option<Output>)> {
+        let alg = lab.first_algorithm();
+        let challenge = lab.random(32)?;
+        let user = lab.random(16)?;
+        let mut options = relying_party(alg).creation_options(
+            &challenge,
+            UserEntity {
+                id: user.into(),
+                name: "probe".into(),
+                display_name: "Keybench probe".into(),
+            },
+            "Keybench probe",
+            &[],
+        );
+        options.authenticator_selection = Some(AuthenticatorSelection {
+            authenticator_attachment: None,
+            resident_key: Some(ResidentKeyRequirement::Discouraged),
+            require_resident_key: false,
+            user_verification: Some(UserVerificationRequirement::Discouraged),
+        });
+        let prf = match salt {
+            Some(s) => json!({"eval": {"first": base64url::encode(s)}}),
+            None => json!({}),
+        };
+        options.extensions = Some(
+            [("prf".to_owned(), prf)]
+                .into_iter()
+                .collect::<serde_json::Map<_, _>>(),
+        );
+        let response = ctx_run(lab, |d, ctx| webauthn::register(d, &options, ctx))
+            .map_err(|e| fail("a registration with prf", e.to_string()))?;
+        lab.created.push(Created {
+            id: response.raw_id.0.clone(),
+            rp_id: PROBE_RP_ID.to_owned(),
+            discoverable: false,
+        });
+        let prf = response.client_extension_results.get("prf");
+        if prf.and_then(|p| p.get("enabled")) != Some(&Json::Bool(true)) {
+            return Err(fail("prf enabled at creation", "not enabled"));
+        }
+        Ok((
+            response.raw_id.0.clone(),
+            first(prf.and_then(|p| p.get("results"))),
+        ))
+    }
+
+    /// One assertion evaluating prf with `salt`; returns the output.
+    pub fn assert<T: ReportTransport>(
+        lab: &mut Lab<'_, T>,
+        id: &[u8],
+        salt: &[u8],
+    ) -> Step<Output> {
+        let alg = lab.first_algorithm();
+        let challenge = lab.random(32)?;
+        let mut options = relying_party(alg).request_options(&challenge, &[id.to_vec()]);
+        options.user_verification = Some(UserVerificationRequirement::Discouraged);
+        options.extensions = Some(
+            [(
+                "prf".to_owned(),
+                json!({"eval": {"first": base64url::encode(salt)}}),
+            )]
+            .into_iter()
+            .collect::<serde_json::Map<_, _>>(),
+        );
+        let response = ctx_run(lab, |d, ctx| webauthn::authenticate(d, &options, ctx))
+            .map_err(|e| fail("an assertion with prf", e.to_string()))?;
+        first(
+            response
+                .client_extension_results
+                .get("prf")
+                .and_then(|p| p.get("results")),
+        )
+        .ok_or_else(|| fail("a prf output at assertion", "none"))
+    }
 }
 
 fn cred_blob<T: ReportTransport>(lab: &mut Lab<'_, T>) -> Step<Verdict> {
