@@ -1,14 +1,18 @@
-//! Credential management (CTAP 2.1 §6.8) and authenticatorConfig (§6.11),
-//! both behind the PIN. Credential management only touches the probe's own
+//! What needs the PIN or manages the key's storage: UV in the flags once
+//! the user is verified, the large-blob array (§6.10), credential
+//! management (CTAP 2.1 §6.8) and authenticatorConfig (§6.11). Credential management only touches the probe's own
 //! test credentials, so it runs whenever the PIN is known; the config check
 //! toggles alwaysUv on and back off, so it runs only with `destructive`.
 //! Reset and PIN blocking need the key re-plugged between steps and are
 //! reported as skipped with that reason.
 
-use super::lab::{DISCOVERABLE_RP_ID, Lab, Step, Verdict, fail, meta, verdict};
+use super::lab::{
+    DISCOVERABLE_RP_ID, Lab, PROBE_RP_ID, Step, Verdict, auth_data, fail, meta, verdict,
+};
 use super::result::Category;
 use ctaphid::ReportTransport;
 use fido_wire::ctap2::Permissions;
+use fido_wire::webauthn::Flags;
 
 /// The PIN the probe may use: given, or set by the destructive checks.
 fn known_pin<T: ReportTransport>(lab: &Lab<'_, T>) -> Option<String> {
@@ -17,6 +21,32 @@ fn known_pin<T: ReportTransport>(lab: &Lab<'_, T>) -> Option<String> {
 
 /// Runs the checks.
 pub fn run<T: ReportTransport>(lab: &mut Lab<'_, T>) {
+    lab.check(
+        meta(
+            "ctap2.flags.uv",
+            "getAssertion with a pinUvAuthParam sets UV",
+            Category::Ceremonies,
+            "CTAP 2.1 §6.2.2 (pinUvAuthParam); WebAuthn L3 §6.1",
+        ),
+        uv_flag,
+    );
+    lab.check(
+        meta(
+            "ctap2.large_blobs.read",
+            "the large-blob array reads in fragments and its checksum verifies",
+            Category::Ceremonies,
+            "CTAP 2.1 §6.10",
+        ),
+        |lab| {
+            if !lab.option("largeBlobs") {
+                return Ok(Verdict::Skip("the key offers no large blobs".into()));
+            }
+            Ok(match lab.device.large_blob_read() {
+                Ok(_) => Verdict::Pass,
+                Err(e) => fail("a large-blob array with a valid checksum", e.to_string()),
+            })
+        },
+    );
     lab.check(
         meta(
             "ctap2.credential_management",
@@ -171,5 +201,35 @@ fn toggle_always_uv<T: ReportTransport>(lab: &mut Lab<'_, T>) -> Step<Verdict> {
         back == Some(before),
         format!("alwaysUv {before} after the second toggle"),
         format!("alwaysUv {back:?}"),
+    ))
+}
+
+fn uv_flag<T: ReportTransport>(lab: &mut Lab<'_, T>) -> Step<Verdict> {
+    let Some(pin) = known_pin(lab) else {
+        return Ok(Verdict::Skip(
+            "user verification needs the PIN (--pin)".into(),
+        ));
+    };
+    let pin = pin.as_str();
+    let id = lab.test_credential()?;
+    let token = lab
+        .device
+        .pin_token(
+            pin,
+            Permissions(Permissions::GET_ASSERTION),
+            Some(PROBE_RP_ID),
+        )
+        .map_err(|e| fail("a pinUvAuthToken", e.to_string()))?;
+    let mut req = lab.get_assertion_request(PROBE_RP_ID, &[&id])?;
+    req.pin_uv_auth_param = Some(token.authenticate(&req.client_data_hash));
+    req.pin_uv_auth_protocol = Some(token.protocol().id());
+    let response = lab
+        .get_assertion(&req)
+        .map_err(|e| fail("an assertion with user verification", e.to_string()))?;
+    let flags = auth_data(&response.auth_data)?.flags;
+    Ok(verdict(
+        flags.has(Flags::UV) && flags.has(Flags::UP),
+        "UP and UV set",
+        format!("flags {:?}", flags.names()),
     ))
 }

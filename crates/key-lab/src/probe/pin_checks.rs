@@ -1,14 +1,12 @@
 //! Checks that change the key, run only with `destructive` (the front end
 //! asks first): set a PIN when there is none, a wrong PIN decrements
-//! pinRetries and the right one restores them, changePIN, and UV in the
-//! flags once the user is verified. The PIN the probe sets is
+//! pinRetries and the right one restores them, changePIN. The PIN the probe sets is
 //! [`PROBE_PIN`]; the report says so, so the tester can change or reset it.
 
-use super::lab::{Lab, PROBE_RP_ID, Step, Verdict, auth_data, fail, meta, verdict};
+use super::lab::{Lab, PROBE_RP_ID, Step, Verdict, fail, meta, verdict};
 use super::result::Category;
 use ctaphid::ReportTransport;
 use fido_wire::ctap2::{Permissions, StatusCode};
-use fido_wire::webauthn::Flags;
 
 /// The PIN the probe sets on a key that has none.
 pub const PROBE_PIN: &str = "31415926";
@@ -62,15 +60,6 @@ pub fn run<T: ReportTransport>(lab: &mut Lab<'_, T>) {
             "CTAP 2.1 §6.5.5.4",
         ),
         |lab| change(lab, &pin),
-    );
-    lab.check(
-        meta(
-            "ctap2.flags.uv",
-            "getAssertion with a pinUvAuthParam sets UV",
-            Category::Destructive,
-            "CTAP 2.1 §6.2.2 (pinUvAuthParam); WebAuthn L3 §6.1",
-        ),
-        |lab| uv_flag(lab, &pin),
     );
 }
 
@@ -163,28 +152,4 @@ fn change<T: ReportTransport>(lab: &mut Lab<'_, T>, pin: &str) -> Step<Verdict> 
         Ok(_) => Verdict::Pass,
         Err(e) => fail("a token for the new PIN", e.to_string()),
     })
-}
-
-fn uv_flag<T: ReportTransport>(lab: &mut Lab<'_, T>, pin: &str) -> Step<Verdict> {
-    let id = lab.test_credential()?;
-    let token = lab
-        .device
-        .pin_token(
-            pin,
-            Permissions(Permissions::GET_ASSERTION),
-            Some(PROBE_RP_ID),
-        )
-        .map_err(|e| fail("a pinUvAuthToken", e.to_string()))?;
-    let mut req = lab.get_assertion_request(PROBE_RP_ID, &[&id])?;
-    req.pin_uv_auth_param = Some(token.authenticate(&req.client_data_hash));
-    req.pin_uv_auth_protocol = Some(token.protocol().id());
-    let response = lab
-        .get_assertion(&req)
-        .map_err(|e| fail("an assertion with user verification", e.to_string()))?;
-    let flags = auth_data(&response.auth_data)?.flags;
-    Ok(verdict(
-        flags.has(Flags::UV) && flags.has(Flags::UP),
-        "UP and UV set",
-        format!("flags {:?}", flags.names()),
-    ))
 }
