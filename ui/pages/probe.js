@@ -70,6 +70,9 @@ function summary(report) {
  */
 export async function probeCard({ needKey, invoke, listen }) {
   const destructive = h('input', { type: 'checkbox', id: 'probe-destructive' });
+  // Optional: lets the probe verify the user where a check needs it and
+  // delete its test credentials; sent with the command only, never shown.
+  const pin = h('input', { type: 'password', id: 'probe-pin', autocomplete: 'off', size: 10, placeholder: 'PIN (optional)' });
   const status = h('div', { id: 'probe-status', 'aria-live': 'polite' });
   const rows = h('tbody', { id: 'probe-rows' });
   const out = h('div', { id: 'probe-result', class: 'result' });
@@ -101,13 +104,14 @@ export async function probeCard({ needKey, invoke, listen }) {
     mount(out);
     start.disabled = true;
     try {
-      const report = await invoke('key_probe', { key, destructive: destructive.checked, pin: null });
+      const report = await invoke('key_probe', { key, destructive: destructive.checked, pin: pin.value || null });
       mount(out, summary(report));
       mount(status);
     } catch (e) {
       mount(out, errorBox(e));
       mount(status);
     } finally {
+      pin.value = '';
       running = null;
       start.disabled = false;
     }
@@ -117,7 +121,7 @@ export async function probeCard({ needKey, invoke, listen }) {
     h('p', {}, 'Conformance checks of CTAPHID and CTAP2, each with the spec section it tests: every advertised ',
       'algorithm registered and verified by Keybench\'s relying party, error codes, extensions, CANCEL and KEEPALIVE. ',
       'Nothing on the key changes but test credentials under *.probe.keybench.invalid.'),
-    h('div', { class: 'actions' }, start, ' ',
+    h('div', { class: 'actions' }, start, ' ', pin, ' ',
       h('label', { class: 'check' }, destructive, ' also the destructive checks (PIN)')),
     status,
     out,

@@ -25,7 +25,7 @@ pub fn run<T: ReportTransport>(lab: &mut Lab<'_, T>) -> Vec<String> {
         return leftover("the key offers no credential management");
     }
     let Some(pin) = pin else {
-        return leftover("deleting them needs the PIN: `keybench credentials` lists them");
+        return leftover("deleting them needs the PIN; credential management lists them");
     };
     let token =
         match lab

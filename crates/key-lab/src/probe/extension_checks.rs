@@ -116,7 +116,10 @@ fn cred_protect<T: ReportTransport>(lab: &mut Lab<'_, T>) -> Step<Verdict> {
     if level != Some(3) {
         return Ok(fail(
             "credProtect: 3 in the extension outputs",
-            format!("{level:?}"),
+            level.map_or_else(
+                || "no credProtect output".into(),
+                |l| format!("credProtect: {l}"),
+            ),
         ));
     }
     let id = credential_id(&response.auth_data)?;
@@ -152,7 +155,10 @@ fn hmac_secret<T: ReportTransport>(lab: &mut Lab<'_, T>) -> Step<Verdict> {
     if out != Some(true) {
         return Ok(fail(
             "hmac-secret: true in the extension outputs",
-            format!("{out:?}"),
+            out.map_or_else(
+                || "no hmac-secret output".into(),
+                |o| format!("hmac-secret: {o}"),
+            ),
         ));
     }
     // The outputs through the WebAuthn client role (prf): secrets, so only
@@ -338,7 +344,7 @@ fn cred_blob<T: ReportTransport>(lab: &mut Lab<'_, T>) -> Step<Verdict> {
     if stored != Some(true) {
         return Ok(fail(
             "credBlob: true in the creation outputs",
-            format!("{stored:?}"),
+            stored.map_or_else(|| "no credBlob output".into(), |o| format!("credBlob: {o}")),
         ));
     }
     let id = credential_id(&response.auth_data)?;
