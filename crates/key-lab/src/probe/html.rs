@@ -36,7 +36,7 @@ pub fn to_html(report: &ProbeReport) -> String {
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <title>Keybench probe {aaguid}</title><style>{STYLE}</style></head><body>\
          <h1>Keybench probe</h1><p>AAGUID <code>{aaguid}</code> · {versions} · CTAPHID device version {dv} · Keybench {kv}{destructive}</p>\
-         <p>Algorithms: {algs}<br>Extensions: {exts}</p>",
+         <p>Algorithms: {algs}<br>Extensions: {exts}<br>Probed {started}</p>",
         aaguid = esc(&report.key.aaguid),
         versions = esc(&report.key.versions.join(", ")),
         dv = esc(&report.key.device_version),
@@ -48,6 +48,7 @@ pub fn to_html(report: &ProbeReport) -> String {
         },
         algs = esc(&report.key.algorithms.join(", ")),
         exts = esc(&report.key.extensions.join(", ")),
+        started = esc(&report.started),
     );
     h.push_str("<table><tr><th>category</th><th>pass</th><th>fail</th><th>skip</th></tr>");
     for c in &report.categories {

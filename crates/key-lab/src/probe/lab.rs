@@ -161,6 +161,7 @@ impl<'a, T: ReportTransport> Lab<'a, T> {
             id: meta.id.clone(),
             title: meta.title.clone(),
         });
+        let started = std::time::Instant::now();
         let first_seq = self
             .device
             .recorder()
@@ -199,6 +200,7 @@ impl<'a, T: ReportTransport> Lab<'a, T> {
             expected,
             actual,
             note,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             evidence,
         };
         self.notify(ProbeEvent::Finished {

@@ -82,6 +82,10 @@ pub fn run<T: ReportTransport>(
     options: &ProbeOptions,
     on_event: &mut dyn FnMut(ProbeEvent),
 ) -> ProbeReport {
+    let started = std::time::Instant::now();
+    let started_unix_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     let mut lab = lab::Lab::new(device, options, on_event);
     info_checks::run(&mut lab);
     hid_checks::run(&mut lab);
@@ -95,7 +99,14 @@ pub fn run<T: ReportTransport>(
     manage_checks::run(&mut lab);
     let leftovers = cleanup::run(&mut lab);
     let key = identity(lab.device);
-    ProbeReport::new(key, options.destructive, lab.results, leftovers)
+    ProbeReport::new(
+        key,
+        options.destructive,
+        lab.results,
+        leftovers,
+        started_unix_ms,
+        u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    )
 }
 
 /// The key's identity as the report shows it.

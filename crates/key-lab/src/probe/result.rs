@@ -76,6 +76,8 @@ pub struct CheckResult {
     /// Why it was skipped, or a remark on a pass.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// How long the check took, in milliseconds (touches included).
+    pub duration_ms: u64,
     /// On failure: the traffic of the check (frames and decoded messages,
     /// secrets redacted by the recorder), at most [`MAX_EVIDENCE`] events.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -142,6 +144,10 @@ pub struct ProbeReport {
     pub key: KeyIdentity,
     /// Keybench's version.
     pub keybench_version: String,
+    /// When the run started (RFC 3339, UTC).
+    pub started: String,
+    /// How long the whole run took, in milliseconds.
+    pub duration_ms: u64,
     /// Whether checks that change the key ran.
     pub destructive: bool,
     /// Every check, in the order run.
@@ -155,12 +161,15 @@ pub struct ProbeReport {
 }
 
 impl ProbeReport {
-    /// A report over `checks`, with the totals computed.
+    /// A report over `checks`, with the totals computed; `started` is the
+    /// run's start (milliseconds since the Unix epoch).
     pub fn new(
         key: KeyIdentity,
         destructive: bool,
         checks: Vec<CheckResult>,
         leftovers: Vec<String>,
+        started_unix_ms: u64,
+        duration_ms: u64,
     ) -> ProbeReport {
         let mut total = Tally::default();
         let mut per: std::collections::BTreeMap<Category, Tally> = Default::default();
@@ -171,6 +180,8 @@ impl ProbeReport {
         ProbeReport {
             key,
             keybench_version: env!("CARGO_PKG_VERSION").to_owned(),
+            started: relying_party::date::rfc3339_millis(started_unix_ms),
+            duration_ms,
             destructive,
             checks,
             total,
@@ -219,6 +230,13 @@ impl fmt::Display for ProbeReport {
         )?;
         writeln!(f, "algorithms: {}", self.key.algorithms.join(", "))?;
         writeln!(f, "extensions: {}", self.key.extensions.join(", "))?;
+        writeln!(
+            f,
+            "probed {} in {:.1} s by Keybench {}",
+            self.started,
+            self.duration_ms as f64 / 1000.0,
+            self.keybench_version
+        )?;
         writeln!(f)?;
         writeln!(
             f,
