@@ -49,7 +49,10 @@ impl PresencePrompt for VirtualUser {
 /// and returns the report.
 fn probe_virtual_key(fault: Option<Fault>) -> ProbeReport {
     probe_virtual_key_with(
-        fault,
+        Config {
+            fault,
+            ..Config::default()
+        },
         None,
         ProbeOptions {
             destructive: true,
@@ -58,20 +61,20 @@ fn probe_virtual_key(fault: Option<Fault>) -> ProbeReport {
     )
 }
 
-/// The same with a PIN set on the key first (when given) and these options.
+/// The same for a key of this configuration, with a PIN set on it first
+/// (when given), and these options.
 fn probe_virtual_key_with(
-    fault: Option<Fault>,
+    config: Config,
     pin_set_first: Option<&'static str>,
     options: ProbeOptions,
 ) -> ProbeReport {
     let (done_tx, done_rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let truncate = fault == Some(Fault::TruncatedContinuation);
+        let truncate = config.fault == Some(Fault::TruncatedContinuation);
         let authenticator = Authenticator::new(Config {
             presence: PresencePolicy::Ask(Arc::new(VirtualUser::default())),
             attestation: AttestationMode::PackedSelf,
-            fault,
-            ..Config::default()
+            ..config
         })
         .unwrap();
         let (host, key): (_, ctaphid::transport::PipeEnd) = ctaphid::pipe();
@@ -232,7 +235,7 @@ fn pin_retries_not_decremented_are_caught() {
 #[test]
 fn with_the_pin_given_every_check_runs_and_nothing_is_left_behind() {
     let report = probe_virtual_key_with(
-        None,
+        Config::default(),
         Some("8642"),
         ProbeOptions {
             destructive: false,
@@ -261,6 +264,30 @@ fn with_the_pin_given_every_check_runs_and_nothing_is_left_behind() {
     );
     let json = serde_json::to_string(&report).unwrap();
     assert!(!json.contains("8642"), "the PIN is in no result");
+}
+
+/// A key with a smaller maxMsgSize than CTAPHID's refuses a longer
+/// request with REQUEST_TOO_LARGE, and the probe checks it.
+#[test]
+fn a_smaller_max_msg_size_is_checked() {
+    let report = probe_virtual_key_with(
+        Config {
+            max_msg_size: 2048,
+            ..Config::default()
+        },
+        None,
+        ProbeOptions::default(),
+    );
+    assert_eq!(failed(&report), Vec::<String>::new(), "{report}");
+    assert_eq!(
+        outcome(&report, "ctap2.error.request_too_large"),
+        Outcome::Pass
+    );
+    // The largest ML-DSA registrations still fit: their requests are small.
+    assert_eq!(
+        outcome(&report, "ctap2.registration.ml-dsa-87"),
+        Outcome::Pass
+    );
 }
 
 /// The PIN the probe never learnt is not in the report: its frames are

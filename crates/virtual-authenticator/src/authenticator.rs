@@ -61,6 +61,10 @@ pub struct Config {
     pub token_lifetime: Duration,
     /// How many discoverable credentials fit.
     pub max_discoverable: usize,
+    /// maxMsgSize in getInfo (capped at CTAPHID's 7,609 bytes): longer
+    /// requests are refused with REQUEST_TOO_LARGE, as a key with less
+    /// memory does.
+    pub max_msg_size: usize,
     /// A deliberate fault (tests of tools that judge keys only).
     #[cfg(feature = "fault-injection")]
     pub fault: Option<crate::fault::Fault>,
@@ -79,6 +83,7 @@ impl Default for Config {
             state: StateStore::Memory,
             token_lifetime: Duration::from_secs(600),
             max_discoverable: 100,
+            max_msg_size: MAX_MESSAGE_LEN,
             #[cfg(feature = "fault-injection")]
             fault: None,
         }
@@ -202,6 +207,11 @@ impl Authenticator {
             .count()
     }
 
+    /// The longest request it takes: its maxMsgSize.
+    pub(crate) fn max_msg_size(&self) -> usize {
+        self.config.max_msg_size.min(MAX_MESSAGE_LEN)
+    }
+
     /// The getInfo this authenticator reports.
     pub fn info(&self) -> GetInfo {
         let pin_set = self.state.pin.hash.is_some();
@@ -225,7 +235,7 @@ impl Authenticator {
                 ("setMinPINLength".into(), true),
                 ("makeCredUvNotRqd".into(), !self.state.always_uv),
             ],
-            max_msg_size: Some(MAX_MESSAGE_LEN as u64),
+            max_msg_size: Some(self.max_msg_size() as u64),
             pin_uv_auth_protocols: vec![2, 1],
             max_credential_count_in_list: Some(16),
             max_credential_id_length: Some(32),
@@ -263,7 +273,7 @@ impl Authenticator {
     pub fn process(&mut self, request: &[u8], ctx: &RequestContext) -> Vec<u8> {
         let result = match request.split_first() {
             None => Err(StatusCode::INVALID_LENGTH),
-            Some(_) if request.len() > MAX_MESSAGE_LEN => Err(StatusCode::REQUEST_TOO_LARGE),
+            Some(_) if request.len() > self.max_msg_size() => Err(StatusCode::REQUEST_TOO_LARGE),
             Some((&cmd, params)) => self.dispatch(cmd, params, ctx),
         };
         let result = match result {
