@@ -162,12 +162,7 @@ impl<'a, T: ReportTransport> Lab<'a, T> {
             title: meta.title.clone(),
         });
         let started = std::time::Instant::now();
-        let first_seq = self
-            .device
-            .recorder()
-            .events()
-            .last()
-            .map_or(0, |e| e.seq + 1);
+        let first_seq = self.device.recorder().next_seq();
         let verdict = body(self).unwrap_or_else(|v| v);
         let (outcome, expected, actual, note) = match verdict {
             Verdict::Pass => (Outcome::Pass, None, None, None),
@@ -178,13 +173,7 @@ impl<'a, T: ReportTransport> Lab<'a, T> {
             Verdict::Skip(reason) => (Outcome::Skip, None, None, Some(reason)),
         };
         let evidence = if outcome == Outcome::Fail {
-            let mut events: Vec<_> = self
-                .device
-                .recorder()
-                .events()
-                .into_iter()
-                .filter(|e| e.seq >= first_seq)
-                .collect();
+            let mut events = self.device.recorder().events_since(first_seq);
             let excess = events.len().saturating_sub(MAX_EVIDENCE);
             events.drain(..excess);
             events
