@@ -364,9 +364,13 @@ impl Keys {
         pin: Option<&str>,
     ) -> Result<Value, CommandError> {
         let (_busy, mut device) = self.open(id)?;
+        // Cancel (ceremony_cancel) stops the probe: the touch it waits for
+        // is cancelled and the checks not run yet are skipped.
+        let cancel = self.begin_ceremony(id);
         let options = key_lab::probe::ProbeOptions {
             destructive,
             pin: pin.map(str::to_owned),
+            cancel,
         };
         let notify = self.notify.clone();
         let key = id.to_owned();
@@ -376,6 +380,7 @@ impl Keys {
                 notify.emit(events::PROBE_PROGRESS, Value::Object(payload));
             }
         });
+        self.end_ceremony(id);
         serde_json::to_value(&report).map_err(|e| CommandError::new("internal", e.to_string()))
     }
 

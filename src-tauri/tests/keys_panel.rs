@@ -445,3 +445,39 @@ fn the_probe_reports_each_check_live_and_passes_on_a_virtual_key() {
     // The key is free again afterwards.
     f.keys.info(&key).unwrap();
 }
+
+#[test]
+fn cancel_stops_a_running_probe() {
+    let f = fixture();
+    let key = f
+        .keys
+        .start_virtual(&["ES256".into()], "approve")
+        .unwrap()
+        .id;
+    let keys = f.keys.clone();
+    let probed = key.clone();
+    let run = std::thread::spawn(move || keys.probe(&probed, false, None));
+    // Cancel once the first check has finished.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (name, payload) = f
+            .events
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .expect("probe progress");
+        if name == events::PROBE_PROGRESS && payload["event"] == "finished" {
+            assert!(f.keys.cancel(Some(&key)), "the probe is cancellable");
+            break;
+        }
+    }
+    let report = run.join().unwrap().unwrap();
+    let checks = report["checks"].as_array().unwrap();
+    let last = checks.last().unwrap();
+    assert_eq!(last["outcome"], "skip");
+    assert!(
+        last["note"].as_str().unwrap().contains("cancelled"),
+        "{last}"
+    );
+    assert_eq!(report["total"]["fail"], 0, "{report:#}");
+    // The key is free again.
+    f.keys.info(&key).unwrap();
+}

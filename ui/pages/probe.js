@@ -93,6 +93,8 @@ export async function probeCard({ needKey, invoke, listen }) {
     }
   });
 
+  const cancel = h('button', { type: 'button', id: 'probe-cancel', class: 'secondary', disabled: true,
+    onclick: () => running && invoke('ceremony_cancel', { key: running }).catch((e) => mount(out, errorBox(e))) }, 'Cancel');
   const start = h('button', { type: 'button', id: 'probe-start', onclick: async () => {
     let key;
     try { key = needKey(); } catch (e) { mount(out, errorBox(e)); return; }
@@ -103,6 +105,7 @@ export async function probeCard({ needKey, invoke, listen }) {
     rows.replaceChildren();
     mount(out);
     start.disabled = true;
+    cancel.disabled = false;
     try {
       const report = await invoke('key_probe', { key, destructive: destructive.checked, pin: pin.value || null });
       mount(out, summary(report));
@@ -114,6 +117,7 @@ export async function probeCard({ needKey, invoke, listen }) {
       pin.value = '';
       running = null;
       start.disabled = false;
+      cancel.disabled = true;
     }
   } }, 'Probe');
 
@@ -121,7 +125,7 @@ export async function probeCard({ needKey, invoke, listen }) {
     h('p', {}, 'Conformance checks of CTAPHID and CTAP2, each with the spec section it tests: every advertised ',
       'algorithm registered and verified by Keybench\'s relying party, error codes, extensions, CANCEL and KEEPALIVE. ',
       'Nothing on the key changes but test credentials under *.probe.keybench.invalid.'),
-    h('div', { class: 'actions' }, start, ' ', pin, ' ',
+    h('div', { class: 'actions' }, start, ' ', cancel, ' ', pin, ' ',
       h('label', { class: 'check' }, destructive, ' also the destructive checks (PIN)')),
     status,
     out,

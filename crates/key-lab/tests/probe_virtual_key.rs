@@ -56,7 +56,7 @@ fn probe_virtual_key(fault: Option<Fault>) -> ProbeReport {
         None,
         ProbeOptions {
             destructive: true,
-            pin: None,
+            ..ProbeOptions::default()
         },
     )
 }
@@ -238,8 +238,8 @@ fn with_the_pin_given_every_check_runs_and_nothing_is_left_behind() {
         Config::default(),
         Some("8642"),
         ProbeOptions {
-            destructive: false,
             pin: Some("8642".into()),
+            ..ProbeOptions::default()
         },
     );
     assert_eq!(failed(&report), Vec::<String>::new(), "{report}");

@@ -56,6 +56,7 @@ pub fn run(device: &mut AnyDevice, args: &ProbeArgs) -> Result<()> {
             .pin
             .clone()
             .or_else(|| std::env::var("KEYBENCH_PIN").ok()),
+        ..ProbeOptions::default()
     };
     let report = probe::run(device, &options, &mut |event| match event {
         ProbeEvent::Touch => eprintln!("touch your key…"),

@@ -110,13 +110,15 @@ fn register<T: ReportTransport>(
         let Lab {
             device,
             options: probe,
+            pin,
+            on_event,
             ..
         } = lab;
-        let mut noop = |_| {};
-        let mut prompt = touch_prompt(&mut noop);
+        let mut prompt = touch_prompt(*on_event);
         let mut ctx = ClientContext::new(PROBE_ORIGIN);
-        ctx.pin = probe.pin.as_deref();
+        ctx.pin = pin.as_deref();
         ctx.on_status = Some(&mut prompt);
+        ctx.cancel = Some(&probe.cancel);
         webauthn::register(device, &options, &mut ctx)
     }
     .map_err(|e| fail("a registration", e.to_string()))?;
@@ -166,13 +168,15 @@ fn authenticate<T: ReportTransport>(
         let Lab {
             device,
             options: probe,
+            pin,
+            on_event,
             ..
         } = lab;
-        let mut noop = |_| {};
-        let mut prompt = touch_prompt(&mut noop);
+        let mut prompt = touch_prompt(*on_event);
         let mut ctx = ClientContext::new(PROBE_ORIGIN);
-        ctx.pin = probe.pin.as_deref();
+        ctx.pin = pin.as_deref();
         ctx.on_status = Some(&mut prompt);
+        ctx.cancel = Some(&probe.cancel);
         webauthn::authenticate(device, &options, &mut ctx)
     }
     .map_err(|e| fail("an assertion", e.to_string()))?;

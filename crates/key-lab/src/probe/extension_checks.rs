@@ -221,12 +221,18 @@ mod prf {
             &mut ClientContext<'_>,
         ) -> Result<R, ctap_client::CtapError>,
     ) -> Result<R, ctap_client::CtapError> {
-        let Lab { device, pin, .. } = lab;
-        let mut noop = |_| {};
-        let mut prompt = touch_prompt(&mut noop);
+        let Lab {
+            device,
+            pin,
+            options: probe,
+            on_event,
+            ..
+        } = lab;
+        let mut prompt = touch_prompt(*on_event);
         let mut ctx = ClientContext::new(PROBE_ORIGIN);
         ctx.pin = pin.as_deref();
         ctx.on_status = Some(&mut prompt);
+        ctx.cancel = Some(&probe.cancel);
         run(device, &mut ctx)
     }
 

@@ -127,7 +127,8 @@ pub struct Lab<'a, T: ReportTransport> {
     /// The key's PIN when the probe knows it: given, or set by the
     /// destructive checks. Never reported.
     pub pin: Option<String>,
-    on_event: &'a mut dyn FnMut(ProbeEvent),
+    /// Where progress goes.
+    pub(crate) on_event: &'a mut dyn FnMut(ProbeEvent),
     rng: SystemRandom,
 }
 
@@ -157,13 +158,24 @@ impl<'a, T: ReportTransport> Lab<'a, T> {
     /// Runs one check: announces it, runs `body`, keeps the traffic of a
     /// failure as evidence, and reports the result.
     pub fn check(&mut self, meta: Meta, body: impl FnOnce(&mut Self) -> Step<Verdict>) {
+        let cancelled = self.options.cancel.is_cancelled();
         self.notify(ProbeEvent::Running {
             id: meta.id.clone(),
             title: meta.title.clone(),
         });
         let started = std::time::Instant::now();
         let first_seq = self.device.recorder().next_seq();
-        let verdict = body(self).unwrap_or_else(|v| v);
+        let verdict = if cancelled {
+            Verdict::Skip("the probe was cancelled before this check".into())
+        } else {
+            match body(self).unwrap_or_else(|v| v) {
+                // A failure caused by the cancellation itself says nothing of the key.
+                Verdict::Fail { .. } if self.options.cancel.is_cancelled() => {
+                    Verdict::Skip("the probe was cancelled while this check ran".into())
+                }
+                v => v,
+            }
+        };
         let (outcome, expected, actual, note) = match verdict {
             Verdict::Pass => (Outcome::Pass, None, None, None),
             Verdict::PassNote(n) => (Outcome::Pass, None, None, Some(n)),
@@ -308,10 +320,14 @@ impl<'a, T: ReportTransport> Lab<'a, T> {
             _ => req,
         };
         let Lab {
-            device, on_event, ..
+            device,
+            on_event,
+            options,
+            ..
         } = self;
         let mut prompt = touch_prompt(on_event);
-        let response = device.make_credential(req, touch_transaction(&mut prompt))?;
+        let response =
+            device.make_credential(req, touch_transaction(&mut prompt, &options.cancel))?;
         if let Ok(data) = fido_wire::webauthn::AuthenticatorData::parse(&response.auth_data)
             && let Some(att) = data.attested_credential
         {
@@ -330,10 +346,13 @@ impl<'a, T: ReportTransport> Lab<'a, T> {
         req: &GetAssertionRequest,
     ) -> Result<GetAssertionResponse, CtapError> {
         let Lab {
-            device, on_event, ..
+            device,
+            on_event,
+            options,
+            ..
         } = self;
         let mut prompt = touch_prompt(on_event);
-        device.get_assertion(req, touch_transaction(&mut prompt))
+        device.get_assertion(req, touch_transaction(&mut prompt, &options.cancel))
     }
 
     /// A fresh non-discoverable test credential under [`PROBE_RP_ID`];
@@ -386,12 +405,15 @@ pub fn touch_prompt<'e>(
     }
 }
 
-/// A transaction that may wait for a touch.
-pub fn touch_transaction(prompt: &mut dyn FnMut(KeepaliveStatus)) -> Transaction<'_> {
+/// A transaction that may wait for a touch, ended by `cancel`.
+pub fn touch_transaction<'t>(
+    prompt: &'t mut dyn FnMut(KeepaliveStatus),
+    cancel: &'t ctaphid::CancelToken,
+) -> Transaction<'t> {
     Transaction {
         timeout: TOUCH_WAIT,
         on_keepalive: Some(prompt),
-        cancel: None,
+        cancel: Some(cancel),
     }
 }
 

@@ -51,6 +51,10 @@ pub struct ProbeOptions {
     /// probe verify the user where a check needs it and delete its test
     /// credentials. Never reported anywhere.
     pub pin: Option<String>,
+    /// Stops the probe from another thread (a UI's Cancel): a touch being
+    /// waited for is cancelled (CTAPHID_CANCEL) and the checks not run yet
+    /// are reported as skipped.
+    pub cancel: ctaphid::CancelToken,
 }
 
 /// Progress, for a live view.
