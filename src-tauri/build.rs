@@ -26,6 +26,7 @@ const COMMANDS: &[&str] = &[
     "ceremony_cancel",
     "lab_compare",
     "lab_export",
+    "key_probe",
 ];
 
 fn main() {

@@ -2,7 +2,8 @@
 //! WebKitWebDriver under Xvfb, inside a private D-Bus session with a real,
 //! unlocked gnome-keyring (../shared/reference/setup-notes.md). Starts the
 //! app, starts a virtual key from the Keys page, registers and authenticates
-//! an ML-DSA-65 credential with the page's buttons, watches a bound
+//! an ML-DSA-65 credential with the page's buttons, probes the key (the
+//! key lab's checks, live), watches a bound
 //! challenge appear and then be consumed on the live dashboard, runs the
 //! key lab's comparison on the Compare page and saves its report, checks the
 //! session and the secret-key source "OS keyring", takes screenshots into
@@ -385,6 +386,31 @@ fn desktop_app_end_to_end() {
     );
     eprintln!("authentication: {result}");
     assert!(result.as_str().unwrap().contains("Signed in as e2e-alice"));
+
+    // Probe the key from the page: every check shows up live, then the summary.
+    s.click("#probe-start");
+    let summary = s.wait(
+        "the probe's summary",
+        "(() => { const t = (document.getElementById('probe-result') || {}).innerText || ''; return /passed|failed|Error/i.test(t) && t; })()",
+    );
+    eprintln!("probe: {summary}");
+    assert!(
+        summary
+            .as_str()
+            .unwrap()
+            .contains("Every check that could run passed"),
+        "{summary}"
+    );
+    let rows = s.exec(
+        "return document.querySelectorAll('#probe-rows tr').length",
+        json!([]),
+    );
+    assert!(rows.as_u64().unwrap() >= 40, "{rows} checks listed");
+    s.exec(
+        "document.getElementById('probe-result').closest('section').scrollIntoView(); return true;",
+        json!([]),
+    );
+    s.screenshot("probe");
 
     // The dashboard, live: a new challenge appears bound to this session,
     // then is consumed when the ceremony completes.

@@ -4,7 +4,7 @@
 //! fido2-cred and fido2-assert (ES256 and EdDSA, each credential and
 //! assertion verified by libfido2), then python-fido2 for every algorithm,
 //! ML-DSA-87 included, verified by its Fido2Server, then Keybench's own
-//! client, the key lab's comparison of the five algorithms included.
+//! client, the key lab's comparison of the five algorithms and its probe included.
 //!
 //! Needs the harness prepared by tests/hid-vm/setup.sh in `KEYBENCH_HID_VM`
 //! and python-fido2 in `KEYBENCH_PYTHON`; `scripts/test` provides both.
@@ -175,11 +175,27 @@ fn independent_clients_drive_the_virtual_key_over_real_hidraw() {
             "{a}"
         );
     }
-    assert_eq!(report["key"]["hid"]["capabilities"][1], "CBOR");
+    assert_eq!(report["key"]["transport"]["capabilities"][1], "CBOR");
     assert!(
         std::fs::read_to_string(work.join("out/kb-compare.html"))
             .unwrap()
             .contains("<svg")
+    );
+    // The key lab's probe over real hidraw: every check it can run passes.
+    let probe_total = console
+        .lines()
+        .skip_while(|l| !l.starts_with("--- keybench probe"))
+        .find(|l| l.starts_with("total "))
+        .expect("the probe's summary");
+    println!("probe over hidraw: {probe_total}");
+    let counts: Vec<u64> = probe_total
+        .split_whitespace()
+        .skip(1)
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert!(
+        matches!(counts.as_slice(), [pass, 0, _] if *pass >= 40),
+        "probe over hidraw: {probe_total}"
     );
 
     // libfido2 uses the PIN Keybench set: changes it, lists the RP (its

@@ -1,7 +1,7 @@
 //! The keys panel, written once below Tauri: plugged USB keys (hot-plug),
 //! virtual keys started for demos, and one operation per library call —
-//! getInfo, wink, PIN, credential management, reset, and the WebAuthn
-//! client role for ceremonies. The shell (`shell.rs`) registers each method
+//! getInfo, wink, PIN, credential management, reset, the WebAuthn
+//! client role for ceremonies, and the key lab's probe. The shell (`shell.rs`) registers each method
 //! as a Tauri command and forwards [`Notify`] events to the window; tests
 //! call the methods directly.
 //!
@@ -44,6 +44,9 @@ pub mod events {
     pub const PRESENCE_REQUEST: &str = "presence-request";
     /// The key lab's comparison starts a round (`{algorithm, round, rounds}`).
     pub const LAB_PROGRESS: &str = "lab-progress";
+    /// A probe's progress: `{key, event: "running"|"touch"|"doNotTouch"|"finished", …}`
+    /// (key-lab's `ProbeEvent`, with the key it runs on).
+    pub const PROBE_PROGRESS: &str = "probe-progress";
 }
 
 /// A key the panel lists.
@@ -444,6 +447,37 @@ impl Keys {
         });
         self.end_ceremony(id);
         Ok(result?)
+    }
+
+    /// Runs the key lab's probe on `id`, telling the window of each check
+    /// as it starts and finishes ([`events::PROBE_PROGRESS`]); returns the
+    /// whole report. `destructive` is asked for by the page only after the
+    /// person confirmed it.
+    pub fn probe(
+        &self,
+        id: &str,
+        destructive: bool,
+        pin: Option<&str>,
+    ) -> Result<Value, CommandError> {
+        let (_busy, mut device) = self.open(id)?;
+        // Cancel (ceremony_cancel) stops the probe: the touch it waits for
+        // is cancelled and the checks not run yet are skipped.
+        let cancel = self.begin_ceremony(id);
+        let options = key_lab::probe::ProbeOptions {
+            destructive,
+            pin: pin.map(str::to_owned),
+            cancel,
+        };
+        let notify = self.notify.clone();
+        let key = id.to_owned();
+        let report = key_lab::probe::run(&mut device, &options, &mut |event| {
+            if let Ok(Value::Object(mut payload)) = serde_json::to_value(&event) {
+                payload.insert("key".into(), Value::String(key.clone()));
+                notify.emit(events::PROBE_PROGRESS, Value::Object(payload));
+            }
+        });
+        self.end_ceremony(id);
+        serde_json::to_value(&report).map_err(|e| CommandError::new("internal", e.to_string()))
     }
 
     pub(crate) fn begin_ceremony(&self, id: &str) -> CancelToken {

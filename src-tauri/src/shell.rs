@@ -192,6 +192,17 @@ async fn lab_export(lab: Lb<'_>, path: String) -> Result<ExportedReport, Command
     lab.export(&path)
 }
 
+/// Probes `key` (key-lab), with progress as `probe-progress` events.
+#[tauri::command]
+async fn key_probe(
+    keys: Ks<'_>,
+    key: String,
+    destructive: bool,
+    pin: Option<String>,
+) -> Result<Value, CommandError> {
+    blocking(&keys, move |k| k.probe(&key, destructive, pin.as_deref())).await
+}
+
 /// Cancels `key`'s ceremony, or every one when no key is named.
 #[tauri::command]
 async fn ceremony_cancel(keys: Ks<'_>, key: Option<String>) -> Result<bool, CommandError> {
@@ -220,6 +231,7 @@ const PERMISSIONS: &[&str] = &[
     "allow-ceremony-cancel",
     "allow-lab-compare",
     "allow-lab-export",
+    "allow-key-probe",
 ];
 
 /// The page's origin (`http://localhost:PORT`) as Tauri matches remote
@@ -291,6 +303,7 @@ pub fn run_window(
             ceremony_cancel,
             lab_compare,
             lab_export,
+            key_probe,
         ])
         .setup(move |app| {
             let _ = notify.0.set(app.handle().clone());

@@ -407,3 +407,77 @@ fn traffic_events_of_two_keys_pin_operations_at_once_carry_no_pin_material() {
     }
     assert!(secret_frames > 10, "{secret_frames}");
 }
+
+#[test]
+fn the_probe_reports_each_check_live_and_passes_on_a_virtual_key() {
+    let f = fixture();
+    let key = f
+        .keys
+        .start_virtual(&["ML-DSA-44".into(), "ES256".into()], "approve")
+        .unwrap()
+        .id;
+    let report = f.keys.probe(&key, false, None).unwrap();
+    assert_eq!(report["total"]["fail"], 0, "{report:#}");
+    let checks = report["checks"].as_array().unwrap();
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["id"] == "ctap2.assertion.ml-dsa-44")
+    );
+    // One "running" and one "finished" event per check, for this key, in order.
+    let progress: Vec<Value> = f
+        .events
+        .try_iter()
+        .filter(|(name, _)| name == events::PROBE_PROGRESS)
+        .map(|(_, v)| v)
+        .collect();
+    let finished: Vec<&Value> = progress
+        .iter()
+        .filter(|p| p["event"] == "finished")
+        .collect();
+    assert_eq!(finished.len(), checks.len());
+    assert_eq!(finished[0]["result"]["id"], checks[0]["id"]);
+    assert!(progress.iter().all(|p| p["key"] == key.as_str()));
+    assert_eq!(
+        progress.iter().filter(|p| p["event"] == "running").count(),
+        checks.len()
+    );
+    // The key is free again afterwards.
+    f.keys.info(&key).unwrap();
+}
+
+#[test]
+fn cancel_stops_a_running_probe() {
+    let f = fixture();
+    let key = f
+        .keys
+        .start_virtual(&["ES256".into()], "approve")
+        .unwrap()
+        .id;
+    let keys = f.keys.clone();
+    let probed = key.clone();
+    let run = std::thread::spawn(move || keys.probe(&probed, false, None));
+    // Cancel once the first check has finished.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (name, payload) = f
+            .events
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .expect("probe progress");
+        if name == events::PROBE_PROGRESS && payload["event"] == "finished" {
+            assert!(f.keys.cancel(Some(&key)), "the probe is cancellable");
+            break;
+        }
+    }
+    let report = run.join().unwrap().unwrap();
+    let checks = report["checks"].as_array().unwrap();
+    let last = checks.last().unwrap();
+    assert_eq!(last["outcome"], "skip");
+    assert!(
+        last["note"].as_str().unwrap().contains("cancelled"),
+        "{last}"
+    );
+    assert_eq!(report["total"]["fail"], 0, "{report:#}");
+    // The key is free again.
+    f.keys.info(&key).unwrap();
+}

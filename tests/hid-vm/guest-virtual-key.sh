@@ -5,7 +5,7 @@
 # then python-fido2 (every algorithm, verified by its Fido2Server), then
 # Keybench's own client through hidapi (devices, info, wink, PIN,
 # ML-DSA-87 registration near the 7,609-byte limit, authentication,
-# credential management, the key lab's comparison of the five algorithms).
+# credential management, the key lab's comparison of the five algorithms and its probe).
 # Paths come from the environment file the test writes next to this script.
 set -u
 . "$(dirname "$0")/guest.env"
@@ -50,6 +50,8 @@ kb register --resident-key --algorithms ML-DSA-87 --record "$OUT/kb-traffic.json
 kb authenticate --uv required > "$OUT/kb-authenticate.json" || fail=46
 kb credentials list | tee "$OUT/kb-credentials.txt" || fail=47
 echo "guest: keybench register $(wc -c < "$OUT/kb-register.json") bytes of JSON, traffic $(wc -l < "$OUT/kb-traffic.jsonl") events"
+echo "--- keybench probe over hidapi ($HR), with the PIN (its test credentials are deleted after)"
+kb probe --report "$OUT/kb-probe.json" 2> "$OUT/kb-probe.err" | tee "$OUT/kb-probe.txt" || fail=48
 unset KEYBENCH_PIN
 echo "--- libfido2 with the PIN Keybench set: fido2-token -C (change PIN), -L -r (RPs), -L -k (credentials)"
 # The tools read PINs from the terminal: script(1) gives them one, fed from

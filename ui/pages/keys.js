@@ -4,7 +4,8 @@
 // ceremonies run by Keybench's own CTAP client against this app's relying
 // party (begin and complete over this page's HTTP API, so the dashboard
 // shows this session), with a PIN dialog, a "touch your key" prompt only
-// when the key reports UP_NEEDED, Cancel, and the live CTAP traffic.
+// when the key reports UP_NEEDED, Cancel, the live CTAP traffic, and the
+// key lab's probe with live progress (pages/probe.js).
 // The commands are in src-tauri/src/shell.rs (listed in src-tauri/README.md).
 
 import { h, card, notice, mount, errorBox, table, badge, field, select, short, copyButton } from '../dom.js';
@@ -12,6 +13,7 @@ import { api, sessionChanged } from '../api.js';
 import { steps, run, resultView, jsonEditor } from './ceremony.js';
 import { algName } from '../webauthn.js';
 import { modelCard } from './model.js';
+import { probeCard } from './probe.js';
 
 export const title = 'Keys';
 
@@ -112,6 +114,8 @@ export async function render(root, { alive } = { alive: () => true }) {
     if (!state.selected) { const e = new Error('Choose a key in the list first (or start a virtual key).'); e.title = 'No key chosen'; throw e; }
     return state.selected;
   };
+  const probe = await probeCard({ needKey, invoke, listen });
+  if (!alive()) { state.unlisten.forEach((un) => un()); return null; }
 
   // ---- the page -----------------------------------------------------------
   mount(root,
@@ -122,6 +126,7 @@ export async function render(root, { alive } = { alive: () => true }) {
       card('The chosen key', keyActions(needKey, selectedOut), selectedOut)),
     card('Register and authenticate with the chosen key', ceremonyForm(needKey, touch, presence)),
     card('FIDO metadata', metadataPanel()),
+    probe,
     card('CTAP traffic', traffic.el));
 
   return () => {

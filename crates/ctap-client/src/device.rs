@@ -90,6 +90,24 @@ impl Device {
         self.link.info()
     }
 
+    /// The CTAPHID reports under this key, for raw CTAPHID checks (the key
+    /// lab's probe); `None` for keys on other transports (NFC).
+    pub fn hid_reports(&mut self) -> Option<&mut dyn ReportTransport> {
+        self.link.hid_reports()
+    }
+
+    /// Sends a CTAP2 message exactly as given (command byte and
+    /// parameters, canonical or not) and returns the raw answer (status
+    /// byte and body), without the client's checks (maxMsgSize): for
+    /// conformance checks that must send what a client never would.
+    pub fn raw_message(
+        &mut self,
+        request: &[u8],
+        tx: Transaction<'_>,
+    ) -> Result<Vec<u8>, CtapError> {
+        self.link.cbor(request, tx, false)
+    }
+
     /// The recorder this device reports to.
     pub fn recorder(&self) -> &Recorder {
         &self.recorder

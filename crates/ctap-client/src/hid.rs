@@ -82,9 +82,18 @@ pub fn discover() -> Result<(HidApi, Vec<KeyDescriptor>), HidapiError> {
     Ok((api, keys))
 }
 
+/// The shortest time between two reports written to a key. A USB key
+/// takes at most one report per interrupt interval (1 ms at best), and a
+/// write blocks until it has, so this costs a real key nothing; a key made
+/// of /dev/uhid (the virtual key in a VM) has no such back-pressure and a
+/// 32-event kernel queue, which a burst of 129 reports (one 7,609-byte
+/// message) overruns.
+pub const REPORT_INTERVAL: Duration = Duration::from_millis(1);
+
 /// An open key.
 pub struct HidapiTransport {
     device: HidDevice,
+    last_write: Option<std::time::Instant>,
 }
 
 impl HidapiTransport {
@@ -98,7 +107,10 @@ impl HidapiTransport {
         let device = api
             .open_path(&c_path)
             .map_err(|e| open_error(e.to_string()))?;
-        Ok(HidapiTransport { device })
+        Ok(HidapiTransport {
+            device,
+            last_write: None,
+        })
     }
 }
 
@@ -109,6 +121,13 @@ impl ReportTransport for HidapiTransport {
         if let Some(body) = out.get_mut(1..) {
             body.copy_from_slice(report);
         }
+        if let Some(wait) = self
+            .last_write
+            .and_then(|t| REPORT_INTERVAL.checked_sub(t.elapsed()))
+        {
+            std::thread::sleep(wait);
+        }
+        self.last_write = Some(std::time::Instant::now());
         self.device
             .write(&out)
             .map(|_| ())

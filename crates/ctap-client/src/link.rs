@@ -69,6 +69,12 @@ pub trait Link: Send {
         None
     }
 
+    /// The CTAPHID reports under this link, for checks that speak raw
+    /// CTAPHID (the key lab's probe); `None` on other transports.
+    fn hid_reports(&mut self) -> Option<&mut dyn ReportTransport> {
+        None
+    }
+
     /// Makes the key identify itself (CTAPHID_WINK); not every transport can.
     fn wink(&mut self, timeout: Duration) -> Result<(), CtapError>;
 
@@ -110,6 +116,10 @@ impl<T: ReportTransport> Link for HidLink<T> {
         let result = self.channel.cbor(request, tx);
         self.channel.transport_mut().redact_frames(false);
         Ok(result?)
+    }
+
+    fn hid_reports(&mut self) -> Option<&mut dyn ReportTransport> {
+        Some(self.channel.transport_mut())
     }
 
     fn exchange_metrics(

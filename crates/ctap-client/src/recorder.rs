@@ -176,6 +176,22 @@ impl Recorder {
         self.lock().ring.iter().cloned().collect()
     }
 
+    /// The sequence number the next event will get.
+    pub fn next_seq(&self) -> u64 {
+        self.lock().next_seq
+    }
+
+    /// The events kept in memory from sequence number `seq` on, oldest first
+    /// (the traffic of one step, for evidence).
+    pub fn events_since(&self, seq: u64) -> Vec<TrafficEvent> {
+        self.lock()
+            .ring
+            .iter()
+            .filter(|e| e.seq >= seq)
+            .cloned()
+            .collect()
+    }
+
     /// Records an event.
     pub fn record(&self, direction: Direction, kind: EventKind) {
         let mut s = self.lock();

@@ -55,6 +55,31 @@ enum Command {
         #[command(subcommand)]
         command: MdsCommand,
     },
+    /// Probe a key: CTAPHID and CTAP2 conformance checks, each with the
+    /// spec section it tests, pass/fail/skip, and on failure expected vs
+    /// actual with the frames as evidence. Exits 1 when a check failed.
+    ///
+    /// Without --destructive nothing on the key changes but test
+    /// credentials under *.probe.keybench.invalid (deleted when the PIN is
+    /// known). Touch the key when asked, except when told not to.
+    Probe {
+        #[command(flatten)]
+        key: KeyArgs,
+        /// Print the report as JSON instead of the summary.
+        #[arg(long)]
+        json: bool,
+        /// Also write the report to this file: HTML when it ends in .html,
+        /// else JSON.
+        #[arg(long)]
+        report: Option<std::path::PathBuf>,
+        /// Also run the checks that change the key's PIN state (set a PIN
+        /// when there is none, wrong PIN, change PIN). Asks first.
+        #[arg(long)]
+        destructive: bool,
+        /// With --destructive: do not ask.
+        #[arg(long, requires = "destructive")]
+        yes: bool,
+    },
     /// Make a key blink (CTAPHID WINK).
     Wink {
         #[command(flatten)]
@@ -492,6 +517,22 @@ pub fn run(args: Args) -> Result<()> {
             crate::keys::info(&mut open_key(&key)?, &metadata, json)
         }
         Some(Command::Mds { command }) => crate::mds::run(command),
+        Some(Command::Probe {
+            key,
+            json,
+            report,
+            destructive,
+            yes,
+        }) => crate::probe::run(
+            &mut open_key(&key)?,
+            &crate::probe::ProbeArgs {
+                json,
+                report,
+                destructive,
+                yes,
+                pin: key.pin.clone(),
+            },
+        ),
         Some(Command::Wink { key }) => {
             open_key(&key)?.wink()?;
             println!("the key blinks");

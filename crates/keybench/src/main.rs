@@ -2,7 +2,7 @@
 //!
 //! Thin by design (as ripgrep's core): argument parsing and dispatch live
 //! here (`cli`), the key subcommands call `ctap-client` (`keys`), the key
-//! lab's call `key-lab` (`lab`), the work lives in the library crates.
+//! lab's call `key-lab` (`lab`, `probe`), the work lives in the library crates.
 
 #![forbid(unsafe_code)]
 
@@ -10,6 +10,7 @@ mod cli;
 mod keys;
 mod lab;
 mod mds;
+mod probe;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -786,3 +786,47 @@ fn mds_install_show_and_verify() {
     assert!(ok);
     assert_eq!(v["valid"], true);
 }
+
+/// `keybench probe`: nothing destructive without confirmation; a healthy
+/// virtual key passes every check it can run, and the report is written.
+#[test]
+fn probe_a_virtual_key_with_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = VirtualKey::start(&dir.path().join("key.state")).unwrap();
+    // Destructive checks are refused without a terminal to confirm on, or --yes.
+    let (ok, _, err) = keybench(&["probe", &key.addr, "--destructive"]);
+    assert!(!ok);
+    assert!(err.contains("--yes"), "{err}");
+    let (ok, out, _) = keybench(&["info", &key.addr, "--json"]);
+    assert!(ok);
+    let info: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(info["options"]["clientPin"], false, "nothing changed");
+
+    let html = dir.path().join("probe.html");
+    let (ok, out, err) = keybench(&[
+        "probe",
+        &key.addr,
+        "--destructive",
+        "--yes",
+        "--json",
+        "--report",
+        html.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}\n{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["total"]["fail"], 0, "{out}");
+    assert!(report["total"]["pass"].as_u64().unwrap() > 40);
+    assert_eq!(report["destructive"], true);
+    // The PIN the probe set let it delete its discoverable test credentials.
+    assert_eq!(report["leftovers"], serde_json::json!([]));
+    for check in report["checks"].as_array().unwrap() {
+        assert!(check["spec"].as_str().unwrap().contains('§'), "{check}");
+    }
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(page.contains("ctaphid.ping.7609") && page.contains("ctap2.assertion.ml-dsa-87"));
+    assert!(
+        !page.contains("<script") && !page.contains("http"),
+        "self-contained"
+    );
+}

@@ -61,6 +61,13 @@ pub struct Config {
     pub token_lifetime: Duration,
     /// How many discoverable credentials fit.
     pub max_discoverable: usize,
+    /// maxMsgSize in getInfo (capped at CTAPHID's 7,609 bytes): longer
+    /// requests are refused with REQUEST_TOO_LARGE, as a key with less
+    /// memory does.
+    pub max_msg_size: usize,
+    /// A deliberate fault (tests of tools that judge keys only).
+    #[cfg(feature = "fault-injection")]
+    pub fault: Option<crate::fault::Fault>,
 }
 
 impl Default for Config {
@@ -76,6 +83,9 @@ impl Default for Config {
             state: StateStore::Memory,
             token_lifetime: Duration::from_secs(600),
             max_discoverable: 100,
+            max_msg_size: MAX_MESSAGE_LEN,
+            #[cfg(feature = "fault-injection")]
+            fault: None,
         }
     }
 }
@@ -174,6 +184,15 @@ impl Authenticator {
         })
     }
 
+    /// The deliberate fault switched on, if any (never without the
+    /// `fault-injection` feature).
+    fn fault(&self) -> Option<&crate::fault::Fault> {
+        #[cfg(feature = "fault-injection")]
+        return self.config.fault.as_ref();
+        #[cfg(not(feature = "fault-injection"))]
+        None
+    }
+
     /// The DER root certificate behind packed basic attestation, if any: the
     /// trust anchor a relying party installs for this key.
     pub fn attestation_root(&self) -> Option<&[u8]> {
@@ -186,6 +205,11 @@ impl Authenticator {
             .iter()
             .filter(|c| c.discoverable)
             .count()
+    }
+
+    /// The longest request it takes: its maxMsgSize.
+    pub(crate) fn max_msg_size(&self) -> usize {
+        self.config.max_msg_size.min(MAX_MESSAGE_LEN)
     }
 
     /// The getInfo this authenticator reports.
@@ -211,7 +235,7 @@ impl Authenticator {
                 ("setMinPINLength".into(), true),
                 ("makeCredUvNotRqd".into(), !self.state.always_uv),
             ],
-            max_msg_size: Some(MAX_MESSAGE_LEN as u64),
+            max_msg_size: Some(self.max_msg_size() as u64),
             pin_uv_auth_protocols: vec![2, 1],
             max_credential_count_in_list: Some(16),
             max_credential_id_length: Some(32),
@@ -250,8 +274,16 @@ impl Authenticator {
     pub fn process(&mut self, request: &[u8], ctx: &RequestContext) -> Vec<u8> {
         let result = match request.split_first() {
             None => Err(StatusCode::INVALID_LENGTH),
-            Some(_) if request.len() > MAX_MESSAGE_LEN => Err(StatusCode::REQUEST_TOO_LARGE),
+            Some(_) if request.len() > self.max_msg_size() => Err(StatusCode::REQUEST_TOO_LARGE),
             Some((&cmd, params)) => self.dispatch(cmd, params, ctx),
+        };
+        let result = match result {
+            Err(StatusCode::MISSING_PARAMETER)
+                if self.fault() == Some(&crate::fault::Fault::WrongStatusCode) =>
+            {
+                Err(StatusCode::INVALID_CBOR)
+            }
+            other => other,
         };
         result.unwrap_or_else(|status| vec![status.0])
     }
@@ -296,13 +328,15 @@ impl Authenticator {
         match cmd {
             command::GET_INFO => Self::encode_ok(Some(&self.info().to_value())),
             command::MAKE_CREDENTIAL => {
-                let req = MakeCredentialRequest::from_value(&Self::params(params)?)
+                let mut req = MakeCredentialRequest::from_value(&Self::params(params)?)
                     .map_err(|e| field_error(&e))?;
+                self.drop_ignored_extension(&mut req.extensions);
                 self.make_credential(&req, ctx)
             }
             command::GET_ASSERTION => {
-                let req = GetAssertionRequest::from_value(&Self::params(params)?)
+                let mut req = GetAssertionRequest::from_value(&Self::params(params)?)
                     .map_err(|e| field_error(&e))?;
+                self.drop_ignored_extension(&mut req.extensions);
                 let response = self.get_assertion(req, ctx)?;
                 Self::encode_ok(Some(&response))
             }
@@ -315,6 +349,11 @@ impl Authenticator {
                     .map_err(|e| field_error(&e))?;
                 let before = self.state.pin.clone();
                 let result = self.pin.process(&req, &mut self.state.pin);
+                if self.fault() == Some(&crate::fault::Fault::PinRetriesNotDecremented)
+                    && self.state.pin.retries < before.retries
+                {
+                    self.state.pin.retries = before.retries;
+                }
                 // Retry counters change on failures too, and must survive them.
                 if self.state.pin != before
                     && let Err(e) = self.persist()
@@ -369,7 +408,19 @@ impl Authenticator {
                 rp_id: rp_id.map(str::to_owned),
             },
             ctx,
+            self.fault() != Some(&crate::fault::Fault::IgnoreCancel),
         )
+    }
+
+    /// With [`crate::fault::Fault::IgnoredExtension`], removes that
+    /// extension's input from a request, as a key that only claims it would.
+    fn drop_ignored_extension(&self, extensions: &mut Option<Value>) {
+        let Some(crate::fault::Fault::IgnoredExtension(name)) = self.fault() else {
+            return;
+        };
+        if let Some(Value::Map(entries)) = extensions {
+            entries.retain(|(k, _)| k.as_text() != Some(name.as_str()));
+        }
     }
 
     /// CTAP 2.1 §6.1.2 step 1 / §6.2.2 step 1: a zero-length pinUvAuthParam
@@ -559,9 +610,22 @@ impl Authenticator {
         .to_value();
         // Encoded (and refused if too large) before the credential is kept.
         let response = Self::encode_ok(Some(&response))?;
+        // §6.1.2 step 16: a discoverable credential replaces the one the key
+        // holds for the same RP ID and user id.
+        let (replaced, kept): (Vec<Credential>, Vec<Credential>) =
+            std::mem::take(&mut self.state.credentials)
+                .into_iter()
+                .partition(|c| {
+                    credential.discoverable
+                        && c.discoverable
+                        && c.rp_id == credential.rp_id
+                        && c.user.id == credential.user.id
+                });
+        self.state.credentials = kept;
         self.state.credentials.push(credential);
         if let Err(e) = self.persist() {
             self.state.credentials.pop();
+            self.state.credentials.extend(replaced);
             return Err(e);
         }
         Ok(response)
@@ -676,6 +740,7 @@ impl Authenticator {
         include_user: bool,
         number_of_credentials: Option<u64>,
     ) -> CtapResult<Value> {
+        let fault = self.fault().cloned();
         let cred = self
             .state
             .credentials
@@ -683,6 +748,14 @@ impl Authenticator {
             .find(|c| c.id == credential_id)
             .ok_or(StatusCode::NO_CREDENTIALS)?;
         cred.sign_count = cred.sign_count.wrapping_add(1);
+        let stuck_counter = fault == Some(crate::fault::Fault::StuckSignCount);
+        let corrupt_signature = matches!(
+            &fault,
+            Some(crate::fault::Fault::CorruptSignature(alg)) if *alg == cred.key.algorithm()
+        );
+        if stuck_counter {
+            cred.sign_count = 1;
+        }
         let outputs = extensions.outputs(cred, user_verified)?;
         let mut flags = 0;
         if user_present {
@@ -700,7 +773,10 @@ impl Authenticator {
         }
         .to_bytes();
         let signed = [auth_data.as_slice(), client_data_hash].concat();
-        let signature = cred.key.sign(&signed).map_err(|_| StatusCode::OTHER)?;
+        let mut signature = cred.key.sign(&signed).map_err(|_| StatusCode::OTHER)?;
+        if corrupt_signature && let Some(byte) = signature.last_mut() {
+            *byte ^= 0x01;
+        }
         let response = GetAssertionResponse {
             credential_id: Some(cred.id.clone()),
             auth_data,

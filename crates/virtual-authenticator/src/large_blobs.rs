@@ -7,7 +7,6 @@
 //! encrypted by platforms with each credential's largeBlobKey.
 
 use crate::authenticator::{Authenticator, CtapResult, sha256};
-use ctaphid::MAX_MESSAGE_LEN;
 use fido_wire::ctap2::{
     LARGE_BLOB_HASH_LEN, LargeBlobsRequest, LargeBlobsResponse, Permissions, StatusCode,
     large_blob_write_message, max_fragment_length, split_serialized_large_blob_array,
@@ -30,10 +29,6 @@ impl PendingWrite {
     fn expected_next_offset(&self) -> usize {
         self.buffer.len()
     }
-}
-
-fn max_fragment() -> usize {
-    max_fragment_length(MAX_MESSAGE_LEN)
 }
 
 /// A CBOR unsigned integer as a length or offset; one beyond every limit
@@ -73,7 +68,7 @@ impl Authenticator {
             return Err(StatusCode::INVALID_PARAMETER);
         }
         // Step 3.3.
-        if get > max_fragment() {
+        if get > max_fragment_length(self.max_msg_size()) {
             return Err(StatusCode::INVALID_LENGTH);
         }
         // Step 3.4.
@@ -93,7 +88,7 @@ impl Authenticator {
         fragment: &[u8],
     ) -> CtapResult<()> {
         // Step 4.1.
-        if fragment.len() > max_fragment() {
+        if fragment.len() > max_fragment_length(self.max_msg_size()) {
             return Err(StatusCode::INVALID_LENGTH);
         }
         // Steps 4.2 and 4.3: the first fragment announces the length. The new

@@ -12,7 +12,8 @@
 //! pinUvAuthToken), `extensions`, `cred_mgmt` (credentialManagement and
 //! authenticatorConfig), `large_blobs` (authenticatorLargeBlobs), [`attestation`] (the packed basic certificate
 //! chain), [`presence`] (the user-presence policy) and [`state`] (the
-//! persistent state and its file).
+//! persistent state and its file). With the `fault-injection` feature (tests
+//! only), a [`fault::Fault`] makes it break one chosen rule on purpose.
 
 #![forbid(unsafe_code)]
 
@@ -20,6 +21,7 @@ pub mod attestation;
 mod authenticator;
 mod cred_mgmt;
 mod extensions;
+pub mod fault;
 pub mod keys;
 mod large_blobs;
 pub mod nfc;

@@ -77,11 +77,14 @@ impl fmt::Debug for PresencePolicy {
 }
 
 impl PresencePolicy {
-    /// Waits for the virtual user's touch.
+    /// Waits for the virtual user's touch. `honour_cancel` is false only
+    /// for the deliberate fault that ignores CANCEL: the wait then ends as
+    /// if touched.
     pub(crate) fn collect(
         &self,
         request: PresenceRequest,
         ctx: &RequestContext,
+        honour_cancel: bool,
     ) -> Result<(), StatusCode> {
         let (until, answer) = match self {
             PresencePolicy::Approve => return Ok(()),
@@ -96,7 +99,11 @@ impl PresencePolicy {
         ctx.set_status(KeepaliveStatus::UpNeeded);
         let result = loop {
             if ctx.is_cancelled() {
-                break Err(StatusCode::KEEPALIVE_CANCEL);
+                break if honour_cancel {
+                    Err(StatusCode::KEEPALIVE_CANCEL)
+                } else {
+                    Ok(())
+                };
             }
             let now = Instant::now();
             if now >= until {
