@@ -8,6 +8,7 @@
 
 mod cli;
 mod keys;
+mod verify;
 
 use clap::Parser;
 use std::process::ExitCode;
