@@ -90,14 +90,19 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
 
 fn print_text(report: &Report) {
     let what = match report.ceremony {
-        relying_party::ceremony::steps::Ceremony::Registration => {
-            "Registration (WebAuthn L3 §7.1)"
-        }
+        relying_party::ceremony::steps::Ceremony::Registration => "Registration (WebAuthn L3 §7.1)",
         relying_party::ceremony::steps::Ceremony::Authentication => {
             "Authentication (WebAuthn L3 §7.2)"
         }
     };
-    println!("{what}: {}", if report.verified { "verified" } else { "FAILED" });
+    println!(
+        "{what}: {}",
+        if report.verified {
+            "verified"
+        } else {
+            "FAILED"
+        }
+    );
     for note in &report.notes {
         println!("  note: {note}");
     }

@@ -128,7 +128,11 @@ fn every_webauthn_l3_vector_verifies_through_keybench_verify() {
             "clientExtensionResults": {},
         });
         let o = write(dir.path(), &format!("{name}-creation.json"), &creation);
-        let r = write(dir.path(), &format!("{name}-registration.json"), &registration);
+        let r = write(
+            dir.path(),
+            &format!("{name}-registration.json"),
+            &registration,
+        );
         let common = [
             "--origin",
             "https://example.org",
@@ -138,7 +142,15 @@ fn every_webauthn_l3_vector_verifies_through_keybench_verify() {
             AT,
             "--json",
         ];
-        let mut args = vec!["verify", "--options", &o, "--response", &r, "--trust-anchor", ca];
+        let mut args = vec![
+            "verify",
+            "--options",
+            &o,
+            "--response",
+            &r,
+            "--trust-anchor",
+            ca,
+        ];
         args.extend(common);
         let (ok, report, err) = keybench(&args);
         assert!(ok, "{name}: registration: {err}\n{report:#}");
@@ -179,7 +191,13 @@ fn every_webauthn_l3_vector_verifies_through_keybench_verify() {
         std::fs::write(&k, b64(&cose)).unwrap();
         for key in [r.as_str(), k.to_str().unwrap()] {
             let mut args = vec![
-                "verify", "--options", &q, "--response", &a, "--public-key", key,
+                "verify",
+                "--options",
+                &q,
+                "--response",
+                &a,
+                "--public-key",
+                key,
             ];
             args.extend(common);
             let (ok, report, err) = keybench(&args);
@@ -235,12 +253,25 @@ fn a_changed_challenge_fails_at_its_step_with_a_nonzero_exit() {
     assert_eq!(failed[0]["location"]["path"], "clientDataJSON.challenge");
     // The text form names the step and the spec's sentence.
     let out = Command::new(env!("CARGO_BIN_EXE_keybench"))
-        .args(["verify", "--response", &r, "--challenge", &b64(b"x"), "--rp-id", "example.org", "--origin", "https://example.org"])
+        .args([
+            "verify",
+            "--response",
+            &r,
+            "--challenge",
+            &b64(b"x"),
+            "--rp-id",
+            "example.org",
+            "--origin",
+            "https://example.org",
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("[FAIL] 7.1 step 8"), "{text}");
-    assert!(text.contains("equals the base64url encoding of pkOptions.challenge"), "{text}");
+    assert!(
+        text.contains("equals the base64url encoding of pkOptions.challenge"),
+        "{text}"
+    );
     // Malformed input: a clear error, no report.
     std::fs::write(dir.path().join("bad.json"), "{\"response\": 1").unwrap();
     let (ok, _, err) = keybench(&[

@@ -143,7 +143,7 @@ impl Recorder {
 
     /// Every step of the ceremony in the specification's order; a step the
     /// core never reached is not checkable.
-    fn steps(&self, ceremony: Ceremony) -> Vec<StepReport> {
+    pub fn steps(&self, ceremony: Ceremony) -> Vec<StepReport> {
         spec::steps(ceremony)
             .iter()
             .map(|s| {
