@@ -1047,6 +1047,71 @@ pub fn decode(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
     Ok(Reply::ok(decoded))
 }
 
+/// `POST /api/verify`: any relying party's ceremony, step by step
+/// (`relying_party::report`). Stateless like the decoder: no session is
+/// created or read; the request must come from an allowed origin.
+pub fn verify(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    struct Body {
+        options: Option<Json>,
+        response: Json,
+        public_key: Option<Json>,
+        origin: Option<String>,
+        rp_id: Option<String>,
+        challenge: Option<String>,
+        #[serde(default)]
+        top_origins: Vec<String>,
+        #[serde(default)]
+        trust_anchors: Vec<String>,
+        at: Option<i64>,
+    }
+    csrf(app, req, None, StateChange::Ceremony)?;
+    let b: Body = req.json()?;
+    // Text is taken as pasted; an object is the JSON document itself.
+    let bytes = |v: &Json| match v {
+        Json::String(s) => s.as_bytes().to_vec(),
+        other => other.to_string().into_bytes(),
+    };
+    let blank = |v: &Option<Json>| match v {
+        None | Some(Json::Null) => None,
+        Some(Json::String(s)) if s.trim().is_empty() => None,
+        Some(v) => Some(bytes(v)),
+    };
+    fn non_empty(s: &Option<String>) -> Option<&str> {
+        s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+    }
+    let options = blank(&b.options);
+    let public_key = blank(&b.public_key);
+    let response = bytes(&b.response);
+    let anchors: Vec<Vec<u8>> = b
+        .trust_anchors
+        .iter()
+        .filter(|a| !a.trim().is_empty())
+        .map(|a| a.as_bytes().to_vec())
+        .collect();
+    let top_origins: Vec<String> = b
+        .top_origins
+        .iter()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let report = relying_party::report::verify_ceremony(&relying_party::report::VerifyRequest {
+        options: options.as_deref(),
+        response: &response,
+        public_key: public_key.as_deref(),
+        origin: non_empty(&b.origin),
+        rp_id: non_empty(&b.rp_id),
+        challenge: non_empty(&b.challenge),
+        top_origins: &top_origins,
+        trust_anchors: &anchors,
+        at: b.at.map(relying_party::x509::UnixTime),
+    })
+    .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+    let report = serde_json::to_value(&report).map_err(ApiError::internal)?;
+    Ok(Reply::ok(report))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -46,6 +46,15 @@ impl InputError {
             InputError::TrustAnchor(_) => "bad_trust_anchor",
         }
     }
+
+    /// Every code [`InputError::code`] answers.
+    pub const CODES: &'static [&'static str] = &[
+        "bad_options",
+        "bad_response",
+        "bad_public_key",
+        "missing_input",
+        "bad_trust_anchor",
+    ];
 }
 
 /// A JSON document rewritten into the strict form, with what was rewritten.
