@@ -1178,12 +1178,8 @@ fn verify_reports_any_relying_partys_ceremony() {
     });
     let req_options =
         fido_wire::webauthn::json::from_json(&serde_json::to_vec(&request).unwrap()).unwrap();
-    let assertion = webauthn::authenticate(
-        &mut key,
-        &req_options,
-        &mut ClientContext::new(origin),
-    )
-    .unwrap();
+    let assertion =
+        webauthn::authenticate(&mut key, &req_options, &mut ClientContext::new(origin)).unwrap();
     let assertion = serde_json::to_value(&assertion).unwrap();
     // The stored key as the registration response (pasted as text).
     let (s, report) = srv.post(
