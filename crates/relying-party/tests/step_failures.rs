@@ -81,22 +81,12 @@ impl Key {
 }
 
 /// The relying party's side of a case.
+#[derive(Default)]
 struct Rp {
     uv_required: bool,
     require_trust: bool,
     top_origins: Option<Vec<String>>,
     extensions: Option<Map<String, Json>>,
-}
-
-impl Default for Rp {
-    fn default() -> Rp {
-        Rp {
-            uv_required: false,
-            require_trust: false,
-            top_origins: None,
-            extensions: None,
-        }
-    }
 }
 
 impl Rp {
