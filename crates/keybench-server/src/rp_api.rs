@@ -64,6 +64,9 @@ enum PendingCeremony {
         uv_required: bool,
         /// The algorithms offered (pubKeyCredParams).
         algorithms: Vec<CoseAlgorithm>,
+        /// The client extension inputs sent, judged against the outputs.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        extensions: Option<Map<String, Json>>,
     },
     /// An authentication: its requirement and the allowCredentials sent.
     Authentication {
@@ -71,6 +74,9 @@ enum PendingCeremony {
         uv_required: bool,
         /// allowCredentials (empty: a discoverable login).
         allow: Vec<Base64UrlBytes>,
+        /// The client extension inputs sent, judged against the outputs.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        extensions: Option<Map<String, Json>>,
     },
 }
 
@@ -340,6 +346,7 @@ fn register_begin_with(
         display_name: display.clone(),
         uv_required,
         algorithms: rp.algorithms().to_vec(),
+        extensions: b.extensions.clone(),
     };
     let issued = app.engine.issue_challenge_with(
         &Binding {
@@ -587,6 +594,7 @@ pub fn register_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiError
         display_name,
         uv_required,
         algorithms,
+        extensions,
     } = pending
     else {
         return Err(wrong_ceremony());
@@ -601,7 +609,8 @@ pub fn register_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiError
     let handle_text = URL_SAFE_NO_PAD.encode(user_handle.as_slice());
     let rp = app
         .relying_party(uv_required, &algorithms)
-        .with_trust(session_trust(app, &opened.session));
+        .with_trust(session_trust(app, &opened.session))
+        .with_requested_extensions(extensions);
     let accounts = &app.accounts;
     let outcome = rp.finish_registration(&challenge, user_handle.as_slice(), &response, &|id| {
         accounts.is_registered(id).unwrap_or(true)
@@ -649,6 +658,7 @@ pub fn register_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiError
         "status": "ok",
         "username": profile.username,
         "credential": credential_view(&stored),
+        "extensions": outcome.extension_verdicts,
     }))
     .with_cookie(signed_in.set_cookie))
 }
@@ -696,6 +706,7 @@ fn authenticate_begin_with(
     let pending = PendingCeremony::Authentication {
         uv_required,
         allow: allow.iter().map(|id| id.as_slice().into()).collect(),
+        extensions: b.extensions.clone(),
     };
     let issued = app.engine.issue_challenge_with(
         &Binding {
@@ -762,7 +773,12 @@ pub fn authenticate_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiE
         Ceremony::Authentication,
         &origin,
     )?;
-    let PendingCeremony::Authentication { uv_required, allow } = pending else {
+    let PendingCeremony::Authentication {
+        uv_required,
+        allow,
+        extensions,
+    } = pending
+    else {
         return Err(wrong_ceremony());
     };
     let unknown = || {
@@ -789,7 +805,9 @@ pub fn authenticate_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiE
         .verifying_credential(&owner, &response.raw_id.0)?
         .ok_or_else(unknown)?;
     let allow_refs: Vec<&[u8]> = allow.iter().map(Base64UrlBytes::as_slice).collect();
-    let rp = app.relying_party(uv_required, &[]);
+    let rp = app
+        .relying_party(uv_required, &[])
+        .with_requested_extensions(extensions);
     // With a user named before the ceremony, that user's handle is expected;
     // in a discoverable login the response's userHandle must be the owner's.
     let outcome = rp.finish_authentication(
@@ -828,6 +846,7 @@ pub fn authenticate_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiE
         "credential": credential_view(&stored),
         "signCount": outcome.sign_count,
         "userVerified": outcome.user_verified,
+        "extensions": outcome.extension_verdicts,
         "counter": format!("{:?}", outcome.counter),
     }))
     .with_cookie(signed_in.set_cookie))
@@ -1125,6 +1144,7 @@ mod tests {
             display_name: "Alice".into(),
             uv_required: true,
             algorithms: vec![CoseAlgorithm::ML_DSA_65, CoseAlgorithm(-7)],
+            extensions: None,
         };
         let text = serde_json::to_string(&registration).unwrap();
         assert_eq!(
@@ -1141,6 +1161,7 @@ mod tests {
         let authentication = PendingCeremony::Authentication {
             uv_required: false,
             allow: vec![vec![9u8; 4].into()],
+            extensions: None,
         };
         let text = serde_json::to_string(&authentication).unwrap();
         assert_eq!(

@@ -858,6 +858,7 @@ fn advanced_options_are_carried_into_the_ceremony() {
             "authenticatorAttachment": "cross-platform",
             "algorithms": [-7],
             "hints": ["security-key", "hybrid"],
+            "extensions": {"credProps": true, "credentialProtectionPolicy": "userVerificationRequired", "enforceCredentialProtectionPolicy": true},
         }),
     );
     assert_eq!(s, 200, "{v}");
@@ -894,6 +895,20 @@ fn advanced_options_are_carried_into_the_ceremony() {
     assert_eq!(v["credential"]["algorithmName"], "ES256");
     let attestation = &v["credential"]["attestation"];
     assert_eq!(attestation["fmt"], attestation["format"]);
+    // The extension outputs were judged against the inputs the options carried.
+    let verdicts = v["extensions"].as_array().unwrap();
+    let cred_protect = verdicts
+        .iter()
+        .find(|e| e["name"] == "credProtect")
+        .unwrap();
+    assert_eq!(cred_protect["status"], "ok", "{v}");
+    assert!(
+        cred_protect["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("policy 3"),
+        "{v}"
+    );
 
     let (s, v) = srv.post(
         &c,
