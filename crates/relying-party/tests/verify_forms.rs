@@ -287,7 +287,9 @@ fn malformed_inputs_get_clear_errors() {
             ..Default::default()
         })
     };
-    let cases: Vec<(Option<&[u8]>, Option<&[u8]>, &str, &str)> = vec![
+    // (options, public key, code, words in the message)
+    type Case<'a> = (Option<&'a [u8]>, Option<&'a [u8]>, &'a str, &'a str);
+    let cases: Vec<Case<'_>> = vec![
         (None, None, "missing_input", "stored public key"),
         (
             None,
