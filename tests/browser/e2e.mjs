@@ -295,6 +295,8 @@ async function main() {
       await page.click('#pane-advanced button:text-is("Run ceremony")');
       const text = await successText(page, '#pane-advanced');
       assert.match(text, new RegExp(`Registered ${user}-adv`));
+      // The server judged the extension outputs against what the options asked.
+      assert.match(text, /credProps\s+ok/, text);
       const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
       assert.equal(credentials.length, before + 1);
       const created = credentials.find((c) => !c.isResidentCredential);

@@ -110,7 +110,9 @@ export function resultView(title, res) {
       res.signCount !== undefined ? [h('dt', {}, 'Sign count'), h('dd', {}, String(res.signCount))] : null,
       h('dt', {}, 'User verified'), h('dd', {}, String(res.userVerified ?? c.userVerified ?? '—')),
       att.format ? [h('dt', {}, 'Attestation'), h('dd', {}, `${att.format}${att.type ? ` (${att.type})` : ''} `, trustBadge(att.trust), att.anchor ? ` ${att.anchor}` : '')] : null,
-      c.created ? [h('dt', {}, 'Created'), h('dd', {}, time(c.created))] : null),
+      c.created ? [h('dt', {}, 'Created'), h('dd', {}, time(c.created))] : null,
+      Array.isArray(res.extensions) && res.extensions.length ? [h('dt', {}, 'Extensions'), h('dd', {}, h('ul', { class: 'plain' }, res.extensions.map((e) => h('li', { 'data-extension': e.name },
+        h('code', {}, e.name), ' ', h('span', { class: `badge ${e.status === 'ok' ? 'ok' : e.status === 'invalid' ? 'bad' : 'warn'}` }, e.status), ` ${e.detail}`))))] : null),
     h('p', {}, h('a', { href: '#/credentials' }, 'See your credentials'), ' · ', h('a', { href: '#/dashboard' }, 'watch the session on the dashboard')));
 }
 

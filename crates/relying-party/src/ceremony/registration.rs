@@ -329,7 +329,8 @@ pub fn verify_registration_observed<O: StepObserver>(
                     .map(|start| Location {
                         input: Input::AttestationObject,
                         path: "attestationObject.fmt".into(),
-                        range: start + 4..start + 5 + att.fmt.len(),
+                        range: (start + 4).min(response.attestation_object.len())
+                            ..(start + 5 + att.fmt.len()).min(response.attestation_object.len()),
                     }))
             }));
         }
