@@ -193,14 +193,18 @@ pub fn verify_authentication_observed<O: StepObserver>(
             .user_handle
             .map(b64)
             .unwrap_or_else(|| "no userHandle".into());
-        StepDetail::compared(
+        let expected = if record.user_handle.is_empty() {
+            format!(
+                "credential record {} (its user handle is not known)",
+                b64(record.id.as_slice())
+            )
+        } else {
             format!(
                 "userHandle {} or absent",
                 b64(record.user_handle.as_slice())
-            ),
-            found,
-        )
-        .at(response.user_handle.map(|h| Location {
+            )
+        };
+        StepDetail::compared(expected, found).at(response.user_handle.map(|h| Location {
             input: Input::UserHandle,
             path: "response.userHandle".into(),
             range: 0..h.len(),
