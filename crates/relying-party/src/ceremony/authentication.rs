@@ -193,7 +193,7 @@ pub fn verify_authentication_observed<O: StepObserver>(
             .user_handle
             .map(b64)
             .unwrap_or_else(|| "no userHandle".into());
-        let expected = if record.user_handle.is_empty() {
+        let expected = if record.user_handle.as_slice().is_empty() {
             format!(
                 "credential record {} (its user handle is not known)",
                 b64(record.id.as_slice())
