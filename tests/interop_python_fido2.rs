@@ -296,3 +296,59 @@ fn python_fido2_client_registers_and_authenticates_with_the_keybench_server() {
         assert_eq!(l["authenticated"], true, "{l}");
     }
 }
+
+/// python-fido2 as another relying party (Fido2Server's options, in its
+/// `{"publicKey": …}` form) and as the client (Fido2Client with the virtual
+/// key): every registration and assertion verifies step by step through
+/// the core `keybench verify` uses, the assertion with the registration
+/// response as the stored key; extension outputs asked for are judged.
+#[test]
+fn python_fido2_ceremonies_verify_step_by_step() {
+    let Some(python) = python() else { return };
+    let lines = run_against(
+        &python,
+        Authenticator::new(Config::default()).unwrap(),
+        "python_fido2_for_verify.py",
+        &[],
+    );
+    let algs: Vec<i64> = lines.iter().map(|l| l["alg"].as_i64().unwrap()).collect();
+    assert_eq!(algs, [-7, -8, -49]);
+    for l in &lines {
+        let origin = l["origin"].as_str().unwrap();
+        let bytes = |v: &serde_json::Value| serde_json::to_vec(v).unwrap();
+        let registration = bytes(&l["registration"]);
+        let report =
+            relying_party::report::verify_ceremony(&relying_party::report::VerifyRequest {
+                options: Some(&bytes(&l["creation"])),
+                response: &registration,
+                origin: Some(origin),
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(report.verified, "{}: {:#?}", l["alg"], report.steps);
+        let cred_protect = report
+            .extensions
+            .iter()
+            .find(|e| e.name == "credProtect")
+            .unwrap_or_else(|| panic!("{:#?}", report.extensions));
+        assert_eq!(
+            cred_protect.status,
+            relying_party::ceremony::ExtensionStatus::Ok
+        );
+        let report =
+            relying_party::report::verify_ceremony(&relying_party::report::VerifyRequest {
+                options: Some(&bytes(&l["request"])),
+                response: &bytes(&l["assertion"]),
+                public_key: Some(&registration),
+                origin: Some(origin),
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(report.verified, "{}: {:#?}", l["alg"], report.steps);
+        println!(
+            "alg {}: registration and assertion verified ({} steps each checked)",
+            l["alg"],
+            report.steps.len()
+        );
+    }
+}

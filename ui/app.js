@@ -11,12 +11,13 @@ import * as credentials from './pages/credentials.js';
 import * as dashboard from './pages/dashboard.js';
 import * as decoder from './pages/decoder.js';
 import * as metadata from './pages/metadata.js';
+import * as verify from './pages/verify.js';
 import * as keys from './pages/keys.js';
 import * as compare from './pages/compare.js';
 
 const desktop = typeof window.__TAURI__ !== 'undefined';
 
-const routes = { register, authenticate, credentials, dashboard, decoder, metadata };
+const routes = { register, authenticate, credentials, dashboard, decoder, verify, metadata };
 if (desktop) { routes.keys = keys; routes.compare = compare; }
 
 let cleanup = null;

@@ -295,6 +295,8 @@ async function main() {
       await page.click('#pane-advanced button:text-is("Run ceremony")');
       const text = await successText(page, '#pane-advanced');
       assert.match(text, new RegExp(`Registered ${user}-adv`));
+      // The server judged the extension outputs against what the options asked.
+      assert.match(text, /credProps\s+ok/, text);
       const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
       assert.equal(credentials.length, before + 1);
       const created = credentials.find((c) => !c.isResidentCredential);
@@ -338,6 +340,83 @@ async function main() {
     });
     await noHorizontalScroll(page, 'decoder');
     await shot(page, 'decoder');
+
+    // Chromium's virtual authenticator answers options written here as
+    // another relying party would send them; the Verify page checks the
+    // browser's toJSON() output step by step, then a changed challenge.
+    const other = await page.evaluate(async () => {
+      const b64u = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+      const rnd = (n) => crypto.getRandomValues(new Uint8Array(n));
+      const toJSON = (cred) => (typeof cred.toJSON === 'function' ? cred.toJSON() : null);
+      const challenge = rnd(32);
+      const creation = {
+        rp: { id: location.hostname, name: 'Another RP' }, user: { id: rnd(16), name: 'bob', displayName: 'Bob' },
+        challenge, pubKeyCredParams: [{ type: 'public-key', alg: -7 }, { type: 'public-key', alg: -257 }],
+        authenticatorSelection: { residentKey: 'discouraged', userVerification: 'preferred' },
+        extensions: { credProps: true },
+      };
+      const reg = await navigator.credentials.create({ publicKey: creation });
+      const optionsJson = { ...creation, challenge: b64u(challenge), user: { ...creation.user, id: b64u(creation.user.id) } };
+      const requestChallenge = rnd(32);
+      const request = { challenge: requestChallenge, rpId: location.hostname, allowCredentials: [{ type: 'public-key', id: reg.rawId }], userVerification: 'preferred' };
+      const auth = await navigator.credentials.get({ publicKey: request });
+      const requestJson = { ...request, challenge: b64u(requestChallenge), allowCredentials: [{ type: 'public-key', id: b64u(reg.rawId) }] };
+      return { creation: optionsJson, registration: toJSON(reg), request: requestJson, assertion: toJSON(auth), origin: location.origin };
+    });
+    await check('the Verify page passes every step of a Chromium registration for another relying party', async () => {
+      assert.ok(other.registration, 'PublicKeyCredential.toJSON() exists in this Chromium');
+      await go(page, base, 'verify');
+      await page.fill('main textarea[name=options]', JSON.stringify({ publicKey: other.creation }));
+      await page.fill('main textarea[name=response]', JSON.stringify(other.registration));
+      await page.fill('main input[name=origin]', other.origin);
+      await page.click('main button[type=submit]');
+      await page.locator('main .verify-report').waitFor();
+      const text = await page.locator('main .verify-report .alert').first().innerText();
+      assert.match(text, /every checkable step passed/, text);
+      const verdicts = await page.locator('main .verify-report tr[data-status]').evaluateAll((trs) => trs.map((t) => t.dataset.status));
+      assert.ok(verdicts.length >= 20, `${verdicts.length} steps shown`);
+      assert.ok(!verdicts.includes('failed'));
+      return `${verdicts.filter((v) => v === 'passed').length} passed, ${verdicts.filter((v) => v === 'notCheckable').length} not checkable`;
+    });
+    await noHorizontalScroll(page, 'verify');
+    await shot(page, 'verify');
+    await check('the Verify page passes the Chromium assertion with the registration response as the stored key', async () => {
+      await go(page, base, 'verify');
+      await page.fill('main textarea[name=options]', JSON.stringify(other.request));
+      await page.fill('main textarea[name=response]', JSON.stringify(other.assertion));
+      await page.fill('main textarea[name=publicKey]', JSON.stringify(other.registration));
+      await page.fill('main input[name=origin]', other.origin);
+      await page.click('main button[type=submit]');
+      await page.locator('main .verify-report').waitFor();
+      const text = await page.locator('main .verify-report .alert').first().innerText();
+      assert.match(text, /Authentication \(§7.2\): every checkable step passed/, text);
+    });
+    await check('a changed challenge fails at §7.1 step 8 with its bytes highlighted', async () => {
+      await go(page, base, 'verify');
+      const changed = { ...other.creation, challenge: 'Y2hhbmdlZC1jaGFsbGVuZ2U' };
+      await page.fill('main textarea[name=options]', JSON.stringify({ publicKey: changed }));
+      await page.fill('main textarea[name=response]', JSON.stringify(other.registration));
+      await page.fill('main input[name=origin]', other.origin);
+      await page.click('main button[type=submit]');
+      await page.locator('main .verify-report').waitFor();
+      const failed = await page.locator('main .verify-report tr[data-status=failed]').allInnerTexts();
+      assert.equal(failed.length, 1, failed.join('\n'));
+      assert.match(failed[0], /7\.1 step 8/);
+      const mark = page.locator('main pre.hex[data-input=clientDataJSON] mark').first();
+      await mark.waitFor();
+      await page.locator('main .verify-report tr[data-status=failed] button.link').click();
+      if (SHOTS) {
+        await page.evaluate(() => {
+          const t = document.querySelector('main .verify-report tr[data-status=failed]');
+          window.scrollTo(0, t.getBoundingClientRect().top + window.scrollY - 80);
+        });
+        await page.screenshot({ path: path.join(SHOTS, 'verify-failure.png') });
+        const bytes = page.locator('main pre.wrap mark').first();
+        await bytes.evaluate((m) => m.scrollIntoView({ block: 'center' }));
+        await page.screenshot({ path: path.join(SHOTS, 'verify-failure-bytes.png') });
+      }
+      return await mark.getAttribute('title');
+    });
 
     await check('the Metadata page uploads, lists and deletes a statement', async () => {
       await go(page, base, 'metadata');

@@ -113,7 +113,9 @@ export function resultView(title, res) {
       att.format ? [h('dt', {}, 'Attestation'), h('dd', {}, `${att.format}${att.type ? ` (${att.type})` : ''} `, trustBadge(att.trust), att.anchor ? ` ${att.anchor}` : '',
         att.reason ? h('div', { class: 'muted' }, att.reason) : null)] : null,
       c.model ? [h('dt', {}, 'Model'), h('dd', {}, modelCard(c.model))] : null,
-      c.created ? [h('dt', {}, 'Created'), h('dd', {}, time(c.created))] : null),
+      c.created ? [h('dt', {}, 'Created'), h('dd', {}, time(c.created))] : null,
+      Array.isArray(res.extensions) && res.extensions.length ? [h('dt', {}, 'Extensions'), h('dd', {}, h('ul', { class: 'plain' }, res.extensions.map((e) => h('li', { 'data-extension': e.name },
+        h('code', {}, e.name), ' ', h('span', { class: `badge ${e.status === 'ok' ? 'ok' : e.status === 'invalid' ? 'bad' : 'warn'}` }, e.status), ` ${e.detail}`))))] : null),
     h('p', {}, h('a', { href: '#/credentials' }, 'See your credentials'), ' · ', h('a', { href: '#/dashboard' }, 'watch the session on the dashboard')));
 }
 

@@ -243,6 +243,7 @@ fn router(app: Arc<App>) -> Router {
             Router::new()
                 .route("/api/metadata", post(endpoint!(rp_api::upload_metadata)))
                 .route("/api/decode", post(endpoint!(rp_api::decode)))
+                .route("/api/verify", post(endpoint!(rp_api::verify)))
                 .layer(large),
         )
         .route(

@@ -64,6 +64,9 @@ enum PendingCeremony {
         uv_required: bool,
         /// The algorithms offered (pubKeyCredParams).
         algorithms: Vec<CoseAlgorithm>,
+        /// The client extension inputs sent, judged against the outputs.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        extensions: Option<Map<String, Json>>,
     },
     /// An authentication: its requirement and the allowCredentials sent.
     Authentication {
@@ -71,6 +74,9 @@ enum PendingCeremony {
         uv_required: bool,
         /// allowCredentials (empty: a discoverable login).
         allow: Vec<Base64UrlBytes>,
+        /// The client extension inputs sent, judged against the outputs.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        extensions: Option<Map<String, Json>>,
     },
 }
 
@@ -340,6 +346,7 @@ fn register_begin_with(
         display_name: display.clone(),
         uv_required,
         algorithms: rp.algorithms().to_vec(),
+        extensions: b.extensions.clone(),
     };
     let issued = app.engine.issue_challenge_with(
         &Binding {
@@ -595,6 +602,7 @@ pub fn register_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiError
         display_name,
         uv_required,
         algorithms,
+        extensions,
     } = pending
     else {
         return Err(wrong_ceremony());
@@ -609,7 +617,8 @@ pub fn register_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiError
     let handle_text = URL_SAFE_NO_PAD.encode(user_handle.as_slice());
     let rp = app
         .relying_party(uv_required, &algorithms)
-        .with_trust(session_trust(app, &opened.session));
+        .with_trust(session_trust(app, &opened.session))
+        .with_requested_extensions(extensions);
     let accounts = &app.accounts;
     let outcome = rp.finish_registration(&challenge, user_handle.as_slice(), &response, &|id| {
         accounts.is_registered(id).unwrap_or(true)
@@ -657,6 +666,7 @@ pub fn register_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiError
         "status": "ok",
         "username": profile.username,
         "credential": credential_view(&stored, &app.metadata()),
+        "extensions": outcome.extension_verdicts,
     }))
     .with_cookie(signed_in.set_cookie))
 }
@@ -704,6 +714,7 @@ fn authenticate_begin_with(
     let pending = PendingCeremony::Authentication {
         uv_required,
         allow: allow.iter().map(|id| id.as_slice().into()).collect(),
+        extensions: b.extensions.clone(),
     };
     let issued = app.engine.issue_challenge_with(
         &Binding {
@@ -770,7 +781,12 @@ pub fn authenticate_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiE
         Ceremony::Authentication,
         &origin,
     )?;
-    let PendingCeremony::Authentication { uv_required, allow } = pending else {
+    let PendingCeremony::Authentication {
+        uv_required,
+        allow,
+        extensions,
+    } = pending
+    else {
         return Err(wrong_ceremony());
     };
     let unknown = || {
@@ -797,7 +813,9 @@ pub fn authenticate_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiE
         .verifying_credential(&owner, &response.raw_id.0)?
         .ok_or_else(unknown)?;
     let allow_refs: Vec<&[u8]> = allow.iter().map(Base64UrlBytes::as_slice).collect();
-    let rp = app.relying_party(uv_required, &[]);
+    let rp = app
+        .relying_party(uv_required, &[])
+        .with_requested_extensions(extensions);
     // With a user named before the ceremony, that user's handle is expected;
     // in a discoverable login the response's userHandle must be the owner's.
     let outcome = rp.finish_authentication(
@@ -836,6 +854,7 @@ pub fn authenticate_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiE
         "credential": credential_view(&stored, &app.metadata()),
         "signCount": outcome.sign_count,
         "userVerified": outcome.user_verified,
+        "extensions": outcome.extension_verdicts,
         "counter": format!("{:?}", outcome.counter),
     }))
     .with_cookie(signed_in.set_cookie))
@@ -1076,6 +1095,71 @@ pub fn decode(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
     Ok(Reply::ok(decoded))
 }
 
+/// `POST /api/verify`: any relying party's ceremony, step by step
+/// (`relying_party::report`). Stateless like the decoder: no session is
+/// created or read; the request must come from an allowed origin.
+pub fn verify(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    struct Body {
+        options: Option<Json>,
+        response: Json,
+        public_key: Option<Json>,
+        origin: Option<String>,
+        rp_id: Option<String>,
+        challenge: Option<String>,
+        #[serde(default)]
+        top_origins: Vec<String>,
+        #[serde(default)]
+        trust_anchors: Vec<String>,
+        at: Option<i64>,
+    }
+    csrf(app, req, None, StateChange::Ceremony)?;
+    let b: Body = req.json()?;
+    // Text is taken as pasted; an object is the JSON document itself.
+    let bytes = |v: &Json| match v {
+        Json::String(s) => s.as_bytes().to_vec(),
+        other => other.to_string().into_bytes(),
+    };
+    let blank = |v: &Option<Json>| match v {
+        None | Some(Json::Null) => None,
+        Some(Json::String(s)) if s.trim().is_empty() => None,
+        Some(v) => Some(bytes(v)),
+    };
+    fn non_empty(s: &Option<String>) -> Option<&str> {
+        s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+    }
+    let options = blank(&b.options);
+    let public_key = blank(&b.public_key);
+    let response = bytes(&b.response);
+    let anchors: Vec<Vec<u8>> = b
+        .trust_anchors
+        .iter()
+        .filter(|a| !a.trim().is_empty())
+        .map(|a| a.as_bytes().to_vec())
+        .collect();
+    let top_origins: Vec<String> = b
+        .top_origins
+        .iter()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let report = relying_party::report::verify_ceremony(&relying_party::report::VerifyRequest {
+        options: options.as_deref(),
+        response: &response,
+        public_key: public_key.as_deref(),
+        origin: non_empty(&b.origin),
+        rp_id: non_empty(&b.rp_id),
+        challenge: non_empty(&b.challenge),
+        top_origins: &top_origins,
+        trust_anchors: &anchors,
+        at: b.at.map(relying_party::x509::UnixTime),
+    })
+    .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+    let report = serde_json::to_value(&report).map_err(ApiError::internal)?;
+    Ok(Reply::ok(report))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -1089,6 +1173,7 @@ mod tests {
             display_name: "Alice".into(),
             uv_required: true,
             algorithms: vec![CoseAlgorithm::ML_DSA_65, CoseAlgorithm(-7)],
+            extensions: None,
         };
         let text = serde_json::to_string(&registration).unwrap();
         assert_eq!(
@@ -1105,6 +1190,7 @@ mod tests {
         let authentication = PendingCeremony::Authentication {
             uv_required: false,
             allow: vec![vec![9u8; 4].into()],
+            extensions: None,
         };
         let text = serde_json::to_string(&authentication).unwrap();
         assert_eq!(

@@ -61,6 +61,11 @@ fn all_codes() -> BTreeSet<String> {
             .map(|c| (*c).to_owned()),
     );
     codes.extend(
+        relying_party::report::InputError::CODES
+            .iter()
+            .map(|c| (*c).to_owned()),
+    );
+    codes.extend(
         session_engine::CsrfRejection::CODES
             .iter()
             .map(|c| (*c).to_owned()),
@@ -85,7 +90,11 @@ const PINNED: &[&str] = &[
     "backup_eligibility_changed",
     "backup_state_without_eligibility",
     "bad_aaguid",
+    "bad_options",
+    "bad_public_key",
+    "bad_response",
     "bad_token",
+    "bad_trust_anchor",
     "body_rejected",
     "challenge_expired",
     "challenge_malformed",
@@ -111,6 +120,7 @@ const PINNED: &[&str] = &[
     "cross_origin",
     "cross_origin_not_allowed",
     "duplicate_origin",
+    "extension_output",
     "foreign_host",
     "internal",
     "invalid_client_data",
@@ -127,6 +137,7 @@ const PINNED: &[&str] = &[
     "launch_secret_required",
     "malformed_origin",
     "metadata_limit",
+    "missing_input",
     "missing_origin",
     "missing_token",
     "no_session",

@@ -858,6 +858,7 @@ fn advanced_options_are_carried_into_the_ceremony() {
             "authenticatorAttachment": "cross-platform",
             "algorithms": [-7],
             "hints": ["security-key", "hybrid"],
+            "extensions": {"credProps": true, "credentialProtectionPolicy": "userVerificationRequired", "enforceCredentialProtectionPolicy": true},
         }),
     );
     assert_eq!(s, 200, "{v}");
@@ -894,6 +895,20 @@ fn advanced_options_are_carried_into_the_ceremony() {
     assert_eq!(v["credential"]["algorithmName"], "ES256");
     let attestation = &v["credential"]["attestation"];
     assert_eq!(attestation["fmt"], attestation["format"]);
+    // The extension outputs were judged against the inputs the options carried.
+    let verdicts = v["extensions"].as_array().unwrap();
+    let cred_protect = verdicts
+        .iter()
+        .find(|e| e["name"] == "credProtect")
+        .unwrap();
+    assert_eq!(cred_protect["status"], "ok", "{v}");
+    assert!(
+        cred_protect["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("policy 3"),
+        "{v}"
+    );
 
     let (s, v) = srv.post(
         &c,
@@ -1129,4 +1144,92 @@ fn local_accounts_do_not_shadow_the_buckets() {
     assert_eq!(s, 200, "the local account shadowed the bucket: {v}");
     let (s, v, _) = srv.login(&browser(), &mut bucket_key, Some("zed"));
     assert_eq!((s, v["username"].as_str()), (200, Some("zed")), "{v}");
+}
+
+/// `POST /api/verify`: another relying party's ceremony (options made here,
+/// Keybench's client and the virtual key answering for origin
+/// https://rp.example) is reported step by step; a changed challenge fails
+/// at its step; unreadable input and a foreign Origin are refused.
+#[test]
+fn verify_reports_any_relying_partys_ceremony() {
+    let srv = server(None);
+    let (mut key, _stop) = virtual_key();
+    let c = browser();
+    let origin = "https://rp.example";
+    let creation = json!({
+        "rp": {"id": "rp.example", "name": "RP"},
+        "user": {"id": "dXNlci0x", "name": "u", "displayName": "U"},
+        "challenge": "Y2hhbGxlbmdlLWNoYWxsZW5nZS1jaGFsbGVuZ2U",
+        "pubKeyCredParams": [{"type": "public-key", "alg": -7}],
+        "authenticatorSelection": {"userVerification": "discouraged"},
+        "extensions": {"credProps": true, "credentialProtectionPolicy": "userVerificationOptionalWithCredentialIDList"},
+    });
+    let options =
+        fido_wire::webauthn::json::from_json(&serde_json::to_vec(&creation).unwrap()).unwrap();
+    let registration =
+        webauthn::register(&mut key, &options, &mut ClientContext::new(origin)).unwrap();
+    let registration = serde_json::to_value(&registration).unwrap();
+    let (s, report) = srv.post(
+        &c,
+        "/api/verify",
+        &json!({"options": {"publicKey": creation}, "response": registration, "origin": origin}),
+    );
+    assert_eq!(s, 200, "{report}");
+    assert_eq!(report["verified"], true, "{report:#}");
+    assert_eq!(report["ceremony"], "registration");
+    let cred_protect = report["extensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "credProtect")
+        .unwrap();
+    assert_eq!(cred_protect["status"], "ok", "{report:#}");
+
+    let request = json!({
+        "challenge": "YW5vdGhlci1jaGFsbGVuZ2UtYW5vdGhlci1jaGFsbGVuZ2U",
+        "rpId": "rp.example",
+        "allowCredentials": [{"type": "public-key", "id": registration["rawId"]}],
+        "userVerification": "discouraged",
+    });
+    let req_options =
+        fido_wire::webauthn::json::from_json(&serde_json::to_vec(&request).unwrap()).unwrap();
+    let assertion =
+        webauthn::authenticate(&mut key, &req_options, &mut ClientContext::new(origin)).unwrap();
+    let assertion = serde_json::to_value(&assertion).unwrap();
+    // The stored key as the registration response (pasted as text).
+    let (s, report) = srv.post(
+        &c,
+        "/api/verify",
+        &json!({"options": request, "response": assertion,
+                "publicKey": registration.to_string(), "origin": origin}),
+    );
+    assert_eq!(s, 200, "{report}");
+    assert_eq!(report["verified"], true, "{report:#}");
+    // The challenge by hand, and a different one: step 11 fails, 200 still.
+    let (s, report) = srv.post(
+        &c,
+        "/api/verify",
+        &json!({"response": assertion, "publicKey": registration,
+                "challenge": "b3RoZXI", "origin": origin}),
+    );
+    assert_eq!(s, 200);
+    assert_eq!(report["verified"], false);
+    assert_eq!(report["failure"]["step"], "7.2 step 11", "{report:#}");
+    assert_eq!(report["failure"]["code"], "challenge_mismatch");
+
+    let (s, v) = srv.post(&c, "/api/verify", &json!({"response": "not json"}));
+    assert_eq!((s, v["code"].as_str()), (400, Some("bad_response")), "{v}");
+    let (s, v) = srv.post(
+        &c,
+        "/api/verify",
+        &json!({"response": assertion, "origin": origin, "challenge": "AA"}),
+    );
+    assert_eq!((s, v["code"].as_str()), (400, Some("missing_input")), "{v}");
+    let r = c
+        .post(format!("{}/api/verify", srv.base))
+        .header("Origin", "https://evil.example")
+        .json(&json!({"response": assertion}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
 }

@@ -186,6 +186,11 @@ enum Command {
     },
     /// Run the local relying party and the web UI (prints the address to open).
     Serve(ServeArgs),
+    /// Verify any relying party's registration or authentication step by
+    /// step (WebAuthn L3 §7.1/§7.2): every step passed, failed or not
+    /// checkable, with the specification's sentence and the values compared.
+    /// Exits nonzero when a step fails.
+    Verify(crate::verify::VerifyArgs),
     /// Decode a WebAuthn or CBOR structure given as hex or base64url (stdin if omitted).
     Decode {
         /// What the input is.
@@ -505,6 +510,7 @@ pub fn run(args: Args) -> Result<()> {
             Ok(())
         }
         Some(Command::Decode { kind, input }) => decode(kind, input),
+        Some(Command::Verify(args)) => crate::verify::run(&args),
         Some(Command::Serve(args)) => serve(server_config(args)?),
         Some(Command::Devices { json, watch }) => crate::keys::devices(json, watch),
         Some(Command::Info {

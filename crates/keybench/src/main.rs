@@ -11,6 +11,7 @@ mod keys;
 mod lab;
 mod mds;
 mod probe;
+mod verify;
 
 use clap::Parser;
 use std::process::ExitCode;

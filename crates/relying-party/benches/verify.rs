@@ -338,11 +338,13 @@ fn bench(c: &mut Criterion) {
             authenticator_data: &auth_data,
             signature: &signature,
             user_handle: None,
+            client_extension_results: None,
         };
         let expect = AuthenticationExpectations {
             challenge: &challenge,
             allow_credentials: &[],
             identified_user: Some(USER),
+            extensions: None,
         };
         verify_authentication(&ctx, &expect, &response, &credential).unwrap();
         group.bench_function("authentication", |b| {
@@ -372,12 +374,14 @@ fn bench(c: &mut Criterion) {
                     client_data_json: &cdj,
                     attestation_object: &att,
                     transports: &[],
+                    client_extension_results: None,
                 };
                 let expect = RegistrationExpectations {
                     challenge: &challenge,
                     user_handle: USER,
                     algorithms: &[alg],
                     conditional_mediation: false,
+                    extensions: None,
                 };
                 verify_registration(&ctx, &expect, &response, &|_| false).unwrap();
                 group.bench_function(name, |b| {

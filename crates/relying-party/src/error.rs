@@ -111,6 +111,16 @@ pub enum CeremonyError {
     /// §7.2 step 21: the assertion signature does not verify.
     #[error("assertion signature: {0}")]
     Signature(#[from] SignatureError),
+    /// §7.1 step 28 / §7.2 step 23: an extension output breaks the
+    /// extension's definition (type, length) or the policy the relying party
+    /// enforced (credProtect).
+    #[error("extension {extension}: {reason}")]
+    ExtensionOutput {
+        /// The extension.
+        extension: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// §7.2 step 22 under [`crate::CounterPolicy::Reject`]: the counter did not advance.
     #[error("signature counter did not advance: recorded {recorded}, received {received}")]
     CounterRegressed {
@@ -155,6 +165,7 @@ impl CeremonyError {
             CeremonyError::UserHandleMismatch => "user_handle_mismatch",
             CeremonyError::Signature(_) => "signature",
             CeremonyError::CounterRegressed { .. } => "counter_regressed",
+            CeremonyError::ExtensionOutput { .. } => "extension_output",
         }
     }
 
@@ -189,5 +200,6 @@ impl CeremonyError {
         "user_handle_mismatch",
         "signature",
         "counter_regressed",
+        "extension_output",
     ];
 }

@@ -23,6 +23,7 @@ pub mod decoder;
 mod error;
 pub mod mds;
 pub mod policy;
+pub mod report;
 mod rp;
 pub mod verifier;
 pub mod x509;

@@ -39,6 +39,7 @@ pub struct RelyingParty {
     trust: Arc<TrustStore>,
     clock: Clock,
     algorithms: Vec<CoseAlgorithm>,
+    extensions: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl RelyingParty {
@@ -51,7 +52,20 @@ impl RelyingParty {
             trust: Arc::new(TrustStore::new()),
             clock: Clock::System,
             algorithms: SUPPORTED_ALGORITHMS.to_vec(),
+            extensions: None,
         }
+    }
+
+    /// The client extension inputs the ceremony's options carried, so the
+    /// `finish_*` calls judge the extension outputs against them (§7.1 step
+    /// 28, §7.2 step 23). Without them an output is only reported as
+    /// unrequested.
+    pub fn with_requested_extensions(
+        mut self,
+        extensions: Option<serde_json::Map<String, serde_json::Value>>,
+    ) -> RelyingParty {
+        self.extensions = extensions;
+        self
     }
 
     /// Replaces the policy.
@@ -185,6 +199,7 @@ impl RelyingParty {
                 user_handle,
                 algorithms: &self.algorithms,
                 conditional_mediation: false,
+                extensions: self.extensions.as_ref(),
             },
             &RegistrationResponse::from_json(response),
             is_registered,
@@ -209,6 +224,7 @@ impl RelyingParty {
                 challenge,
                 allow_credentials: allow,
                 identified_user,
+                extensions: self.extensions.as_ref(),
             },
             &AuthenticationResponse::from_json(response),
             credential,

@@ -117,12 +117,14 @@ fn webauthn_l3_vectors_verify() {
             client_data_json: &reg["clientDataJSON"],
             attestation_object: &reg["attestationObject"],
             transports: &[],
+            client_extension_results: None,
         };
         let expect = RegistrationExpectations {
             challenge: &reg["challenge"],
             user_handle: USER,
             algorithms: &algorithms,
             conditional_mediation: false,
+            extensions: None,
         };
         let result = verify_registration(&ctx, &expect, &response, &|_| false);
         let outcome = result.unwrap_or_else(|e| panic!("{id}: registration: {e}"));
@@ -183,6 +185,7 @@ fn webauthn_l3_vectors_verify() {
                 challenge: &auth["challenge"],
                 allow_credentials: &[],
                 identified_user: Some(USER),
+                extensions: None,
             },
             &AuthenticationResponse {
                 credential_type: "public-key",
@@ -191,6 +194,7 @@ fn webauthn_l3_vectors_verify() {
                 authenticator_data: &auth["authenticatorData"],
                 signature: &auth["signature"],
                 user_handle: None,
+                client_extension_results: None,
             },
             &credential,
         )

@@ -36,6 +36,18 @@ impl TrustOutcome {
     pub fn is_trusted(&self) -> bool {
         matches!(self, TrustOutcome::Trusted { .. })
     }
+
+    /// In words, for verdicts and reports.
+    pub fn describe(&self) -> String {
+        match self {
+            TrustOutcome::NoAttestation => "no attestation (\"none\")".into(),
+            TrustOutcome::SelfAttestation => "self attestation".into(),
+            TrustOutcome::Trusted { anchor, source } => {
+                format!("trusted: chains to {anchor} ({source:?})")
+            }
+            TrustOutcome::NotTrusted { reason } => format!("not trusted: {reason}"),
+        }
+    }
 }
 
 /// Trust anchors: global ones, and ones that apply to one AAGUID (from FIDO

@@ -9,14 +9,18 @@
 
 mod authentication;
 mod client_data;
+mod extensions;
 mod registration;
+pub mod steps;
 
 pub use authentication::{
     AuthenticationExpectations, AuthenticationOutcome, AuthenticationResponse, CounterCheck,
-    verify_authentication,
+    verify_authentication, verify_authentication_observed,
 };
+pub use extensions::{ExtensionStatus, ExtensionVerdict};
 pub use registration::{
     RegistrationExpectations, RegistrationOutcome, RegistrationResponse, verify_registration,
+    verify_registration_observed,
 };
 
 use crate::attestation::TrustStore;

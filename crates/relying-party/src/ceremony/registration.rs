@@ -2,7 +2,10 @@
 //! (`#sctn-registering-a-new-credential`). Steps 1-4 are the client's
 //! (options, create(), the response object, client extension results).
 
-use super::{CeremonyContext, client_data, sha256};
+use super::steps::{
+    self, FailFast, Input, Location, Rule, Step, StepDetail, StepObserver, check, fatal,
+};
+use super::{CeremonyContext, client_data, extensions, sha256};
 use crate::attestation::{
     AttestationFormat, StatementInput, TrustOutcome, VerifiedStatement, verify_statement,
 };
@@ -27,6 +30,8 @@ pub struct RegistrationExpectations<'a> {
     pub algorithms: &'a [CoseAlgorithm],
     /// Whether options.mediation was "conditional" (then UP may be clear, step 15).
     pub conditional_mediation: bool,
+    /// `options.extensions` as sent (client extension inputs), if any.
+    pub extensions: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 /// The parts of a registration response the ceremony uses.
@@ -42,6 +47,8 @@ pub struct RegistrationResponse<'a> {
     pub attestation_object: &'a [u8],
     /// `response.transports`.
     pub transports: &'a [AuthenticatorTransport],
+    /// `clientExtensionResults`.
+    pub client_extension_results: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 impl<'a> RegistrationResponse<'a> {
@@ -54,6 +61,7 @@ impl<'a> RegistrationResponse<'a> {
             client_data_json: json.response.client_data_json.as_slice(),
             attestation_object: json.response.attestation_object.as_slice(),
             transports: &json.response.transports,
+            client_extension_results: Some(&json.client_extension_results),
         }
     }
 }
@@ -71,9 +79,11 @@ pub struct RegistrationOutcome {
     pub user_verified: bool,
     /// Authenticator extension outputs, for the caller to process (step 28).
     pub extensions: Option<Value>,
+    /// What the extension outputs were checked to mean (step 28).
+    pub extension_verdicts: Vec<extensions::ExtensionVerdict>,
 }
 
-/// Runs §7.1 steps 3 and 5-27. `is_registered` answers step 26 ("not yet
+/// Runs §7.1 steps 3 and 5-28. `is_registered` answers step 26 ("not yet
 /// registered for any user"); storing the record (step 29) is the caller's.
 pub fn verify_registration(
     ctx: &CeremonyContext<'_>,
@@ -81,14 +91,36 @@ pub fn verify_registration(
     response: &RegistrationResponse<'_>,
     is_registered: &dyn Fn(&[u8]) -> bool,
 ) -> Result<RegistrationOutcome, CeremonyError> {
+    verify_registration_observed(ctx, expect, response, is_registered, &mut FailFast)
+}
+
+fn step(rule: Rule) -> Step {
+    Step::registration(rule)
+}
+
+/// [`verify_registration`] telling `obs` about every step: the one
+/// implementation of §7.1, whether the caller wants a verdict or a report.
+pub fn verify_registration_observed<O: StepObserver>(
+    ctx: &CeremonyContext<'_>,
+    expect: &RegistrationExpectations<'_>,
+    response: &RegistrationResponse<'_>,
+    is_registered: &dyn Fn(&[u8]) -> bool,
+    obs: &mut O,
+) -> Result<RegistrationOutcome, CeremonyError> {
     // Step 3: the response must be a public-key credential's.
-    if response.credential_type != "public-key" {
-        return Err(CeremonyError::WrongCredentialType(
+    let result = if response.credential_type == "public-key" {
+        Ok(())
+    } else {
+        Err(CeremonyError::WrongCredentialType(
             response.credential_type.to_owned(),
-        ));
-    }
+        ))
+    };
+    check(obs, step(Rule::CredentialType), result, || {
+        StepDetail::compared("public-key", response.credential_type)
+    })?;
     // Steps 5-11.
-    client_data::check(
+    client_data::check_all(
+        obs,
         ctx.rp,
         response.client_data_json,
         CeremonyType::Create,
@@ -96,60 +128,215 @@ pub fn verify_registration(
     )?;
     // Step 12: hash = SHA-256(clientDataJSON).
     let client_data_hash = sha256(response.client_data_json);
+    obs.passed(step(Rule::ClientDataHash), || {
+        StepDetail::found(crate::decoder::hex(&client_data_hash))
+    });
     // Step 13: CBOR-decode the attestation object.
-    let att = AttestationObject::from_cbor(response.attestation_object)?;
+    let att = match AttestationObject::from_cbor(response.attestation_object) {
+        Ok(att) => att,
+        Err(e) => {
+            return Err(fatal(obs, step(Rule::AttestationObject), e.into(), || {
+                StepDetail::default().at(Some(Location {
+                    input: Input::AttestationObject,
+                    path: "attestationObject".into(),
+                    range: 0..response.attestation_object.len(),
+                }))
+            }));
+        }
+    };
     let auth_data = &att.auth_data;
     let Some(acd) = auth_data.attested_credential.as_ref() else {
         // from_cbor guarantees attested credential data; kept as a typed error.
-        return Err(CeremonyError::AttestationObject(
+        let e = CeremonyError::AttestationObject(
             fido_wire::webauthn::AttestationObjectError::NoAttestedCredential,
+        );
+        return Err(fatal(
+            obs,
+            step(Rule::AttestationObject),
+            e,
+            StepDetail::default,
         ));
     };
+    obs.passed(step(Rule::AttestationObject), || {
+        StepDetail::found(format!(
+            "fmt \"{}\", {} bytes of authenticator data",
+            att.fmt,
+            att.auth_data_bytes.len()
+        ))
+    });
+    // Where a field of the authenticator data is inside the attestation
+    // object (reports only).
+    let at = |path: &str, range: std::ops::Range<usize>| {
+        steps::find_bytes(response.attestation_object, &att.auth_data_bytes).map(|base| Location {
+            input: Input::AttestationObject,
+            path: format!("attestationObject.authData.{path}"),
+            range: base + range.start..base + range.end,
+        })
+    };
     // Step 14: "rpIdHash in authData is the SHA-256 hash of the RP ID".
-    if &auth_data.rp_id_hash != ctx.rp.rp_id_hash() {
-        return Err(CeremonyError::RpIdHashMismatch {
+    let result = if &auth_data.rp_id_hash == ctx.rp.rp_id_hash() {
+        Ok(())
+    } else {
+        Err(CeremonyError::RpIdHashMismatch {
             rp_id: ctx.rp.rp_id().to_owned(),
-        });
-    }
+        })
+    };
+    check(obs, step(Rule::RpIdHash), result, || {
+        StepDetail::compared(
+            format!(
+                "SHA-256(\"{}\") = {}",
+                ctx.rp.rp_id(),
+                crate::decoder::hex(ctx.rp.rp_id_hash())
+            ),
+            crate::decoder::hex(&auth_data.rp_id_hash),
+        )
+        .at(at("rpIdHash", 0..32))
+    })?;
+    let flags = auth_data.flags;
+    let flag_detail = |expected: &str, name: &str, set: bool| {
+        StepDetail::compared(
+            expected,
+            format!("{name} {}", if set { "set" } else { "clear" }),
+        )
+        .at(at(&format!("flags.{name}"), 32..33))
+    };
     // Step 15: UP set unless mediation was conditional.
-    if !expect.conditional_mediation && !auth_data.flags.user_present() {
-        return Err(CeremonyError::UserNotPresent);
-    }
+    let result = if !expect.conditional_mediation && !flags.user_present() {
+        Err(CeremonyError::UserNotPresent)
+    } else {
+        Ok(())
+    };
+    check(obs, step(Rule::UserPresent), result, || {
+        let expected = if expect.conditional_mediation {
+            "UP set or clear (conditional mediation)"
+        } else {
+            "UP set"
+        };
+        flag_detail(expected, "UP", flags.user_present())
+    })?;
     // Step 16: UV set if the relying party requires user verification.
-    if ctx.policy.user_verification == UserVerification::Required
-        && !auth_data.flags.user_verified()
-    {
-        return Err(CeremonyError::UserNotVerified);
-    }
+    let uv_required = ctx.policy.user_verification == UserVerification::Required;
+    let result = if uv_required && !flags.user_verified() {
+        Err(CeremonyError::UserNotVerified)
+    } else {
+        Ok(())
+    };
+    check(obs, step(Rule::UserVerified), result, || {
+        let expected = if uv_required {
+            "UV set (user verification required)"
+        } else {
+            "UV set or clear (not required)"
+        };
+        flag_detail(expected, "UV", flags.user_verified())
+    })?;
     // Step 17: "If the BE bit ... is not set, verify that the BS bit is not set."
-    if !auth_data.flags.backup_eligible() && auth_data.flags.backed_up() {
-        return Err(CeremonyError::BackupStateWithoutEligibility);
-    }
+    let result = if !flags.backup_eligible() && flags.backed_up() {
+        Err(CeremonyError::BackupStateWithoutEligibility)
+    } else {
+        Ok(())
+    };
+    check(obs, step(Rule::BackupState), result, || {
+        StepDetail::compared(
+            "BS clear unless BE is set",
+            format!("BE {}, BS {}", flags.backup_eligible(), flags.backed_up()),
+        )
+        .at(at("flags.BS", 32..33))
+    })?;
     // Steps 18-19: BE and BS are recorded (step 27) and reported; Keybench's
     // policy does not gate registration on them.
+    obs.passed(step(Rule::BackupEligibility), || {
+        StepDetail::found(format!(
+            "BE {}, BS {} (recorded; no policy gates registration on them)",
+            flags.backup_eligible(),
+            flags.backed_up()
+        ))
+    });
 
     // Step 20: "alg ... matches the alg of one of the items in pubKeyCredParams".
     // The key is decoded here, once; a key we cannot verify with fails now,
     // not at the first authentication.
-    let alg = acd
-        .public_key
-        .alg
-        .ok_or(crate::verifier::KeyError::MissingAlgorithm)?;
-    if !expect.algorithms.contains(&alg) {
-        return Err(CeremonyError::AlgorithmNotOffered(alg));
-    }
-    let verifier = PublicKeyVerifier::from_cose(&acd.public_key)?;
+    let credential_key_at = || {
+        let start = 55 + acd.credential_id.len();
+        at(
+            "attestedCredentialData.credentialPublicKey",
+            start..start + acd.public_key_cbor.len(),
+        )
+    };
+    let alg = match acd.public_key.alg {
+        Some(alg) => alg,
+        None => {
+            return Err(fatal(
+                obs,
+                step(Rule::Algorithm),
+                crate::verifier::KeyError::MissingAlgorithm.into(),
+                || StepDetail::default().at(credential_key_at()),
+            ));
+        }
+    };
+    let result = if expect.algorithms.contains(&alg) {
+        Ok(())
+    } else {
+        Err(CeremonyError::AlgorithmNotOffered(alg))
+    };
+    check(obs, step(Rule::Algorithm), result, || {
+        let offered: Vec<String> = expect.algorithms.iter().map(|a| a.to_string()).collect();
+        StepDetail::compared(format!("one of {}", offered.join(", ")), alg.to_string())
+            .at(credential_key_at())
+    })?;
+    let verifier = match PublicKeyVerifier::from_cose(&acd.public_key) {
+        Ok(v) => v,
+        Err(e) => {
+            return Err(fatal(obs, step(Rule::Algorithm), e.into(), || {
+                StepDetail::default().at(credential_key_at())
+            }));
+        }
+    };
 
     // The credential the client names must be the one the authenticator attested.
-    if acd.credential_id != response.raw_id {
-        return Err(CeremonyError::CredentialIdMismatch);
-    }
+    let result = if acd.credential_id == response.raw_id {
+        Ok(())
+    } else {
+        Err(CeremonyError::CredentialIdMismatch)
+    };
+    check(obs, step(Rule::CredentialId), result, || {
+        StepDetail::compared(
+            fido_wire::webauthn::base64url::encode(&acd.credential_id),
+            fido_wire::webauthn::base64url::encode(response.raw_id),
+        )
+        .at(Some(Location {
+            input: Input::RawId,
+            path: "rawId".into(),
+            range: 0..response.raw_id.len(),
+        }))
+    })?;
 
     // Step 21: case-sensitive match of fmt against supported formats.
-    let format = AttestationFormat::from_identifier(&att.fmt)
-        .ok_or_else(|| CeremonyError::UnsupportedAttestationFormat(att.fmt.clone()))?;
+    let format = match AttestationFormat::from_identifier(&att.fmt) {
+        Some(f) => {
+            obs.passed(step(Rule::AttestationFormat), || {
+                StepDetail::found(att.fmt.as_str())
+            });
+            f
+        }
+        None => {
+            let e = CeremonyError::UnsupportedAttestationFormat(att.fmt.clone());
+            return Err(fatal(obs, step(Rule::AttestationFormat), e, || {
+                StepDetail::compared(
+                    "packed, tpm, android-key, android-safetynet, fido-u2f, apple or none",
+                    att.fmt.as_str(),
+                )
+                .at(steps::find_bytes(response.attestation_object, b"\x63fmt")
+                    .map(|start| Location {
+                        input: Input::AttestationObject,
+                        path: "attestationObject.fmt".into(),
+                        range: (start + 4).min(response.attestation_object.len())
+                            ..(start + 5 + att.fmt.len()).min(response.attestation_object.len()),
+                    }))
+            }));
+        }
+    };
     // Step 22: the format's verification procedure.
-    let statement = verify_statement(
+    let statement = match verify_statement(
         format,
         &StatementInput {
             att_stmt: &att.att_stmt,
@@ -160,28 +347,99 @@ pub fn verify_registration(
             credential_verifier: &verifier,
             allow_tpm_rs1: ctx.policy.tpm_sha1 == TpmSha1Policy::Accept,
         },
-    )?;
+    ) {
+        Ok(s) => {
+            obs.passed(step(Rule::AttestationStatement), || {
+                StepDetail::found(format!(
+                    "{:?} attestation, {} certificate(s) in the trust path",
+                    s.attestation_type,
+                    s.trust_path.len()
+                ))
+            });
+            s
+        }
+        Err(e) => {
+            return Err(fatal(
+                obs,
+                step(Rule::AttestationStatement),
+                e.into(),
+                || {
+                    StepDetail::default().at(steps::find_bytes(
+                        response.attestation_object,
+                        b"\x67attStmt",
+                    )
+                    .map(|start| Location {
+                        input: Input::AttestationObject,
+                        path: "attestationObject.attStmt".into(),
+                        range: start + 8..response.attestation_object.len(),
+                    }))
+                },
+            ));
+        }
+    };
     // Steps 23-24: anchors for this AAGUID, then trust assessment.
     let trust = ctx.trust.assess(&statement, &acd.aaguid, ctx.now);
-    if ctx.policy.attestation == AttestationPolicy::RequireTrustedAnchor && !trust.is_trusted() {
+    let require = ctx.policy.attestation == AttestationPolicy::RequireTrustedAnchor;
+    let result = if require && !trust.is_trusted() {
         let why = match &trust {
             TrustOutcome::NoAttestation => "no attestation".to_owned(),
             TrustOutcome::SelfAttestation => "self attestation".to_owned(),
             TrustOutcome::NotTrusted { reason } => reason.clone(),
             TrustOutcome::Trusted { .. } => String::new(),
         };
-        return Err(CeremonyError::AttestationNotTrusted(why));
-    }
+        Err(CeremonyError::AttestationNotTrusted(why))
+    } else {
+        Ok(())
+    };
+    check(obs, step(Rule::AttestationTrust), result, || {
+        let expected = if require {
+            "an attestation a trust anchor vouches for"
+        } else {
+            "any attestation (the policy accepts untrusted ones)"
+        };
+        StepDetail::compared(expected, trust.describe())
+    })?;
     // Step 25: credentialId at most 1023 bytes (the parser enforces it too).
-    if acd.credential_id.len() > MAX_CREDENTIAL_ID_LEN {
-        return Err(CeremonyError::CredentialIdTooLong(acd.credential_id.len()));
-    }
+    let result = if acd.credential_id.len() > MAX_CREDENTIAL_ID_LEN {
+        Err(CeremonyError::CredentialIdTooLong(acd.credential_id.len()))
+    } else {
+        Ok(())
+    };
+    check(obs, step(Rule::CredentialIdLength), result, || {
+        StepDetail::compared(
+            "at most 1023 bytes",
+            format!("{} bytes", acd.credential_id.len()),
+        )
+        .at(at(
+            "attestedCredentialData.credentialId",
+            55..55 + acd.credential_id.len(),
+        ))
+    })?;
     // Step 26: "credentialId is not yet registered for any user".
-    if is_registered(&acd.credential_id) {
-        return Err(CeremonyError::CredentialAlreadyRegistered);
+    let result = if is_registered(&acd.credential_id) {
+        Err(CeremonyError::CredentialAlreadyRegistered)
+    } else {
+        Ok(())
+    };
+    check(obs, step(Rule::NotYetRegistered), result, || {
+        StepDetail::compared(
+            "not registered yet",
+            fido_wire::webauthn::base64url::encode(&acd.credential_id),
+        )
+    })?;
+    // Step 28: extension outputs, against what options.extensions asked for.
+    let extension_verdicts = extensions::check_outputs(
+        obs,
+        step(Rule::Extensions),
+        expect.extensions,
+        auth_data.extensions.as_ref(),
+        response.client_extension_results,
+        Some(flags),
+    )?;
+    if let Some(first) = obs.first_failure() {
+        return Err(first);
     }
     // Step 27: the credential record.
-    let flags = auth_data.flags;
     let record = CredentialRecord {
         id: acd.credential_id.clone().into(),
         public_key: acd.public_key_cbor.clone().into(),
@@ -197,12 +455,12 @@ pub fn verify_registration(
         attestation_format: format.identifier().to_owned(),
         attestation_trust: trust.clone(),
     };
-    // Step 28: extension outputs go to the caller.
     Ok(RegistrationOutcome {
         credential: Credential::from_parts(record, verifier),
         statement,
         trust,
         user_verified: flags.user_verified(),
         extensions: auth_data.extensions.clone(),
+        extension_verdicts,
     })
 }

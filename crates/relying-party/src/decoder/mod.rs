@@ -21,6 +21,8 @@ mod cbor;
 mod cert;
 mod cose;
 pub(crate) mod node;
+
+pub(crate) use node::hex;
 mod webauthn;
 
 use fido_wire::cbor::{self as wire_cbor, DecodeOptions};
