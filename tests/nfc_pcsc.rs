@@ -275,6 +275,34 @@ fn keybench_client_over_pcsc_satisfies_python_fido2_server() {
             .unwrap()
             .contains(&serde_json::json!("nfc"))
     );
+    // The key lab's comparison over the reader: the same metrics as over
+    // CTAPHID, counted in APDUs (ML-DSA-87's attestation takes many GET
+    // RESPONSEs on a short-APDU reader; ES256's a few).
+    let compared: serde_json::Value = serde_json::from_str(&kb(
+        &[
+            "compare",
+            "--algorithms",
+            "ML-DSA-87,ES256",
+            "--rounds",
+            "1",
+            "--json",
+        ],
+        None,
+    ))
+    .unwrap();
+    let algorithms = compared["sections"][0]["algorithms"].as_array().unwrap();
+    let apdus_in = |name: &str| {
+        algorithms
+            .iter()
+            .find(|a| a["algorithm"] == name && a["status"] == "measured")
+            .unwrap_or_else(|| panic!("{name} measured over PC/SC: {compared}"))["registration"]
+            ["reportsIn"]["median"]
+            .as_f64()
+            .unwrap()
+    };
+    let (ml_dsa, es256) = (apdus_in("ML-DSA-87"), apdus_in("ES256"));
+    println!("compare over PC/SC: registration APDUs in: ML-DSA-87 {ml_dsa}, ES256 {es256}");
+    assert!(ml_dsa > 20.0 && es256 >= 1.0 && ml_dsa > es256 * 5.0);
     kb(&["pin", "set", "--new-pin", "975310"], None);
 
     let mut rp = Command::new(&python)

@@ -168,3 +168,51 @@ fn extended_apdus_carry_a_registration_in_one_exchange() {
     assert!(during[0].starts_with("NFCCTAP_MSG extended"));
     assert!(during[1].starts_with("SW=9000 (OK)"));
 }
+
+/// The exchange meter over NFC: each CTAP2 exchange counts its APDUs (one
+/// answer per command), the chained request parts as sending and the GET
+/// RESPONSEs after 61xx as receiving, so the key lab's comparison reads the
+/// same metrics over a reader as over CTAPHID.
+#[test]
+fn exchanges_over_nfc_are_metered_per_apdu() {
+    let (mut device, recorder) = card(AppletOptions {
+        short_only: true,
+        max_response: 256,
+        ..AppletOptions::default()
+    });
+    let mut ctx = ClientContext::new("https://example.org");
+    let mut options = creation(CoseAlgorithm::ML_DSA_87);
+    options.authenticator_selection = Some(AuthenticatorSelection {
+        resident_key: Some(ResidentKeyRequirement::Discouraged),
+        user_verification: Some(UserVerificationRequirement::Discouraged),
+        ..AuthenticatorSelection::default()
+    });
+    device.take_exchanges();
+    let before = apdu_headers(&recorder).len();
+    webauthn::register(&mut device, &options, &mut ctx).unwrap();
+    let apdus = (apdu_headers(&recorder).len() - before) / 2;
+    let exchanges = device.take_exchanges();
+    let made = exchanges
+        .iter()
+        .find(|m| m.command == 0x01)
+        .expect("the makeCredential exchange was metered");
+    assert!(
+        made.response_bytes > 7_000,
+        "an ML-DSA-87 attestation: {made:?}"
+    );
+    // 7 KB in 256-byte answers: the first plus GET RESPONSEs.
+    assert!(
+        made.reports_in as usize >= made.response_bytes / 258,
+        "{made:?}"
+    );
+    assert_eq!(made.reports_out, made.reports_in);
+    assert!(
+        made.reports_out as usize <= apdus,
+        "{made:?} of {apdus} APDUs"
+    );
+    assert!(made.receive > std::time::Duration::ZERO, "{made:?}");
+    assert!(
+        made.total >= made.send + made.key + made.receive,
+        "{made:?}"
+    );
+}
