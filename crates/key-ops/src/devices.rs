@@ -64,6 +64,8 @@ pub struct DevicesView {
 /// Lists USB keys and PC/SC readers. A missing source (no pcscd) is a
 /// note, not an error: the other still lists.
 pub fn list() -> DevicesView {
+    // Filled by whichever of the two sources this build has.
+    #[cfg_attr(not(any(feature = "hidapi", feature = "pcsc")), allow(unused_mut))]
     let mut view = DevicesView {
         devices: Vec::new(),
         notes: Vec::new(),

@@ -537,6 +537,10 @@ pub fn run(args: Args) -> Result<()> {
                 destructive,
                 yes,
                 pin: key.pin.clone(),
+                key_name: key.device.clone(),
+                metadata: default_data_dir()
+                    .ok()
+                    .and_then(|d| key_ops::metadata::load(&d, &Default::default()).ok()),
             },
         ),
         Some(Command::Wink { key }) => {

@@ -4,6 +4,7 @@
 
 use anyhow::{Context, Result, bail};
 use key_lab::probe::{self, Outcome, ProbeEvent, ProbeOptions};
+use key_lab::report::Section;
 use key_ops::AnyDevice;
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
@@ -11,8 +12,12 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 pub struct ProbeArgs {
     /// JSON on standard output.
     pub json: bool,
-    /// Where to write the report.
+    /// Where to write the report (the page; the JSON goes beside it).
     pub report: Option<std::path::PathBuf>,
+    /// How the key was named on the command line.
+    pub key_name: Option<String>,
+    /// The FIDO metadata in force, for the model's name.
+    pub metadata: Option<relying_party::mds::LoadedMetadata>,
     /// Run the checks that change the key.
     pub destructive: bool,
     /// Do not ask before them.
@@ -74,16 +79,27 @@ pub fn run(device: &mut AnyDevice, args: &ProbeArgs) -> Result<()> {
         _ => {}
     });
     if let Some(path) = &args.report {
-        let html = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
-        let body = if html {
-            probe::html::to_html(&report)
-        } else {
-            serde_json::to_string_pretty(&report)?
-        };
-        std::fs::write(path, body).with_context(|| format!("writing {}", path.display()))?;
-        eprintln!("report written to {}", path.display());
+        // The key lab's report: the page (with the key's identity, the
+        // machine and the probe as its section) and the same data as JSON.
+        let identity = key_lab::report::KeyIdentity::of(
+            device,
+            args.key_name
+                .as_deref()
+                .unwrap_or("the only USB key plugged in"),
+            key_lab::report::ModelSources {
+                mds: args.metadata.as_ref(),
+                given: &[],
+            },
+        );
+        let full = key_lab::report::Report::new(identity, vec![Section::Probe(report.clone())]);
+        let (html, json) = full
+            .write(path)
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!(
+            "report written to {} and {}",
+            html.display(),
+            json.display()
+        );
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -826,7 +826,15 @@ fn probe_a_virtual_key_with_a_report() {
     assert!(page.starts_with("<!DOCTYPE html>"));
     assert!(page.contains("ctaphid.ping.7609") && page.contains("ctap2.assertion.ml-dsa-87"));
     assert!(
-        !page.contains("<script") && !page.contains("http"),
+        !page.contains("<script") && !page.contains("http://") && !page.contains("https://"),
         "self-contained"
     );
+    // The key lab's report: the probe as its section, the JSON beside it.
+    assert!(page.contains("Conformance probe"), "the probe section");
+    let beside: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(html.with_extension("json")).unwrap())
+            .unwrap();
+    assert_eq!(beside["sections"][0]["kind"], "probe");
+    assert_eq!(beside["sections"][0]["total"]["fail"], 0);
+    assert!(beside["key"]["aaguid"].as_str().unwrap().contains('-'));
 }

@@ -50,59 +50,7 @@ pub fn to_html(report: &ProbeReport) -> String {
         exts = esc(&report.key.extensions.join(", ")),
         started = esc(&report.started),
     );
-    h.push_str("<table><tr><th>category</th><th>pass</th><th>fail</th><th>skip</th></tr>");
-    for c in &report.categories {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(c.category.name()),
-            c.tally.pass,
-            c.tally.fail,
-            c.tally.skip
-        );
-    }
-    let _ = write!(
-        h,
-        "<tr><th>total</th><th>{}</th><th>{}</th><th>{}</th></tr></table>",
-        report.total.pass, report.total.fail, report.total.skip
-    );
-    h.push_str("<table><tr><th>check</th><th>section</th><th>outcome</th><th>detail</th></tr>");
-    for c in &report.checks {
-        let (class, word) = match c.outcome {
-            Outcome::Pass => ("pass", "pass"),
-            Outcome::Fail => ("fail", "FAIL"),
-            Outcome::Skip => ("skip", "skip"),
-        };
-        let mut detail = String::new();
-        if let (Some(e), Some(a)) = (&c.expected, &c.actual) {
-            let _ = write!(detail, "expected: {}<br>actual: {}", esc(e), esc(a));
-        }
-        if let Some(n) = &c.note {
-            let _ = write!(detail, "{}", esc(n));
-        }
-        if !c.evidence.is_empty() {
-            let _ = write!(
-                detail,
-                "<details><summary>{} traffic events</summary><pre>",
-                c.evidence.len()
-            );
-            for e in &c.evidence {
-                let _ = writeln!(detail, "{}", esc(&evidence_line(e)));
-            }
-            detail.push_str("</pre></details>");
-        }
-        let _ = write!(
-            h,
-            "<tr><td><code>{}</code><br>{}</td><td>{}</td><td class=\"{class}\">{word}</td><td>{detail}</td></tr>",
-            esc(&c.id),
-            esc(&c.title),
-            esc(&c.spec)
-        );
-    }
-    h.push_str("</table>");
-    for l in &report.leftovers {
-        let _ = write!(h, "<p>Left on the key: {}</p>", esc(l));
-    }
+    section(&mut h, report);
     h.push_str("</body></html>\n");
     h
 }
@@ -133,4 +81,62 @@ fn evidence_line(e: &ctap_client::TrafficEvent) -> String {
         EventKind::Keepalive { status } => format!("KEEPALIVE {status}"),
     };
     format!("{:>6} ms {dir} {what}", e.at_ms)
+}
+
+/// The totals and every check, as a section of a page (the standalone
+/// page above, or the key lab's report with its own styles).
+pub fn section(h: &mut String, report: &ProbeReport) {
+    h.push_str("<table><tr><th>category</th><th>pass</th><th>fail</th><th>skip</th></tr>");
+    for c in &report.categories {
+        let _ = write!(
+            *h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(c.category.name()),
+            c.tally.pass,
+            c.tally.fail,
+            c.tally.skip
+        );
+    }
+    let _ = write!(
+        *h,
+        "<tr><th>total</th><th>{}</th><th>{}</th><th>{}</th></tr></table>",
+        report.total.pass, report.total.fail, report.total.skip
+    );
+    h.push_str("<table><tr><th>check</th><th>section</th><th>outcome</th><th>detail</th></tr>");
+    for c in &report.checks {
+        let (class, word) = match c.outcome {
+            Outcome::Pass => ("pass", "pass"),
+            Outcome::Fail => ("fail", "FAIL"),
+            Outcome::Skip => ("skip", "skip"),
+        };
+        let mut detail = String::new();
+        if let (Some(e), Some(a)) = (&c.expected, &c.actual) {
+            let _ = write!(detail, "expected: {}<br>actual: {}", esc(e), esc(a));
+        }
+        if let Some(n) = &c.note {
+            let _ = write!(detail, "{}", esc(n));
+        }
+        if !c.evidence.is_empty() {
+            let _ = write!(
+                detail,
+                "<details><summary>{} traffic events</summary><pre>",
+                c.evidence.len()
+            );
+            for e in &c.evidence {
+                let _ = writeln!(detail, "{}", esc(&evidence_line(e)));
+            }
+            detail.push_str("</pre></details>");
+        }
+        let _ = write!(
+            *h,
+            "<tr><td><code>{}</code><br>{}</td><td>{}</td><td class=\"{class}\">{word}</td><td>{detail}</td></tr>",
+            esc(&c.id),
+            esc(&c.title),
+            esc(&c.spec)
+        );
+    }
+    h.push_str("</table>");
+    for l in &report.leftovers {
+        let _ = write!(*h, "<p>Left on the key: {}</p>", esc(l));
+    }
 }

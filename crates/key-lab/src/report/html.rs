@@ -138,12 +138,14 @@ fn identity(out: &mut String, key: &KeyIdentity) {
 fn section_title(section: &Section) -> (&'static str, &'static str) {
     match section {
         Section::Compare(_) => ("compare", "Classical and post-quantum compared"),
+        Section::Probe(_) => ("probe", "Conformance probe"),
     }
 }
 
 fn section_body(out: &mut String, section: &Section) {
     match section {
         Section::Compare(c) => crate::compare::render::section(out, c),
+        Section::Probe(p) => crate::probe::html::section(out, p),
     }
 }
 

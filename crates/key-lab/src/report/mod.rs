@@ -51,6 +51,8 @@ pub struct Report {
 pub enum Section {
     /// The classical-versus-post-quantum comparison.
     Compare(Comparison),
+    /// The conformance probe: every check with its verdict and evidence.
+    Probe(crate::probe::ProbeReport),
 }
 
 /// Which key a report is about.
