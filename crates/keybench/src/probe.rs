@@ -91,7 +91,8 @@ pub fn run(device: &mut AnyDevice, args: &ProbeArgs) -> Result<()> {
                 given: &[],
             },
         );
-        let full = key_lab::report::Report::new(identity, vec![Section::Probe(report.clone())]);
+        let full =
+            key_lab::report::Report::new(identity, vec![Section::Probe(Box::new(report.clone()))]);
         let (html, json) = full
             .write(path)
             .with_context(|| format!("writing {}", path.display()))?;

@@ -52,7 +52,7 @@ pub enum Section {
     /// The classical-versus-post-quantum comparison.
     Compare(Comparison),
     /// The conformance probe: every check with its verdict and evidence.
-    Probe(crate::probe::ProbeReport),
+    Probe(Box<crate::probe::ProbeReport>),
 }
 
 /// Which key a report is about.
