@@ -64,6 +64,9 @@ pub struct ServerConfig {
     pub no_keyring: bool,
     /// Trust anchors for attestation (DER certificates).
     pub trust_anchors: Vec<Vec<u8>>,
+    /// CRLs (DER) attestation paths are checked against, besides those in
+    /// the metadata cache.
+    pub crls: Vec<Vec<u8>>,
     /// Challenge lifetime (default 5 minutes).
     pub challenge_ttl: Option<std::time::Duration>,
     /// How fast one peer address may make the server create sessions.
@@ -97,6 +100,7 @@ impl ServerConfig {
             storage: StorageChoice::Local,
             no_keyring: false,
             trust_anchors: Vec::new(),
+            crls: Vec::new(),
             challenge_ttl: None,
             session_creation: crate::limit::RateLimit::default(),
             session_budget: DEFAULT_SESSION_BUDGET,

@@ -315,8 +315,8 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
     }
     // What can fail without touching anything comes first: a failure after
     // the storage is open would close it (joining its writer thread) here.
-    let mut trust =
-        metadata::configured_trust(&config.trust_anchors).map_err(StartError::Config)?;
+    let mut trust = metadata::configured_trust(&config.trust_anchors, &config.crls)
+        .map_err(StartError::Config)?;
     let launch_secret = random_secret()?;
     // Everything that touches the disk, the keyring (D-Bus) or the network
     // runs on the blocking pool: the data directory, the storage (the

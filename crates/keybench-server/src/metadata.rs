@@ -9,7 +9,7 @@
 use crate::app::App;
 use relying_party::TrustStore;
 use relying_party::mds::{self, BlobTrust, LoadedMetadata, MdsError, MdsStatus, MetadataCache};
-use relying_party::x509::{AnchorSource, TrustAnchor, UnixTime};
+use relying_party::x509::{AnchorSource, Crl, TrustAnchor, UnixTime};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,6 +71,7 @@ pub fn load(
         }
     }
     let loaded = cache.load_status(&blob_trust, at);
+    add_cached_crls(&cache, trust);
     match (&loaded.blob, &loaded.status) {
         (Some(blob), _) => {
             blob.apply_to(trust);
@@ -83,15 +84,27 @@ pub fn load(
     Ok(loaded)
 }
 
-/// A trust store with the operator's configured anchors (DER) only.
-pub fn configured_trust(anchors: &[Vec<u8>]) -> Result<TrustStore, String> {
+/// A trust store with the operator's configured anchors and CRLs (DER).
+pub fn configured_trust(anchors: &[Vec<u8>], crls: &[Vec<u8>]) -> Result<TrustStore, String> {
     let mut trust = TrustStore::new();
     for der in anchors {
         let anchor = TrustAnchor::from_der(der, AnchorSource::Configured)
             .map_err(|e| format!("trust anchor: {e}"))?;
         trust.add_global(anchor);
     }
+    for der in crls {
+        trust.add_crl(Crl::from_der(der).map_err(|e| format!("CRL: {e}"))?);
+    }
     Ok(trust)
+}
+
+/// The metadata cache's CRLs (those its BLOB's signing path came with, and
+/// any for attestation paths) into `trust`.
+fn add_cached_crls(cache: &MetadataCache, trust: &mut TrustStore) {
+    match cache.crls() {
+        Ok(crls) => crls.into_iter().for_each(|c| trust.add_crl(c)),
+        Err(e) => tracing::warn!(error = %e, "the metadata cache's CRLs could not be read"),
+    }
 }
 
 /// How often a configured refresh runs after the first.
@@ -130,9 +143,10 @@ impl Reloader {
     pub fn reload(&self) -> Result<MdsStatus, String> {
         let app = self.app()?;
         let config = &app.config;
-        let mut trust = configured_trust(&config.trust_anchors)?;
-        let loaded = MetadataCache::in_data_dir(&config.data_dir)
-            .load_status(&config.mds.blob_trust(), UnixTime::now());
+        let mut trust = configured_trust(&config.trust_anchors, &config.crls)?;
+        let cache = MetadataCache::in_data_dir(&config.data_dir);
+        let loaded = cache.load_status(&config.mds.blob_trust(), UnixTime::now());
+        add_cached_crls(&cache, &mut trust);
         if let Some(blob) = &loaded.blob {
             blob.apply_to(&mut trust);
         }

@@ -317,6 +317,11 @@ struct ServeArgs {
     /// Attestation trust anchor certificates (PEM or DER files, repeatable).
     #[arg(long = "trust-anchor")]
     trust_anchors: Vec<std::path::PathBuf>,
+    /// CRLs (DER files, repeatable) that attestation paths naming CRL
+    /// distribution points are checked against (with those in the metadata
+    /// cache); a certificate whose CRL is missing is reported not trusted.
+    #[arg(long = "crl")]
+    crls: Vec<std::path::PathBuf>,
     /// Do not use the OS keyring for the secret key (use the key file).
     #[arg(long)]
     no_keyring: bool,
@@ -723,6 +728,7 @@ fn server_config(args: ServeArgs) -> Result<keybench_server::ServerConfig> {
         endpoint,
         storage_retry_secs,
         trust_anchors,
+        crls,
         no_keyring,
         mds,
         mds_crls,
@@ -769,6 +775,11 @@ fn server_config(args: ServeArgs) -> Result<keybench_server::ServerConfig> {
             None
         },
     };
+    for path in crls {
+        config
+            .crls
+            .push(std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?);
+    }
     for path in trust_anchors {
         config
             .trust_anchors

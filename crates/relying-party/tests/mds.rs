@@ -976,3 +976,63 @@ fn a_real_mds3_blob_reads_and_its_signing_path_verifies_to_the_fido_root() {
     );
     assert!(cache.blob_bytes().unwrap().is_none());
 }
+
+/// Revocation on attestation paths (RFC 5280 §5): a path that reaches an
+/// anchor is trusted only when none of its certificates is on its issuer's
+/// CRL; a certificate naming a CRL the store lacks is reported as not
+/// checked (not trusted, with where the CRL lives), never passed silently.
+#[test]
+fn attestation_paths_are_checked_against_their_crls() {
+    use relying_party::attestation::{AttestationFormat, AttestationType, VerifiedStatement};
+    use relying_party::x509::Certificate;
+    // A root, an intermediate and a leaf naming their CRLs (the test PKI).
+    let pki = Pki::build(false, "Attestation", "attestation.example", true);
+    let statement = VerifiedStatement {
+        format: AttestationFormat::Packed,
+        attestation_type: AttestationType::Basic,
+        trust_path: pki
+            .chain
+            .iter()
+            .map(|der| Certificate::from_der(der).unwrap())
+            .collect(),
+    };
+    let assess = |crls: Vec<Crl>| {
+        let mut store = TrustStore::new();
+        store.add_global(TrustAnchor::from_der(&pki.root_der, AnchorSource::Configured).unwrap());
+        for crl in crls {
+            store.add_crl(crl);
+        }
+        // Through a store over it too, as the server's sessions use.
+        let over = TrustStore::over(std::sync::Arc::new(store));
+        over.assess(&statement, &[0; 16], AT)
+    };
+    let current = ((2026, 7, 1), (2026, 9, 1));
+    let root_crl = pki.crl(false, &[], current.0, current.1);
+    let int_crl = pki.crl(true, &[], current.0, current.1);
+    assert!(
+        matches!(
+            assess(vec![root_crl.clone(), int_crl]),
+            TrustOutcome::Trusted { .. }
+        ),
+        "current CRLs that list nothing"
+    );
+    let revoking = pki.crl(true, &[&LEAF_SERIAL], current.0, current.1);
+    match assess(vec![root_crl.clone(), revoking]) {
+        TrustOutcome::NotTrusted { reason } => {
+            assert!(
+                reason.contains("revoked") && reason.contains("keyCompromise"),
+                "{reason}"
+            );
+        }
+        other => panic!("a revoked attestation certificate was {other:?}"),
+    }
+    match assess(Vec::new()) {
+        TrustOutcome::NotTrusted { reason } => {
+            assert!(
+                reason.contains("not checked") && reason.contains("http://crl.example/"),
+                "{reason}"
+            );
+        }
+        other => panic!("an unchecked path was {other:?}"),
+    }
+}

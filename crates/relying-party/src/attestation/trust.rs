@@ -3,7 +3,7 @@
 //! every outcome names the anchor that vouched, if any.
 
 use super::{AttestationType, VerifiedStatement};
-use crate::x509::{AnchorSource, TrustAnchor, TrustAnchors, UnixTime};
+use crate::x509::{AnchorSource, Crl, TrustAnchor, TrustAnchors, UnixTime, crl};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -64,6 +64,9 @@ pub struct TrustStore {
     global: TrustAnchors,
     by_aaguid: HashMap<[u8; 16], TrustAnchors>,
     denied: HashMap<[u8; 16], String>,
+    /// CRLs for attestation paths (RFC 5280 §5): a path whose certificates
+    /// name CRL distribution points is checked against them.
+    crls: Vec<Crl>,
 }
 
 impl TrustStore {
@@ -90,6 +93,19 @@ impl TrustStore {
     /// Adds an anchor for one AAGUID.
     pub fn add_for_aaguid(&mut self, aaguid: [u8; 16], anchor: TrustAnchor) {
         self.by_aaguid.entry(aaguid).or_default().add(anchor);
+    }
+
+    /// Adds a CRL that attestation paths are checked against (the issuer's
+    /// newest applies; see `x509::crl`).
+    pub fn add_crl(&mut self, crl: Crl) {
+        self.crls.push(crl);
+    }
+
+    /// Every CRL that applies: the base's, then this store's.
+    fn all_crls(&self) -> Vec<Crl> {
+        let mut all = self.base.as_ref().map(|b| b.all_crls()).unwrap_or_default();
+        all.extend(self.crls.iter().cloned());
+        all
     }
 
     /// Refuses trust for `aaguid` whatever anchor would vouch (a model whose
@@ -146,9 +162,22 @@ impl TrustStore {
         }
         let anchors = self.anchors_for(aaguid);
         match anchors.verify(&statement.trust_path, at) {
-            Ok(chain) => TrustOutcome::Trusted {
-                anchor: chain.anchor.subject.clone(),
-                source: chain.anchor.source.clone(),
+            // A path that reaches an anchor is trusted only if none of its
+            // certificates is revoked; a certificate that names a CRL the
+            // store does not have is reported, never passed silently.
+            Ok(chain) => match crl::check_path(
+                &statement.trust_path,
+                &chain.anchor.certificate,
+                &self.all_crls(),
+                at,
+            ) {
+                Ok(()) => TrustOutcome::Trusted {
+                    anchor: chain.anchor.subject.clone(),
+                    source: chain.anchor.source.clone(),
+                },
+                Err(e) => TrustOutcome::NotTrusted {
+                    reason: format!("the attestation path reaches an anchor, but {e}"),
+                },
             },
             Err(e) => TrustOutcome::NotTrusted {
                 reason: e.to_string(),
