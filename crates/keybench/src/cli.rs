@@ -9,7 +9,7 @@ use std::io::Read;
 
 /// Keybench: a workbench for FIDO2 security keys, classical and post-quantum.
 #[derive(Debug, Parser)]
-#[command(name = "keybench", version, about, long_about = None)]
+#[command(name = "keybench", version, about, long_about = None, after_help = crate::failure::EXIT_STATUSES)]
 pub struct Args {
     #[command(subcommand)]
     command: Option<Command>,
@@ -18,7 +18,11 @@ pub struct Args {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// List the COSE algorithms Keybench knows, with their identifiers.
-    Algorithms,
+    Algorithms {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run a virtual security key (classical and ML-DSA) for demos and tests.
     VirtualKey {
         #[command(subcommand)]
@@ -84,6 +88,9 @@ enum Command {
     Wink {
         #[command(flatten)]
         key: KeyArgs,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Set or change a key's PIN, or show its retries.
     Pin {
@@ -96,6 +103,9 @@ enum Command {
         /// other processes on the command line: prefer the prompt.
         #[arg(long)]
         new_pin: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// List a key's discoverable credentials, or delete one.
     Credentials {
@@ -116,6 +126,9 @@ enum Command {
     Reset {
         #[command(flatten)]
         key: KeyArgs,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Register a credential on a key (prints RegistrationResponseJSON).
     Register {
@@ -388,6 +401,10 @@ struct CeremonyArgs {
     /// its verification, its verdict.
     #[arg(long, conflicts_with = "options")]
     server: Option<String>,
+    /// Print JSON (the response or the verdict is JSON already; errors
+    /// become JSON too).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -508,9 +525,17 @@ pub fn run(args: Args) -> Result<()> {
             );
             Ok(())
         }
-        Some(Command::Algorithms) => {
-            for alg in CoseAlgorithm::KNOWN {
-                println!("{:>5}  {}", alg.0, alg.name().unwrap_or("?"));
+        Some(Command::Algorithms { json }) => {
+            if json {
+                let list: Vec<_> = CoseAlgorithm::KNOWN
+                    .iter()
+                    .map(|a| serde_json::json!({ "alg": a.0, "name": a.name() }))
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for alg in CoseAlgorithm::KNOWN {
+                    println!("{:>5}  {}", alg.0, alg.name().unwrap_or("?"));
+                }
             }
             Ok(())
         }
@@ -548,20 +573,27 @@ pub fn run(args: Args) -> Result<()> {
                     .and_then(|d| key_ops::metadata::load(&d, &Default::default()).ok()),
             },
         ),
-        Some(Command::Wink { key }) => {
+        Some(Command::Wink { key, json }) => {
             open_key(&key)?.wink()?;
-            println!("the key blinks");
+            crate::keys::done("the key blinks", "wink", json);
             Ok(())
         }
         Some(Command::Pin {
             action,
             key,
             new_pin,
+            json,
         }) => {
             if new_pin.is_some() {
                 warn_visible("--new-pin");
             }
-            crate::keys::pin(&mut open_key(&key)?, &action, key.pin.clone(), new_pin)
+            crate::keys::pin(
+                &mut open_key(&key)?,
+                &action,
+                key.pin.clone(),
+                new_pin,
+                json,
+            )
         }
         Some(Command::Credentials {
             action,
@@ -574,7 +606,7 @@ pub fn run(args: Args) -> Result<()> {
             key.pin.clone(),
             json,
         ),
-        Some(Command::Reset { key }) => crate::keys::reset(&mut open_key(&key)?),
+        Some(Command::Reset { key, json }) => crate::keys::reset(&mut open_key(&key)?, json),
         Some(Command::Register {
             key,
             ceremony,

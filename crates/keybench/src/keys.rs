@@ -95,6 +95,19 @@ fn describe_event(event: &serde_json::Value) -> String {
     }
 }
 
+/// Says an action was done: `{"status": "ok", "action"}` with `--json`,
+/// else the sentence.
+pub fn done(sentence: &str, action: &str, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "status": "ok", "action": action })
+        );
+    } else {
+        println!("{sentence}");
+    }
+}
+
 /// Prints a view: JSON with `--json`, else for people.
 pub fn show<V: serde::Serialize + std::fmt::Display>(view: &V, json: bool) -> Result<()> {
     if json {
@@ -178,13 +191,14 @@ pub fn pin(
     action: &str,
     pin: Option<String>,
     new_pin: Option<String>,
+    json: bool,
 ) -> Result<()> {
     match action {
-        "retries" => println!("{}", ops::pin_retries(device)?),
+        "retries" => show(&ops::pin_retries(device)?, json)?,
         "set" => {
             let new = read_pin(new_pin.or(pin), "new PIN: ")?;
             device.set_pin(&new)?;
-            println!("PIN set");
+            done("PIN set", "pin_set", json);
         }
         "change" => {
             let current = read_pin(pin, "current PIN: ")?;
@@ -193,7 +207,7 @@ pub fn pin(
                 None => read_pin(None, "new PIN: ")?,
             };
             device.change_pin(&current, &new)?;
-            println!("PIN changed");
+            done("PIN changed", "pin_changed", json);
         }
         other => bail!("unknown pin action {other:?}"),
     }
@@ -217,7 +231,7 @@ pub fn credentials(
 }
 
 /// `keybench reset`.
-pub fn reset(device: &mut AnyDevice) -> Result<()> {
+pub fn reset(device: &mut AnyDevice, json: bool) -> Result<()> {
     eprintln!(
         "reset deletes every credential and the PIN. Keys allow it only within about 10 seconds \
          of being plugged in: if it is refused, unplug the key, plug it back in and run this again at once."
@@ -228,7 +242,7 @@ pub fn reset(device: &mut AnyDevice) -> Result<()> {
         on_keepalive: Some(&mut prompt),
         cancel: None,
     })?;
-    println!("the key is reset");
+    done("the key is reset", "reset", json);
     Ok(())
 }
 
@@ -369,15 +383,18 @@ pub fn with_server(
         let status = r.status();
         let v: serde_json::Value = r.json().unwrap_or(serde_json::Value::Null);
         if !status.is_success() {
-            bail!(
-                "the relying party answered {status}: {} ({})",
-                v.get("message")
+            let text = |k: &str| {
+                v.get(k)
                     .and_then(serde_json::Value::as_str)
-                    .unwrap_or("no message"),
-                v.get("code")
-                    .and_then(serde_json::Value::as_str)
-                    .unwrap_or("?")
-            );
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            return Err(crate::failure::ServerRefused {
+                status: status.as_u16(),
+                code: text("code"),
+                message: text("message"),
+            }
+            .into());
         }
         Ok(v)
     };

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod failure;
 mod keys;
 mod lab;
 mod mds;
@@ -17,12 +18,11 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Errors are JSON when the command was asked for JSON.
+    let json = std::env::args_os().any(|a| a == "--json");
     let args = cli::Args::parse();
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("keybench: {err:#}");
-            ExitCode::FAILURE
-        }
+        Err(err) => ExitCode::from(failure::report(&err, json)),
     }
 }

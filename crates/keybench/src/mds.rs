@@ -77,7 +77,14 @@ pub fn run(command: MdsCommand) -> Result<()> {
                 out
             })?;
             if !verdict.valid {
-                std::process::exit(1);
+                return Err(crate::failure::Coded::check(
+                    verdict.code.unwrap_or("mds_invalid"),
+                    format!(
+                        "the BLOB does not verify: {}",
+                        verdict.reason.as_deref().unwrap_or_default()
+                    ),
+                )
+                .into());
             }
             Ok(())
         }

@@ -108,11 +108,15 @@ pub fn run(device: &mut AnyDevice, args: &ProbeArgs) -> Result<()> {
         print!("{report}");
     }
     if report.total.fail > 0 {
-        bail!(
-            "{} of {} checks failed",
-            report.total.fail,
-            report.checks.len()
-        );
+        return Err(crate::failure::Coded::check(
+            "probe_failed",
+            format!(
+                "{} of {} checks failed",
+                report.total.fail,
+                report.checks.len()
+            ),
+        )
+        .into());
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! `keybench verify`: reads the files, asks the relying-party core for its
 //! step-by-step report (`relying_party::report`), prints it.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
 use relying_party::report::{Report, StepStatus, VerifyRequest, verify_ceremony};
 use relying_party::x509::UnixTime;
@@ -71,19 +71,23 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
         trust_anchors: &anchors,
         at: args.at.map(UnixTime),
     })
-    .map_err(|e| anyhow::anyhow!("{e} [{}]", e.code()))?;
+    .map_err(|e| crate::failure::Coded::input(e.code(), format!("{e} [{}]", e.code())))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_text(&report);
     }
     match report.steps.iter().find(|s| s.status == StepStatus::Failed) {
-        Some(s) => bail!(
-            "verification failed at {} ({}): {}",
-            s.step,
-            s.code.unwrap_or("?"),
-            s.message.as_deref().unwrap_or_default()
-        ),
+        Some(s) => Err(crate::failure::Coded::check(
+            s.code.unwrap_or("verification_failed"),
+            format!(
+                "verification failed at {} ({}): {}",
+                s.step,
+                s.code.unwrap_or("?"),
+                s.message.as_deref().unwrap_or_default()
+            ),
+        )
+        .into()),
         None => Ok(()),
     }
 }

@@ -838,3 +838,93 @@ fn probe_a_virtual_key_with_a_report() {
     assert_eq!(beside["sections"][0]["total"]["fail"], 0);
     assert!(beside["key"]["aaguid"].as_str().unwrap().contains('-'));
 }
+
+/// Exit statuses as `keybench --help` documents them, and errors under
+/// `--json` as one JSON object with the stable code.
+#[test]
+fn errors_under_json_are_json_and_exit_statuses_are_documented() {
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_keybench"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let error_code = |stderr: &str| -> String {
+        let v: serde_json::Value = serde_json::from_str(stderr.trim())
+            .unwrap_or_else(|e| panic!("not one JSON object ({e}): {stderr}"));
+        v["error"]["code"].as_str().unwrap().to_owned()
+    };
+    let (status, help, _) = run(&["--help"]);
+    assert_eq!(status, 0);
+    assert!(
+        help.contains("Exit status: 0 done; 1 a check failed"),
+        "{help}"
+    );
+    // 2: the command line.
+    assert_eq!(run(&["frobnicate"]).0, 2);
+    // 3: the key (nothing answers there).
+    let (status, _, err) = run(&["info", "udp:127.0.0.1:9", "--json"]);
+    assert_eq!(status, 3, "{err}");
+    let code = error_code(&err);
+    assert!(
+        ["no_answer", "transport"].contains(&code.as_str()),
+        "{code}"
+    );
+    // Without --json the same error is text.
+    let (status, _, err) = run(&["info", "udp:127.0.0.1:9"]);
+    assert_eq!(status, 3);
+    assert!(err.starts_with("keybench: "), "{err}");
+    // 2: an input file that is not usable, with the verifier's code.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"not\": \"options\"}").unwrap();
+    let (status, _, err) = run(&[
+        "verify",
+        "--options",
+        bad.to_str().unwrap(),
+        "--response",
+        bad.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(status, 2, "{err}");
+    assert!(error_code(&err).starts_with("bad_"), "{err}");
+    // 4: the relying party refused, with its API code.
+    let server = serve(&dir.path().join("server"));
+    let key = VirtualKey::start(&dir.path().join("key.state")).unwrap();
+    let (status, _, err) = run(&[
+        "register",
+        &key.addr,
+        "--server",
+        &server.base,
+        "--user",
+        "",
+        "--json",
+    ]);
+    assert_eq!(
+        (status, error_code(&err).as_str()),
+        (4, "invalid_username"),
+        "{err}"
+    );
+    // Every command takes --json: a few that print a line for people.
+    let (status, out, _) = run(&["algorithms", "--json"]);
+    assert_eq!(status, 0);
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["alg"] == -50 && a["name"] == "ML-DSA-87")
+    );
+    // A key without a PIN answers PIN_NOT_SET: exit 3, the CTAP status as code.
+    let (status, _, err) = run(&["pin", "retries", &key.addr, "--json"]);
+    assert_eq!(
+        (status, error_code(&err).as_str()),
+        (3, "ctap_pin_not_set"),
+        "{err}"
+    );
+}
