@@ -52,7 +52,23 @@ pub fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = if platform::display_available() {
+    // The window's app logs to its file (no terminal to read); headless it
+    // logs to standard error, as `keybench serve` does. `RUST_LOG` filters
+    // both; `KEYBENCH_LOG_FORMAT=json` gives JSON lines.
+    let windowed = platform::display_available();
+    let log = keybench_server::logging::LogSettings {
+        format: if std::env::var("KEYBENCH_LOG_FORMAT").is_ok_and(|f| f == "json") {
+            keybench_server::logging::LogFormat::Json
+        } else {
+            keybench_server::logging::LogFormat::Pretty
+        },
+        filter: None,
+        file: windowed.then(platform::log_file),
+    };
+    if let Err(e) = keybench_server::logging::init(&log, "info") {
+        eprintln!("keybench-desktop: {e}");
+    }
+    let result = if windowed {
         run_desktop(config)
     } else {
         eprintln!(

@@ -109,6 +109,28 @@ pub fn default_data_dir() -> PathBuf {
     base.unwrap_or_else(std::env::temp_dir).join("keybench")
 }
 
+/// The app's log file, in the platform's place for logs:
+/// `$XDG_STATE_HOME/keybench/keybench.log` (`~/.local/state/…`) on Linux,
+/// `~/Library/Logs/Keybench/keybench.log` on macOS,
+/// `%LOCALAPPDATA%\\Keybench\\logs\\keybench.log` on Windows;
+/// `KEYBENCH_LOG_FILE` when set.
+pub fn log_file() -> PathBuf {
+    if let Some(f) = std::env::var_os("KEYBENCH_LOG_FILE") {
+        return PathBuf::from(f);
+    }
+    let dir = if cfg!(target_os = "windows") {
+        std::env::var_os("LOCALAPPDATA").map(|d| PathBuf::from(d).join("Keybench").join("logs"))
+    } else if cfg!(target_os = "macos") {
+        std::env::var_os("HOME").map(|h| PathBuf::from(h).join("Library/Logs/Keybench"))
+    } else {
+        std::env::var_os("XDG_STATE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+            .map(|d| d.join("keybench"))
+    };
+    dir.unwrap_or_else(std::env::temp_dir).join("keybench.log")
+}
+
 /// The platform notes the keys panel shows.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

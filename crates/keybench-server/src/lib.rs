@@ -17,6 +17,7 @@ pub mod error;
 mod inspect;
 pub mod limit;
 pub mod listen;
+pub mod logging;
 pub mod metadata;
 #[macro_use]
 mod request;

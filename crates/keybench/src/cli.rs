@@ -13,6 +13,23 @@ use std::io::Read;
 pub struct Args {
     #[command(subcommand)]
     command: Option<Command>,
+    /// How log lines look on standard error: text for people, or one JSON
+    /// object per line.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormatArg::Pretty)]
+    log_format: LogFormatArg,
+    /// Which log lines, `RUST_LOG`-style (`info`, `keybench_server=debug,warn`);
+    /// default `RUST_LOG`, else `info` for `serve` and `warn` for the rest.
+    #[arg(long = "log", global = true)]
+    log_filter: Option<String>,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormatArg {
+    /// Text for people.
+    Pretty,
+    /// JSON lines.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -517,6 +534,19 @@ enum DecodeKind {
 
 /// Runs the parsed command.
 pub fn run(args: Args) -> Result<()> {
+    let serving = matches!(args.command, Some(Command::Serve(_)));
+    keybench_server::logging::init(
+        &keybench_server::logging::LogSettings {
+            format: match args.log_format {
+                LogFormatArg::Pretty => keybench_server::logging::LogFormat::Pretty,
+                LogFormatArg::Json => keybench_server::logging::LogFormat::Json,
+            },
+            filter: args.log_filter.clone(),
+            file: None,
+        },
+        if serving { "info" } else { "warn" },
+    )
+    .map_err(|e| anyhow::anyhow!(e))?;
     match args.command {
         None => {
             println!(

@@ -928,3 +928,60 @@ fn errors_under_json_are_json_and_exit_statuses_are_documented() {
         "{err}"
     );
 }
+
+/// `keybench serve --log-format json`: the server's log lines are JSON on
+/// standard error, and neither the launch secret nor a session cookie's
+/// value appears in them.
+#[test]
+fn serve_logs_json_lines_without_secrets() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keybench"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-keyring",
+            "--log-format",
+            "json",
+            "--log",
+            "info",
+            "--data-dir",
+        ])
+        .arg(dir.path().join("server"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines.next().unwrap().unwrap();
+    let url = url
+        .strip_prefix("Keybench is running: open ")
+        .unwrap()
+        .to_owned();
+    let base = url.split("/#").next().unwrap().to_owned();
+    let secret = url.split("#launch=").nth(1).unwrap().to_owned();
+    let key = VirtualKey::start(&dir.path().join("key.state")).unwrap();
+    let (ok, _, err) = keybench(&["register", &key.addr, "--server", &base, "--user", "lena"]);
+    assert!(ok, "{err}");
+    child.kill().unwrap();
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+    child.wait().unwrap();
+    let events: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(!events.is_empty(), "the server logged nothing at info");
+    assert!(
+        events
+            .iter()
+            .all(|e| e["level"].is_string() && e["fields"].is_object())
+    );
+    assert!(!log.contains(&secret), "the launch secret is in the log");
+    assert!(
+        !log.contains("__Host-") && !log.contains("Set-Cookie"),
+        "{log}"
+    );
+}
