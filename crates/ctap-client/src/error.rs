@@ -15,8 +15,9 @@ pub enum CtapError {
     /// The NFC / smart-card exchange failed (reader, APDU, timeout, cancel).
     #[error(transparent)]
     Nfc(#[from] ctap_nfc::NfcError),
-    /// The authenticator answered with an error status.
-    #[error("{command}: the key answered {status}{}", status.advice().map(|a| format!(" — {a}")).unwrap_or_default())]
+    /// The authenticator answered with an error status (its Display names
+    /// the status and what to do about it, once).
+    #[error("{command}: the key answered {status}")]
     Status {
         /// The command that failed.
         command: &'static str,

@@ -182,6 +182,14 @@ mod tests {
         });
         assert_eq!(e.code(), "ctap_pin_invalid");
         assert!(e.to_string().contains("PIN_INVALID"), "{e}");
+        // The advice is said once (the status's own text carries it).
+        let text = KeyOpError::from(CtapError::Status {
+            command: "authenticatorClientPIN",
+            status: StatusCode::PIN_NOT_SET,
+        })
+        .to_string();
+        let advice = StatusCode::PIN_NOT_SET.advice().unwrap();
+        assert_eq!(text.matches(advice).count(), 1, "{text}");
         assert_eq!(
             KeyOpError::from(CtapError::PinRequired).code(),
             "pin_required"
