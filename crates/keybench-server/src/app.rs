@@ -2,7 +2,7 @@
 //! relying party's settings, accounts, the launch secret, and the live
 //! update channel the dashboard listens to.
 
-use relying_party::accounts::Accounts;
+use crate::accounts::Accounts;
 use relying_party::{CeremonyPolicy, RelyingParty, RpConfig, TrustStore, UserVerification};
 use session_engine::SessionEngine;
 use std::net::{IpAddr, SocketAddr};

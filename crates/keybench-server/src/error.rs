@@ -185,9 +185,9 @@ impl From<session_engine::session::SessionError> for ApiError {
     }
 }
 
-impl From<relying_party::accounts::AccountError> for ApiError {
-    fn from(e: relying_party::accounts::AccountError) -> Self {
-        use relying_party::accounts::AccountError;
+impl From<crate::accounts::AccountError> for ApiError {
+    fn from(e: crate::accounts::AccountError) -> Self {
+        use crate::accounts::AccountError;
         match e {
             AccountError::CredentialTaken => Self::new(
                 StatusCode::CONFLICT,

@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod app;
 mod assets;
 mod decoy;
@@ -30,7 +31,7 @@ use app::App;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
-use relying_party::accounts::Accounts;
+use crate::accounts::Accounts;
 use relying_party::x509::UnixTime;
 use session_engine::{
     CleanupConfig, EngineConfig, KeyringChoice, OriginAllowList, PolicyConfig, SecretKeyConfig,

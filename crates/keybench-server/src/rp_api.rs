@@ -22,7 +22,7 @@ use fido_wire::webauthn::json::{
     UserEntity as JsonUser, UserVerificationRequirement,
 };
 use fido_wire::webauthn::{Base64UrlBytes, CollectedClientData};
-use relying_party::accounts::{Accounts, StoredCredential};
+use crate::accounts::{Accounts, StoredCredential};
 use relying_party::mds;
 use relying_party::{TrustOutcome, TrustStore};
 use serde::{Deserialize, Serialize};

@@ -5,7 +5,7 @@
 //! (the public key as the COSE bytes the authenticator sent, never a key the
 //! client restates). [`Credential`] is a record with its public key decoded
 //! once into a [`PublicKeyVerifier`], which is what authentication uses.
-//! Storage itself is not here: the `session-store` crate will hold records.
+//! Storage itself is not here: the server keeps records in its accounts.
 
 use crate::attestation::TrustOutcome;
 use crate::verifier::{KeyError, PublicKeyVerifier};
@@ -50,6 +50,7 @@ pub struct CredentialRecord {
 }
 
 /// A credential record with its public key decoded, ready to verify assertions.
+#[derive(Clone)]
 pub struct Credential {
     record: CredentialRecord,
     // Shared: the accounts' key cache hands the same decoded key to every
@@ -108,18 +109,15 @@ impl Credential {
         }
     }
 
-    /// A record with a key decoded earlier from the same public key bytes
-    /// (the caller checks they are the same).
-    pub(crate) fn with_verifier(
-        record: CredentialRecord,
-        verifier: Arc<PublicKeyVerifier>,
-    ) -> Credential {
-        Credential { record, verifier }
-    }
-
-    /// The decoded key, shareable.
-    pub(crate) fn shared_verifier(&self) -> Arc<PublicKeyVerifier> {
-        Arc::clone(&self.verifier)
+    /// This credential's decoded key with a newer record of the same key
+    /// (a changed counter or flags), so the key is not decoded again;
+    /// `None` when the record holds another key or algorithm.
+    pub fn with_record(&self, record: CredentialRecord) -> Option<Credential> {
+        (record.public_key == self.record.public_key && record.algorithm == self.record.algorithm)
+            .then(|| Credential {
+                record,
+                verifier: Arc::clone(&self.verifier),
+            })
     }
 
     /// The record.

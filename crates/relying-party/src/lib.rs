@@ -14,7 +14,6 @@
 
 #![forbid(unsafe_code)]
 
-pub mod accounts;
 pub mod attestation;
 pub mod ceremony;
 pub mod credential;

@@ -10,8 +10,7 @@
 //! by a client is never stored: records come only from verified
 //! registrations.
 
-use crate::credential::{Credential, CredentialRecord, RecordError};
-use crate::verifier::PublicKeyVerifier;
+use relying_party::credential::{Credential, CredentialRecord, RecordError};
 use aws_lc_rs::digest::{SHA256, digest};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -118,9 +117,10 @@ fn is_default_ignorable(c: char) -> bool {
     )
 }
 
-/// Decoded public keys kept per credential id (the stored COSE bytes they
-/// came from alongside, so a changed key is never served stale).
-type KeyCache = HashMap<Vec<u8>, (Vec<u8>, Arc<PublicKeyVerifier>)>;
+/// Credentials with their public keys decoded, per credential id; a stored
+/// record whose key differs is decoded afresh ([`Credential::with_record`]
+/// refuses it), so a changed key is never served stale.
+type KeyCache = HashMap<Vec<u8>, Credential>;
 
 /// Keys kept at most; the cache starts over when full (a server with more
 /// active credentials than this decodes some keys again, nothing worse).
@@ -337,35 +337,24 @@ impl Accounts {
         let Some(stored) = self.credential(username, id)? else {
             return Ok(None);
         };
-        let public_key = stored.record.public_key.as_slice();
-        let cached = {
-            let keys = self
-                .keys
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            keys.get(id)
-                .filter(|(bytes, v)| {
-                    bytes.as_slice() == public_key && v.algorithm() == stored.record.algorithm
-                })
-                .map(|(_, v)| Arc::clone(v))
-        };
+        let cached = self
+            .keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(id)
+            .and_then(|known| known.with_record(stored.record.clone()));
         let credential = match cached {
-            Some(verifier) => Credential::with_verifier(stored.record.clone(), verifier),
+            Some(credential) => credential,
             None => {
                 let credential = Credential::from_record(stored.record.clone())?;
-                {
-                    let mut keys = self
-                        .keys
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    if keys.len() >= KEY_CACHE_CAPACITY {
-                        keys.clear();
-                    }
-                    keys.insert(
-                        id.to_vec(),
-                        (public_key.to_vec(), credential.shared_verifier()),
-                    );
+                let mut keys = self
+                    .keys
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if keys.len() >= KEY_CACHE_CAPACITY {
+                    keys.clear();
                 }
+                keys.insert(id.to_vec(), credential.clone());
                 credential
             }
         };
@@ -470,7 +459,7 @@ mod tests {
     }
 
     use super::*;
-    use crate::TrustOutcome;
+    use relying_party::TrustOutcome;
     use fido_wire::cose::CoseAlgorithm;
 
     fn stored(public_key_hex: &str, algorithm: CoseAlgorithm) -> StoredCredential {
@@ -518,10 +507,7 @@ mod tests {
             .verifying_credential("alice", &id)
             .unwrap()
             .unwrap();
-        assert!(Arc::ptr_eq(
-            &first.shared_verifier(),
-            &second.shared_verifier()
-        ));
+        assert!(std::ptr::eq(first.verifier(), second.verifier()));
         // The counter changes every authentication; the key stays decoded.
         let read = record.clone();
         record.record.sign_count = 5;
@@ -530,10 +516,7 @@ mod tests {
             .verifying_credential("alice", &id)
             .unwrap()
             .unwrap();
-        assert!(Arc::ptr_eq(
-            &first.shared_verifier(),
-            &third.shared_verifier()
-        ));
+        assert!(std::ptr::eq(first.verifier(), third.verifier()));
         assert_eq!(third.record().sign_count, 5);
         // Another key under the same id is decoded afresh, never served stale.
         accounts
@@ -543,10 +526,7 @@ mod tests {
             .verifying_credential("alice", &id)
             .unwrap()
             .unwrap();
-        assert!(!Arc::ptr_eq(
-            &first.shared_verifier(),
-            &fourth.shared_verifier()
-        ));
+        assert!(!std::ptr::eq(first.verifier(), fourth.verifier()));
         assert_eq!(fourth.verifier().algorithm(), CoseAlgorithm::EDDSA);
     }
 
