@@ -12,16 +12,19 @@ use ctaphid::{CancelToken, KeepaliveStatus, Transaction};
 use fido_wire::cbor::{self, Value};
 use fido_wire::cose::{CoseAlgorithm, CoseKey, KeyParams};
 use fido_wire::ctap2::{
-    Descriptor, GetAssertionRequest, MakeCredentialRequest, Permissions, RequestOptions,
+    Descriptor, GetAssertionRequest, MakeCredentialRequest, MakeCredentialResponse, Permissions,
+    RequestOptions,
 };
 use fido_wire::webauthn::base64url::{self, Base64UrlBytes};
 use fido_wire::webauthn::json::{
     AssertionResponseJson, AttestationResponseJson, AuthenticationResponseJson,
-    AuthenticatorAttachment, AuthenticatorTransport, CreationOptionsJson, CredentialType,
-    RegistrationResponseJson, RequestOptionsJson, ResidentKeyRequirement,
+    AuthenticatorAttachment, AuthenticatorSelection, AuthenticatorTransport, CreationOptionsJson,
+    CredentialType, RegistrationResponseJson, RequestOptionsJson, ResidentKeyRequirement,
     UserVerificationRequirement,
 };
-use fido_wire::webauthn::{AuthenticatorData, CeremonyType, CollectedClientData};
+use fido_wire::webauthn::{
+    AttestedCredentialData, AuthenticatorData, CeremonyType, CollectedClientData,
+};
 use pin_uv_auth::SharedSecret;
 use serde_json::{Map, Value as Json, json};
 use std::time::Duration;
@@ -239,91 +242,22 @@ pub fn register(
     let client_data_json = ctx.client_data(CeremonyType::Create, &options.challenge.0);
     let client_data_hash = sha256(&client_data_json);
     let selection = options.authenticator_selection.clone().unwrap_or_default();
-    let supports_rk = device.info().option("rk") == Some(true);
-    let rk = match selection.resident_key {
-        Some(ResidentKeyRequirement::Required) => true,
-        Some(ResidentKeyRequirement::Preferred) => supports_rk,
-        Some(_) => false,
-        None => selection.require_resident_key,
-    };
-    if rk && !supports_rk {
-        return Err(CtapError::Unsupported("discoverable credentials"));
-    }
+    let rk = resident_key(&selection, device)?;
     let uv = selection
         .user_verification
         .clone()
         .unwrap_or(UserVerificationRequirement::Preferred);
-    let key_extensions = &device.info().extensions;
-    let has = |name: &str| key_extensions.iter().any(|e| e == name);
-
-    // Client extension inputs → authenticator extension inputs.
     let inputs = options.extensions.clone().unwrap_or_default();
-    let mut ext: Vec<(Value, Value)> = Vec::new();
-    let mut outputs = Map::new();
-    if let Some(policy) = inputs
-        .get("credentialProtectionPolicy")
-        .and_then(Json::as_str)
-    {
-        let level = PROTECTION_POLICIES
-            .iter()
-            .position(|p| *p == policy)
-            .ok_or_else(|| {
-                CtapError::Options(format!("unknown credentialProtectionPolicy {policy:?}"))
-            })?;
-        let enforce = inputs
-            .get("enforceCredentialProtectionPolicy")
-            .and_then(Json::as_bool)
-            .unwrap_or(false);
-        if has("credProtect") {
-            ext.push((Value::text("credProtect"), Value::int(level as u64 + 1)));
-        } else if enforce && level > 0 {
-            return Err(CtapError::Unsupported("credProtect"));
-        }
-    }
-    let wants_prf = inputs.contains_key("prf");
-    if (wants_prf || inputs.get("hmacCreateSecret") == Some(&Json::Bool(true)))
-        && has("hmac-secret")
-    {
-        ext.push((Value::text("hmac-secret"), Value::Bool(true)));
-    }
-    if let Some(blob) = inputs.get("credBlob").and_then(Json::as_str) {
-        let blob =
-            base64url::decode(blob).map_err(|e| CtapError::Options(format!("credBlob: {e}")))?;
-        if has("credBlob") && rk {
-            ext.push((Value::text("credBlob"), Value::bytes(blob)));
-        }
-    }
-    let large_blob = inputs.contains_key("largeBlob") && has("largeBlobKey") && rk;
-    if large_blob {
-        ext.push((Value::text("largeBlobKey"), Value::Bool(true)));
-    }
-    if inputs.get("minPinLength") == Some(&Json::Bool(true)) && has("minPinLength") {
-        ext.push((Value::text("minPinLength"), Value::Bool(true)));
-    }
-    if inputs.get("credProps") == Some(&Json::Bool(true)) {
-        outputs.insert("credProps".into(), json!({ "rk": rk }));
-    }
-
+    let mut extensions = CreationExtensions::from_inputs(&inputs, device, rk)?;
     let token = if needs_token(device, &uv, Some(rk))? {
         Some(token(device, ctx, Permissions::MAKE_CREDENTIAL, &rp_id)?)
     } else {
         None
     };
-    // prf.eval at creation (WebAuthn L3 §10.1.4) through CTAP 2.2's
-    // hmac-secret-mc, on keys that offer it: the salts go with hmac-secret.
-    let mut hmac_mc = None;
-    if let Some(eval) = inputs.get("prf").and_then(|p| p.get("eval"))
-        && has_ext(device, "hmac-secret")
-        && has_ext(device, "hmac-secret-mc")
-    {
-        let salts = prf_salts(eval)?;
-        let (input, state) = hmac_secret_input(device, &salts, true)?;
-        ext.push((Value::text("hmac-secret-mc"), input));
-        hmac_mc = Some(state);
-    }
+    extensions.prf_at_creation(&inputs, device)?;
     let req = MakeCredentialRequest {
         client_data_hash: client_data_hash.clone(),
-        rp_id: rp_id.clone(),
+        rp_id,
         rp_name: Some(options.rp.name.clone()),
         user_id: options.user.id.0.clone(),
         user_name: Some(options.user.name.clone()),
@@ -338,7 +272,7 @@ pub fn register(
             .iter()
             .map(|d| Descriptor::public_key(d.id.0.clone()))
             .collect(),
-        extensions: (!ext.is_empty()).then_some(Value::Map(ext)),
+        extensions: extensions.authenticator_inputs(),
         options: RequestOptions {
             rk: rk.then_some(true),
             up: None,
@@ -358,37 +292,182 @@ pub fn register(
         .attested_credential
         .as_ref()
         .ok_or_else(|| CtapError::Options("the key returned no attested credential".into()))?;
-    let public_key = CoseKey::from_cbor(&attested.public_key_cbor).ok();
-    if let Some(ext) = &auth_data.extensions {
-        if wants_prf {
-            let enabled = ext.get_text("hmac-secret").and_then(Value::as_bool) == Some(true);
-            let mut prf = Map::new();
-            prf.insert("enabled".into(), Json::Bool(enabled));
-            if let (Some(state), Some(enc)) = (
-                &hmac_mc,
-                ext.get_text("hmac-secret-mc").and_then(Value::as_bytes),
-            ) {
-                prf.insert(
-                    "results".into(),
-                    Json::Object(hmac_results(state, enc)?.prf),
-                );
+    let outputs = extensions.outputs(auth_data.extensions.as_ref(), &response)?;
+    Ok(registration_response(
+        client_data_json,
+        &response,
+        attested,
+        outputs,
+    ))
+}
+
+/// Whether the credential is to be discoverable (WebAuthn L3 §6.3.2 step
+/// 4 with authenticatorSelection's residentKey, or the older
+/// requireResidentKey); refused when the key cannot make one.
+fn resident_key(selection: &AuthenticatorSelection, device: &Device) -> Result<bool, CtapError> {
+    let supports_rk = device.info().option("rk") == Some(true);
+    let rk = match selection.resident_key {
+        Some(ResidentKeyRequirement::Required) => true,
+        Some(ResidentKeyRequirement::Preferred) => supports_rk,
+        Some(_) => false,
+        None => selection.require_resident_key,
+    };
+    if rk && !supports_rk {
+        return Err(CtapError::Unsupported("discoverable credentials"));
+    }
+    Ok(rk)
+}
+
+/// A registration's extensions: the client inputs mapped to the key's
+/// (only those the key offers), and what the client reports back.
+struct CreationExtensions {
+    /// Authenticator extension inputs, in the order they were added.
+    inputs: Vec<(Value, Value)>,
+    /// Client extension outputs known before the key answers (credProps).
+    outputs: Map<String, Json>,
+    wants_prf: bool,
+    large_blob: bool,
+    /// prf.eval's salts sent through hmac-secret-mc.
+    hmac_mc: Option<HmacSecretRequest>,
+}
+
+impl CreationExtensions {
+    /// Maps credProtect, hmac-secret/prf, credBlob, largeBlob,
+    /// minPinLength and credProps (WebAuthn L3 §10, CTAP 2.1 §12).
+    fn from_inputs(
+        inputs: &Map<String, Json>,
+        device: &Device,
+        rk: bool,
+    ) -> Result<Self, CtapError> {
+        let has = |name: &str| has_ext(device, name);
+        let mut ext: Vec<(Value, Value)> = Vec::new();
+        let mut outputs = Map::new();
+        if let Some(policy) = inputs
+            .get("credentialProtectionPolicy")
+            .and_then(Json::as_str)
+        {
+            let level = PROTECTION_POLICIES
+                .iter()
+                .position(|p| *p == policy)
+                .ok_or_else(|| {
+                    CtapError::Options(format!("unknown credentialProtectionPolicy {policy:?}"))
+                })?;
+            let enforce = inputs
+                .get("enforceCredentialProtectionPolicy")
+                .and_then(Json::as_bool)
+                .unwrap_or(false);
+            if has("credProtect") {
+                ext.push((Value::text("credProtect"), Value::int(level as u64 + 1)));
+            } else if enforce && level > 0 {
+                return Err(CtapError::Unsupported("credProtect"));
             }
-            outputs.insert("prf".into(), Json::Object(prf));
-        } else if let Some(created) = ext.get_text("hmac-secret").and_then(Value::as_bool) {
-            outputs.insert("hmacCreateSecret".into(), Json::Bool(created));
         }
-        if let Some(stored) = ext.get_text("credBlob").and_then(Value::as_bool) {
-            outputs.insert("credBlob".into(), Json::Bool(stored));
+        let wants_prf = inputs.contains_key("prf");
+        if (wants_prf || inputs.get("hmacCreateSecret") == Some(&Json::Bool(true)))
+            && has("hmac-secret")
+        {
+            ext.push((Value::text("hmac-secret"), Value::Bool(true)));
         }
-    } else if wants_prf {
-        outputs.insert("prf".into(), json!({ "enabled": false }));
+        if let Some(blob) = inputs.get("credBlob").and_then(Json::as_str) {
+            let blob = base64url::decode(blob)
+                .map_err(|e| CtapError::Options(format!("credBlob: {e}")))?;
+            if has("credBlob") && rk {
+                ext.push((Value::text("credBlob"), Value::bytes(blob)));
+            }
+        }
+        let large_blob = inputs.contains_key("largeBlob") && has("largeBlobKey") && rk;
+        if large_blob {
+            ext.push((Value::text("largeBlobKey"), Value::Bool(true)));
+        }
+        if inputs.get("minPinLength") == Some(&Json::Bool(true)) && has("minPinLength") {
+            ext.push((Value::text("minPinLength"), Value::Bool(true)));
+        }
+        if inputs.get("credProps") == Some(&Json::Bool(true)) {
+            outputs.insert("credProps".into(), json!({ "rk": rk }));
+        }
+        Ok(CreationExtensions {
+            inputs: ext,
+            outputs,
+            wants_prf,
+            large_blob,
+            hmac_mc: None,
+        })
     }
-    if large_blob {
-        outputs.insert(
-            "largeBlob".into(),
-            json!({ "supported": response.large_blob_key.is_some() }),
-        );
+
+    /// prf.eval at creation (WebAuthn L3 §10.1.4) through CTAP 2.2's
+    /// hmac-secret-mc, on keys that offer it: the salts go with
+    /// hmac-secret. After the PIN token, as its key agreement is its own.
+    fn prf_at_creation(
+        &mut self,
+        inputs: &Map<String, Json>,
+        device: &mut Device,
+    ) -> Result<(), CtapError> {
+        if let Some(eval) = inputs.get("prf").and_then(|p| p.get("eval"))
+            && has_ext(device, "hmac-secret")
+            && has_ext(device, "hmac-secret-mc")
+        {
+            let salts = prf_salts(eval)?;
+            let (input, state) = hmac_secret_input(device, &salts, true)?;
+            self.inputs.push((Value::text("hmac-secret-mc"), input));
+            self.hmac_mc = Some(state);
+        }
+        Ok(())
     }
+
+    /// The makeCredential extensions map, if any.
+    fn authenticator_inputs(&self) -> Option<Value> {
+        (!self.inputs.is_empty()).then(|| Value::Map(self.inputs.clone()))
+    }
+
+    /// The client extension outputs from the key's answer.
+    fn outputs(
+        self,
+        ext: Option<&Value>,
+        response: &MakeCredentialResponse,
+    ) -> Result<Map<String, Json>, CtapError> {
+        let mut outputs = self.outputs;
+        if let Some(ext) = ext {
+            if self.wants_prf {
+                let enabled = ext.get_text("hmac-secret").and_then(Value::as_bool) == Some(true);
+                let mut prf = Map::new();
+                prf.insert("enabled".into(), Json::Bool(enabled));
+                if let (Some(state), Some(enc)) = (
+                    &self.hmac_mc,
+                    ext.get_text("hmac-secret-mc").and_then(Value::as_bytes),
+                ) {
+                    prf.insert(
+                        "results".into(),
+                        Json::Object(hmac_results(state, enc)?.prf),
+                    );
+                }
+                outputs.insert("prf".into(), Json::Object(prf));
+            } else if let Some(created) = ext.get_text("hmac-secret").and_then(Value::as_bool) {
+                outputs.insert("hmacCreateSecret".into(), Json::Bool(created));
+            }
+            if let Some(stored) = ext.get_text("credBlob").and_then(Value::as_bool) {
+                outputs.insert("credBlob".into(), Json::Bool(stored));
+            }
+        } else if self.wants_prf {
+            outputs.insert("prf".into(), json!({ "enabled": false }));
+        }
+        if self.large_blob {
+            outputs.insert(
+                "largeBlob".into(),
+                json!({ "supported": response.large_blob_key.is_some() }),
+            );
+        }
+        Ok(outputs)
+    }
+}
+
+/// RegistrationResponseJSON (WebAuthn L3 §5.1) from the key's answer.
+fn registration_response(
+    client_data_json: Vec<u8>,
+    response: &MakeCredentialResponse,
+    attested: &AttestedCredentialData,
+    outputs: Map<String, Json>,
+) -> RegistrationResponseJson {
+    let public_key = CoseKey::from_cbor(&attested.public_key_cbor).ok();
     let attestation_object = cbor::to_vec(&Value::map([
         (Value::text("fmt"), Value::text(response.fmt.clone())),
         (Value::text("attStmt"), response.att_stmt.clone()),
@@ -398,7 +477,7 @@ pub fn register(
         ),
     ]));
     let id = attested.credential_id.clone();
-    Ok(RegistrationResponseJson {
+    RegistrationResponseJson {
         id: base64url::encode(&id),
         raw_id: Base64UrlBytes(id),
         response: AttestationResponseJson {
@@ -412,7 +491,7 @@ pub fn register(
         authenticator_attachment: Some(AuthenticatorAttachment::CrossPlatform),
         client_extension_results: outputs,
         kind: CredentialType::PublicKey,
-    })
+    }
 }
 
 /// The PRF extension's salt for one input (WebAuthn L3 §10.1.4).

@@ -10,10 +10,10 @@
 //! by a client is never stored: records come only from verified
 //! registrations.
 
-use relying_party::credential::{Credential, CredentialRecord, RecordError};
 use aws_lc_rs::digest::{SHA256, digest};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use relying_party::credential::{Credential, CredentialRecord, RecordError};
 use serde::{Deserialize, Serialize};
 use session_store::{Created, ItemName, Kind, OwnerId, Scope, Storage, StoreError, Swapped};
 use std::collections::HashMap;
@@ -459,8 +459,8 @@ mod tests {
     }
 
     use super::*;
-    use relying_party::TrustOutcome;
     use fido_wire::cose::CoseAlgorithm;
+    use relying_party::TrustOutcome;
 
     fn stored(public_key_hex: &str, algorithm: CoseAlgorithm) -> StoredCredential {
         StoredCredential {

@@ -27,11 +27,11 @@ pub mod views;
 
 pub use app::{ServerConfig, StorageChoice, Topic};
 
+use crate::accounts::Accounts;
 use app::App;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
-use crate::accounts::Accounts;
 use relying_party::x509::UnixTime;
 use session_engine::{
     CleanupConfig, EngineConfig, KeyringChoice, OriginAllowList, PolicyConfig, SecretKeyConfig,

@@ -9,6 +9,7 @@
 //! party verifies every §7.1/§7.2 step, and a success signs the session in
 //! with a new id.
 
+use crate::accounts::{Accounts, StoredCredential};
 use crate::app::{App, Topic};
 use crate::error::ApiError;
 use crate::request::{Known, Reply, RequestInfo};
@@ -22,7 +23,6 @@ use fido_wire::webauthn::json::{
     UserEntity as JsonUser, UserVerificationRequirement,
 };
 use fido_wire::webauthn::{Base64UrlBytes, CollectedClientData};
-use crate::accounts::{Accounts, StoredCredential};
 use relying_party::mds;
 use relying_party::{TrustOutcome, TrustStore};
 use serde::{Deserialize, Serialize};

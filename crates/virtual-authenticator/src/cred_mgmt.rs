@@ -6,7 +6,7 @@ use crate::authenticator::{Authenticator, CtapResult, Enumeration, sha256};
 use crate::state::Credential;
 use fido_wire::ctap2::{
     ConfigRequest, ConfigSubCommand, CredMgmtRequest, CredMgmtResponse, CredMgmtSubCommand,
-    Descriptor, Permissions, RpEntity, StatusCode,
+    Descriptor, Permissions, RpEntity, StatusCode, UserEntity,
 };
 
 /// maxRPIDsForSetMinPINLength.
@@ -51,6 +51,8 @@ impl Authenticator {
         }
     }
 
+    /// authenticatorCredentialManagement: the token check, then one
+    /// subcommand.
     pub(crate) fn credential_management(
         &mut self,
         req: &CredMgmtRequest,
@@ -59,6 +61,9 @@ impl Authenticator {
         let continuing = sub == CredMgmtSubCommand::ENUMERATE_RPS_NEXT
             || sub == CredMgmtSubCommand::ENUMERATE_CREDENTIALS_NEXT;
         if !continuing {
+            // §6.8: every subcommand but the *Next ones carries a
+            // pinUvAuthParam over its parameters, with the cm permission;
+            // a new command ends any enumeration in progress.
             self.enumeration = None;
             let param = req
                 .pin_uv_auth_param
@@ -73,108 +78,20 @@ impl Authenticator {
             )?;
         }
         let params = req.params.clone().unwrap_or_default();
-        let discoverable: Vec<&Credential> = self
-            .state
-            .credentials
-            .iter()
-            .filter(|c| c.discoverable)
-            .collect();
         match sub {
-            CredMgmtSubCommand::GET_CREDS_METADATA => {
-                if self.pin.token_rp_id().is_some() {
-                    return Err(StatusCode::PIN_AUTH_INVALID);
-                }
-                Ok(CredMgmtResponse {
-                    existing_count: Some(discoverable.len() as u64),
-                    remaining_count: Some(
-                        self.config
-                            .max_discoverable
-                            .saturating_sub(discoverable.len()) as u64,
-                    ),
-                    ..CredMgmtResponse::default()
-                })
-            }
-            CredMgmtSubCommand::ENUMERATE_RPS_BEGIN => {
-                if self.pin.token_rp_id().is_some() {
-                    return Err(StatusCode::PIN_AUTH_INVALID);
-                }
-                let mut rps: Vec<String> = Vec::new();
-                for c in &discoverable {
-                    if !rps.contains(&c.rp_id) {
-                        rps.push(c.rp_id.clone());
-                    }
-                }
-                let (first, rest) = rps.split_first().ok_or(StatusCode::NO_CREDENTIALS)?;
-                let response = self.rp_response(first, Some(rps.len() as u64));
-                self.enumeration = Some(Enumeration::Rps(rest.to_vec()));
-                Ok(response)
-            }
-            CredMgmtSubCommand::ENUMERATE_RPS_NEXT => {
-                let Some(Enumeration::Rps(rest)) = &mut self.enumeration else {
-                    return Err(StatusCode::NOT_ALLOWED);
-                };
-                if rest.is_empty() {
-                    self.enumeration = None;
-                    return Err(StatusCode::NOT_ALLOWED);
-                }
-                let next = rest.remove(0);
-                Ok(self.rp_response(&next, None))
-            }
+            CredMgmtSubCommand::GET_CREDS_METADATA => self.creds_metadata(),
+            CredMgmtSubCommand::ENUMERATE_RPS_BEGIN => self.enumerate_rps_begin(),
+            CredMgmtSubCommand::ENUMERATE_RPS_NEXT => self.enumerate_rps_next(),
             CredMgmtSubCommand::ENUMERATE_CREDENTIALS_BEGIN => {
-                let hash = params.rp_id_hash.ok_or(StatusCode::MISSING_PARAMETER)?;
-                let matching: Vec<&Credential> = discoverable
-                    .into_iter()
-                    .filter(|c| sha256(c.rp_id.as_bytes()).as_slice() == hash.as_slice())
-                    .collect();
-                let (first, rest) = matching.split_first().ok_or(StatusCode::NO_CREDENTIALS)?;
-                self.check_token_rp(&first.rp_id)?;
-                let response = credential_response(first, Some(matching.len() as u64));
-                let rest = rest.iter().map(|c| c.id.clone()).collect();
-                self.enumeration = Some(Enumeration::Credentials(rest));
-                Ok(response)
+                self.enumerate_credentials_begin(params.rp_id_hash)
             }
-            CredMgmtSubCommand::ENUMERATE_CREDENTIALS_NEXT => {
-                let Some(Enumeration::Credentials(rest)) = &mut self.enumeration else {
-                    return Err(StatusCode::NOT_ALLOWED);
-                };
-                if rest.is_empty() {
-                    self.enumeration = None;
-                    return Err(StatusCode::NOT_ALLOWED);
-                }
-                let next = rest.remove(0);
-                let c = self
-                    .state
-                    .credentials
-                    .iter()
-                    .find(|c| c.id == next)
-                    .ok_or(StatusCode::NO_CREDENTIALS)?;
-                Ok(credential_response(c, None))
-            }
+            CredMgmtSubCommand::ENUMERATE_CREDENTIALS_NEXT => self.enumerate_credentials_next(),
             CredMgmtSubCommand::DELETE_CREDENTIAL => {
                 let id = params
                     .credential_id
                     .ok_or(StatusCode::MISSING_PARAMETER)?
                     .id;
-                let index = self
-                    .state
-                    .credentials
-                    .iter()
-                    .position(|c| c.id == id)
-                    .ok_or(StatusCode::NO_CREDENTIALS)?;
-                let rp_id = self
-                    .state
-                    .credentials
-                    .get(index)
-                    .map(|c| c.rp_id.clone())
-                    .unwrap_or_default();
-                self.check_token_rp(&rp_id)?;
-                let removed = self.state.credentials.remove(index);
-                if let Err(e) = self.persist() {
-                    // Not deleted on disk: not deleted in memory either.
-                    self.state.credentials.insert(index, removed);
-                    return Err(e);
-                }
-                Ok(CredMgmtResponse::default())
+                self.delete_credential(&id)
             }
             CredMgmtSubCommand::UPDATE_USER_INFORMATION => {
                 let id = params
@@ -182,35 +99,154 @@ impl Authenticator {
                     .ok_or(StatusCode::MISSING_PARAMETER)?
                     .id;
                 let user = params.user.ok_or(StatusCode::MISSING_PARAMETER)?;
-                let rp_id = self
-                    .state
-                    .credentials
-                    .iter()
-                    .find(|c| c.id == id)
-                    .map(|c| c.rp_id.clone())
-                    .ok_or(StatusCode::NO_CREDENTIALS)?;
-                self.check_token_rp(&rp_id)?;
-                let c = self
-                    .state
-                    .credentials
-                    .iter_mut()
-                    .find(|c| c.id == id)
-                    .ok_or(StatusCode::NO_CREDENTIALS)?;
-                if c.user.id != user.id {
-                    return Err(StatusCode::INVALID_PARAMETER);
-                }
-                // Absent fields are removed, as §6.8.7 says.
-                let before = std::mem::replace(&mut c.user, user);
-                if let Err(e) = self.persist() {
-                    if let Some(c) = self.state.credentials.iter_mut().find(|c| c.id == id) {
-                        c.user = before;
-                    }
-                    return Err(e);
-                }
-                Ok(CredMgmtResponse::default())
+                self.update_user_information(&id, user)
             }
             _ => Err(StatusCode::INVALID_SUBCOMMAND),
         }
+    }
+
+    fn discoverable(&self) -> impl Iterator<Item = &Credential> {
+        self.state.credentials.iter().filter(|c| c.discoverable)
+    }
+
+    /// §6.8.2 getCredsMetadata (not with an RP-bound token).
+    fn creds_metadata(&self) -> CtapResult<CredMgmtResponse> {
+        if self.pin.token_rp_id().is_some() {
+            return Err(StatusCode::PIN_AUTH_INVALID);
+        }
+        let existing = self.discoverable().count();
+        Ok(CredMgmtResponse {
+            existing_count: Some(existing as u64),
+            remaining_count: Some(self.config.max_discoverable.saturating_sub(existing) as u64),
+            ..CredMgmtResponse::default()
+        })
+    }
+
+    /// §6.8.3 enumerateRPsBegin: the first RP and the total; the rest wait
+    /// for enumerateRPsGetNextRP.
+    fn enumerate_rps_begin(&mut self) -> CtapResult<CredMgmtResponse> {
+        if self.pin.token_rp_id().is_some() {
+            return Err(StatusCode::PIN_AUTH_INVALID);
+        }
+        let mut rps: Vec<String> = Vec::new();
+        for c in self.discoverable() {
+            if !rps.contains(&c.rp_id) {
+                rps.push(c.rp_id.clone());
+            }
+        }
+        let (first, rest) = rps.split_first().ok_or(StatusCode::NO_CREDENTIALS)?;
+        let response = self.rp_response(first, Some(rps.len() as u64));
+        self.enumeration = Some(Enumeration::Rps(rest.to_vec()));
+        Ok(response)
+    }
+
+    /// §6.8.3 enumerateRPsGetNextRP: NOT_ALLOWED past the end.
+    fn enumerate_rps_next(&mut self) -> CtapResult<CredMgmtResponse> {
+        let Some(Enumeration::Rps(rest)) = &mut self.enumeration else {
+            return Err(StatusCode::NOT_ALLOWED);
+        };
+        if rest.is_empty() {
+            self.enumeration = None;
+            return Err(StatusCode::NOT_ALLOWED);
+        }
+        let next = rest.remove(0);
+        Ok(self.rp_response(&next, None))
+    }
+
+    /// §6.8.4 enumerateCredentialsBegin for one RP (by its ID's hash).
+    fn enumerate_credentials_begin(
+        &mut self,
+        rp_id_hash: Option<Vec<u8>>,
+    ) -> CtapResult<CredMgmtResponse> {
+        let hash = rp_id_hash.ok_or(StatusCode::MISSING_PARAMETER)?;
+        let matching: Vec<&Credential> = self
+            .discoverable()
+            .filter(|c| sha256(c.rp_id.as_bytes()).as_slice() == hash.as_slice())
+            .collect();
+        let (first, rest) = matching.split_first().ok_or(StatusCode::NO_CREDENTIALS)?;
+        self.check_token_rp(&first.rp_id)?;
+        let response = credential_response(first, Some(matching.len() as u64));
+        let rest = rest.iter().map(|c| c.id.clone()).collect();
+        self.enumeration = Some(Enumeration::Credentials(rest));
+        Ok(response)
+    }
+
+    /// §6.8.4 enumerateCredentialsGetNextCredential: NOT_ALLOWED past the end.
+    fn enumerate_credentials_next(&mut self) -> CtapResult<CredMgmtResponse> {
+        let Some(Enumeration::Credentials(rest)) = &mut self.enumeration else {
+            return Err(StatusCode::NOT_ALLOWED);
+        };
+        if rest.is_empty() {
+            self.enumeration = None;
+            return Err(StatusCode::NOT_ALLOWED);
+        }
+        let next = rest.remove(0);
+        let c = self
+            .state
+            .credentials
+            .iter()
+            .find(|c| c.id == next)
+            .ok_or(StatusCode::NO_CREDENTIALS)?;
+        Ok(credential_response(c, None))
+    }
+
+    /// §6.8.5 deleteCredential; undone in memory when the state file
+    /// cannot be written.
+    fn delete_credential(&mut self, id: &[u8]) -> CtapResult<CredMgmtResponse> {
+        let index = self
+            .state
+            .credentials
+            .iter()
+            .position(|c| c.id == id)
+            .ok_or(StatusCode::NO_CREDENTIALS)?;
+        let rp_id = self
+            .state
+            .credentials
+            .get(index)
+            .map(|c| c.rp_id.clone())
+            .unwrap_or_default();
+        self.check_token_rp(&rp_id)?;
+        let removed = self.state.credentials.remove(index);
+        if let Err(e) = self.persist() {
+            // Not deleted on disk: not deleted in memory either.
+            self.state.credentials.insert(index, removed);
+            return Err(e);
+        }
+        Ok(CredMgmtResponse::default())
+    }
+
+    /// §6.8.7 updateUserInformation: the same user id only; absent fields
+    /// are removed.
+    fn update_user_information(
+        &mut self,
+        id: &[u8],
+        user: UserEntity,
+    ) -> CtapResult<CredMgmtResponse> {
+        let rp_id = self
+            .state
+            .credentials
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.rp_id.clone())
+            .ok_or(StatusCode::NO_CREDENTIALS)?;
+        self.check_token_rp(&rp_id)?;
+        let c = self
+            .state
+            .credentials
+            .iter_mut()
+            .find(|c| c.id == id)
+            .ok_or(StatusCode::NO_CREDENTIALS)?;
+        if c.user.id != user.id {
+            return Err(StatusCode::INVALID_PARAMETER);
+        }
+        let before = std::mem::replace(&mut c.user, user);
+        if let Err(e) = self.persist() {
+            if let Some(c) = self.state.credentials.iter_mut().find(|c| c.id == id) {
+                c.user = before;
+            }
+            return Err(e);
+        }
+        Ok(CredMgmtResponse::default())
     }
 
     pub(crate) fn authenticator_config(&mut self, req: &ConfigRequest) -> CtapResult<()> {
