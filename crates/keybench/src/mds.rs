@@ -16,25 +16,11 @@ pub fn run(command: MdsCommand) -> Result<()> {
                 &common.crls,
                 &common.signer(),
             )?;
-            print(&view, common.json, || {
-                format!(
-                    "{} ({})\n{}",
-                    view.outcome,
-                    view.cache,
-                    status_text(&view.status)
-                )
-            })
+            print(&view, common.json, || install_text(&view))
         }
         MdsCommand::Fetch { url, common } => {
             let view = key_ops::metadata::fetch(&common.data_dir()?, &url, &common.signer())?;
-            print(&view, common.json, || {
-                format!(
-                    "{} ({})\n{}",
-                    view.outcome,
-                    view.cache,
-                    status_text(&view.status)
-                )
-            })
+            print(&view, common.json, || install_text(&view))
         }
         MdsCommand::Show { aaguid, common } => {
             let loaded = key_ops::metadata::load(&common.data_dir()?, &common.signer())?;
@@ -98,6 +84,16 @@ fn print<V: serde::Serialize>(view: &V, json: bool, text: impl FnOnce() -> Strin
         println!("{}", text());
     }
     Ok(())
+}
+
+/// What an install or a fetch did, and the metadata now in force.
+fn install_text(view: &key_ops::metadata::InstallView) -> String {
+    format!(
+        "{} ({})\n{}",
+        view.outcome,
+        view.cache,
+        status_text(&view.status)
+    )
 }
 
 fn status_text(status: &MdsStatus) -> String {

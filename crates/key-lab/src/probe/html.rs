@@ -1,59 +1,11 @@
-//! A probe report as one small self-contained HTML page: the key, the
-//! totals per category, and every check with its section and verdict
-//! (failures with expected, actual and their evidence frames). No scripts,
-//! styles inline, nothing fetched: readable offline and printable.
+//! The probe's section of the key lab's report page: the totals per
+//! category, and every check with its section and verdict (failures with
+//! expected, actual and their evidence frames).
 
 use super::result::{Outcome, ProbeReport};
+use crate::report::html::escape;
 use ctap_client::recorder::EventKind;
 use std::fmt::Write as _;
-
-/// Escapes text for HTML element content and attribute values.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#111}\
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}\
-.pass{color:#17692d}.fail{color:#a4161a;font-weight:bold}.skip{color:#666}\
-pre{font-size:11px;white-space:pre-wrap;word-break:break-all;margin:.3em 0}";
-
-/// The report as an HTML document.
-pub fn to_html(report: &ProbeReport) -> String {
-    let mut h = String::new();
-    let _ = write!(
-        h,
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>Keybench probe {aaguid}</title><style>{STYLE}</style></head><body>\
-         <h1>Keybench probe</h1><p>AAGUID <code>{aaguid}</code> · {versions} · CTAPHID device version {dv} · Keybench {kv}{destructive}</p>\
-         <p>Algorithms: {algs}<br>Extensions: {exts}<br>Probed {started}</p>",
-        aaguid = esc(&report.key.aaguid),
-        versions = esc(&report.key.versions.join(", ")),
-        dv = esc(&report.key.device_version),
-        kv = esc(&report.keybench_version),
-        destructive = if report.destructive {
-            " · destructive checks run"
-        } else {
-            ""
-        },
-        algs = esc(&report.key.algorithms.join(", ")),
-        exts = esc(&report.key.extensions.join(", ")),
-        started = esc(&report.started),
-    );
-    section(&mut h, report);
-    h.push_str("</body></html>\n");
-    h
-}
 
 /// One traffic event as a line: time, direction, what.
 fn evidence_line(e: &ctap_client::TrafficEvent) -> String {
@@ -91,7 +43,7 @@ pub fn section(h: &mut String, report: &ProbeReport) {
         let _ = write!(
             *h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(c.category.name()),
+            escape(c.category.name()),
             c.tally.pass,
             c.tally.fail,
             c.tally.skip
@@ -111,10 +63,10 @@ pub fn section(h: &mut String, report: &ProbeReport) {
         };
         let mut detail = String::new();
         if let (Some(e), Some(a)) = (&c.expected, &c.actual) {
-            let _ = write!(detail, "expected: {}<br>actual: {}", esc(e), esc(a));
+            let _ = write!(detail, "expected: {}<br>actual: {}", escape(e), escape(a));
         }
         if let Some(n) = &c.note {
-            let _ = write!(detail, "{}", esc(n));
+            let _ = write!(detail, "{}", escape(n));
         }
         if !c.evidence.is_empty() {
             let _ = write!(
@@ -123,20 +75,20 @@ pub fn section(h: &mut String, report: &ProbeReport) {
                 c.evidence.len()
             );
             for e in &c.evidence {
-                let _ = writeln!(detail, "{}", esc(&evidence_line(e)));
+                let _ = writeln!(detail, "{}", escape(&evidence_line(e)));
             }
             detail.push_str("</pre></details>");
         }
         let _ = write!(
             *h,
             "<tr><td><code>{}</code><br>{}</td><td>{}</td><td class=\"{class}\">{word}</td><td>{detail}</td></tr>",
-            esc(&c.id),
-            esc(&c.title),
-            esc(&c.spec)
+            escape(&c.id),
+            escape(&c.title),
+            escape(&c.spec)
         );
     }
     h.push_str("</table>");
     for l in &report.leftovers {
-        let _ = write!(*h, "<p>Left on the key: {}</p>", esc(l));
+        let _ = write!(*h, "<p>Left on the key: {}</p>", escape(l));
     }
 }
