@@ -408,6 +408,30 @@ pub fn advanced_register_begin(app: &App, req: &RequestInfo) -> Result<Reply, Ap
     register_begin_with(app, req, b)
 }
 
+/// A completion's response body, parsed as the WebAuthn JSON form `what`.
+fn parse_response<T: serde::de::DeserializeOwned>(
+    req: &RequestInfo,
+    what: &str,
+) -> Result<T, ApiError> {
+    fido_wire::webauthn::json::from_json(&req.body)
+        .map_err(|e| ApiError::bad_request("invalid_response", format!("not {what}: {e}")))
+}
+
+/// What every completion checks before verifying: an allowed origin, the
+/// caller's session, CSRF, and the session's challenge consumed (once).
+fn completion(
+    app: &App,
+    req: &RequestInfo,
+    client_data_json: &[u8],
+    ceremony: Ceremony,
+) -> Result<(Opened, Consumed), ApiError> {
+    let origin = request_origin(app, req)?;
+    let opened = existing_session(app, req, EndpointClass::Critical)?;
+    csrf(app, req, Some(&opened.session), StateChange::Ceremony)?;
+    let consumed = consume(app, &opened.session, client_data_json, ceremony, &origin)?;
+    Ok((opened, consumed))
+}
+
 /// Reads clientDataJSON's challenge, consumes it against the expected
 /// binding, and returns the ceremony's pending options.
 fn consume(
@@ -575,26 +599,19 @@ pub fn credential_view(
 
 /// `POST /api/register/complete`.
 pub fn register_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
-    let response: RegistrationResponseJson = fido_wire::webauthn::json::from_json(&req.body)
-        .map_err(|e| {
-            ApiError::bad_request(
-                "invalid_response",
-                format!("not a RegistrationResponseJSON: {e}"),
-            )
-        })?;
-    let origin = request_origin(app, req)?;
-    let opened = existing_session(app, req, EndpointClass::Critical)?;
-    csrf(app, req, Some(&opened.session), StateChange::Ceremony)?;
-    let Consumed {
-        challenge,
-        username,
-        pending,
-    } = consume(
+    let response: RegistrationResponseJson = parse_response(req, "a RegistrationResponseJSON")?;
+    let (
+        opened,
+        Consumed {
+            challenge,
+            username,
+            pending,
+        },
+    ) = completion(
         app,
-        &opened.session,
+        req,
         &response.response.client_data_json.0,
         Ceremony::Registration,
-        &origin,
     )?;
     let PendingCeremony::Registration {
         target,
@@ -760,26 +777,20 @@ pub fn advanced_authenticate_begin(app: &App, req: &RequestInfo) -> Result<Reply
 
 /// `POST /api/authenticate/complete`.
 pub fn authenticate_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
-    let response: AuthenticationResponseJson = fido_wire::webauthn::json::from_json(&req.body)
-        .map_err(|e| {
-            ApiError::bad_request(
-                "invalid_response",
-                format!("not an AuthenticationResponseJSON: {e}"),
-            )
-        })?;
-    let origin = request_origin(app, req)?;
-    let opened = existing_session(app, req, EndpointClass::Critical)?;
-    csrf(app, req, Some(&opened.session), StateChange::Ceremony)?;
-    let Consumed {
-        challenge,
-        username,
-        pending,
-    } = consume(
+    let response: AuthenticationResponseJson =
+        parse_response(req, "an AuthenticationResponseJSON")?;
+    let (
+        opened,
+        Consumed {
+            challenge,
+            username,
+            pending,
+        },
+    ) = completion(
         app,
-        &opened.session,
+        req,
         &response.response.client_data_json.0,
         Ceremony::Authentication,
-        &origin,
     )?;
     let PendingCeremony::Authentication {
         uv_required,

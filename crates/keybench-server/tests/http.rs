@@ -685,7 +685,15 @@ fn graceful_shutdown_loses_no_session_write() {
             }
         }));
     }
-    std::thread::sleep(Duration::from_millis(300));
+    // Shut down mid-load: once requests are being answered (a loaded
+    // machine may take a while to answer the first), not at a fixed time.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while answered.load(std::sync::atomic::Ordering::SeqCst) == 0
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(100));
     runtime.block_on(running.shutdown());
     for t in threads {
         t.join().unwrap();
