@@ -148,72 +148,16 @@ enum Command {
         json: bool,
     },
     /// Register a credential on a key (prints RegistrationResponseJSON).
-    Register {
-        #[command(flatten)]
-        key: KeyArgs,
-        #[command(flatten)]
-        ceremony: CeremonyArgs,
-        /// The user name (with Keybench's own options).
-        #[arg(long, default_value = "alice")]
-        user: String,
-        /// Algorithms offered, preferred first (with Keybench's own options).
-        #[arg(long, value_delimiter = ',', default_value = "ML-DSA-65,EdDSA,ES256")]
-        algorithms: Vec<String>,
-        /// Make a discoverable credential.
-        #[arg(long)]
-        resident_key: bool,
-    },
+    Register(RegisterArgs),
     /// Authenticate with a key (prints AuthenticationResponseJSON).
-    Authenticate {
-        #[command(flatten)]
-        key: KeyArgs,
-        #[command(flatten)]
-        ceremony: CeremonyArgs,
-        /// Credential id to allow (base64url); without it, a discoverable login.
-        #[arg(long)]
-        credential: Option<String>,
-        /// With --server: the user to sign in (without it, a discoverable login).
-        #[arg(long)]
-        user: Option<String>,
-    },
+    Authenticate(AuthenticateArgs),
     /// Compare algorithms on a key: per algorithm and ceremony over N
     /// rounds, time on the key (touch wait apart), on the wire and in
     /// relying-party verification, bytes and HID reports each way, and the
     /// sizes of public key, signature, authenticatorData and attestation
     /// object (median and p95). Credentials are non-discoverable, for the
     /// RP ID lab.keybench.test: nothing stays on the key.
-    Compare {
-        #[command(flatten)]
-        key: KeyArgs,
-        /// Algorithms to compare, in this order (names or COSE ids).
-        #[arg(
-            long,
-            value_delimiter = ',',
-            default_value = "ML-DSA-87,ML-DSA-65,ML-DSA-44,EdDSA,ES256"
-        )]
-        algorithms: Vec<String>,
-        /// Rounds per algorithm (each a registration and an authentication).
-        #[arg(long, default_value_t = key_lab::compare::DEFAULT_ROUNDS)]
-        rounds: u32,
-        /// Print the report as JSON instead of the table.
-        #[arg(long)]
-        json: bool,
-        /// Also write the report: this file gets the HTML page (charts
-        /// inline, no external resources), the same name ending in .json
-        /// the JSON.
-        #[arg(long)]
-        report: Option<std::path::PathBuf>,
-        /// Metadata naming the key's model in the report when the FIDO
-        /// metadata in force (`keybench mds install`) has no entry for it: a
-        /// metadata statement, BLOB entries or a BLOB payload's JSON (not
-        /// verified: the report says the name is as given).
-        #[arg(long)]
-        metadata: Option<std::path::PathBuf>,
-        /// The data directory whose FIDO metadata names the key's model
-        /// (default: the one `keybench serve` uses).
-        #[arg(long)]
-        data_dir: Option<std::path::PathBuf>,
-    },
+    Compare(CompareArgs),
     /// Run the local relying party and the web UI (prints the address to open).
     Serve(ServeArgs),
     /// Verify any relying party's registration or authentication step by
@@ -303,6 +247,74 @@ impl MdsArgs {
     pub(crate) fn data_dir(&self) -> Result<std::path::PathBuf> {
         self.data_dir.clone().map_or_else(default_data_dir, Ok)
     }
+}
+
+/// `keybench register`'s arguments.
+#[derive(Debug, clap::Args)]
+struct RegisterArgs {
+    #[command(flatten)]
+    key: KeyArgs,
+    #[command(flatten)]
+    ceremony: CeremonyArgs,
+    /// The user name (with Keybench's own options).
+    #[arg(long, default_value = "alice")]
+    user: String,
+    /// Algorithms offered, preferred first (with Keybench's own options).
+    #[arg(long, value_delimiter = ',', default_value = "ML-DSA-65,EdDSA,ES256")]
+    algorithms: Vec<String>,
+    /// Make a discoverable credential.
+    #[arg(long)]
+    resident_key: bool,
+}
+
+/// `keybench authenticate`'s arguments.
+#[derive(Debug, clap::Args)]
+struct AuthenticateArgs {
+    #[command(flatten)]
+    key: KeyArgs,
+    #[command(flatten)]
+    ceremony: CeremonyArgs,
+    /// Credential id to allow (base64url); without it, a discoverable login.
+    #[arg(long)]
+    credential: Option<String>,
+    /// With --server: the user to sign in (without it, a discoverable login).
+    #[arg(long)]
+    user: Option<String>,
+}
+
+/// `keybench compare`'s arguments.
+#[derive(Debug, clap::Args)]
+struct CompareArgs {
+    #[command(flatten)]
+    key: KeyArgs,
+    /// Algorithms to compare, in this order (names or COSE ids).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "ML-DSA-87,ML-DSA-65,ML-DSA-44,EdDSA,ES256"
+    )]
+    algorithms: Vec<String>,
+    /// Rounds per algorithm (each a registration and an authentication).
+    #[arg(long, default_value_t = key_lab::compare::DEFAULT_ROUNDS)]
+    rounds: u32,
+    /// Print the report as JSON instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Also write the report: this file gets the HTML page (charts
+    /// inline, no external resources), the same name ending in .json
+    /// the JSON.
+    #[arg(long)]
+    report: Option<std::path::PathBuf>,
+    /// Metadata naming the key's model in the report when the FIDO
+    /// metadata in force (`keybench mds install`) has no entry for it: a
+    /// metadata statement, BLOB entries or a BLOB payload's JSON (not
+    /// verified: the report says the name is as given).
+    #[arg(long)]
+    metadata: Option<std::path::PathBuf>,
+    /// The data directory whose FIDO metadata names the key's model
+    /// (default: the one `keybench serve` uses).
+    #[arg(long)]
+    data_dir: Option<std::path::PathBuf>,
 }
 
 /// `keybench serve`'s settings.
@@ -556,17 +568,7 @@ pub fn run(args: Args) -> Result<()> {
             Ok(())
         }
         Some(Command::Algorithms { json }) => {
-            if json {
-                let list: Vec<_> = CoseAlgorithm::KNOWN
-                    .iter()
-                    .map(|a| serde_json::json!({ "alg": a.0, "name": a.name() }))
-                    .collect();
-                println!("{}", serde_json::Value::Array(list));
-            } else {
-                for alg in CoseAlgorithm::KNOWN {
-                    println!("{:>5}  {}", alg.0, alg.name().unwrap_or("?"));
-                }
-            }
+            algorithms(json);
             Ok(())
         }
         Some(Command::Decode { kind, input }) => decode(kind, input),
@@ -637,103 +639,9 @@ pub fn run(args: Args) -> Result<()> {
             json,
         ),
         Some(Command::Reset { key, json }) => crate::keys::reset(&mut open_key(&key)?, json),
-        Some(Command::Register {
-            key,
-            ceremony,
-            user,
-            algorithms,
-            resident_key,
-        }) => {
-            if let Some(server) = &ceremony.server {
-                return crate::keys::with_server(
-                    &mut open_key(&key)?,
-                    server,
-                    true,
-                    Some(&user),
-                    key.pin.clone(),
-                );
-            }
-            let algorithms = algorithms
-                .iter()
-                .map(|a| parse_algorithm(a))
-                .collect::<Result<Vec<_>>>()?;
-            let options = crate::keys::creation_options(
-                ceremony.options.as_deref(),
-                &ceremony.rp_id,
-                &user,
-                &algorithms,
-                resident_key,
-                &ceremony.uv,
-            )?;
-            crate::keys::register(
-                &mut open_key(&key)?,
-                &options,
-                &ceremony.origin,
-                key.pin.clone(),
-            )
-        }
-        Some(Command::Authenticate {
-            key,
-            ceremony,
-            credential,
-            user,
-        }) => {
-            if let Some(server) = &ceremony.server {
-                return crate::keys::with_server(
-                    &mut open_key(&key)?,
-                    server,
-                    false,
-                    user.as_deref(),
-                    key.pin.clone(),
-                );
-            }
-            let options = crate::keys::request_options(
-                ceremony.options.as_deref(),
-                &ceremony.rp_id,
-                credential.as_deref(),
-                &ceremony.uv,
-            )?;
-            crate::keys::authenticate(
-                &mut open_key(&key)?,
-                &options,
-                &ceremony.origin,
-                key.pin.clone(),
-            )
-        }
-        Some(Command::Compare {
-            key,
-            algorithms,
-            rounds,
-            json,
-            report,
-            metadata,
-            data_dir,
-        }) => {
-            let given = match &metadata {
-                Some(path) => crate::lab::read_metadata(path)?,
-                None => Vec::new(),
-            };
-            let data_dir = data_dir.map_or_else(default_data_dir, Ok)?;
-            let mds = key_ops::metadata::load(&data_dir, &Default::default())?;
-            let algorithms = algorithms
-                .iter()
-                .map(|a| parse_algorithm(a))
-                .collect::<Result<Vec<_>>>()?;
-            let settings = key_lab::compare::CompareSettings { algorithms, rounds };
-            key_lab::compare::check(&settings)?;
-            crate::lab::compare(
-                &mut open_key(&key)?,
-                key.device.as_deref(),
-                &settings,
-                key.pin.clone(),
-                json,
-                report.as_deref(),
-                key_lab::report::ModelSources {
-                    mds: Some(&mds),
-                    given: &given,
-                },
-            )
-        }
+        Some(Command::Register(args)) => register(args),
+        Some(Command::Authenticate(args)) => authenticate(args),
+        Some(Command::Compare(args)) => compare(args),
         Some(Command::VirtualKey {
             command:
                 VirtualKeyCommand::Serve {
@@ -773,6 +681,129 @@ pub fn run(args: Args) -> Result<()> {
             state,
         ),
     }
+}
+
+/// `keybench algorithms`.
+fn algorithms(json: bool) {
+    if json {
+        let list: Vec<_> = CoseAlgorithm::KNOWN
+            .iter()
+            .map(|a| serde_json::json!({ "alg": a.0, "name": a.name() }))
+            .collect();
+        println!("{}", serde_json::Value::Array(list));
+    } else {
+        for alg in CoseAlgorithm::KNOWN {
+            println!("{:>5}  {}", alg.0, alg.name().unwrap_or("?"));
+        }
+    }
+}
+
+/// `keybench register`: against the bundled relying party, or with a
+/// relying party's options (or Keybench's own).
+fn register(args: RegisterArgs) -> Result<()> {
+    let RegisterArgs {
+        key,
+        ceremony,
+        user,
+        algorithms,
+        resident_key,
+    } = args;
+    if let Some(server) = &ceremony.server {
+        return crate::keys::with_server(
+            &mut open_key(&key)?,
+            server,
+            true,
+            Some(&user),
+            key.pin.clone(),
+        );
+    }
+    let algorithms = parse_algorithms(&algorithms)?;
+    let options = crate::keys::creation_options(
+        ceremony.options.as_deref(),
+        &ceremony.rp_id,
+        &user,
+        &algorithms,
+        resident_key,
+        &ceremony.uv,
+    )?;
+    crate::keys::register(
+        &mut open_key(&key)?,
+        &options,
+        &ceremony.origin,
+        key.pin.clone(),
+    )
+}
+
+/// `keybench authenticate`: the same for a sign-in.
+fn authenticate(args: AuthenticateArgs) -> Result<()> {
+    let AuthenticateArgs {
+        key,
+        ceremony,
+        credential,
+        user,
+    } = args;
+    if let Some(server) = &ceremony.server {
+        return crate::keys::with_server(
+            &mut open_key(&key)?,
+            server,
+            false,
+            user.as_deref(),
+            key.pin.clone(),
+        );
+    }
+    let options = crate::keys::request_options(
+        ceremony.options.as_deref(),
+        &ceremony.rp_id,
+        credential.as_deref(),
+        &ceremony.uv,
+    )?;
+    crate::keys::authenticate(
+        &mut open_key(&key)?,
+        &options,
+        &ceremony.origin,
+        key.pin.clone(),
+    )
+}
+
+/// `keybench compare`: the key lab's comparison, its model named by the
+/// metadata in force or the file given.
+fn compare(args: CompareArgs) -> Result<()> {
+    let CompareArgs {
+        key,
+        algorithms,
+        rounds,
+        json,
+        report,
+        metadata,
+        data_dir,
+    } = args;
+    let given = match &metadata {
+        Some(path) => crate::lab::read_metadata(path)?,
+        None => Vec::new(),
+    };
+    let data_dir = data_dir.map_or_else(default_data_dir, Ok)?;
+    let mds = key_ops::metadata::load(&data_dir, &Default::default())?;
+    let settings = key_lab::compare::CompareSettings {
+        algorithms: parse_algorithms(&algorithms)?,
+        rounds,
+    };
+    key_lab::compare::check(&settings)?;
+    crate::lab::compare(
+        &mut open_key(&key)?,
+        key.device.as_deref(),
+        &settings,
+        key.pin.clone(),
+        json,
+        report.as_deref(),
+        key_lab::report::ModelSources {
+            mds: Some(&mds),
+            given: &given,
+        },
+    )
+}
+
+fn parse_algorithms(names: &[String]) -> Result<Vec<CoseAlgorithm>> {
+    names.iter().map(|a| parse_algorithm(a)).collect()
 }
 
 /// The server's settings from `keybench serve`'s arguments.

@@ -120,12 +120,31 @@ fn spawn(binary: &std::path::Path, port: u16) -> Child {
 }
 
 impl MotoS3 {
+    /// Freezes the server (SIGSTOP): it still accepts connections but answers
+    /// nothing, as a hung service does, and keeps its data for [`MotoS3::resume`].
+    pub fn pause(&self) {
+        signal(&self.child, "-STOP");
+    }
+
+    /// Lets a paused server run again (SIGCONT).
+    pub fn resume(&self) {
+        signal(&self.child, "-CONT");
+    }
+
     /// Stops the server (an outage). moto keeps its data in memory, so the
     /// bucket is gone after [`MotoS3::restart`], which creates it again.
     pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn signal(child: &Child, which: &str) {
+    let status = Command::new("kill")
+        .args([which, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {which} moto_server");
 }
 
 /// A client of the test bucket under `prefix`.
