@@ -266,8 +266,11 @@ function storageView(s) {
       h('dt', {}, 'Backend'), h('dd', {}, s.backend),
       h('dt', {}, 'Location'), h('dd', {}, h('code', { class: 'raw' }, s.location || '—')),
       h('dt', {}, 'Health'), h('dd', {}, yesNo(s.healthy, { yes: 'healthy', no: 'unhealthy' }))),
-    s.fallback ? notice('warn', `Fallback: ${s.fallback}`) : null,
-    s.detail ? h('p', { class: 'muted' }, s.detail) : null);
+    s.state === 'fallback'
+      ? notice('warn', 'On the local fallback since ', time(s.fallbackSince),
+        ': new sessions and challenges are kept here; sign-ins and registrations wait for the bucket. Cause: ',
+        h('code', { class: 'raw' }, s.fallback || 'unknown'))
+      : null);
 }
 
 const SEVERITY = { info: 'info', notice: 'info', warning: 'warn', warn: 'warn', error: 'bad', critical: 'bad', alert: 'bad' };

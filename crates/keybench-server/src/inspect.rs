@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 use session_engine::{CookieLifetime, EndpointClass, RequestContext, Scheme};
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -141,15 +141,7 @@ pub fn snapshot(app: &App, topic: Topic, current: Option<&RequestInfo>) -> Resul
                 .map(views::Event::from)
                 .collect::<Vec<_>>(),
         ),
-        Topic::Storage => {
-            let s = engine.storage_status();
-            json!({
-                "backend": s.backend,
-                "location": s.location,
-                "healthy": matches!(s.state, session_store::BackendState::Primary),
-                "state": format!("{:?}", s.state),
-            })
-        }
+        Topic::Storage => to_json(views::Storage::from(&engine.storage_status())),
     })
 }
 

@@ -289,6 +289,49 @@ impl From<&SecurityEvent> for Event {
     }
 }
 
+/// The storage backend's status: primary, or on its local fallback since
+/// when and why.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Storage {
+    /// "embedded", "local", "gcs" or "s3".
+    pub backend: &'static str,
+    /// A directory, or the bucket and prefix.
+    pub location: String,
+    /// True while the configured backend serves every call.
+    pub healthy: bool,
+    /// "primary" or "fallback".
+    pub state: &'static str,
+    /// While on the fallback: since when (RFC 3339).
+    pub fallback_since: Option<String>,
+    /// While on the fallback: the error that caused it.
+    pub fallback: Option<String>,
+}
+
+impl From<&session_store::BackendStatus> for Storage {
+    fn from(s: &session_store::BackendStatus) -> Self {
+        let (state, fallback_since, fallback) = match &s.state {
+            session_store::BackendState::Primary => ("primary", None, None),
+            session_store::BackendState::FallbackLocal { since, reason } => {
+                let ms = since
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+                ("fallback", Some(rfc3339(ms)), Some(reason.clone()))
+            }
+            // A state this build does not know is not the primary serving.
+            _ => ("fallback", None, None),
+        };
+        Storage {
+            backend: s.backend,
+            location: s.location.clone(),
+            healthy: state == "primary",
+            state,
+            fallback_since,
+            fallback,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

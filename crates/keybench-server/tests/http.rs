@@ -843,8 +843,17 @@ fn the_inspection_api_answers_the_documented_shapes() {
     let (_, storage) = srv.inspect(&dash, "/api/inspect/storage");
     assert_eq!(
         members(&storage),
-        ["backend", "healthy", "location", "state"]
+        [
+            "backend",
+            "fallback",
+            "fallbackSince",
+            "healthy",
+            "location",
+            "state"
+        ]
     );
+    assert_eq!(storage["state"], "primary");
+    assert_eq!(storage["fallback"], Value::Null);
 }
 
 /// The advanced endpoints' enumerated options reach the options as asked
