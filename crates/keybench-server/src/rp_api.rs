@@ -544,6 +544,18 @@ fn session_trust(app: &App, session: &Session) -> Arc<TrustStore> {
     trust.map_or_else(|| app.trust(), Arc::new)
 }
 
+/// Where a trust anchor came from, for people.
+fn anchor_source_text(source: &relying_party::x509::AnchorSource) -> String {
+    use relying_party::x509::AnchorSource;
+    match source {
+        AnchorSource::Configured => "configured".to_owned(),
+        AnchorSource::FidoMds { description } => format!("FIDO MDS: {description}"),
+        // Its description says "(uploaded, not MDS-trusted)" already.
+        AnchorSource::Uploaded { description } => description.clone(),
+        _ => "another source".to_owned(),
+    }
+}
+
 /// The JSON view of a stored credential (docs/API.md `Credential`).
 pub fn credential_view(
     c: &StoredCredential,
@@ -555,14 +567,12 @@ pub fn credential_view(
         TrustOutcome::SelfAttestation => ("self", None, None),
         TrustOutcome::Trusted { anchor, source } => (
             "trusted",
-            Some(format!(
-                "{anchor} ({})",
-                format!("{source:?}").to_lowercase()
-            )),
+            Some(format!("{anchor} ({})", anchor_source_text(source))),
             None,
         ),
         TrustOutcome::NotTrusted { reason } => ("not trusted", None, Some(reason.clone())),
-        other => ("unknown", None, Some(format!("{other:?}"))),
+        // An outcome this build does not know is not shown as trusted.
+        _ => ("unknown", None, None),
     };
     let aaguid_bytes = <[u8; 16]>::try_from(r.aaguid.0.as_slice()).ok();
     let aaguid = aaguid_bytes
@@ -866,7 +876,11 @@ pub fn authenticate_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiE
         "signCount": outcome.sign_count,
         "userVerified": outcome.user_verified,
         "extensions": outcome.extension_verdicts,
-        "counter": format!("{:?}", outcome.counter),
+        "counter": match outcome.counter {
+            relying_party::CounterCheck::NotUsed => "notUsed",
+            relying_party::CounterCheck::Advanced => "advanced",
+            relying_party::CounterCheck::Regressed { .. } => "regressed",
+        },
     }))
     .with_cookie(signed_in.set_cookie))
 }

@@ -184,6 +184,8 @@ fn both_local_backends_hold_accounts_and_sessions() {
             (200, Some(1)),
             "{backend}: {v}"
         );
+        // The counter check is named, not Debug text.
+        assert_eq!(v["counter"], "advanced", "{backend}: {v}");
         let (s, status) = srv.inspect(&browser(), "/api/inspect/storage");
         assert_eq!(s, 200, "{status}");
         assert_eq!(status["backend"], backend, "{status}");
@@ -1119,7 +1121,7 @@ fn uploaded_metadata_vouches_in_its_session_only() {
         attestation["anchor"]
             .as_str()
             .unwrap()
-            .contains("uploaded, not mds-trusted"),
+            .contains("uploaded, not MDS-trusted"),
         "{attestation}"
     );
     // Another session, without the upload: the model is not trusted there.

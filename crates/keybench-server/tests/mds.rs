@@ -124,7 +124,7 @@ fn a_blob_given_at_start_up_makes_verdicts_and_shows_model_cards() {
         after["attestation"]["anchor"]
             .as_str()
             .unwrap()
-            .contains("fidomds"),
+            .contains("(FIDO MDS: Keybench Test Key)"),
         "{after}"
     );
     assert_eq!(after["model"]["description"], "Keybench Test Key");
