@@ -110,7 +110,7 @@ def handler_for(key, usb_port):
                 elif path == prefix + "power/off":
                     answer = key.off()
                 elif path in (prefix + "touch/on", prefix + "touch/off"):
-                    answer = "touch acknowledged (the key's presence policy approves)"
+                    answer = "touch acknowledged (the key's presence policy answers)"
                 else:
                     self.send_error(404, f"no such control: {path}")
                     log(f"GET {path} -> 404")
