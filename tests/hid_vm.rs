@@ -18,49 +18,20 @@
     clippy::panic
 )]
 
+use keybench_tests::hid_vm_harness::{Harness, keybench_binary};
 use keybench_tests::workspace_root;
-use std::path::PathBuf;
 use std::process::Command;
-
-fn keybench_binary() -> PathBuf {
-    // target/<profile>/deps/hid_vm-… → target/<profile>/keybench
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .unwrap()
-        .join("keybench");
-    assert!(
-        bin.exists(),
-        "{} is not built: run `cargo build -p keybench` (cargo test --workspace builds it)",
-        bin.display()
-    );
-    bin
-}
 
 #[test]
 fn independent_clients_drive_the_virtual_key_over_real_hidraw() {
-    let (Ok(work), Ok(python)) = (
-        std::env::var("KEYBENCH_HID_VM"),
-        std::env::var("KEYBENCH_PYTHON"),
-    ) else {
-        if std::env::var("KEYBENCH_SKIP_VM").as_deref() == Ok("1") {
-            eprintln!("skipped on request (KEYBENCH_SKIP_VM=1)");
-            return;
-        }
-        panic!(
-            "set KEYBENCH_HID_VM (a work dir prepared by tests/hid-vm/setup.sh) and KEYBENCH_PYTHON (python with fido2==2.2.1); scripts/test does both. KEYBENCH_SKIP_VM=1 skips."
-        );
+    let Some(harness) = Harness::from_env().unwrap() else {
+        return;
     };
-    let work = PathBuf::from(work);
+    let work = harness.root;
+    let python = harness.python;
     let root = workspace_root();
     // The guest sees the host's root read-only, but with fresh tmpfs over /tmp
-    // and /run: what it runs is copied into the shared work directory, and the
-    // Python (a virtualenv, which cannot move) must live elsewhere.
-    assert!(
-        !python.starts_with("/tmp/") && !python.starts_with("/run/"),
-        "KEYBENCH_PYTHON={python} is under /tmp or /run, which the VM guest cannot see"
-    );
+    // and /run: what it runs is copied into the shared work directory.
     for (from, to) in [
         (
             root.join("tests/hid-vm/guest-virtual-key.sh"),
@@ -70,7 +41,7 @@ fn independent_clients_drive_the_virtual_key_over_real_hidraw() {
             root.join("tests/interop/python_fido2.py"),
             "python_fido2.py",
         ),
-        (keybench_binary(), "keybench"),
+        (keybench_binary().unwrap(), "keybench"),
     ] {
         std::fs::copy(&from, work.join(to))
             .unwrap_or_else(|e| panic!("copying {}: {e}", from.display()));

@@ -10,5 +10,6 @@ pub fn workspace_root() -> PathBuf {
         .unwrap_or_default()
 }
 
+pub mod hid_vm_harness;
 pub mod pcsc_service;
 pub mod process;
