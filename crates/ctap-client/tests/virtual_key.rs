@@ -1999,3 +1999,109 @@ fn a_reset_that_cannot_be_saved_leaves_the_key_as_it_was() {
         )
         .unwrap();
 }
+
+/// The attestation statement's first certificate, if any.
+fn x5c_leaf(reg: &fido_wire::webauthn::json::RegistrationResponseJson) -> Option<Vec<u8>> {
+    let att = AttestationObject::from_cbor(&reg.response.attestation_object.0).unwrap();
+    att.att_stmt
+        .get_text("x5c")
+        .and_then(Value::as_array)
+        .and_then(|certs| certs.first())
+        .and_then(Value::as_bytes)
+        .map(<[u8]>::to_vec)
+}
+
+/// Enterprise attestation through the client: enableEnterpriseAttestation
+/// with an acfg token (CTAP 2.1 §6.11.1), then `attestation: "enterprise"`
+/// sent as makeCredential's enterpriseAttestation (WebAuthn L3 §5.1.3 step
+/// 20): 1 when the platform keeps no list (the key grants it to its own RP
+/// IDs, §6.1.2 step 9.3), 2 for an RP on the platform's list (step 9.4),
+/// nothing for an RP off it or before `ep` is true — for ES256 and
+/// ML-DSA-65 credentials.
+#[test]
+fn enterprise_attestation_through_the_webauthn_client() {
+    use ctap_client::webauthn::PlatformPolicy;
+    use fido_wire::webauthn::json::AttestationConveyance;
+    let mut k = key(Config {
+        enterprise_rp_ids: Some(vec!["example.org".into()]),
+        ..Config::default()
+    });
+    k.device.set_pin("123456").unwrap();
+    let enterprise = |alg| {
+        let mut options = creation(&[alg], false, UserVerificationRequirement::Discouraged);
+        options.attestation = Some(AttestationConveyance::Enterprise);
+        options
+    };
+    // Before enabling: `ep` is false, so the client asks for nothing and
+    // the key gives its ordinary (self) attestation.
+    assert_eq!(k.device.info().option("ep"), Some(false));
+    let reg = webauthn::register(
+        &mut k.device,
+        &enterprise(CoseAlgorithm::ES256),
+        &mut with_pin("123456"),
+    )
+    .unwrap();
+    assert_eq!(x5c_leaf(&reg), None);
+    // Refused without a token once a PIN is set (§6.11 step 3).
+    assert_eq!(
+        k.device
+            .enable_enterprise_attestation(None)
+            .unwrap_err()
+            .status(),
+        Some(StatusCode::PUAT_REQUIRED)
+    );
+    let cfg = k
+        .device
+        .pin_token(
+            "123456",
+            Permissions(Permissions::AUTHENTICATOR_CONFIG),
+            None,
+        )
+        .unwrap();
+    k.device.enable_enterprise_attestation(Some(&cfg)).unwrap();
+    assert_eq!(k.device.info().option("ep"), Some(true));
+    let root = k
+        .authenticator
+        .with(|a| a.enterprise_attestation_root().map(<[u8]>::to_vec))
+        .unwrap();
+    let platform_list = PlatformPolicy {
+        enterprise_rp_ids: Some(vec!["example.org".into()]),
+    };
+    let other_list = PlatformPolicy {
+        enterprise_rp_ids: Some(vec!["corp.example".into()]),
+    };
+    let mut leaves = Vec::new();
+    for alg in [CoseAlgorithm::ES256, CoseAlgorithm::ML_DSA_65] {
+        for (platform, expect) in [
+            (PlatformPolicy::default(), true),
+            (platform_list.clone(), true),
+            (other_list.clone(), false),
+        ] {
+            let reg = webauthn::register_as(
+                &mut k.device,
+                &enterprise(alg),
+                &mut with_pin("123456"),
+                &platform,
+            )
+            .unwrap();
+            assert_eq!(reg.response.public_key_algorithm, Some(alg));
+            let leaf = x5c_leaf(&reg);
+            assert_eq!(leaf.is_some(), expect, "{alg:?} {platform:?}");
+            leaves.extend(leaf);
+        }
+    }
+    assert_eq!(leaves.len(), 4);
+    assert!(leaves.windows(2).all(|w| w[0] == w[1]));
+    assert!(!root.is_empty());
+    // The same options without "enterprise" never get it.
+    let mut direct = enterprise(CoseAlgorithm::ES256);
+    direct.attestation = Some(AttestationConveyance::Direct);
+    let reg = webauthn::register_as(
+        &mut k.device,
+        &direct,
+        &mut with_pin("123456"),
+        &platform_list,
+    )
+    .unwrap();
+    assert_eq!(x5c_leaf(&reg), None);
+}

@@ -65,6 +65,10 @@ pub struct Config {
     /// requests are refused with REQUEST_TOO_LARGE, as a key with less
     /// memory does.
     pub max_msg_size: usize,
+    /// The RP IDs vendor-facilitated enterprise attestation serves (the
+    /// vendor's list): `Some` replaces the list the state file holds,
+    /// `None` keeps it.
+    pub enterprise_rp_ids: Option<Vec<String>>,
     /// A deliberate fault (tests of tools that judge keys only).
     #[cfg(feature = "fault-injection")]
     pub fault: Option<crate::fault::Fault>,
@@ -84,6 +88,7 @@ impl Default for Config {
             token_lifetime: Duration::from_secs(600),
             max_discoverable: 100,
             max_msg_size: MAX_MESSAGE_LEN,
+            enterprise_rp_ids: None,
             #[cfg(feature = "fault-injection")]
             fault: None,
         }
@@ -167,6 +172,12 @@ impl Authenticator {
             state.attestation = Some(AttestationIdentity::generate(config.aaguid)?);
             dirty = true;
         }
+        if let Some(rp_ids) = &config.enterprise_rp_ids
+            && *rp_ids != state.enterprise.rp_ids
+        {
+            state.enterprise.rp_ids = rp_ids.clone();
+            dirty = true;
+        }
         if dirty {
             config.state.save(&state)?;
         }
@@ -197,6 +208,16 @@ impl Authenticator {
     /// trust anchor a relying party installs for this key.
     pub fn attestation_root(&self) -> Option<&[u8]> {
         self.state.attestation.as_ref().map(|a| a.root.as_slice())
+    }
+
+    /// The DER root certificate behind enterprise attestation, once
+    /// enterprise attestation has been enabled.
+    pub fn enterprise_attestation_root(&self) -> Option<&[u8]> {
+        self.state
+            .enterprise
+            .identity
+            .as_ref()
+            .map(|a| a.root.as_slice())
     }
 
     fn discoverable_count(&self) -> usize {
@@ -234,6 +255,8 @@ impl Authenticator {
                 ("largeBlobs".into(), true),
                 ("setMinPINLength".into(), true),
                 ("makeCredUvNotRqd".into(), !self.state.always_uv),
+                // Enterprise attestation capable; true once enabled.
+                ("ep".into(), self.state.enterprise.enabled),
             ],
             max_msg_size: Some(self.max_msg_size() as u64),
             pin_uv_auth_protocols: vec![2, 1],
@@ -499,6 +522,11 @@ impl Authenticator {
         if req.options.up == Some(false) {
             return Err(StatusCode::INVALID_OPTION);
         }
+        // Step 9: enterprise attestation, decided before UV and the touch.
+        let enterprise = self
+            .state
+            .enterprise
+            .decide(req.enterprise_attestation, &req.rp_id)?;
         let discoverable = req.options.rk == Some(true);
         // Step 6 (makeCredUvNotRqd): non-discoverable credentials need no UV.
         let uv = self.user_verification(
@@ -569,9 +597,23 @@ impl Authenticator {
         }
         .to_bytes();
         let signed = [auth_data.as_slice(), &req.client_data_hash].concat();
-        let (fmt, att_stmt) = match (self.config.attestation, &self.state.attestation) {
-            (AttestationMode::None, _) => ("none", Value::Map(Vec::new())),
-            (AttestationMode::PackedBasic, Some(identity)) => {
+        // Step 19: an enterprise attestation is signed by the device's own
+        // certificate, whatever the key's ordinary attestation is.
+        let enterprise_identity = self
+            .state
+            .enterprise
+            .identity
+            .as_ref()
+            .filter(|_| enterprise);
+        if enterprise && enterprise_identity.is_none() {
+            return Err(StatusCode::OTHER);
+        }
+        let (fmt, att_stmt) = match (
+            enterprise_identity,
+            self.config.attestation,
+            &self.state.attestation,
+        ) {
+            (Some(identity), ..) | (None, AttestationMode::PackedBasic, Some(identity)) => {
                 let sig = identity.sign(&signed).ok_or(StatusCode::OTHER)?;
                 (
                     "packed",
@@ -585,7 +627,8 @@ impl Authenticator {
                     ]),
                 )
             }
-            (AttestationMode::PackedSelf | AttestationMode::PackedBasic, _) => {
+            (None, AttestationMode::None, _) => ("none", Value::Map(Vec::new())),
+            (None, AttestationMode::PackedSelf | AttestationMode::PackedBasic, _) => {
                 let sig = credential
                     .key
                     .sign(&signed)
@@ -603,7 +646,7 @@ impl Authenticator {
             fmt: fmt.into(),
             auth_data,
             att_stmt,
-            enterprise_attestation: None,
+            enterprise_attestation: enterprise.then_some(true),
             large_blob_key: credential.large_blob_key.map(|k| k.to_vec()),
             unsigned_extension_outputs: None,
         }
@@ -811,9 +854,16 @@ impl Authenticator {
             return Err(StatusCode::NOT_ALLOWED);
         }
         self.presence("reset", None, ctx)?;
-        // The batch attestation identity belongs to the model, not the user.
+        // The batch attestation identity belongs to the model, not the
+        // user; the enterprise identity and RP IDs to the device, but
+        // enterprise attestation is disabled again (CTAP 2.1 §7.1).
         let fresh = PersistentState {
             attestation: self.state.attestation.take(),
+            enterprise: crate::enterprise::EnterpriseState {
+                enabled: false,
+                rp_ids: std::mem::take(&mut self.state.enterprise.rp_ids),
+                identity: self.state.enterprise.identity.take(),
+            },
             ..PersistentState::default()
         };
         let previous = std::mem::replace(&mut self.state, fresh);
@@ -821,8 +871,11 @@ impl Authenticator {
             // Not saved: the key stays as it was (its PIN and credentials),
             // in memory as on disk.
             let attestation = self.state.attestation.take();
+            let enterprise = std::mem::take(&mut self.state.enterprise);
             self.state = previous;
             self.state.attestation = attestation;
+            self.state.enterprise.rp_ids = enterprise.rp_ids;
+            self.state.enterprise.identity = enterprise.identity;
             return Err(e);
         }
         self.pin = PinSession::power_up(self.config.token_lifetime)?;

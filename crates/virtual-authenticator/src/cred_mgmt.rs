@@ -1,5 +1,6 @@
 //! authenticatorCredentialManagement (CTAP 2.1 §6.8) and
-//! authenticatorConfig (§6.11) on the virtual key: both gated by a
+//! authenticatorConfig (§6.11: toggleAlwaysUv, setMinPINLength,
+//! enableEnterpriseAttestation) on the virtual key: both gated by a
 //! pinUvAuthToken with the `cm` or `acfg` permission.
 
 use crate::authenticator::{Authenticator, CtapResult, Enumeration, sha256};
@@ -233,6 +234,7 @@ impl Authenticator {
         // What a failed save must restore: memory never claims a setting
         // the state file does not have.
         let (always_uv, pin) = (self.state.always_uv, self.state.pin.clone());
+        let enterprise_enabled = self.state.enterprise.enabled;
         match req.sub_command {
             ConfigSubCommand::TOGGLE_ALWAYS_UV => {
                 self.state.always_uv = !self.state.always_uv;
@@ -263,14 +265,20 @@ impl Authenticator {
                     pin.force_change = true;
                 }
             }
+            // §6.11.1: ep becomes true (the device identity is made the
+            // first time; it is kept even if the save below fails).
             ConfigSubCommand::ENABLE_ENTERPRISE_ATTESTATION => {
-                return Err(StatusCode::UNSUPPORTED_OPTION);
+                self.state
+                    .enterprise
+                    .enable(self.config.aaguid)
+                    .map_err(|_| StatusCode::OTHER)?;
             }
             _ => return Err(StatusCode::INVALID_SUBCOMMAND),
         }
         if let Err(e) = self.persist() {
             self.state.always_uv = always_uv;
             self.state.pin = pin;
+            self.state.enterprise.enabled = enterprise_enabled;
             return Err(e);
         }
         Ok(())

@@ -1,6 +1,7 @@
 //! What the virtual key remembers across power cycles — credentials, the
-//! PIN record, authenticatorConfig settings, the attestation identity and
-//! the large-blob array —
+//! PIN record, authenticatorConfig settings, the attestation identity,
+//! enterprise attestation's setting, RP IDs and device identity, and the
+//! large-blob array —
 //! and its state file.
 //!
 //! The file is CTAP2-canonical CBOR under explicit limits, written
@@ -10,6 +11,7 @@
 //! starts empty over a user's credentials.
 
 use crate::attestation::AttestationIdentity;
+use crate::enterprise::EnterpriseState;
 use crate::keys::CredentialKey;
 use crate::pin::PinRecord;
 use fido_wire::cbor::{self, DecodeOptions, Limits, Value};
@@ -132,6 +134,8 @@ pub struct PersistentState {
     /// The serialized large-blob array (CTAP 2.1 §6.10): a CBOR array and
     /// its 16-byte truncated SHA-256, as the last complete write left it.
     pub large_blob_array: Vec<u8>,
+    /// Enterprise attestation: enabled, its RP IDs, its device identity.
+    pub enterprise: EnterpriseState,
 }
 
 impl Default for PersistentState {
@@ -142,6 +146,7 @@ impl Default for PersistentState {
             always_uv: false,
             attestation: None,
             large_blob_array: INITIAL_LARGE_BLOB_ARRAY.to_vec(),
+            enterprise: EnterpriseState::default(),
         }
     }
 }
@@ -152,6 +157,23 @@ fn t(s: &str) -> Value {
 
 fn opt_text(v: Option<&String>) -> Value {
     v.map_or(Value::Null, |s| Value::text(s.clone()))
+}
+
+fn identity_value(identity: Option<&AttestationIdentity>) -> Value {
+    identity.map_or(Value::Null, |a| {
+        Value::map([
+            (t("key"), Value::bytes(a.key_pkcs8().to_vec())),
+            (t("cert"), Value::bytes(a.certificate.clone())),
+            (t("root"), Value::bytes(a.root.clone())),
+        ])
+    })
+}
+
+fn text_list(v: &Value) -> Option<Vec<String>> {
+    v.as_array()?
+        .iter()
+        .map(|v| v.as_text().map(str::to_owned))
+        .collect()
 }
 
 impl PersistentState {
@@ -201,13 +223,16 @@ impl PersistentState {
                 Value::Array(p.min_length_rp_ids.iter().map(|s| t(s)).collect()),
             ),
         ]);
-        let attestation = self.attestation.as_ref().map_or(Value::Null, |a| {
-            Value::map([
-                (t("key"), Value::bytes(a.key_pkcs8().to_vec())),
-                (t("cert"), Value::bytes(a.certificate.clone())),
-                (t("root"), Value::bytes(a.root.clone())),
-            ])
-        });
+        let attestation = identity_value(self.attestation.as_ref());
+        let e = &self.enterprise;
+        let enterprise = Value::map([
+            (t("enabled"), Value::Bool(e.enabled)),
+            (
+                t("rpIds"),
+                Value::Array(e.rp_ids.iter().map(|s| t(s)).collect()),
+            ),
+            (t("identity"), identity_value(e.identity.as_ref())),
+        ]);
         let root = Value::map([
             (t("version"), Value::int(STATE_VERSION)),
             (t("credentials"), Value::Array(creds)),
@@ -215,6 +240,7 @@ impl PersistentState {
             (t("alwaysUv"), Value::Bool(self.always_uv)),
             (t("attestation"), attestation),
             (t("largeBlobs"), Value::bytes(self.large_blob_array.clone())),
+            (t("enterprise"), enterprise),
         ]);
         Ok(Zeroizing::new(cbor::to_canonical_vec(&root)))
     }
@@ -322,35 +348,44 @@ impl PersistentState {
             force_change: field(&p, "forceChange")?
                 .as_bool()
                 .ok_or_else(|| bad("forceChange"))?,
-            min_length_rp_ids: field(&p, "minLengthRpIds")?
-                .as_array()
-                .ok_or_else(|| bad("minLengthRpIds"))?
-                .iter()
-                .map(|v| v.as_text().map(str::to_owned))
-                .collect::<Option<Vec<_>>>()
+            min_length_rp_ids: text_list(&field(&p, "minLengthRpIds")?)
                 .ok_or_else(|| bad("minLengthRpIds"))?,
         };
-        let attestation = match field(&root, "attestation")? {
-            Value::Null => None,
-            a => Some(
-                AttestationIdentity::from_parts(
-                    Zeroizing::new(
-                        field(&a, "key")?
+        let identity = |v: Value| -> Result<Option<AttestationIdentity>, StateError> {
+            match v {
+                Value::Null => Ok(None),
+                a => Ok(Some(
+                    AttestationIdentity::from_parts(
+                        Zeroizing::new(
+                            field(&a, "key")?
+                                .as_bytes()
+                                .ok_or_else(|| bad("key"))?
+                                .to_vec(),
+                        ),
+                        field(&a, "cert")?
                             .as_bytes()
-                            .ok_or_else(|| bad("key"))?
+                            .ok_or_else(|| bad("cert"))?
                             .to_vec(),
-                    ),
-                    field(&a, "cert")?
-                        .as_bytes()
-                        .ok_or_else(|| bad("cert"))?
-                        .to_vec(),
-                    field(&a, "root")?
-                        .as_bytes()
-                        .ok_or_else(|| bad("root"))?
-                        .to_vec(),
-                )
-                .map_err(|e| corrupt(e.to_string()))?,
-            ),
+                        field(&a, "root")?
+                            .as_bytes()
+                            .ok_or_else(|| bad("root"))?
+                            .to_vec(),
+                    )
+                    .map_err(|e| corrupt(e.to_string()))?,
+                )),
+            }
+        };
+        let attestation = identity(field(&root, "attestation")?)?;
+        // Files written before enterprise attestation existed: disabled, no list.
+        let enterprise = match root.get_text("enterprise") {
+            None => EnterpriseState::default(),
+            Some(e) => EnterpriseState {
+                enabled: field(e, "enabled")?
+                    .as_bool()
+                    .ok_or_else(|| bad("enabled"))?,
+                rp_ids: text_list(&field(e, "rpIds")?).ok_or_else(|| bad("rpIds"))?,
+                identity: identity(field(e, "identity")?)?,
+            },
         };
         // Files written before large blobs existed have none: the initial array.
         let large_blob_array = match root.get_text("largeBlobs") {
@@ -371,6 +406,7 @@ impl PersistentState {
         };
         Ok(PersistentState {
             large_blob_array,
+            enterprise,
             credentials,
             pin,
             always_uv: field(&root, "alwaysUv")?
