@@ -2105,3 +2105,142 @@ fn enterprise_attestation_through_the_webauthn_client() {
     .unwrap();
     assert_eq!(x5c_leaf(&reg), None);
 }
+
+/// CTAP 2.2 persistent read-only credential management: getInfo's
+/// perCredMgmtRO; a token with pcmr alone (pcmr with any other permission:
+/// UNAUTHORIZED_PERMISSION) lists credentials — metadata, RPs, credentials
+/// — but cannot delete one (PIN_AUTH_INVALID), survives a power cycle and
+/// an ordinary token, opens encIdentifier (stable) and encCredStoreState
+/// (changes with the discoverable credentials), and ends with a PIN
+/// change; a reset gives the key a new identifier.
+#[test]
+fn persistent_read_only_credential_management() {
+    use pin_uv_auth::persistent::{ENC_CRED_STORE_STATE, ENC_IDENTIFIER};
+    let mut k = key(Config::default());
+    assert_eq!(k.device.info().option("perCredMgmtRO"), Some(true));
+    assert_eq!(
+        k.device.info().enc_identifier,
+        None,
+        "no persistent token yet"
+    );
+    k.device.set_pin("123456").unwrap();
+    let mut ids = Vec::new();
+    for user in ["alice", "bob"] {
+        let mut options = creation(
+            &[CoseAlgorithm::ES256],
+            true,
+            UserVerificationRequirement::Required,
+        );
+        options.user.id = Base64UrlBytes(user.as_bytes().to_vec());
+        options.user.name = user.into();
+        let reg = webauthn::register(&mut k.device, &options, &mut with_pin("123456")).unwrap();
+        ids.push(reg.raw_id.0);
+    }
+    assert_eq!(
+        k.device
+            .pin_token(
+                "123456",
+                Permissions(
+                    Permissions::PERSISTENT_CREDENTIAL_MANAGEMENT_READ_ONLY
+                        | Permissions::CREDENTIAL_MANAGEMENT
+                ),
+                None,
+            )
+            .unwrap_err()
+            .status(),
+        Some(StatusCode::UNAUTHORIZED_PERMISSION)
+    );
+    let ppuat = k.device.persistent_token("123456").unwrap();
+    let open = |k: &mut Key, label: &[u8]| {
+        let info = k.device.get_info().unwrap();
+        let sealed = if label == ENC_IDENTIFIER {
+            info.enc_identifier.clone()
+        } else {
+            info.enc_cred_store_state.clone()
+        };
+        (
+            sealed.clone(),
+            ppuat
+                .open_info_member(label, sealed.as_deref())
+                .unwrap()
+                .map(|v| v.to_vec()),
+        )
+    };
+    let (sealed_a, identifier) = open(&mut k, ENC_IDENTIFIER);
+    let (sealed_b, identifier_again) = open(&mut k, ENC_IDENTIFIER);
+    assert_eq!(identifier.as_ref().map(Vec::len), Some(16));
+    assert_eq!(identifier, identifier_again, "the identifier is stable");
+    assert_ne!(sealed_a, sealed_b, "sealed with a fresh IV each time");
+    let (_, store_before) = open(&mut k, ENC_CRED_STORE_STATE);
+    assert!(store_before.is_some());
+
+    let list = |k: &mut Key| -> Vec<Vec<u8>> {
+        let meta = k.device.credentials_metadata(&ppuat).unwrap();
+        assert_eq!(meta.existing, 2);
+        let mut found = Vec::new();
+        for (rp, hash) in k.device.relying_parties(&ppuat).unwrap() {
+            for c in k.device.credentials(&ppuat, &rp, &hash).unwrap() {
+                found.push(c.id);
+            }
+        }
+        found.sort();
+        found
+    };
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(list(&mut k), expected);
+    // Read-only: it deletes nothing.
+    assert_eq!(
+        k.device
+            .delete_credential(&ppuat, &ids[0])
+            .unwrap_err()
+            .status(),
+        Some(StatusCode::PIN_AUTH_INVALID)
+    );
+    // Persistent: an ordinary token and a power cycle leave it working.
+    let cm = k
+        .device
+        .pin_token(
+            "123456",
+            Permissions(Permissions::CREDENTIAL_MANAGEMENT),
+            None,
+        )
+        .unwrap();
+    k.power_cycle();
+    assert_eq!(list(&mut k), expected);
+    // The ordinary token went with the power cycle; a new one deletes, and
+    // the credential store's state changes with it.
+    assert!(k.device.delete_credential(&cm, &ids[0]).is_err());
+    let cm = k
+        .device
+        .pin_token(
+            "123456",
+            Permissions(Permissions::CREDENTIAL_MANAGEMENT),
+            None,
+        )
+        .unwrap();
+    k.device.delete_credential(&cm, &ids[0]).unwrap();
+    let (_, store_after) = open(&mut k, ENC_CRED_STORE_STATE);
+    assert_ne!(store_before, store_after);
+    // A PIN change ends it.
+    k.device.change_pin("123456", "654321").unwrap();
+    assert_eq!(k.device.info().enc_identifier, None);
+    assert_eq!(
+        k.device.credentials_metadata(&ppuat).unwrap_err().status(),
+        Some(StatusCode::PIN_AUTH_INVALID)
+    );
+    // A reset makes a new identifier.
+    k.power_cycle();
+    k.device
+        .reset(Transaction::with_timeout(Duration::from_secs(10)))
+        .unwrap();
+    k.device.set_pin("123456").unwrap();
+    let fresh = k.device.persistent_token("123456").unwrap();
+    let info = k.device.get_info().unwrap();
+    let new_identifier = fresh
+        .open_info_member(ENC_IDENTIFIER, info.enc_identifier.as_deref())
+        .unwrap()
+        .map(|v| v.to_vec());
+    assert!(new_identifier.is_some());
+    assert_ne!(new_identifier, identifier);
+}

@@ -156,6 +156,14 @@ pub(crate) fn field_error(e: &Ctap2Error) -> StatusCode {
     }
 }
 
+fn random16() -> Result<[u8; 16], OpenError> {
+    let mut out = [0u8; 16];
+    SystemRandom::new()
+        .fill(&mut out)
+        .map_err(|_| OpenError::KeyAgreement)?;
+    Ok(out)
+}
+
 pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(digest(&SHA256, data).as_ref());
@@ -170,6 +178,10 @@ impl Authenticator {
         let mut dirty = false;
         if config.attestation == AttestationMode::PackedBasic && state.attestation.is_none() {
             state.attestation = Some(AttestationIdentity::generate(config.aaguid)?);
+            dirty = true;
+        }
+        if state.identifier.is_none() {
+            state.identifier = Some(random16()?);
             dirty = true;
         }
         if let Some(rp_ids) = &config.enterprise_rp_ids
@@ -236,6 +248,7 @@ impl Authenticator {
     /// The getInfo this authenticator reports.
     pub fn info(&self) -> GetInfo {
         let pin_set = self.state.pin.hash.is_some();
+        let (enc_identifier, enc_cred_store_state) = self.sealed_info_members();
         GetInfo {
             versions: vec!["FIDO_2_0".into(), "FIDO_2_1".into()],
             extensions: crate::extensions::SUPPORTED
@@ -257,6 +270,8 @@ impl Authenticator {
                 ("makeCredUvNotRqd".into(), !self.state.always_uv),
                 // Enterprise attestation capable; true once enabled.
                 ("ep".into(), self.state.enterprise.enabled),
+                // Read-only credential management with a persistent token.
+                ("perCredMgmtRO".into(), true),
             ],
             max_msg_size: Some(self.max_msg_size() as u64),
             pin_uv_auth_protocols: vec![2, 1],
@@ -283,6 +298,8 @@ impl Authenticator {
             max_rpids_for_set_min_pin_length: Some(
                 crate::cred_mgmt::MAX_MIN_PIN_LENGTH_RP_IDS as u64,
             ),
+            enc_identifier,
+            enc_cred_store_state,
             remaining_discoverable_credentials: Some(
                 self.config
                     .max_discoverable
@@ -290,6 +307,40 @@ impl Authenticator {
             ),
             ..GetInfo::default()
         }
+    }
+
+    /// What changes whenever the discoverable credentials do (CTAP 2.2
+    /// encCredStoreState): a digest of each one's id, RP and user.
+    fn cred_store_state(&self) -> [u8; 16] {
+        let mut all = Vec::new();
+        for c in self.state.credentials.iter().filter(|c| c.discoverable) {
+            all.extend_from_slice(&sha256(&c.id));
+            all.extend_from_slice(&sha256(c.rp_id.as_bytes()));
+            all.extend_from_slice(&sha256(&cbor::to_canonical_vec(&c.user.to_value())));
+        }
+        let mut out = [0u8; 16];
+        out.copy_from_slice(sha256(&all).get(..16).unwrap_or(&[0u8; 16]));
+        out
+    }
+
+    /// encIdentifier and encCredStoreState (CTAP 2.2), sealed under the
+    /// persistent token; absent while there is none.
+    fn sealed_info_members(&self) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+        use pin_uv_auth::persistent::{ENC_CRED_STORE_STATE, ENC_IDENTIFIER, seal};
+        let Some(token) = self.state.pin.persistent_token.as_ref() else {
+            return (None, None);
+        };
+        let identifier = self
+            .state
+            .identifier
+            .and_then(|id| seal(token.as_ref(), ENC_IDENTIFIER, &id).ok());
+        let store = seal(
+            token.as_ref(),
+            ENC_CRED_STORE_STATE,
+            &self.cred_store_state(),
+        )
+        .ok();
+        (identifier, store)
     }
 
     /// Processes one CTAP2 request (command byte and CBOR parameters) and
@@ -864,6 +915,8 @@ impl Authenticator {
                 rp_ids: std::mem::take(&mut self.state.enterprise.rp_ids),
                 identity: self.state.enterprise.identity.take(),
             },
+            // A new device identifier: the old one no longer links to it.
+            identifier: Some(random16().map_err(|_| StatusCode::OTHER)?),
             ..PersistentState::default()
         };
         let previous = std::mem::replace(&mut self.state, fresh);

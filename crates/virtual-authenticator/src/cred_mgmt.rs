@@ -59,20 +59,42 @@ impl Authenticator {
         let sub = req.sub_command;
         let continuing = sub == CredMgmtSubCommand::ENUMERATE_RPS_NEXT
             || sub == CredMgmtSubCommand::ENUMERATE_CREDENTIALS_NEXT;
+        // CTAP 2.2: the read-only subcommands also take the persistent
+        // token (pcmr), which needs no fresh user verification; its RP
+        // binding is none, whatever the ordinary token's is.
+        let read_only = sub == CredMgmtSubCommand::GET_CREDS_METADATA
+            || sub == CredMgmtSubCommand::ENUMERATE_RPS_BEGIN
+            || sub == CredMgmtSubCommand::ENUMERATE_CREDENTIALS_BEGIN;
+        let mut persistent = false;
         if !continuing {
             self.enumeration = None;
             let param = req
                 .pin_uv_auth_param
                 .as_ref()
                 .ok_or(StatusCode::PUAT_REQUIRED)?;
-            self.pin.verify_token(
-                req.protocol,
-                &param.0,
-                &req.auth_message(),
-                Permissions::CREDENTIAL_MANAGEMENT,
-                None,
-            )?;
+            persistent = read_only
+                && crate::pin::verify_persistent(
+                    &self.state.pin,
+                    req.protocol,
+                    &param.0,
+                    &req.auth_message(),
+                )
+                .is_ok();
+            if !persistent {
+                self.pin.verify_token(
+                    req.protocol,
+                    &param.0,
+                    &req.auth_message(),
+                    Permissions::CREDENTIAL_MANAGEMENT,
+                    None,
+                )?;
+            }
         }
+        let bound_rp = if persistent {
+            None
+        } else {
+            self.pin.token_rp_id().map(str::to_owned)
+        };
         let params = req.params.clone().unwrap_or_default();
         let discoverable: Vec<&Credential> = self
             .state
@@ -82,7 +104,7 @@ impl Authenticator {
             .collect();
         match sub {
             CredMgmtSubCommand::GET_CREDS_METADATA => {
-                if self.pin.token_rp_id().is_some() {
+                if bound_rp.is_some() {
                     return Err(StatusCode::PIN_AUTH_INVALID);
                 }
                 Ok(CredMgmtResponse {
@@ -96,7 +118,7 @@ impl Authenticator {
                 })
             }
             CredMgmtSubCommand::ENUMERATE_RPS_BEGIN => {
-                if self.pin.token_rp_id().is_some() {
+                if bound_rp.is_some() {
                     return Err(StatusCode::PIN_AUTH_INVALID);
                 }
                 let mut rps: Vec<String> = Vec::new();
@@ -128,7 +150,9 @@ impl Authenticator {
                     .filter(|c| sha256(c.rp_id.as_bytes()).as_slice() == hash.as_slice())
                     .collect();
                 let (first, rest) = matching.split_first().ok_or(StatusCode::NO_CREDENTIALS)?;
-                self.check_token_rp(&first.rp_id)?;
+                if bound_rp.as_deref().is_some_and(|rp| rp != first.rp_id) {
+                    return Err(StatusCode::PIN_AUTH_INVALID);
+                }
                 let response = credential_response(first, Some(matching.len() as u64));
                 let rest = rest.iter().map(|c| c.id.clone()).collect();
                 self.enumeration = Some(Enumeration::Credentials(rest));

@@ -136,6 +136,9 @@ pub struct PersistentState {
     pub large_blob_array: Vec<u8>,
     /// Enterprise attestation: enabled, its RP IDs, its device identity.
     pub enterprise: EnterpriseState,
+    /// The device identifier getInfo's encIdentifier carries (CTAP 2.2):
+    /// random, made at first start and anew by every reset.
+    pub identifier: Option<[u8; 16]>,
 }
 
 impl Default for PersistentState {
@@ -147,6 +150,7 @@ impl Default for PersistentState {
             attestation: None,
             large_blob_array: INITIAL_LARGE_BLOB_ARRAY.to_vec(),
             enterprise: EnterpriseState::default(),
+            identifier: None,
         }
     }
 }
@@ -222,6 +226,12 @@ impl PersistentState {
                 t("minLengthRpIds"),
                 Value::Array(p.min_length_rp_ids.iter().map(|s| t(s)).collect()),
             ),
+            (
+                t("persistentToken"),
+                p.persistent_token
+                    .as_ref()
+                    .map_or(Value::Null, |v| Value::bytes(v.to_vec())),
+            ),
         ]);
         let attestation = identity_value(self.attestation.as_ref());
         let e = &self.enterprise;
@@ -241,6 +251,11 @@ impl PersistentState {
             (t("attestation"), attestation),
             (t("largeBlobs"), Value::bytes(self.large_blob_array.clone())),
             (t("enterprise"), enterprise),
+            (
+                t("identifier"),
+                self.identifier
+                    .map_or(Value::Null, |i| Value::bytes(i.to_vec())),
+            ),
         ]);
         Ok(Zeroizing::new(cbor::to_canonical_vec(&root)))
     }
@@ -350,6 +365,16 @@ impl PersistentState {
                 .ok_or_else(|| bad("forceChange"))?,
             min_length_rp_ids: text_list(&field(&p, "minLengthRpIds")?)
                 .ok_or_else(|| bad("minLengthRpIds"))?,
+            // Files written before persistent tokens existed have none.
+            persistent_token: match p.get_text("persistentToken").cloned() {
+                None => None,
+                Some(v) => match opt_bytes(v, "persistentToken")? {
+                    None => None,
+                    Some(b) => Some(Zeroizing::new(
+                        <[u8; 32]>::try_from(b.as_slice()).map_err(|_| bad("persistentToken"))?,
+                    )),
+                },
+            },
         };
         let identity = |v: Value| -> Result<Option<AttestationIdentity>, StateError> {
             match v {
@@ -404,9 +429,17 @@ impl PersistentState {
                 b.to_vec()
             }
         };
+        let identifier = match root.get_text("identifier").cloned() {
+            None => None,
+            Some(v) => match opt_bytes(v, "identifier")? {
+                None => None,
+                Some(b) => Some(<[u8; 16]>::try_from(b.as_slice()).map_err(|_| bad("identifier"))?),
+            },
+        };
         Ok(PersistentState {
             large_blob_array,
             enterprise,
+            identifier,
             credentials,
             pin,
             always_uv: field(&root, "alwaysUv")?

@@ -722,3 +722,45 @@ fn state_files_with_and_without_enterprise_attestation() {
     assert!(!old.enterprise.enabled);
     assert!(old.enterprise.rp_ids.is_empty());
 }
+
+/// CTAP 2.2 perCredMgmtRO in getInfo; the state file keeps the persistent
+/// token and the device identifier, and reads files written before they
+/// existed as having none.
+#[test]
+fn per_cred_mgmt_ro_and_its_state() {
+    use fido_wire::cbor::{self, DecodeOptions};
+    use virtual_authenticator::state::PersistentState;
+    let mut k = key(Config::default());
+    let info = get_info(&mut k);
+    assert_eq!(info.option("perCredMgmtRO"), Some(true));
+    // No persistent token yet: nothing sealed under one.
+    assert_eq!(info.enc_identifier, None);
+    assert_eq!(info.enc_cred_store_state, None);
+    let path = std::path::Path::new("key.state");
+    let mut state = PersistentState {
+        identifier: Some([3; 16]),
+        ..PersistentState::default()
+    };
+    state.pin.persistent_token = Some(zeroize::Zeroizing::new([4; 32]));
+    let back = PersistentState::from_cbor(&state.to_cbor().unwrap(), path).unwrap();
+    assert_eq!(back.identifier, Some([3; 16]));
+    assert_eq!(
+        back.pin.persistent_token.as_deref().map(|t| t.to_vec()),
+        Some(vec![4; 32])
+    );
+    let bytes = state.to_cbor().unwrap();
+    let Value::Map(mut root) = cbor::from_slice(&bytes, &DecodeOptions::CTAP2).unwrap() else {
+        panic!("the state is a map");
+    };
+    root.retain(|(k, _)| k.as_text() != Some("identifier"));
+    for (k, v) in &mut root {
+        if k.as_text() == Some("pin")
+            && let Value::Map(pin) = v
+        {
+            pin.retain(|(k, _)| k.as_text() != Some("persistentToken"));
+        }
+    }
+    let old = PersistentState::from_cbor(&cbor::to_canonical_vec(&Value::Map(root)), path).unwrap();
+    assert_eq!(old.identifier, None);
+    assert!(old.pin.persistent_token.is_none());
+}
