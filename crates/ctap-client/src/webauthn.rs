@@ -345,6 +345,9 @@ pub fn register_as(
     if inputs.get("minPinLength") == Some(&Json::Bool(true)) && has("minPinLength") {
         ext.push((Value::text("minPinLength"), Value::Bool(true)));
     }
+    if is_payment(&inputs) && has("thirdPartyPayment") {
+        ext.push((Value::text("thirdPartyPayment"), Value::Bool(true)));
+    }
     if inputs.get("credProps") == Some(&Json::Bool(true)) {
         outputs.insert("credProps".into(), json!({ "rk": rk }));
     }
@@ -462,6 +465,18 @@ pub fn register_as(
         client_extension_results: outputs,
         kind: CredentialType::PublicKey,
     })
+}
+
+/// Secure Payment Confirmation's `payment` client extension with
+/// `isPayment: true`: sent to the key as CTAP 2.2's thirdPartyPayment
+/// (§12.9). The payment data itself is the client's business
+/// (collectedClientPaymentData), not the key's; there is no client output.
+fn is_payment(inputs: &Map<String, Json>) -> bool {
+    inputs
+        .get("payment")
+        .and_then(|p| p.get("isPayment"))
+        .and_then(Json::as_bool)
+        == Some(true)
 }
 
 /// The PRF extension's salt for one input (WebAuthn L3 §10.1.4).
@@ -603,6 +618,9 @@ pub fn authenticate(
     }
     if inputs.contains_key("largeBlob") && has(device, "largeBlobKey") {
         ext.push((Value::text("largeBlobKey"), Value::Bool(true)));
+    }
+    if is_payment(&inputs) && has(device, "thirdPartyPayment") {
+        ext.push((Value::text("thirdPartyPayment"), Value::Bool(true)));
     }
 
     let token = if needs_token(device, &uv, None)? {

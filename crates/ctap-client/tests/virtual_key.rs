@@ -2244,3 +2244,67 @@ fn persistent_read_only_credential_management() {
     assert!(new_identifier.is_some());
     assert_ne!(new_identifier, identifier);
 }
+
+/// Secure Payment Confirmation's `payment` extension through the WebAuthn
+/// client: `isPayment: true` goes to the key as thirdPartyPayment (CTAP
+/// 2.2 §12.9), marking the credential at registration and asking for the
+/// mark at authentication; without it nothing is sent. ES256 and ML-DSA-65.
+#[test]
+fn payment_extension_maps_to_third_party_payment() {
+    let mut k = key(Config::default());
+    let payment: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(r#"{"payment": {"isPayment": true}}"#).unwrap();
+    let mark = |ad: &[u8]| {
+        AuthenticatorData::parse(ad)
+            .unwrap()
+            .extensions
+            .and_then(|e| e.get_text("thirdPartyPayment").and_then(Value::as_bool))
+    };
+    for alg in [CoseAlgorithm::ES256, CoseAlgorithm::ML_DSA_65] {
+        let mut options = creation(&[alg], false, UserVerificationRequirement::Discouraged);
+        options.extensions = Some(payment.clone());
+        let reg =
+            webauthn::register(&mut k.device, &options, &mut ClientContext::new(ORIGIN)).unwrap();
+        let att = AttestationObject::from_cbor(&reg.response.attestation_object.0).unwrap();
+        assert_eq!(
+            att.auth_data
+                .extensions
+                .as_ref()
+                .and_then(|e| e.get_text("thirdPartyPayment"))
+                .and_then(Value::as_bool),
+            Some(true),
+            "{alg:?}"
+        );
+        assert!(!reg.client_extension_results.contains_key("payment"));
+        let plain = webauthn::register(
+            &mut k.device,
+            &creation(&[alg], false, UserVerificationRequirement::Discouraged),
+            &mut ClientContext::new(ORIGIN),
+        )
+        .unwrap();
+        for (id, expected) in [(&reg.raw_id.0, Some(true)), (&plain.raw_id.0, Some(false))] {
+            let mut req = request(
+                std::slice::from_ref(id),
+                UserVerificationRequirement::Discouraged,
+            );
+            req.extensions = Some(payment.clone());
+            let auth = webauthn::authenticate(&mut k.device, &req, &mut ClientContext::new(ORIGIN))
+                .unwrap();
+            assert_eq!(
+                mark(&auth.response.authenticator_data.0),
+                expected,
+                "{alg:?}"
+            );
+            let unasked = webauthn::authenticate(
+                &mut k.device,
+                &request(
+                    std::slice::from_ref(id),
+                    UserVerificationRequirement::Discouraged,
+                ),
+                &mut ClientContext::new(ORIGIN),
+            )
+            .unwrap();
+            assert_eq!(mark(&unasked.response.authenticator_data.0), None);
+        }
+    }
+}

@@ -633,6 +633,7 @@ impl Authenticator {
             cred_random: None,
             cred_blob: None,
             large_blob_key: None,
+            third_party_payment: false,
         };
         let outputs = extensions.apply(&mut credential, &self.state.pin, &self.rng, uv)?;
         let auth_data = AuthenticatorData {

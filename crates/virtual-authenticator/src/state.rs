@@ -106,6 +106,8 @@ pub struct Credential {
     pub cred_blob: Option<Vec<u8>>,
     /// largeBlobKey.
     pub large_blob_key: Option<[u8; 32]>,
+    /// Made with thirdPartyPayment (CTAP 2.2 §12.9).
+    pub third_party_payment: bool,
 }
 
 impl fmt::Debug for Credential {
@@ -210,6 +212,7 @@ impl PersistentState {
                     c.large_blob_key
                         .map_or(Value::Null, |k| Value::bytes(k.to_vec())),
                 ),
+                (t("thirdPartyPayment"), Value::Bool(c.third_party_payment)),
             ]));
         }
         let p = &self.pin;
@@ -340,6 +343,11 @@ impl PersistentState {
                 cred_random,
                 cred_blob: opt_bytes(field(c, "credBlob")?, "credBlob")?,
                 large_blob_key,
+                // Credentials written before the extension existed: unmarked.
+                third_party_payment: match c.get_text("thirdPartyPayment") {
+                    None => false,
+                    Some(v) => v.as_bool().ok_or_else(|| bad("thirdPartyPayment"))?,
+                },
             });
         }
         if credentials.len() > MAX_CREDENTIALS {

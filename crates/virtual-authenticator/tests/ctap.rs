@@ -764,3 +764,76 @@ fn per_cred_mgmt_ro_and_its_state() {
     assert_eq!(old.identifier, None);
     assert!(old.pin.persistent_token.is_none());
 }
+
+/// CTAP 2.2 §12.9 thirdPartyPayment: listed in getInfo; true at
+/// registration marks the credential (output true) and the mark is kept in
+/// the state file; getAssertion asked for it answers the credential's mark
+/// (true for the marked one, false for another), and says nothing unasked;
+/// a non-boolean input is CBOR_UNEXPECTED_TYPE. ES256 and ML-DSA-65.
+#[test]
+fn third_party_payment_marks_credentials_and_is_reported_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("key.state");
+    let config = || Config {
+        state: virtual_authenticator::StateStore::File(state.clone()),
+        ..Config::default()
+    };
+    let mut k = key(config());
+    assert!(
+        get_info(&mut k)
+            .extensions
+            .iter()
+            .any(|e| e == "thirdPartyPayment")
+    );
+    let payment = Value::map([(Value::text("thirdPartyPayment"), Value::Bool(true))]);
+    let mut marked = Vec::new();
+    let mut plain = Vec::new();
+    for alg in [CoseAlgorithm::ES256, CoseAlgorithm::ML_DSA_65] {
+        let mut req = mc(&[alg], false);
+        req.extensions = Some(payment.clone());
+        let (resp, _) = k.make_credential(&req).unwrap();
+        let att = resp.to_attestation_object().unwrap();
+        assert_eq!(
+            att.auth_data
+                .extensions
+                .as_ref()
+                .and_then(|e| e.get_text("thirdPartyPayment"))
+                .and_then(Value::as_bool),
+            Some(true),
+            "{alg:?}"
+        );
+        marked.push(att.auth_data.attested_credential.unwrap().credential_id);
+        let (resp, _) = k.make_credential(&mc(&[alg], false)).unwrap();
+        let att = resp.to_attestation_object().unwrap();
+        assert!(att.auth_data.extensions.is_none());
+        plain.push(att.auth_data.attested_credential.unwrap().credential_id);
+    }
+    let mut bad = mc(&[CoseAlgorithm::ES256], false);
+    bad.extensions = Some(Value::map([(
+        Value::text("thirdPartyPayment"),
+        Value::int(1),
+    )]));
+    assert_eq!(
+        k.make_credential(&bad).unwrap_err(),
+        StatusCode::CBOR_UNEXPECTED_TYPE
+    );
+    // Restarted on the same file: the marks are still there.
+    drop(k);
+    let mut k = key(config());
+    let output = |k: &mut Key, id: &[u8], ask: bool| {
+        let mut req = ga(vec![id.to_vec()]);
+        if ask {
+            req.extensions = Some(payment.clone());
+        }
+        let a = k.get_assertion(&req).unwrap();
+        a.parsed_auth_data()
+            .unwrap()
+            .extensions
+            .and_then(|e| e.get_text("thirdPartyPayment").cloned())
+    };
+    for (m, p) in marked.iter().zip(&plain) {
+        assert_eq!(output(&mut k, m, true), Some(Value::Bool(true)));
+        assert_eq!(output(&mut k, p, true), Some(Value::Bool(false)));
+        assert_eq!(output(&mut k, m, false), None, "not asked, not told");
+    }
+}
