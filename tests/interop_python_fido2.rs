@@ -352,3 +352,53 @@ fn python_fido2_ceremonies_verify_step_by_step() {
         );
     }
 }
+
+/// python-fido2's own CTAP code against the CTAP 2.1/2.2 features:
+/// enterprise attestation (CTAP 2.1 §6.1.2 step 9: disabled
+/// INVALID_PARAMETER, value 3 INVALID_OPTION, vendor-facilitated for the
+/// key's RP IDs only, platform-managed for any, epAtt and a certificate),
+/// thirdPartyPayment (CTAP 2.2 §12.9) and the persistent read-only token
+/// (pcmr alone; encIdentifier opened with python-fido2's own HKDF/AES
+/// code; listing works, deleting does not), for ES256 and ML-DSA-65.
+#[test]
+fn python_fido2_uses_enterprise_attestation_persistent_tokens_and_payment() {
+    let Some(python) = python() else { return };
+    let authenticator = Authenticator::new(Config {
+        enterprise_rp_ids: Some(vec!["corp.example".into()]),
+        ..Config::default()
+    })
+    .unwrap();
+    let lines = run_against(&python, authenticator, "python_fido2_ctap22.py", &[]);
+    let step = |name: &str| {
+        lines
+            .iter()
+            .find(|l| l["step"] == name)
+            .unwrap_or_else(|| panic!("no {name} step"))
+            .clone()
+    };
+    let info = step("info");
+    assert_eq!(info["options"]["ep"], false);
+    assert_eq!(info["options"]["perCredMgmtRO"], true);
+    let ep = step("enterprise");
+    assert_eq!(ep["disabled"], "INVALID_PARAMETER");
+    assert_eq!(ep["enabled"], true);
+    assert_eq!(ep["bad_value"], "INVALID_OPTION");
+    for r in ep["results"].as_array().unwrap() {
+        let granted = r["ep"] == 2 || r["rp"] == "corp.example";
+        assert_eq!(r["ep_att"] == true, granted, "{r}");
+        assert_eq!(r["x5c"] == 1, granted, "{r}");
+    }
+    let payment = step("payment");
+    assert_eq!(payment["created"], true);
+    assert_eq!(payment["asserted"], true);
+    let pcmr = step("pcmr");
+    assert_eq!(pcmr["mixed"], "UNAUTHORIZED_PERMISSION");
+    assert_eq!(pcmr["identifier_len"], 16);
+    assert_eq!(pcmr["identifier_stable"], true);
+    assert_eq!(pcmr["sealed_differ"], true);
+    assert_eq!(pcmr["store_state_len"], 16);
+    assert_eq!(pcmr["existing"], 1);
+    assert_eq!(pcmr["rps"], serde_json::json!(["example.org"]));
+    assert_eq!(pcmr["creds"], 1);
+    assert_eq!(pcmr["delete"], "PIN_AUTH_INVALID");
+}

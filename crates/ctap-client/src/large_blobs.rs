@@ -118,6 +118,29 @@ pub struct LargeBlobArray {
     pub elements: Vec<Value>,
 }
 
+/// A credential's largeBlobKey (CTAP 2.1 §12.3): a secret, so its bytes
+/// never show in `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LargeBlobKey(zeroize::Zeroizing<Vec<u8>>);
+
+impl LargeBlobKey {
+    /// The key as the authenticator returned it.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        LargeBlobKey(zeroize::Zeroizing::new(bytes))
+    }
+
+    /// Its bytes (for [`LargeBlobArray::read`] and friends).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for LargeBlobKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LargeBlobKey(<redacted>)")
+    }
+}
+
 fn gcm_key(large_blob_key: &[u8]) -> Result<LessSafeKey, LargeBlobError> {
     if large_blob_key.len() != 32 {
         return Err(LargeBlobError::KeyLength(large_blob_key.len()));
@@ -189,6 +212,24 @@ impl LargeBlobArray {
     /// The serialized form: the CBOR array and LEFT(SHA-256(array), 16).
     pub fn to_serialized(&self) -> Vec<u8> {
         serialize(&self.to_cbor())
+    }
+
+    /// Element `index` decrypted with `large_blob_key`: `Ok(None)` when it
+    /// is not a large-blob entry or was not written with that key.
+    pub fn read_at(
+        &self,
+        index: usize,
+        large_blob_key: &[u8],
+    ) -> Result<Option<Vec<u8>>, LargeBlobError> {
+        let key = gcm_key(large_blob_key)?;
+        match self
+            .elements
+            .get(index)
+            .and_then(LargeBlobEntry::from_value)
+        {
+            Some(entry) => open_entry(&key, &entry),
+            None => Ok(None),
+        }
     }
 
     /// The blob written with `large_blob_key` (the first entry it

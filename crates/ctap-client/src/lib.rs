@@ -40,7 +40,7 @@ pub mod webauthn;
 
 pub use device::{Device, command_name};
 pub use error::CtapError;
-pub use large_blobs::{LargeBlobArray, LargeBlobError, MAX_BLOB_SIZE};
+pub use large_blobs::{LargeBlobArray, LargeBlobError, LargeBlobKey, MAX_BLOB_SIZE};
 pub use link::{HidLink, Link, LinkInfo};
 pub use manage::{CredentialsMetadata, StoredCredential};
 pub use meter::ExchangeMetrics;

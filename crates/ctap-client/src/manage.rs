@@ -27,6 +27,8 @@ pub struct StoredCredential {
     pub cred_protect: Option<u64>,
     /// Whether a largeBlobKey exists for it.
     pub has_large_blob_key: bool,
+    /// Its largeBlobKey, as enumerateCredentials returned it (§6.8.3).
+    pub large_blob_key: Option<crate::large_blobs::LargeBlobKey>,
 }
 
 /// getCredsMetadata.
@@ -139,6 +141,7 @@ impl Device {
                     public_key: r.public_key,
                     cred_protect: r.cred_protect,
                     has_large_blob_key: r.large_blob_key.is_some(),
+                    large_blob_key: r.large_blob_key.map(crate::large_blobs::LargeBlobKey::new),
                 });
             }
             if (out.len() as u64) < total {
@@ -207,6 +210,18 @@ impl Device {
     /// toggleAlwaysUv (`token` may be `None` on a key without a PIN).
     pub fn toggle_always_uv(&mut self, token: Option<&PinToken>) -> Result<(), CtapError> {
         self.config(token, ConfigSubCommand::TOGGLE_ALWAYS_UV, None)
+    }
+
+    /// enableEnterpriseAttestation (CTAP 2.1 §6.11.1): getInfo's `ep`
+    /// becomes true. Refused before sending on a key without `ep`.
+    pub fn enable_enterprise_attestation(
+        &mut self,
+        token: Option<&PinToken>,
+    ) -> Result<(), CtapError> {
+        if self.info().option("ep").is_none() {
+            return Err(CtapError::Unsupported("enterprise attestation"));
+        }
+        self.config(token, ConfigSubCommand::ENABLE_ENTERPRISE_ATTESTATION, None)
     }
 
     /// setMinPINLength.

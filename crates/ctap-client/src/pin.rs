@@ -37,6 +37,21 @@ impl PinToken {
     pub fn authenticate(&self, message: &[u8]) -> PinUvAuthParam {
         PinUvAuthParam(self.protocol.authenticate(&self.token, message))
     }
+
+    /// A getInfo member sealed under this (persistent, pcmr) token —
+    /// encIdentifier or encCredStoreState (CTAP 2.2) — decrypted; `None`
+    /// when the key sent none. `label` is
+    /// [`pin_uv_auth::persistent::ENC_IDENTIFIER`] or `ENC_CRED_STORE_STATE`.
+    pub fn open_info_member(
+        &self,
+        label: &[u8],
+        sealed: Option<&[u8]>,
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, CtapError> {
+        sealed
+            .map(|s| pin_uv_auth::persistent::open(&self.token, label, s))
+            .transpose()
+            .map_err(CtapError::from)
+    }
 }
 
 /// PIN retries as the key reports them.
@@ -163,6 +178,23 @@ impl Device {
     ) -> Result<PinToken, CtapError> {
         let with_permissions = self.info().option("pinUvAuthToken") == Some(true);
         self.pin_token_inner(pin, with_permissions.then_some((permissions, rp_id)))
+    }
+
+    /// The persistent pinUvAuthToken (CTAP 2.2, permission pcmr) on keys
+    /// with the perCredMgmtRO option: it lists credentials (read-only) and
+    /// opens encIdentifier and encCredStoreState, and lasts across power
+    /// cycles until the PIN changes or a newer one is made.
+    pub fn persistent_token(&mut self, pin: &str) -> Result<PinToken, CtapError> {
+        if self.info().option("perCredMgmtRO") != Some(true) {
+            return Err(CtapError::Unsupported(
+                "persistent read-only credential management",
+            ));
+        }
+        self.pin_token(
+            pin,
+            Permissions(Permissions::PERSISTENT_CREDENTIAL_MANAGEMENT_READ_ONLY),
+            None,
+        )
     }
 
     /// The CTAP 2.0 getPinToken (no permissions: the token may make and get

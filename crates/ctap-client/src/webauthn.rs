@@ -17,10 +17,10 @@ use fido_wire::ctap2::{
 };
 use fido_wire::webauthn::base64url::{self, Base64UrlBytes};
 use fido_wire::webauthn::json::{
-    AssertionResponseJson, AttestationResponseJson, AuthenticationResponseJson,
-    AuthenticatorAttachment, AuthenticatorSelection, AuthenticatorTransport, CreationOptionsJson,
-    CredentialType, RegistrationResponseJson, RequestOptionsJson, ResidentKeyRequirement,
-    UserVerificationRequirement,
+    AssertionResponseJson, AttestationConveyance, AttestationResponseJson,
+    AuthenticationResponseJson, AuthenticatorAttachment, AuthenticatorSelection,
+    AuthenticatorTransport, CreationOptionsJson, CredentialType, RegistrationResponseJson,
+    RequestOptionsJson, ResidentKeyRequirement, UserVerificationRequirement,
 };
 use fido_wire::webauthn::{
     AttestedCredentialData, AuthenticatorData, CeremonyType, CollectedClientData,
@@ -232,11 +232,56 @@ const PROTECTION_POLICIES: [&str; 3] = [
     "userVerificationRequired",
 ];
 
-/// Runs a registration: `navigator.credentials.create()` on one key.
+/// What an enterprise may configure in its platform (the browser or OS)
+/// rather than per ceremony.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlatformPolicy {
+    /// RP IDs this platform permits platform-managed enterprise attestation
+    /// for (CTAP 2.1 §7.1.2). `None`: the platform manages no list, and
+    /// `attestation: "enterprise"` asks for vendor-facilitated enterprise
+    /// attestation, which the key grants only to the RP IDs it was
+    /// configured with (§7.1.1).
+    pub enterprise_rp_ids: Option<Vec<String>>,
+}
+
+impl PlatformPolicy {
+    /// The makeCredential enterpriseAttestation value for `rp_id` when the
+    /// options asked for "enterprise" (WebAuthn L3 §5.1.3 step 20's
+    /// enterpriseAttestationPossible): 2 for an RP on the platform's list, 1
+    /// when the platform keeps no list, none otherwise; none on a key whose
+    /// getInfo `ep` is not true (the key would refuse it).
+    pub fn enterprise_attestation(
+        &self,
+        attestation: Option<&AttestationConveyance>,
+        key_ep: Option<bool>,
+        rp_id: &str,
+    ) -> Option<u64> {
+        if attestation != Some(&AttestationConveyance::Enterprise) || key_ep != Some(true) {
+            return None;
+        }
+        match &self.enterprise_rp_ids {
+            None => Some(1),
+            Some(list) => list.iter().any(|id| id == rp_id).then_some(2),
+        }
+    }
+}
+
+/// Runs a registration: `navigator.credentials.create()` on one key, by a
+/// platform with no enterprise policy.
 pub fn register(
     device: &mut Device,
     options: &CreationOptionsJson,
     ctx: &mut ClientContext<'_>,
+) -> Result<RegistrationResponseJson, CtapError> {
+    register_as(device, options, ctx, &PlatformPolicy::default())
+}
+
+/// [`register`] by a platform with this policy.
+pub fn register_as(
+    device: &mut Device,
+    options: &CreationOptionsJson,
+    ctx: &mut ClientContext<'_>,
+    platform: &PlatformPolicy,
 ) -> Result<RegistrationResponseJson, CtapError> {
     let rp_id = ctx.rp_id(options.rp.id.as_deref())?;
     let client_data_json = ctx.client_data(CeremonyType::Create, &options.challenge.0);
@@ -255,6 +300,11 @@ pub fn register(
         None
     };
     extensions.prf_at_creation(&inputs, device)?;
+    let enterprise_attestation = platform.enterprise_attestation(
+        options.attestation.as_ref(),
+        device.info().option("ep"),
+        &rp_id,
+    );
     let req = MakeCredentialRequest {
         client_data_hash: client_data_hash.clone(),
         rp_id,
@@ -280,7 +330,7 @@ pub fn register(
         },
         pin_uv_auth_param: token.as_ref().map(|t| t.authenticate(&client_data_hash)),
         pin_uv_auth_protocol: token.as_ref().map(|t| t.protocol().id()),
-        enterprise_attestation: None,
+        enterprise_attestation,
         attestation_formats_preference: Vec::new(),
     };
     let tx = ctx.transaction(options.timeout);
@@ -381,6 +431,9 @@ impl CreationExtensions {
         }
         if inputs.get("minPinLength") == Some(&Json::Bool(true)) && has("minPinLength") {
             ext.push((Value::text("minPinLength"), Value::Bool(true)));
+        }
+        if is_payment(inputs) && has("thirdPartyPayment") {
+            ext.push((Value::text("thirdPartyPayment"), Value::Bool(true)));
         }
         if inputs.get("credProps") == Some(&Json::Bool(true)) {
             outputs.insert("credProps".into(), json!({ "rk": rk }));
@@ -492,6 +545,18 @@ fn registration_response(
         client_extension_results: outputs,
         kind: CredentialType::PublicKey,
     }
+}
+
+/// Secure Payment Confirmation's `payment` client extension with
+/// `isPayment: true`: sent to the key as CTAP 2.2's thirdPartyPayment
+/// (§12.9). The payment data itself is the client's business
+/// (collectedClientPaymentData), not the key's; there is no client output.
+fn is_payment(inputs: &Map<String, Json>) -> bool {
+    inputs
+        .get("payment")
+        .and_then(|p| p.get("isPayment"))
+        .and_then(Json::as_bool)
+        == Some(true)
 }
 
 /// The PRF extension's salt for one input (WebAuthn L3 §10.1.4).
@@ -633,6 +698,9 @@ pub fn authenticate(
     }
     if inputs.contains_key("largeBlob") && has(device, "largeBlobKey") {
         ext.push((Value::text("largeBlobKey"), Value::Bool(true)));
+    }
+    if is_payment(&inputs) && has(device, "thirdPartyPayment") {
+        ext.push((Value::text("thirdPartyPayment"), Value::Bool(true)));
     }
 
     let token = if needs_token(device, &uv, None)? {

@@ -1999,3 +1999,312 @@ fn a_reset_that_cannot_be_saved_leaves_the_key_as_it_was() {
         )
         .unwrap();
 }
+
+/// The attestation statement's first certificate, if any.
+fn x5c_leaf(reg: &fido_wire::webauthn::json::RegistrationResponseJson) -> Option<Vec<u8>> {
+    let att = AttestationObject::from_cbor(&reg.response.attestation_object.0).unwrap();
+    att.att_stmt
+        .get_text("x5c")
+        .and_then(Value::as_array)
+        .and_then(|certs| certs.first())
+        .and_then(Value::as_bytes)
+        .map(<[u8]>::to_vec)
+}
+
+/// Enterprise attestation through the client: enableEnterpriseAttestation
+/// with an acfg token (CTAP 2.1 §6.11.1), then `attestation: "enterprise"`
+/// sent as makeCredential's enterpriseAttestation (WebAuthn L3 §5.1.3 step
+/// 20): 1 when the platform keeps no list (the key grants it to its own RP
+/// IDs, §6.1.2 step 9.3), 2 for an RP on the platform's list (step 9.4),
+/// nothing for an RP off it or before `ep` is true — for ES256 and
+/// ML-DSA-65 credentials.
+#[test]
+fn enterprise_attestation_through_the_webauthn_client() {
+    use ctap_client::webauthn::PlatformPolicy;
+    use fido_wire::webauthn::json::AttestationConveyance;
+    let mut k = key(Config {
+        enterprise_rp_ids: Some(vec!["example.org".into()]),
+        ..Config::default()
+    });
+    k.device.set_pin("123456").unwrap();
+    let enterprise = |alg| {
+        let mut options = creation(&[alg], false, UserVerificationRequirement::Discouraged);
+        options.attestation = Some(AttestationConveyance::Enterprise);
+        options
+    };
+    // Before enabling: `ep` is false, so the client asks for nothing and
+    // the key gives its ordinary (self) attestation.
+    assert_eq!(k.device.info().option("ep"), Some(false));
+    let reg = webauthn::register(
+        &mut k.device,
+        &enterprise(CoseAlgorithm::ES256),
+        &mut with_pin("123456"),
+    )
+    .unwrap();
+    assert_eq!(x5c_leaf(&reg), None);
+    // Refused without a token once a PIN is set (§6.11 step 3).
+    assert_eq!(
+        k.device
+            .enable_enterprise_attestation(None)
+            .unwrap_err()
+            .status(),
+        Some(StatusCode::PUAT_REQUIRED)
+    );
+    let cfg = k
+        .device
+        .pin_token(
+            "123456",
+            Permissions(Permissions::AUTHENTICATOR_CONFIG),
+            None,
+        )
+        .unwrap();
+    k.device.enable_enterprise_attestation(Some(&cfg)).unwrap();
+    assert_eq!(k.device.info().option("ep"), Some(true));
+    let root = k
+        .authenticator
+        .with(|a| a.enterprise_attestation_root().map(<[u8]>::to_vec))
+        .unwrap();
+    let platform_list = PlatformPolicy {
+        enterprise_rp_ids: Some(vec!["example.org".into()]),
+    };
+    let other_list = PlatformPolicy {
+        enterprise_rp_ids: Some(vec!["corp.example".into()]),
+    };
+    let mut leaves = Vec::new();
+    for alg in [CoseAlgorithm::ES256, CoseAlgorithm::ML_DSA_65] {
+        for (platform, expect) in [
+            (PlatformPolicy::default(), true),
+            (platform_list.clone(), true),
+            (other_list.clone(), false),
+        ] {
+            let reg = webauthn::register_as(
+                &mut k.device,
+                &enterprise(alg),
+                &mut with_pin("123456"),
+                &platform,
+            )
+            .unwrap();
+            assert_eq!(reg.response.public_key_algorithm, Some(alg));
+            let leaf = x5c_leaf(&reg);
+            assert_eq!(leaf.is_some(), expect, "{alg:?} {platform:?}");
+            leaves.extend(leaf);
+        }
+    }
+    assert_eq!(leaves.len(), 4);
+    assert!(leaves.windows(2).all(|w| w[0] == w[1]));
+    assert!(!root.is_empty());
+    // The same options without "enterprise" never get it.
+    let mut direct = enterprise(CoseAlgorithm::ES256);
+    direct.attestation = Some(AttestationConveyance::Direct);
+    let reg = webauthn::register_as(
+        &mut k.device,
+        &direct,
+        &mut with_pin("123456"),
+        &platform_list,
+    )
+    .unwrap();
+    assert_eq!(x5c_leaf(&reg), None);
+}
+
+/// CTAP 2.2 persistent read-only credential management: getInfo's
+/// perCredMgmtRO; a token with pcmr alone (pcmr with any other permission:
+/// UNAUTHORIZED_PERMISSION) lists credentials — metadata, RPs, credentials
+/// — but cannot delete one (PIN_AUTH_INVALID), survives a power cycle and
+/// an ordinary token, opens encIdentifier (stable) and encCredStoreState
+/// (changes with the discoverable credentials), and ends with a PIN
+/// change; a reset gives the key a new identifier.
+#[test]
+fn persistent_read_only_credential_management() {
+    use pin_uv_auth::persistent::{ENC_CRED_STORE_STATE, ENC_IDENTIFIER};
+    let mut k = key(Config::default());
+    assert_eq!(k.device.info().option("perCredMgmtRO"), Some(true));
+    assert_eq!(
+        k.device.info().enc_identifier,
+        None,
+        "no persistent token yet"
+    );
+    k.device.set_pin("123456").unwrap();
+    let mut ids = Vec::new();
+    for user in ["alice", "bob"] {
+        let mut options = creation(
+            &[CoseAlgorithm::ES256],
+            true,
+            UserVerificationRequirement::Required,
+        );
+        options.user.id = Base64UrlBytes(user.as_bytes().to_vec());
+        options.user.name = user.into();
+        let reg = webauthn::register(&mut k.device, &options, &mut with_pin("123456")).unwrap();
+        ids.push(reg.raw_id.0);
+    }
+    assert_eq!(
+        k.device
+            .pin_token(
+                "123456",
+                Permissions(
+                    Permissions::PERSISTENT_CREDENTIAL_MANAGEMENT_READ_ONLY
+                        | Permissions::CREDENTIAL_MANAGEMENT
+                ),
+                None,
+            )
+            .unwrap_err()
+            .status(),
+        Some(StatusCode::UNAUTHORIZED_PERMISSION)
+    );
+    let ppuat = k.device.persistent_token("123456").unwrap();
+    let open = |k: &mut Key, label: &[u8]| {
+        let info = k.device.get_info().unwrap();
+        let sealed = if label == ENC_IDENTIFIER {
+            info.enc_identifier.clone()
+        } else {
+            info.enc_cred_store_state.clone()
+        };
+        (
+            sealed.clone(),
+            ppuat
+                .open_info_member(label, sealed.as_deref())
+                .unwrap()
+                .map(|v| v.to_vec()),
+        )
+    };
+    let (sealed_a, identifier) = open(&mut k, ENC_IDENTIFIER);
+    let (sealed_b, identifier_again) = open(&mut k, ENC_IDENTIFIER);
+    assert_eq!(identifier.as_ref().map(Vec::len), Some(16));
+    assert_eq!(identifier, identifier_again, "the identifier is stable");
+    assert_ne!(sealed_a, sealed_b, "sealed with a fresh IV each time");
+    let (_, store_before) = open(&mut k, ENC_CRED_STORE_STATE);
+    assert!(store_before.is_some());
+
+    let list = |k: &mut Key| -> Vec<Vec<u8>> {
+        let meta = k.device.credentials_metadata(&ppuat).unwrap();
+        assert_eq!(meta.existing, 2);
+        let mut found = Vec::new();
+        for (rp, hash) in k.device.relying_parties(&ppuat).unwrap() {
+            for c in k.device.credentials(&ppuat, &rp, &hash).unwrap() {
+                found.push(c.id);
+            }
+        }
+        found.sort();
+        found
+    };
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(list(&mut k), expected);
+    // Read-only: it deletes nothing.
+    assert_eq!(
+        k.device
+            .delete_credential(&ppuat, &ids[0])
+            .unwrap_err()
+            .status(),
+        Some(StatusCode::PIN_AUTH_INVALID)
+    );
+    // Persistent: an ordinary token and a power cycle leave it working.
+    let cm = k
+        .device
+        .pin_token(
+            "123456",
+            Permissions(Permissions::CREDENTIAL_MANAGEMENT),
+            None,
+        )
+        .unwrap();
+    k.power_cycle();
+    assert_eq!(list(&mut k), expected);
+    // The ordinary token went with the power cycle; a new one deletes, and
+    // the credential store's state changes with it.
+    assert!(k.device.delete_credential(&cm, &ids[0]).is_err());
+    let cm = k
+        .device
+        .pin_token(
+            "123456",
+            Permissions(Permissions::CREDENTIAL_MANAGEMENT),
+            None,
+        )
+        .unwrap();
+    k.device.delete_credential(&cm, &ids[0]).unwrap();
+    let (_, store_after) = open(&mut k, ENC_CRED_STORE_STATE);
+    assert_ne!(store_before, store_after);
+    // A PIN change ends it.
+    k.device.change_pin("123456", "654321").unwrap();
+    assert_eq!(k.device.info().enc_identifier, None);
+    assert_eq!(
+        k.device.credentials_metadata(&ppuat).unwrap_err().status(),
+        Some(StatusCode::PIN_AUTH_INVALID)
+    );
+    // A reset makes a new identifier.
+    k.power_cycle();
+    k.device
+        .reset(Transaction::with_timeout(Duration::from_secs(10)))
+        .unwrap();
+    k.device.set_pin("123456").unwrap();
+    let fresh = k.device.persistent_token("123456").unwrap();
+    let info = k.device.get_info().unwrap();
+    let new_identifier = fresh
+        .open_info_member(ENC_IDENTIFIER, info.enc_identifier.as_deref())
+        .unwrap()
+        .map(|v| v.to_vec());
+    assert!(new_identifier.is_some());
+    assert_ne!(new_identifier, identifier);
+}
+
+/// Secure Payment Confirmation's `payment` extension through the WebAuthn
+/// client: `isPayment: true` goes to the key as thirdPartyPayment (CTAP
+/// 2.2 §12.9), marking the credential at registration and asking for the
+/// mark at authentication; without it nothing is sent. ES256 and ML-DSA-65.
+#[test]
+fn payment_extension_maps_to_third_party_payment() {
+    let mut k = key(Config::default());
+    let payment: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(r#"{"payment": {"isPayment": true}}"#).unwrap();
+    let mark = |ad: &[u8]| {
+        AuthenticatorData::parse(ad)
+            .unwrap()
+            .extensions
+            .and_then(|e| e.get_text("thirdPartyPayment").and_then(Value::as_bool))
+    };
+    for alg in [CoseAlgorithm::ES256, CoseAlgorithm::ML_DSA_65] {
+        let mut options = creation(&[alg], false, UserVerificationRequirement::Discouraged);
+        options.extensions = Some(payment.clone());
+        let reg =
+            webauthn::register(&mut k.device, &options, &mut ClientContext::new(ORIGIN)).unwrap();
+        let att = AttestationObject::from_cbor(&reg.response.attestation_object.0).unwrap();
+        assert_eq!(
+            att.auth_data
+                .extensions
+                .as_ref()
+                .and_then(|e| e.get_text("thirdPartyPayment"))
+                .and_then(Value::as_bool),
+            Some(true),
+            "{alg:?}"
+        );
+        assert!(!reg.client_extension_results.contains_key("payment"));
+        let plain = webauthn::register(
+            &mut k.device,
+            &creation(&[alg], false, UserVerificationRequirement::Discouraged),
+            &mut ClientContext::new(ORIGIN),
+        )
+        .unwrap();
+        for (id, expected) in [(&reg.raw_id.0, Some(true)), (&plain.raw_id.0, Some(false))] {
+            let mut req = request(
+                std::slice::from_ref(id),
+                UserVerificationRequirement::Discouraged,
+            );
+            req.extensions = Some(payment.clone());
+            let auth = webauthn::authenticate(&mut k.device, &req, &mut ClientContext::new(ORIGIN))
+                .unwrap();
+            assert_eq!(
+                mark(&auth.response.authenticator_data.0),
+                expected,
+                "{alg:?}"
+            );
+            let unasked = webauthn::authenticate(
+                &mut k.device,
+                &request(
+                    std::slice::from_ref(id),
+                    UserVerificationRequirement::Discouraged,
+                ),
+                &mut ClientContext::new(ORIGIN),
+            )
+            .unwrap();
+            assert_eq!(mark(&unasked.response.authenticator_data.0), None);
+        }
+    }
+}

@@ -78,6 +78,14 @@ pub enum KeyOpError {
     /// A credential id that is not base64url.
     #[error("the credential id must be base64url")]
     BadCredentialId,
+    /// No discoverable credential with that id has a largeBlobKey.
+    #[error(
+        "no discoverable credential {0} with a largeBlobKey on this key (register it with the largeBlob extension)"
+    )]
+    NoLargeBlobKey(String),
+    /// The credential has no blob in the large-blob array.
+    #[error("credential {0} has no large blob")]
+    NoLargeBlob(String),
     /// The OS gave no randomness (a challenge of zeros would be predictable).
     #[error("the OS gave no randomness for a challenge")]
     NoRandomness,
@@ -150,6 +158,8 @@ impl KeyOpError {
             KeyOpError::BadPresence(_) => "bad_presence",
             KeyOpError::BadOptions(_) => "bad_options",
             KeyOpError::BadCredentialId => "bad_credential_id",
+            KeyOpError::NoLargeBlobKey(_) => "no_large_blob_key",
+            KeyOpError::NoLargeBlob(_) => "no_large_blob",
             KeyOpError::NoRandomness => "no_randomness",
             KeyOpError::BadFile { .. } => "bad_file",
             KeyOpError::Metadata { code, .. } => code,

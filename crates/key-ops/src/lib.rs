@@ -6,7 +6,9 @@
 //!
 //! Modules: [`devices`] (USB keys and PC/SC readers listed and watched),
 //! [`open`] (a key by the name a person gives it, over hidapi, PC/SC or
-//! UDP), [`ops`] (getInfo, PIN, credential management), [`views`] (the
+//! UDP), [`ops`] (getInfo, PIN, credential management), [`config`]
+//! (authenticatorConfig), [`large_blobs`] (each credential's large blob),
+//! [`views`] (the
 //! serialisable results), [`options`] (ceremony options: parsing a relying
 //! party's, or making Keybench's own), [`algorithms`] and
 //! [`virtual_key`] (the virtual key's settings), [`error`] (one error with
@@ -15,9 +17,11 @@
 #![forbid(unsafe_code)]
 
 pub mod algorithms;
+pub mod config;
 pub mod devices;
 pub mod error;
 pub mod files;
+pub mod large_blobs;
 pub mod metadata;
 pub mod open;
 pub mod ops;

@@ -31,9 +31,15 @@ pub fn pin_retries(device: &mut Device) -> Result<PinRetriesView, KeyOpError> {
     })
 }
 
-/// Every discoverable credential on the key (needs the PIN).
+/// Every discoverable credential on the key (needs the PIN). On keys with
+/// perCredMgmtRO the listing uses a persistent read-only token (CTAP 2.2
+/// pcmr), which can list but never delete or change a credential.
 pub fn credentials(device: &mut Device, pin: &str) -> Result<CredentialsView, KeyOpError> {
-    let token = device.pin_token(pin, Permissions(Permissions::CREDENTIAL_MANAGEMENT), None)?;
+    let token = if device.info().option("perCredMgmtRO") == Some(true) {
+        device.persistent_token(pin)?
+    } else {
+        device.pin_token(pin, Permissions(Permissions::CREDENTIAL_MANAGEMENT), None)?
+    };
     let meta = device.credentials_metadata(&token)?;
     let mut credentials = Vec::new();
     for (rp, hash) in device.relying_parties(&token)? {

@@ -76,6 +76,18 @@ pub fn build(
     attestation: AttestationMode,
     state: StateStore,
 ) -> Result<Authenticator, KeyOpError> {
+    build_with_enterprise_rp_ids(algorithms, presence, attestation, state, Vec::new())
+}
+
+/// [`build`], with the RP IDs vendor-facilitated enterprise attestation
+/// serves (CTAP 2.1 §7.1.1); an empty list keeps the one the state holds.
+pub fn build_with_enterprise_rp_ids(
+    algorithms: Vec<CoseAlgorithm>,
+    presence: PresencePolicy,
+    attestation: AttestationMode,
+    state: StateStore,
+    enterprise_rp_ids: Vec<String>,
+) -> Result<Authenticator, KeyOpError> {
     if algorithms.is_empty() {
         return Err(KeyOpError::NoAlgorithm);
     }
@@ -90,6 +102,7 @@ pub fn build(
         presence,
         attestation,
         state,
+        enterprise_rp_ids: (!enterprise_rp_ids.is_empty()).then_some(enterprise_rp_ids),
         ..Config::default()
     })
     .map_err(|e| KeyOpError::VirtualKey(e.to_string()))

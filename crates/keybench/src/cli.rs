@@ -138,6 +138,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Change a key's settings (authenticatorConfig): enterprise
+    /// attestation, alwaysUv, minimum PIN length, forced PIN change.
+    Config {
+        #[command(subcommand)]
+        command: crate::config::ConfigCommand,
+    },
+    /// Each discoverable credential's large blob: list, read, write, delete.
+    LargeBlobs(crate::large_blobs::LargeBlobsArgs),
     /// Reset a key: deletes every credential and the PIN. Keys allow it only
     /// within about 10 seconds of being plugged in, and need a touch.
     Reset {
@@ -389,7 +397,7 @@ struct ServeArgs {
 
 /// Which key, and how to record its traffic.
 #[derive(Debug, clap::Args)]
-struct KeyArgs {
+pub(crate) struct KeyArgs {
     /// The key: a number or path from `keybench devices`, pcsc:READER for a
     /// card on a smart-card or NFC reader (its name or a unique part of it),
     /// or udp:HOST:PORT for a virtual key; the only USB key plugged in when
@@ -399,7 +407,7 @@ struct KeyArgs {
     /// command line is visible to other processes (ps, /proc): prefer the
     /// prompt or KEYBENCH_PIN.
     #[arg(long, global = true)]
-    pin: Option<String>,
+    pub(crate) pin: Option<String>,
     /// Append every CTAPHID frame or APDU and CTAP2 message (secrets
     /// redacted) to this file as JSON lines.
     #[arg(long)]
@@ -492,6 +500,11 @@ enum VirtualKeyCommand {
         /// atomically); without it the key forgets everything when it stops.
         #[arg(long)]
         state: Option<std::path::PathBuf>,
+        /// An RP ID that gets vendor-facilitated enterprise attestation once
+        /// it is enabled (keybench config enable-enterprise-attestation);
+        /// repeatable; kept in the state file.
+        #[arg(long = "enterprise-rp", value_name = "RP_ID")]
+        enterprise_rp: Vec<String>,
     },
 }
 
@@ -638,6 +651,8 @@ pub fn run(args: Args) -> Result<()> {
             key.pin.clone(),
             json,
         ),
+        Some(Command::Config { command }) => crate::config::run(command),
+        Some(Command::LargeBlobs(args)) => crate::large_blobs::run(args),
         Some(Command::Reset { key, json }) => crate::keys::reset(&mut open_key(&key)?, json),
         Some(Command::Register(args)) => register(args),
         Some(Command::Authenticate(args)) => authenticate(args),
@@ -655,6 +670,7 @@ pub fn run(args: Args) -> Result<()> {
                     algorithms,
                     attestation,
                     state,
+                    enterprise_rp,
                 },
         }) => serve_virtual_key(
             match (uhid, pcsc) {
@@ -679,6 +695,7 @@ pub fn run(args: Args) -> Result<()> {
             &algorithms,
             attestation,
             state,
+            enterprise_rp,
         ),
     }
 }
@@ -946,7 +963,7 @@ fn serve(config: keybench_server::ServerConfig) -> Result<()> {
 
 /// Opens the key `args` names, with its recorder wired to the file or
 /// standard error as asked.
-fn open_key(args: &KeyArgs) -> Result<key_ops::AnyDevice> {
+pub(crate) fn open_key(args: &KeyArgs) -> Result<key_ops::AnyDevice> {
     if args.pin.is_some() {
         warn_visible("--pin");
     }
@@ -998,6 +1015,7 @@ fn serve_virtual_key(
     algorithms: &[String],
     attestation: Attestation,
     state: Option<std::path::PathBuf>,
+    enterprise_rp_ids: Vec<String>,
 ) -> Result<()> {
     use virtual_authenticator::{AttestationMode, StateStore};
     let algorithms = algorithms
@@ -1015,15 +1033,22 @@ fn serve_virtual_key(
         Attestation::PackedSelf => AttestationMode::PackedSelf,
         Attestation::PackedBasic => AttestationMode::PackedBasic,
     };
-    let authenticator = key_ops::virtual_key::build(
+    let authenticator = key_ops::virtual_key::build_with_enterprise_rp_ids(
         algorithms,
         presence.policy(terminal_prompt),
         attestation,
         state.map_or(StateStore::Memory, StateStore::File),
+        enterprise_rp_ids,
     )?;
     if let Some(root) = authenticator.attestation_root() {
         println!(
             "attestation root (install as a trust anchor to trust this key):\n{}",
+            pem("CERTIFICATE", root)
+        );
+    }
+    if let Some(root) = authenticator.enterprise_attestation_root() {
+        println!(
+            "enterprise attestation root (this device's own chain):\n{}",
             pem("CERTIFICATE", root)
         );
     }

@@ -7,9 +7,11 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod config;
 mod failure;
 mod keys;
 mod lab;
+mod large_blobs;
 mod mds;
 mod probe;
 mod verify;

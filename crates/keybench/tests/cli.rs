@@ -71,6 +71,10 @@ struct VirtualKey {
 
 impl VirtualKey {
     fn start(state: &std::path::Path) -> Result<VirtualKey, String> {
+        Self::start_with(state, &[])
+    }
+
+    fn start_with(state: &std::path::Path, extra: &[&str]) -> Result<VirtualKey, String> {
         use std::io::BufRead as _;
         let mut child = Command::new(env!("CARGO_BIN_EXE_keybench"))
             .args([
@@ -80,8 +84,9 @@ impl VirtualKey {
                 "127.0.0.1:0",
                 "--attestation",
                 "packed-basic",
-                "--state",
             ])
+            .args(extra)
+            .arg("--state")
             .arg(state)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -984,4 +989,164 @@ fn serve_logs_json_lines_without_secrets() {
         !log.contains("__Host-") && !log.contains("Set-Cookie"),
         "{log}"
     );
+}
+
+/// `keybench config …` and `keybench large-blobs …` against a virtual key
+/// (CTAP 2.1 §6.11 and §6.10): enterprise attestation enabled without a
+/// PIN (§6.11 step 3) and then granted to the key's own RP ID
+/// (vendor-facilitated, `--enterprise-rp`); alwaysUv toggled, the minimum
+/// PIN length raised and a PIN change forced with the PIN; a credential's
+/// blob written, listed, read and deleted through its largeBlobKey.
+#[test]
+fn config_and_large_blobs_commands_against_a_virtual_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("key.state");
+    let key = VirtualKey::start_with(&state, &["--enterprise-rp", "localhost"]).unwrap();
+    let json = |out: &str| serde_json::from_str::<serde_json::Value>(out).unwrap();
+    let (ok, out, err) = keybench(&[
+        "config",
+        "enable-enterprise-attestation",
+        &key.addr,
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(json(&out)["enterpriseAttestation"], true);
+    assert_eq!(json(&out)["changed"], "enable_enterprise_attestation");
+    let (ok, _, err) = keybench(&["pin", "set", &key.addr, "--new-pin", "12345678"]);
+    assert!(ok, "{err}");
+    // With a PIN set, a wrong one is refused with its status.
+    let (ok, _, err) = keybench_with_pin(&["config", "toggle-always-uv", &key.addr], "00000000");
+    assert!(!ok);
+    assert!(err.contains("PIN_INVALID"), "{err}");
+    let (ok, out, err) = keybench_with_pin(
+        &["config", "toggle-always-uv", &key.addr, "--json"],
+        "12345678",
+    );
+    assert!(ok, "{err}");
+    assert_eq!(json(&out)["alwaysUv"], true);
+    let (ok, out, err) = keybench_with_pin(&["config", "toggle-always-uv", &key.addr], "12345678");
+    assert!(ok, "{err}");
+    assert!(out.contains("alwaysUv:               off"), "{out}");
+    let (ok, out, err) = keybench_with_pin(
+        &[
+            "config",
+            "set-min-pin-length",
+            "6",
+            &key.addr,
+            "--rp-id",
+            "localhost",
+            "--json",
+        ],
+        "12345678",
+    );
+    assert!(ok, "{err}");
+    assert_eq!(json(&out)["minPinLength"], 6);
+    assert_eq!(json(&out)["forcePinChange"], false);
+    // The minimum never shrinks (§6.11.4).
+    let (ok, _, err) = keybench_with_pin(
+        &["config", "set-min-pin-length", "4", &key.addr],
+        "12345678",
+    );
+    assert!(!ok);
+    assert!(err.contains("PIN_POLICY_VIOLATION"), "{err}");
+    let (ok, out, err) = keybench_with_pin(
+        &["config", "force-pin-change", &key.addr, "--json"],
+        "12345678",
+    );
+    assert!(ok, "{err}");
+    assert_eq!(json(&out)["forcePinChange"], true);
+    let (ok, _, err) = keybench_with_pin(
+        &["pin", "change", &key.addr, "--new-pin", "87654321"],
+        "12345678",
+    );
+    assert!(ok, "{err}");
+
+    // A discoverable ML-DSA-65 credential with a largeBlobKey, registered
+    // with attestation "enterprise": the key's own RP ID gets it.
+    let options = dir.path().join("options.json");
+    std::fs::write(
+        &options,
+        r#"{"rp":{"id":"localhost","name":"Local"},"user":{"id":"dXNlcg","name":"alice","displayName":"Alice"},
+           "challenge":"AAECAwQFBgcICQoLDA0ODw","pubKeyCredParams":[{"type":"public-key","alg":-49}],
+           "authenticatorSelection":{"residentKey":"required","userVerification":"required"},
+           "attestation":"enterprise","extensions":{"largeBlob":{"support":"required"}}}"#,
+    )
+    .unwrap();
+    let (ok, out, err) = keybench_with_pin(
+        &[
+            "register",
+            &key.addr,
+            "--options",
+            options.to_str().unwrap(),
+        ],
+        "87654321",
+    );
+    assert!(ok, "{err}");
+    let reg = json(&out);
+    assert_eq!(
+        reg["clientExtensionResults"]["largeBlob"]["supported"],
+        true
+    );
+    let id = reg["id"].as_str().unwrap().to_owned();
+    let attestation_object = base64::Engine::decode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        reg["response"]["attestationObject"].as_str().unwrap(),
+    )
+    .unwrap();
+    let device_cn = b"Keybench Virtual Key ";
+    assert!(
+        attestation_object
+            .windows(device_cn.len())
+            .any(|w| w == device_cn),
+        "the enterprise certificate names the device"
+    );
+
+    let (ok, out, err) =
+        keybench_with_pin(&["large-blobs", "list", &key.addr, "--json"], "87654321");
+    assert!(ok, "{err}");
+    assert_eq!(json(&out)["entries"].as_array().unwrap().len(), 0);
+    let (ok, out, err) = keybench_with_pin(
+        &[
+            "large-blobs",
+            "write",
+            &key.addr,
+            "--id",
+            &id,
+            "--data",
+            "hello, large blob",
+        ],
+        "87654321",
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("17 bytes stored"), "{out}");
+    let (ok, out, err) =
+        keybench_with_pin(&["large-blobs", "list", &key.addr, "--json"], "87654321");
+    assert!(ok, "{err}");
+    let list = json(&out);
+    assert_eq!(list["entries"][0]["credentialId"], id.as_str());
+    assert_eq!(list["entries"][0]["rpId"], "localhost");
+    assert_eq!(list["entries"][0]["size"], 17);
+    let (ok, out, err) =
+        keybench_with_pin(&["large-blobs", "read", &key.addr, "--id", &id], "87654321");
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "hello, large blob");
+    let (ok, out, err) = keybench_with_pin(
+        &["large-blobs", "delete", &key.addr, "--id", &id, "--json"],
+        "87654321",
+    );
+    assert!(ok, "{err}");
+    assert_eq!(json(&out)["removed"], 1);
+    let (ok, _, err) = keybench_with_pin(
+        &["large-blobs", "read", &key.addr, "--id", &id, "--json"],
+        "87654321",
+    );
+    assert!(!ok);
+    assert_eq!(json(&err)["error"]["code"], "no_large_blob", "{err}");
+    // An unknown credential is named as such.
+    let (ok, _, err) = keybench_with_pin(
+        &["large-blobs", "read", &key.addr, "--id", "AAAA"],
+        "87654321",
+    );
+    assert!(!ok);
+    assert!(err.contains("no discoverable credential AAAA"), "{err}");
 }

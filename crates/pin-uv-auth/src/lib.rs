@@ -8,7 +8,8 @@
 //! this crate only arranges it the way CTAP specifies.
 //!
 //! Secrets (shared secrets, tokens, PINs) are zeroized on drop and never
-//! shown by `Debug`.
+//! shown by `Debug`. [`persistent`] seals and opens CTAP 2.2's getInfo
+//! members encrypted under the persistent pinUvAuthToken.
 
 #![forbid(unsafe_code)]
 
@@ -23,6 +24,8 @@ use aws_lc_rs::{hkdf, hmac};
 use fido_wire::cose::{CoseAlgorithm, CoseCurve, CoseKey, KeyParams};
 use std::fmt;
 use zeroize::Zeroizing;
+
+pub mod persistent;
 
 /// Why a PIN/UV auth operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -40,6 +40,7 @@ pub struct RelyingParty {
     clock: Clock,
     algorithms: Vec<CoseAlgorithm>,
     extensions: Option<serde_json::Map<String, serde_json::Value>>,
+    attestation: AttestationConveyance,
 }
 
 impl RelyingParty {
@@ -53,6 +54,7 @@ impl RelyingParty {
             clock: Clock::System,
             algorithms: SUPPORTED_ALGORITHMS.to_vec(),
             extensions: None,
+            attestation: AttestationConveyance::Direct,
         }
     }
 
@@ -65,6 +67,18 @@ impl RelyingParty {
         extensions: Option<serde_json::Map<String, serde_json::Value>>,
     ) -> RelyingParty {
         self.extensions = extensions;
+        self
+    }
+
+    /// The attestation conveyance the ceremony's options asked for (the
+    /// default is "direct"). With "enterprise", [`Self::creation_options`]
+    /// ask for it and [`Self::finish_registration`] says whether the
+    /// registration carries an enterprise attestation.
+    pub fn with_requested_attestation(
+        mut self,
+        attestation: AttestationConveyance,
+    ) -> RelyingParty {
+        self.attestation = attestation;
         self
     }
 
@@ -163,7 +177,7 @@ impl RelyingParty {
                 user_verification: Some(self.uv_requirement()),
             }),
             hints: Vec::new(),
-            attestation: Some(AttestationConveyance::Direct),
+            attestation: Some(self.attestation.clone()),
             attestation_formats: Vec::new(),
             extensions: None,
         }
@@ -192,7 +206,7 @@ impl RelyingParty {
         response: &RegistrationResponseJson,
         is_registered: &dyn Fn(&[u8]) -> bool,
     ) -> Result<RegistrationOutcome, CeremonyError> {
-        verify_registration(
+        let mut outcome = verify_registration(
             &self.context(),
             &RegistrationExpectations {
                 challenge,
@@ -203,7 +217,13 @@ impl RelyingParty {
             },
             &RegistrationResponse::from_json(response),
             is_registered,
-        )
+        )?;
+        // CTAP's epAtt stays between key and client: what the relying party
+        // sees of an enterprise attestation is a verified certificate-backed
+        // statement given when it asked for one (WebAuthn L3 §5.4.7).
+        outcome.enterprise_attestation = self.attestation == AttestationConveyance::Enterprise
+            && !outcome.statement.trust_path.is_empty();
+        Ok(outcome)
     }
 
     /// Finishes an authentication (§7.2) against the stored `credential` the

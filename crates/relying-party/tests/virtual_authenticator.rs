@@ -178,3 +178,81 @@ fn packed_basic_attestation_is_trusted_by_its_root_only() {
         );
     }
 }
+
+/// Enterprise attestation as the relying party sees it: options that ask
+/// for "enterprise", a registration whose packed statement carries the
+/// key's per-device certificate (platform-managed, CTAP 2.1 §6.1.2 step
+/// 9.4), trusted by the enterprise root: the verdict says enterprise. The
+/// same registration judged by an RP that asked for "direct", and an
+/// ordinary self attestation given to one that asked for "enterprise", do not.
+#[test]
+fn enterprise_attestation_is_reported_when_asked_for() {
+    use ctaphid::serve::RequestContext;
+    use fido_wire::ctap2::{ConfigSubCommand, StatusCode, command, encode_request};
+    use fido_wire::webauthn::json::AttestationConveyance;
+    use relying_party::TrustStore;
+    use relying_party::x509::{AnchorSource, TrustAnchor, UnixTime};
+    let mut client = Client::new(AttestationMode::PackedSelf);
+    let enable = fido_wire::cbor::Value::map([(
+        fido_wire::cbor::Value::int(0x01),
+        fido_wire::cbor::Value::int(ConfigSubCommand::ENABLE_ENTERPRISE_ATTESTATION.0),
+    )]);
+    let answer = client.key.process(
+        &encode_request(command::CONFIG, Some(&enable)),
+        &RequestContext::detached(),
+    );
+    assert_eq!(answer, [StatusCode::OK.0]);
+    let root = client.key.enterprise_attestation_root().unwrap().to_vec();
+    let mut store = TrustStore::new();
+    store.add_global(TrustAnchor::from_der(&root, AnchorSource::Configured).unwrap());
+    let at = UnixTime(1_785_542_400);
+    let enterprise_rp = || {
+        rp().with_requested_attestation(AttestationConveyance::Enterprise)
+            .with_trust(store.clone())
+            .with_fixed_time(at)
+    };
+    assert_eq!(
+        enterprise_rp()
+            .creation_options(
+                &[1; 32],
+                fido_wire::webauthn::json::UserEntity {
+                    id: USER.to_vec().into(),
+                    name: "alice".into(),
+                    display_name: "Alice".into(),
+                },
+                "Example",
+                &[],
+            )
+            .attestation,
+        Some(AttestationConveyance::Enterprise)
+    );
+    for alg in [
+        fido_wire::cose::CoseAlgorithm::ES256,
+        fido_wire::cose::CoseAlgorithm::ML_DSA_65,
+    ] {
+        let challenge = [0x43; 32];
+        client.enterprise_attestation = Some(2);
+        let reg = client.register(alg, &challenge);
+        let outcome = enterprise_rp()
+            .finish_registration(&challenge, USER, &reg, &|_| false)
+            .unwrap_or_else(|e| panic!("{alg:?}: {e}"));
+        assert!(outcome.enterprise_attestation, "{alg:?}");
+        assert!(
+            matches!(outcome.trust, TrustOutcome::Trusted { .. }),
+            "{alg:?}: {:?}",
+            outcome.trust
+        );
+        let direct = rp()
+            .with_trust(store.clone())
+            .with_fixed_time(at)
+            .finish_registration(&challenge, USER, &reg, &|_| false)
+            .unwrap();
+        assert!(!direct.enterprise_attestation, "{alg:?}: not asked for");
+        client.enterprise_attestation = None;
+        let ordinary = client.register(alg, &challenge);
+        let outcome = enterprise_rp()
+            .finish_registration(&challenge, USER, &ordinary, &|_| false)
+            .unwrap();
+        assert!(!outcome.enterprise_attestation, "{alg:?}: self attestation");
+    }
+}

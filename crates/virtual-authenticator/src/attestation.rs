@@ -69,6 +69,30 @@ fn validity(params: &mut CertificateParams) {
 impl AttestationIdentity {
     /// A fresh root and attestation certificate for a model with this AAGUID.
     pub fn generate(aaguid: [u8; 16]) -> Result<Self, AttestationError> {
+        Self::generate_named(
+            aaguid,
+            "Keybench Virtual Key Root CA",
+            "Keybench Virtual Key Attestation",
+        )
+    }
+
+    /// A fresh root and a certificate that names this one device: the
+    /// identity of enterprise attestation (CTAP 2.1 §7.1), which may be
+    /// uniquely identifying. `serial` is the device's serial number, put in
+    /// the subject's CN, so two keys never share a certificate.
+    pub fn generate_for_device(aaguid: [u8; 16], serial: &str) -> Result<Self, AttestationError> {
+        Self::generate_named(
+            aaguid,
+            "Keybench Virtual Key Enterprise Root CA",
+            &format!("Keybench Virtual Key {serial}"),
+        )
+    }
+
+    fn generate_named(
+        aaguid: [u8; 16],
+        root_cn: &str,
+        leaf_cn: &str,
+    ) -> Result<Self, AttestationError> {
         let err = |e: rcgen::Error| AttestationError::Generate(e.to_string());
         let root_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(err)?;
         let mut root_params = CertificateParams::default();
@@ -76,7 +100,7 @@ impl AttestationIdentity {
             (DnType::CountryName, "US"),
             (DnType::OrganizationName, "Keybench"),
             (DnType::OrganizationalUnitName, "Virtual Authenticator Root"),
-            (DnType::CommonName, "Keybench Virtual Key Root CA"),
+            (DnType::CommonName, root_cn),
         ]);
         root_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
         root_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
@@ -89,7 +113,7 @@ impl AttestationIdentity {
             (DnType::CountryName, "US"),
             (DnType::OrganizationName, "Keybench"),
             (DnType::OrganizationalUnitName, "Authenticator Attestation"),
-            (DnType::CommonName, "Keybench Virtual Key Attestation"),
+            (DnType::CommonName, leaf_cn),
         ]);
         leaf_params.is_ca = IsCa::ExplicitNoCa;
         leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];

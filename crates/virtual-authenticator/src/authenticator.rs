@@ -65,6 +65,10 @@ pub struct Config {
     /// requests are refused with REQUEST_TOO_LARGE, as a key with less
     /// memory does.
     pub max_msg_size: usize,
+    /// The RP IDs vendor-facilitated enterprise attestation serves (the
+    /// vendor's list): `Some` replaces the list the state file holds,
+    /// `None` keeps it.
+    pub enterprise_rp_ids: Option<Vec<String>>,
     /// A deliberate fault (tests of tools that judge keys only).
     #[cfg(feature = "fault-injection")]
     pub fault: Option<crate::fault::Fault>,
@@ -84,6 +88,7 @@ impl Default for Config {
             token_lifetime: Duration::from_secs(600),
             max_discoverable: 100,
             max_msg_size: MAX_MESSAGE_LEN,
+            enterprise_rp_ids: None,
             #[cfg(feature = "fault-injection")]
             fault: None,
         }
@@ -151,6 +156,14 @@ pub(crate) fn field_error(e: &Ctap2Error) -> StatusCode {
     }
 }
 
+fn random16() -> Result<[u8; 16], OpenError> {
+    let mut out = [0u8; 16];
+    SystemRandom::new()
+        .fill(&mut out)
+        .map_err(|_| OpenError::KeyAgreement)?;
+    Ok(out)
+}
+
 pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(digest(&SHA256, data).as_ref());
@@ -165,6 +178,16 @@ impl Authenticator {
         let mut dirty = false;
         if config.attestation == AttestationMode::PackedBasic && state.attestation.is_none() {
             state.attestation = Some(AttestationIdentity::generate(config.aaguid)?);
+            dirty = true;
+        }
+        if state.identifier.is_none() {
+            state.identifier = Some(random16()?);
+            dirty = true;
+        }
+        if let Some(rp_ids) = &config.enterprise_rp_ids
+            && *rp_ids != state.enterprise.rp_ids
+        {
+            state.enterprise.rp_ids = rp_ids.clone();
             dirty = true;
         }
         if dirty {
@@ -199,6 +222,16 @@ impl Authenticator {
         self.state.attestation.as_ref().map(|a| a.root.as_slice())
     }
 
+    /// The DER root certificate behind enterprise attestation, once
+    /// enterprise attestation has been enabled.
+    pub fn enterprise_attestation_root(&self) -> Option<&[u8]> {
+        self.state
+            .enterprise
+            .identity
+            .as_ref()
+            .map(|a| a.root.as_slice())
+    }
+
     fn discoverable_count(&self) -> usize {
         self.state
             .credentials
@@ -215,6 +248,7 @@ impl Authenticator {
     /// The getInfo this authenticator reports.
     pub fn info(&self) -> GetInfo {
         let pin_set = self.state.pin.hash.is_some();
+        let (enc_identifier, enc_cred_store_state) = self.sealed_info_members();
         GetInfo {
             versions: vec!["FIDO_2_0".into(), "FIDO_2_1".into()],
             extensions: crate::extensions::SUPPORTED
@@ -234,6 +268,10 @@ impl Authenticator {
                 ("largeBlobs".into(), true),
                 ("setMinPINLength".into(), true),
                 ("makeCredUvNotRqd".into(), !self.state.always_uv),
+                // Enterprise attestation capable; true once enabled.
+                ("ep".into(), self.state.enterprise.enabled),
+                // Read-only credential management with a persistent token.
+                ("perCredMgmtRO".into(), true),
             ],
             max_msg_size: Some(self.max_msg_size() as u64),
             pin_uv_auth_protocols: vec![2, 1],
@@ -260,6 +298,8 @@ impl Authenticator {
             max_rpids_for_set_min_pin_length: Some(
                 crate::cred_mgmt::MAX_MIN_PIN_LENGTH_RP_IDS as u64,
             ),
+            enc_identifier,
+            enc_cred_store_state,
             remaining_discoverable_credentials: Some(
                 self.config
                     .max_discoverable
@@ -267,6 +307,40 @@ impl Authenticator {
             ),
             ..GetInfo::default()
         }
+    }
+
+    /// What changes whenever the discoverable credentials do (CTAP 2.2
+    /// encCredStoreState): a digest of each one's id, RP and user.
+    fn cred_store_state(&self) -> [u8; 16] {
+        let mut all = Vec::new();
+        for c in self.state.credentials.iter().filter(|c| c.discoverable) {
+            all.extend_from_slice(&sha256(&c.id));
+            all.extend_from_slice(&sha256(c.rp_id.as_bytes()));
+            all.extend_from_slice(&sha256(&cbor::to_canonical_vec(&c.user.to_value())));
+        }
+        let mut out = [0u8; 16];
+        out.copy_from_slice(sha256(&all).get(..16).unwrap_or(&[0u8; 16]));
+        out
+    }
+
+    /// encIdentifier and encCredStoreState (CTAP 2.2), sealed under the
+    /// persistent token; absent while there is none.
+    fn sealed_info_members(&self) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+        use pin_uv_auth::persistent::{ENC_CRED_STORE_STATE, ENC_IDENTIFIER, seal};
+        let Some(token) = self.state.pin.persistent_token.as_ref() else {
+            return (None, None);
+        };
+        let identifier = self
+            .state
+            .identifier
+            .and_then(|id| seal(token.as_ref(), ENC_IDENTIFIER, &id).ok());
+        let store = seal(
+            token.as_ref(),
+            ENC_CRED_STORE_STATE,
+            &self.cred_store_state(),
+        )
+        .ok();
+        (identifier, store)
     }
 
     /// Processes one CTAP2 request (command byte and CBOR parameters) and
@@ -499,6 +573,11 @@ impl Authenticator {
         if req.options.up == Some(false) {
             return Err(StatusCode::INVALID_OPTION);
         }
+        // Step 9: enterprise attestation, decided before UV and the touch.
+        let enterprise = self
+            .state
+            .enterprise
+            .decide(req.enterprise_attestation, &req.rp_id)?;
         let discoverable = req.options.rk == Some(true);
         // Step 6 (makeCredUvNotRqd): non-discoverable credentials need no UV.
         let uv = self.user_verification(
@@ -554,6 +633,7 @@ impl Authenticator {
             cred_random: None,
             cred_blob: None,
             large_blob_key: None,
+            third_party_payment: false,
         };
         let outputs = extensions.apply(&mut credential, &self.state.pin, &self.rng, uv)?;
         let auth_data = AuthenticatorData {
@@ -569,9 +649,23 @@ impl Authenticator {
         }
         .to_bytes();
         let signed = [auth_data.as_slice(), &req.client_data_hash].concat();
-        let (fmt, att_stmt) = match (self.config.attestation, &self.state.attestation) {
-            (AttestationMode::None, _) => ("none", Value::Map(Vec::new())),
-            (AttestationMode::PackedBasic, Some(identity)) => {
+        // Step 19: an enterprise attestation is signed by the device's own
+        // certificate, whatever the key's ordinary attestation is.
+        let enterprise_identity = self
+            .state
+            .enterprise
+            .identity
+            .as_ref()
+            .filter(|_| enterprise);
+        if enterprise && enterprise_identity.is_none() {
+            return Err(StatusCode::OTHER);
+        }
+        let (fmt, att_stmt) = match (
+            enterprise_identity,
+            self.config.attestation,
+            &self.state.attestation,
+        ) {
+            (Some(identity), ..) | (None, AttestationMode::PackedBasic, Some(identity)) => {
                 let sig = identity.sign(&signed).ok_or(StatusCode::OTHER)?;
                 (
                     "packed",
@@ -585,7 +679,8 @@ impl Authenticator {
                     ]),
                 )
             }
-            (AttestationMode::PackedSelf | AttestationMode::PackedBasic, _) => {
+            (None, AttestationMode::None, _) => ("none", Value::Map(Vec::new())),
+            (None, AttestationMode::PackedSelf | AttestationMode::PackedBasic, _) => {
                 let sig = credential
                     .key
                     .sign(&signed)
@@ -603,7 +698,7 @@ impl Authenticator {
             fmt: fmt.into(),
             auth_data,
             att_stmt,
-            enterprise_attestation: None,
+            enterprise_attestation: enterprise.then_some(true),
             large_blob_key: credential.large_blob_key.map(|k| k.to_vec()),
             unsigned_extension_outputs: None,
         }
@@ -811,9 +906,18 @@ impl Authenticator {
             return Err(StatusCode::NOT_ALLOWED);
         }
         self.presence("reset", None, ctx)?;
-        // The batch attestation identity belongs to the model, not the user.
+        // The batch attestation identity belongs to the model, not the
+        // user; the enterprise identity and RP IDs to the device, but
+        // enterprise attestation is disabled again (CTAP 2.1 §7.1).
         let fresh = PersistentState {
             attestation: self.state.attestation.take(),
+            enterprise: crate::enterprise::EnterpriseState {
+                enabled: false,
+                rp_ids: std::mem::take(&mut self.state.enterprise.rp_ids),
+                identity: self.state.enterprise.identity.take(),
+            },
+            // A new device identifier: the old one no longer links to it.
+            identifier: Some(random16().map_err(|_| StatusCode::OTHER)?),
             ..PersistentState::default()
         };
         let previous = std::mem::replace(&mut self.state, fresh);
@@ -821,8 +925,11 @@ impl Authenticator {
             // Not saved: the key stays as it was (its PIN and credentials),
             // in memory as on disk.
             let attestation = self.state.attestation.take();
+            let enterprise = std::mem::take(&mut self.state.enterprise);
             self.state = previous;
             self.state.attestation = attestation;
+            self.state.enterprise.rp_ids = enterprise.rp_ids;
+            self.state.enterprise.identity = enterprise.identity;
             return Err(e);
         }
         self.pin = PinSession::power_up(self.config.token_lifetime)?;

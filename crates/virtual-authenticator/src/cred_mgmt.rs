@@ -1,5 +1,6 @@
 //! authenticatorCredentialManagement (CTAP 2.1 §6.8) and
-//! authenticatorConfig (§6.11) on the virtual key: both gated by a
+//! authenticatorConfig (§6.11: toggleAlwaysUv, setMinPINLength,
+//! enableEnterpriseAttestation) on the virtual key: both gated by a
 //! pinUvAuthToken with the `cm` or `acfg` permission.
 
 use crate::authenticator::{Authenticator, CtapResult, Enumeration, sha256};
@@ -60,6 +61,13 @@ impl Authenticator {
         let sub = req.sub_command;
         let continuing = sub == CredMgmtSubCommand::ENUMERATE_RPS_NEXT
             || sub == CredMgmtSubCommand::ENUMERATE_CREDENTIALS_NEXT;
+        // CTAP 2.2: the read-only subcommands also take the persistent
+        // token (pcmr), which needs no fresh user verification; its RP
+        // binding is none, whatever the ordinary token's is.
+        let read_only = sub == CredMgmtSubCommand::GET_CREDS_METADATA
+            || sub == CredMgmtSubCommand::ENUMERATE_RPS_BEGIN
+            || sub == CredMgmtSubCommand::ENUMERATE_CREDENTIALS_BEGIN;
+        let mut persistent = false;
         if !continuing {
             // §6.8: every subcommand but the *Next ones carries a
             // pinUvAuthParam over its parameters, with the cm permission;
@@ -69,21 +77,38 @@ impl Authenticator {
                 .pin_uv_auth_param
                 .as_ref()
                 .ok_or(StatusCode::PUAT_REQUIRED)?;
-            self.pin.verify_token(
-                req.protocol,
-                &param.0,
-                &req.auth_message(),
-                Permissions::CREDENTIAL_MANAGEMENT,
-                None,
-            )?;
+            persistent = read_only
+                && crate::pin::verify_persistent(
+                    &self.state.pin,
+                    req.protocol,
+                    &param.0,
+                    &req.auth_message(),
+                )
+                .is_ok();
+            if !persistent {
+                self.pin.verify_token(
+                    req.protocol,
+                    &param.0,
+                    &req.auth_message(),
+                    Permissions::CREDENTIAL_MANAGEMENT,
+                    None,
+                )?;
+            }
         }
+        let bound_rp = if persistent {
+            None
+        } else {
+            self.pin.token_rp_id().map(str::to_owned)
+        };
         let params = req.params.clone().unwrap_or_default();
         match sub {
-            CredMgmtSubCommand::GET_CREDS_METADATA => self.creds_metadata(),
-            CredMgmtSubCommand::ENUMERATE_RPS_BEGIN => self.enumerate_rps_begin(),
+            CredMgmtSubCommand::GET_CREDS_METADATA => self.creds_metadata(bound_rp.as_deref()),
+            CredMgmtSubCommand::ENUMERATE_RPS_BEGIN => {
+                self.enumerate_rps_begin(bound_rp.as_deref())
+            }
             CredMgmtSubCommand::ENUMERATE_RPS_NEXT => self.enumerate_rps_next(),
             CredMgmtSubCommand::ENUMERATE_CREDENTIALS_BEGIN => {
-                self.enumerate_credentials_begin(params.rp_id_hash)
+                self.enumerate_credentials_begin(params.rp_id_hash, bound_rp.as_deref())
             }
             CredMgmtSubCommand::ENUMERATE_CREDENTIALS_NEXT => self.enumerate_credentials_next(),
             CredMgmtSubCommand::DELETE_CREDENTIAL => {
@@ -110,8 +135,8 @@ impl Authenticator {
     }
 
     /// §6.8.2 getCredsMetadata (not with an RP-bound token).
-    fn creds_metadata(&self) -> CtapResult<CredMgmtResponse> {
-        if self.pin.token_rp_id().is_some() {
+    fn creds_metadata(&self, bound_rp: Option<&str>) -> CtapResult<CredMgmtResponse> {
+        if bound_rp.is_some() {
             return Err(StatusCode::PIN_AUTH_INVALID);
         }
         let existing = self.discoverable().count();
@@ -124,8 +149,8 @@ impl Authenticator {
 
     /// §6.8.3 enumerateRPsBegin: the first RP and the total; the rest wait
     /// for enumerateRPsGetNextRP.
-    fn enumerate_rps_begin(&mut self) -> CtapResult<CredMgmtResponse> {
-        if self.pin.token_rp_id().is_some() {
+    fn enumerate_rps_begin(&mut self, bound_rp: Option<&str>) -> CtapResult<CredMgmtResponse> {
+        if bound_rp.is_some() {
             return Err(StatusCode::PIN_AUTH_INVALID);
         }
         let mut rps: Vec<String> = Vec::new();
@@ -157,6 +182,7 @@ impl Authenticator {
     fn enumerate_credentials_begin(
         &mut self,
         rp_id_hash: Option<Vec<u8>>,
+        bound_rp: Option<&str>,
     ) -> CtapResult<CredMgmtResponse> {
         let hash = rp_id_hash.ok_or(StatusCode::MISSING_PARAMETER)?;
         let matching: Vec<&Credential> = self
@@ -164,7 +190,9 @@ impl Authenticator {
             .filter(|c| sha256(c.rp_id.as_bytes()).as_slice() == hash.as_slice())
             .collect();
         let (first, rest) = matching.split_first().ok_or(StatusCode::NO_CREDENTIALS)?;
-        self.check_token_rp(&first.rp_id)?;
+        if bound_rp.is_some_and(|rp| rp != first.rp_id) {
+            return Err(StatusCode::PIN_AUTH_INVALID);
+        }
         let response = credential_response(first, Some(matching.len() as u64));
         let rest = rest.iter().map(|c| c.id.clone()).collect();
         self.enumeration = Some(Enumeration::Credentials(rest));
@@ -269,6 +297,7 @@ impl Authenticator {
         // What a failed save must restore: memory never claims a setting
         // the state file does not have.
         let (always_uv, pin) = (self.state.always_uv, self.state.pin.clone());
+        let enterprise_enabled = self.state.enterprise.enabled;
         match req.sub_command {
             ConfigSubCommand::TOGGLE_ALWAYS_UV => {
                 self.state.always_uv = !self.state.always_uv;
@@ -299,14 +328,20 @@ impl Authenticator {
                     pin.force_change = true;
                 }
             }
+            // §6.11.1: ep becomes true (the device identity is made the
+            // first time; it is kept even if the save below fails).
             ConfigSubCommand::ENABLE_ENTERPRISE_ATTESTATION => {
-                return Err(StatusCode::UNSUPPORTED_OPTION);
+                self.state
+                    .enterprise
+                    .enable(self.config.aaguid)
+                    .map_err(|_| StatusCode::OTHER)?;
             }
             _ => return Err(StatusCode::INVALID_SUBCOMMAND),
         }
         if let Err(e) = self.persist() {
             self.state.always_uv = always_uv;
             self.state.pin = pin;
+            self.state.enterprise.enabled = enterprise_enabled;
             return Err(e);
         }
         Ok(())

@@ -1,6 +1,8 @@
 //! Authenticator extensions (CTAP 2.1 §12): credProtect, hmac-secret,
 //! credBlob, largeBlobKey and minPinLength, and CTAP 2.2's hmac-secret-mc
-//! (hmac-secret's outputs at creation) — what each reads from a request,
+//! (hmac-secret's outputs at creation) and thirdPartyPayment (a credential
+//! marked at creation for payments another party starts, §12.9) — what
+//! each reads from a request,
 //! keeps with the credential, and writes into authenticator data.
 
 use crate::authenticator::CtapResult;
@@ -15,13 +17,14 @@ use pin_uv_auth::{Protocol, SharedSecret};
 use zeroize::Zeroizing;
 
 /// The extensions getInfo lists.
-pub const SUPPORTED: [&str; 6] = [
+pub const SUPPORTED: [&str; 7] = [
     "credBlob",
     "credProtect",
     "hmac-secret",
     "hmac-secret-mc",
     "largeBlobKey",
     "minPinLength",
+    "thirdPartyPayment",
 ];
 
 /// maxCredBlobLength.
@@ -53,6 +56,7 @@ pub struct RegistrationExtensions {
     cred_blob: Option<Vec<u8>>,
     large_blob_key: bool,
     min_pin_length: bool,
+    third_party_payment: bool,
 }
 
 impl RegistrationExtensions {
@@ -108,6 +112,8 @@ impl RegistrationExtensions {
             },
             large_blob_key,
             min_pin_length: flag("minPinLength")?,
+            // CTAP 2.2 §12.9: true marks the credential; false is no request.
+            third_party_payment: flag("thirdPartyPayment")?,
         })
     }
 
@@ -152,6 +158,10 @@ impl RegistrationExtensions {
         // Only RPs the owner listed with setMinPINLength may learn it.
         if self.min_pin_length && pin.min_length_rp_ids.contains(&credential.rp_id) {
             out.push((Value::text("minPinLength"), Value::int(pin.min_length)));
+        }
+        if self.third_party_payment {
+            credential.third_party_payment = true;
+            out.push((Value::text("thirdPartyPayment"), Value::Bool(true)));
         }
         Ok(output_map(out))
     }
@@ -225,6 +235,7 @@ pub struct AssertionExtensions {
     cred_blob: bool,
     /// largeBlobKey was requested.
     pub large_blob_key: bool,
+    third_party_payment: bool,
 }
 
 impl AssertionExtensions {
@@ -250,6 +261,7 @@ impl AssertionExtensions {
             hmac_secret,
             cred_blob: flag("credBlob")?,
             large_blob_key: flag("largeBlobKey")?,
+            third_party_payment: flag("thirdPartyPayment")?,
         })
     }
 
@@ -270,6 +282,13 @@ impl AssertionExtensions {
             out.push((
                 Value::text("credBlob"),
                 Value::bytes(credential.cred_blob.clone().unwrap_or_default()),
+            ));
+        }
+        // CTAP 2.2 §12.9: whether this credential was made for payments.
+        if self.third_party_payment {
+            out.push((
+                Value::text("thirdPartyPayment"),
+                Value::Bool(credential.third_party_payment),
             ));
         }
         Ok(output_map(out))

@@ -11,7 +11,7 @@
 //! Modules: [`keys`] (credential key pairs), `pin` (clientPIN and the
 //! pinUvAuthToken), `extensions`, `cred_mgmt` (credentialManagement and
 //! authenticatorConfig), `large_blobs` (authenticatorLargeBlobs), [`attestation`] (the packed basic certificate
-//! chain), [`presence`] (the user-presence policy) and [`state`] (the
+//! chain), [`enterprise`] (enterprise attestation), [`presence`] (the user-presence policy) and [`state`] (the
 //! persistent state and its file). With the `fault-injection` feature (tests
 //! only), a [`fault::Fault`] makes it break one chosen rule on purpose.
 
@@ -20,6 +20,7 @@
 pub mod attestation;
 mod authenticator;
 mod cred_mgmt;
+pub mod enterprise;
 mod extensions;
 pub mod fault;
 pub mod keys;

@@ -34,6 +34,10 @@ pub struct PinRecord {
     pub force_change: bool,
     /// RP IDs allowed to read minPINLength through the extension.
     pub min_length_rp_ids: Vec<String>,
+    /// The persistent pinUvAuthToken (CTAP 2.2, permission pcmr): it
+    /// survives power cycles and lasts until the PIN changes, a newer one is
+    /// issued, or the key is reset.
+    pub persistent_token: Option<Zeroizing<[u8; 32]>>,
 }
 
 impl std::fmt::Debug for PinRecord {
@@ -43,6 +47,7 @@ impl std::fmt::Debug for PinRecord {
             .field("retries", &self.retries)
             .field("min_length", &self.min_length)
             .field("force_change", &self.force_change)
+            .field("persistent_token", &self.persistent_token.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -56,6 +61,7 @@ impl Default for PinRecord {
             min_length: DEFAULT_MIN_PIN_LENGTH,
             force_change: false,
             min_length_rp_ids: Vec::new(),
+            persistent_token: None,
         }
     }
 }
@@ -171,6 +177,14 @@ impl PinSession {
                 if permissions.0 == 0 {
                     return Err(StatusCode::INVALID_PARAMETER);
                 }
+                // CTAP 2.2: pcmr asks for the persistent token, and only
+                // for it (a persistent token may do nothing else).
+                if permissions.0 & Permissions::PERSISTENT_CREDENTIAL_MANAGEMENT_READ_ONLY != 0 {
+                    if permissions.0 != Permissions::PERSISTENT_CREDENTIAL_MANAGEMENT_READ_ONLY {
+                        return Err(StatusCode::UNAUTHORIZED_PERMISSION);
+                    }
+                    return self.get_persistent_token(req, record);
+                }
                 // No bio enrollment on this key.
                 let supported = Permissions::MAKE_CREDENTIAL
                     | Permissions::GET_ASSERTION
@@ -216,6 +230,8 @@ impl PinSession {
         record.code_points = code_points as u64;
         record.retries = MAX_PIN_RETRIES;
         record.force_change = false;
+        // A new PIN ends the persistent token too.
+        record.persistent_token = None;
         Ok(())
     }
 
@@ -342,6 +358,34 @@ impl PinSession {
         })
     }
 
+    /// getPinUvAuthTokenUsingPinWithPermissions with pcmr alone: the PIN
+    /// checked as for any token, then a new persistent token replaces the
+    /// previous one (the ordinary token is left as it is).
+    fn get_persistent_token(
+        &mut self,
+        req: &ClientPinRequest,
+        record: &mut PinRecord,
+    ) -> CtapResult<ClientPinResponse> {
+        let pin_hash_enc = req
+            .pin_hash_enc
+            .as_ref()
+            .ok_or(StatusCode::MISSING_PARAMETER)?;
+        let shared = self.shared_secret(req)?;
+        self.check_pin_hash(&shared, pin_hash_enc, record)?;
+        if record.force_change {
+            return Err(StatusCode::PIN_INVALID);
+        }
+        let value = random32()?;
+        let encrypted = shared
+            .encrypt(value.as_ref())
+            .map_err(|_| StatusCode::OTHER)?;
+        record.persistent_token = Some(value);
+        Ok(ClientPinResponse {
+            pin_uv_auth_token: Some(Encrypted(encrypted)),
+            ..ClientPinResponse::default()
+        })
+    }
+
     /// Verifies a pinUvAuthParam over `message` against the current token,
     /// requiring `permission` and, for RP-scoped permissions, binding the
     /// token to `rp_id` on first use (CTAP 2.1 §6.1.2 step 11, §6.2.2 step 9).
@@ -391,4 +435,22 @@ impl PinSession {
     pub fn key_agreement(&self) -> &KeyAgreementKey {
         &self.key_agreement
     }
+}
+
+/// Verifies a pinUvAuthParam over `message` against the persistent token
+/// (CTAP 2.2 pcmr), if there is one.
+pub fn verify_persistent(
+    record: &PinRecord,
+    protocol_id: Option<u64>,
+    param: &[u8],
+    message: &[u8],
+) -> CtapResult<()> {
+    let protocol = protocol(protocol_id)?;
+    let token = record
+        .persistent_token
+        .as_ref()
+        .ok_or(StatusCode::PIN_AUTH_INVALID)?;
+    protocol
+        .verify(token.as_ref(), message, param)
+        .map_err(|_| StatusCode::PIN_AUTH_INVALID)
 }

@@ -1,6 +1,7 @@
 //! What the virtual key remembers across power cycles — credentials, the
-//! PIN record, authenticatorConfig settings, the attestation identity and
-//! the large-blob array —
+//! PIN record, authenticatorConfig settings, the attestation identity,
+//! enterprise attestation's setting, RP IDs and device identity, and the
+//! large-blob array —
 //! and its state file.
 //!
 //! The file is CTAP2-canonical CBOR under explicit limits, written
@@ -10,6 +11,7 @@
 //! starts empty over a user's credentials.
 
 use crate::attestation::AttestationIdentity;
+use crate::enterprise::EnterpriseState;
 use crate::keys::CredentialKey;
 use crate::pin::PinRecord;
 use fido_wire::cbor::{self, DecodeOptions, Limits, Value};
@@ -104,6 +106,8 @@ pub struct Credential {
     pub cred_blob: Option<Vec<u8>>,
     /// largeBlobKey.
     pub large_blob_key: Option<[u8; 32]>,
+    /// Made with thirdPartyPayment (CTAP 2.2 §12.9).
+    pub third_party_payment: bool,
 }
 
 impl fmt::Debug for Credential {
@@ -132,6 +136,11 @@ pub struct PersistentState {
     /// The serialized large-blob array (CTAP 2.1 §6.10): a CBOR array and
     /// its 16-byte truncated SHA-256, as the last complete write left it.
     pub large_blob_array: Vec<u8>,
+    /// Enterprise attestation: enabled, its RP IDs, its device identity.
+    pub enterprise: EnterpriseState,
+    /// The device identifier getInfo's encIdentifier carries (CTAP 2.2):
+    /// random, made at first start and anew by every reset.
+    pub identifier: Option<[u8; 16]>,
 }
 
 impl Default for PersistentState {
@@ -142,6 +151,8 @@ impl Default for PersistentState {
             always_uv: false,
             attestation: None,
             large_blob_array: INITIAL_LARGE_BLOB_ARRAY.to_vec(),
+            enterprise: EnterpriseState::default(),
+            identifier: None,
         }
     }
 }
@@ -152,6 +163,23 @@ fn t(s: &str) -> Value {
 
 fn opt_text(v: Option<&String>) -> Value {
     v.map_or(Value::Null, |s| Value::text(s.clone()))
+}
+
+fn identity_value(identity: Option<&AttestationIdentity>) -> Value {
+    identity.map_or(Value::Null, |a| {
+        Value::map([
+            (t("key"), Value::bytes(a.key_pkcs8().to_vec())),
+            (t("cert"), Value::bytes(a.certificate.clone())),
+            (t("root"), Value::bytes(a.root.clone())),
+        ])
+    })
+}
+
+fn text_list(v: &Value) -> Option<Vec<String>> {
+    v.as_array()?
+        .iter()
+        .map(|v| v.as_text().map(str::to_owned))
+        .collect()
 }
 
 impl PersistentState {
@@ -184,6 +212,7 @@ impl PersistentState {
                     c.large_blob_key
                         .map_or(Value::Null, |k| Value::bytes(k.to_vec())),
                 ),
+                (t("thirdPartyPayment"), Value::Bool(c.third_party_payment)),
             ]));
         }
         let p = &self.pin;
@@ -200,14 +229,23 @@ impl PersistentState {
                 t("minLengthRpIds"),
                 Value::Array(p.min_length_rp_ids.iter().map(|s| t(s)).collect()),
             ),
+            (
+                t("persistentToken"),
+                p.persistent_token
+                    .as_ref()
+                    .map_or(Value::Null, |v| Value::bytes(v.to_vec())),
+            ),
         ]);
-        let attestation = self.attestation.as_ref().map_or(Value::Null, |a| {
-            Value::map([
-                (t("key"), Value::bytes(a.key_pkcs8().to_vec())),
-                (t("cert"), Value::bytes(a.certificate.clone())),
-                (t("root"), Value::bytes(a.root.clone())),
-            ])
-        });
+        let attestation = identity_value(self.attestation.as_ref());
+        let e = &self.enterprise;
+        let enterprise = Value::map([
+            (t("enabled"), Value::Bool(e.enabled)),
+            (
+                t("rpIds"),
+                Value::Array(e.rp_ids.iter().map(|s| t(s)).collect()),
+            ),
+            (t("identity"), identity_value(e.identity.as_ref())),
+        ]);
         let root = Value::map([
             (t("version"), Value::int(STATE_VERSION)),
             (t("credentials"), Value::Array(creds)),
@@ -215,6 +253,12 @@ impl PersistentState {
             (t("alwaysUv"), Value::Bool(self.always_uv)),
             (t("attestation"), attestation),
             (t("largeBlobs"), Value::bytes(self.large_blob_array.clone())),
+            (t("enterprise"), enterprise),
+            (
+                t("identifier"),
+                self.identifier
+                    .map_or(Value::Null, |i| Value::bytes(i.to_vec())),
+            ),
         ]);
         Ok(Zeroizing::new(cbor::to_canonical_vec(&root)))
     }
@@ -299,6 +343,11 @@ impl PersistentState {
                 cred_random,
                 cred_blob: opt_bytes(field(c, "credBlob")?, "credBlob")?,
                 large_blob_key,
+                // Credentials written before the extension existed: unmarked.
+                third_party_payment: match c.get_text("thirdPartyPayment") {
+                    None => false,
+                    Some(v) => v.as_bool().ok_or_else(|| bad("thirdPartyPayment"))?,
+                },
             });
         }
         if credentials.len() > MAX_CREDENTIALS {
@@ -322,35 +371,54 @@ impl PersistentState {
             force_change: field(&p, "forceChange")?
                 .as_bool()
                 .ok_or_else(|| bad("forceChange"))?,
-            min_length_rp_ids: field(&p, "minLengthRpIds")?
-                .as_array()
-                .ok_or_else(|| bad("minLengthRpIds"))?
-                .iter()
-                .map(|v| v.as_text().map(str::to_owned))
-                .collect::<Option<Vec<_>>>()
+            min_length_rp_ids: text_list(&field(&p, "minLengthRpIds")?)
                 .ok_or_else(|| bad("minLengthRpIds"))?,
+            // Files written before persistent tokens existed have none.
+            persistent_token: match p.get_text("persistentToken").cloned() {
+                None => None,
+                Some(v) => match opt_bytes(v, "persistentToken")? {
+                    None => None,
+                    Some(b) => Some(Zeroizing::new(
+                        <[u8; 32]>::try_from(b.as_slice()).map_err(|_| bad("persistentToken"))?,
+                    )),
+                },
+            },
         };
-        let attestation = match field(&root, "attestation")? {
-            Value::Null => None,
-            a => Some(
-                AttestationIdentity::from_parts(
-                    Zeroizing::new(
-                        field(&a, "key")?
+        let identity = |v: Value| -> Result<Option<AttestationIdentity>, StateError> {
+            match v {
+                Value::Null => Ok(None),
+                a => Ok(Some(
+                    AttestationIdentity::from_parts(
+                        Zeroizing::new(
+                            field(&a, "key")?
+                                .as_bytes()
+                                .ok_or_else(|| bad("key"))?
+                                .to_vec(),
+                        ),
+                        field(&a, "cert")?
                             .as_bytes()
-                            .ok_or_else(|| bad("key"))?
+                            .ok_or_else(|| bad("cert"))?
                             .to_vec(),
-                    ),
-                    field(&a, "cert")?
-                        .as_bytes()
-                        .ok_or_else(|| bad("cert"))?
-                        .to_vec(),
-                    field(&a, "root")?
-                        .as_bytes()
-                        .ok_or_else(|| bad("root"))?
-                        .to_vec(),
-                )
-                .map_err(|e| corrupt(e.to_string()))?,
-            ),
+                        field(&a, "root")?
+                            .as_bytes()
+                            .ok_or_else(|| bad("root"))?
+                            .to_vec(),
+                    )
+                    .map_err(|e| corrupt(e.to_string()))?,
+                )),
+            }
+        };
+        let attestation = identity(field(&root, "attestation")?)?;
+        // Files written before enterprise attestation existed: disabled, no list.
+        let enterprise = match root.get_text("enterprise") {
+            None => EnterpriseState::default(),
+            Some(e) => EnterpriseState {
+                enabled: field(e, "enabled")?
+                    .as_bool()
+                    .ok_or_else(|| bad("enabled"))?,
+                rp_ids: text_list(&field(e, "rpIds")?).ok_or_else(|| bad("rpIds"))?,
+                identity: identity(field(e, "identity")?)?,
+            },
         };
         // Files written before large blobs existed have none: the initial array.
         let large_blob_array = match root.get_text("largeBlobs") {
@@ -369,8 +437,17 @@ impl PersistentState {
                 b.to_vec()
             }
         };
+        let identifier = match root.get_text("identifier").cloned() {
+            None => None,
+            Some(v) => match opt_bytes(v, "identifier")? {
+                None => None,
+                Some(b) => Some(<[u8; 16]>::try_from(b.as_slice()).map_err(|_| bad("identifier"))?),
+            },
+        };
         Ok(PersistentState {
             large_blob_array,
+            enterprise,
+            identifier,
             credentials,
             pin,
             always_uv: field(&root, "alwaysUv")?

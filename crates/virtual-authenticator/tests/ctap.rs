@@ -553,3 +553,287 @@ fn state_files_without_or_with_a_bad_large_blob_array() {
     let err = PersistentState::from_cbor(&with(&root), path).unwrap_err();
     assert!(matches!(err, StateError::Corrupt { .. }), "{err}");
 }
+
+/// The attestation certificate's P-256 public key (the first uncompressed
+/// point in a BIT STRING: the subject public key comes before the signature).
+fn certificate_point(der: &[u8]) -> Vec<u8> {
+    let at = der
+        .windows(4)
+        .position(|w| w == [0x03, 0x42, 0x00, 0x04])
+        .unwrap();
+    der[at + 3..at + 3 + 65].to_vec()
+}
+
+fn config_request(sub_command: u64) -> Value {
+    Value::map([(Value::int(0x01), Value::int(sub_command))])
+}
+
+fn get_info(k: &mut Key) -> GetInfo {
+    let (status, body, _) = k.call(command::GET_INFO, None);
+    assert_eq!(status, StatusCode::OK);
+    GetInfo::from_value(&body.unwrap()).unwrap()
+}
+
+/// CTAP 2.1 §6.1.2 step 9 and §6.11.1: enterprise attestation is refused
+/// until enableEnterpriseAttestation (9.1, INVALID_PARAMETER), values other
+/// than 1 and 2 are INVALID_OPTION (9.2), vendor-facilitated (1) serves only
+/// the key's RP ID list (9.3: others get the ordinary attestation and no
+/// epAtt), platform-managed (2) any RP (9.4); an enterprise attestation is
+/// packed with the device's own certificate (epAtt true), for ES256 and
+/// ML-DSA-65 credentials alike, and a reset disables it again (§7.1).
+#[test]
+fn enterprise_attestation_vendor_facilitated_and_platform_managed() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("key.state");
+    let config = || Config {
+        state: virtual_authenticator::StateStore::File(state.clone()),
+        enterprise_rp_ids: Some(vec!["corp.example".into()]),
+        ..Config::default()
+    };
+    let mut k = key(config());
+    assert_eq!(get_info(&mut k).option("ep"), Some(false));
+    let mut req = mc(&[CoseAlgorithm::ES256], false);
+    req.enterprise_attestation = Some(2);
+    assert_eq!(
+        k.make_credential(&req).unwrap_err(),
+        StatusCode::INVALID_PARAMETER,
+        "step 9.1: disabled"
+    );
+    // No PIN set: authenticatorConfig needs no token (§6.11 step 3).
+    let (status, ..) = k.call(
+        command::CONFIG,
+        Some(&config_request(
+            fido_wire::ctap2::ConfigSubCommand::ENABLE_ENTERPRISE_ATTESTATION.0,
+        )),
+    );
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(get_info(&mut k).option("ep"), Some(true));
+    for value in [0, 3] {
+        req.enterprise_attestation = Some(value);
+        assert_eq!(
+            k.make_credential(&req).unwrap_err(),
+            StatusCode::INVALID_OPTION,
+            "step 9.2: value {value}"
+        );
+    }
+    let mut certificates = Vec::new();
+    for alg in [CoseAlgorithm::ES256, CoseAlgorithm::ML_DSA_65] {
+        for (value, rp_id, expect_enterprise) in [
+            (1, "corp.example", true),
+            (1, "example.org", false),
+            (2, "example.org", true),
+        ] {
+            let mut req = mc(&[alg], false);
+            req.rp_id = rp_id.into();
+            req.enterprise_attestation = Some(value);
+            let (resp, _) = k.make_credential(&req).unwrap();
+            let what = format!("{alg:?} value {value} for {rp_id}");
+            let att = resp.to_attestation_object().unwrap();
+            assert_eq!(att.fmt, "packed", "{what}");
+            let x5c = att.att_stmt.get_text("x5c").and_then(Value::as_array);
+            if !expect_enterprise {
+                assert_eq!(resp.enterprise_attestation, None, "{what}");
+                assert!(x5c.is_none(), "{what}: ordinary (self) attestation");
+                continue;
+            }
+            assert_eq!(resp.enterprise_attestation, Some(true), "{what}");
+            let cert = x5c.unwrap()[0].as_bytes().unwrap().to_vec();
+            assert_eq!(
+                att.att_stmt.get_text("alg").and_then(Value::as_i64),
+                Some(-7)
+            );
+            let sig = att
+                .att_stmt
+                .get_text("sig")
+                .and_then(Value::as_bytes)
+                .unwrap();
+            let signed = [resp.auth_data.as_slice(), &req.client_data_hash].concat();
+            UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, certificate_point(&cert))
+                .verify(&signed, sig)
+                .unwrap();
+            certificates.push(cert);
+        }
+    }
+    // One device, one certificate, naming it.
+    assert!(certificates.windows(2).all(|w| w[0] == w[1]));
+    let cert = certificates[0].clone();
+    assert!(
+        cert.windows(b"Keybench Virtual Key ".len())
+            .any(|w| w == b"Keybench Virtual Key "),
+    );
+    // Survives a restart with the same state file; another key's differs.
+    drop(k);
+    let mut k = key(config());
+    assert_eq!(get_info(&mut k).option("ep"), Some(true));
+    let mut other = key(Config::default());
+    let (status, ..) = other.call(
+        command::CONFIG,
+        Some(&config_request(
+            fido_wire::ctap2::ConfigSubCommand::ENABLE_ENTERPRISE_ATTESTATION.0,
+        )),
+    );
+    assert_eq!(status, StatusCode::OK);
+    let mut req = mc(&[CoseAlgorithm::ES256], false);
+    req.enterprise_attestation = Some(2);
+    let (resp, _) = other.make_credential(&req).unwrap();
+    let other_cert = resp
+        .to_attestation_object()
+        .unwrap()
+        .att_stmt
+        .get_text("x5c")
+        .unwrap()
+        .as_array()
+        .unwrap()[0]
+        .as_bytes()
+        .unwrap()
+        .to_vec();
+    assert_ne!(other_cert, cert, "uniquely identifying");
+    // §7.1: reset disables it (inside the reset window after power-up).
+    let (status, ..) = k.call(command::RESET, None);
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(get_info(&mut k).option("ep"), Some(false));
+    req.enterprise_attestation = Some(1);
+    req.rp_id = "corp.example".into();
+    assert_eq!(
+        k.make_credential(&req).unwrap_err(),
+        StatusCode::INVALID_PARAMETER
+    );
+}
+
+/// The state file keeps enterprise attestation's setting, list and identity;
+/// a file written before it existed reads as disabled with no list.
+#[test]
+fn state_files_with_and_without_enterprise_attestation() {
+    use fido_wire::cbor::{self, DecodeOptions};
+    use virtual_authenticator::state::PersistentState;
+    let path = std::path::Path::new("key.state");
+    let mut state = PersistentState::default();
+    state.enterprise.enabled = true;
+    state.enterprise.rp_ids = vec!["corp.example".into()];
+    let back = PersistentState::from_cbor(&state.to_cbor().unwrap(), path).unwrap();
+    assert!(back.enterprise.enabled);
+    assert_eq!(back.enterprise.rp_ids, ["corp.example"]);
+    let bytes = state.to_cbor().unwrap();
+    let Value::Map(mut root) = cbor::from_slice(&bytes, &DecodeOptions::CTAP2).unwrap() else {
+        panic!("the state is a map");
+    };
+    root.retain(|(k, _)| k.as_text() != Some("enterprise"));
+    let old = PersistentState::from_cbor(&cbor::to_canonical_vec(&Value::Map(root)), path).unwrap();
+    assert!(!old.enterprise.enabled);
+    assert!(old.enterprise.rp_ids.is_empty());
+}
+
+/// CTAP 2.2 perCredMgmtRO in getInfo; the state file keeps the persistent
+/// token and the device identifier, and reads files written before they
+/// existed as having none.
+#[test]
+fn per_cred_mgmt_ro_and_its_state() {
+    use fido_wire::cbor::{self, DecodeOptions};
+    use virtual_authenticator::state::PersistentState;
+    let mut k = key(Config::default());
+    let info = get_info(&mut k);
+    assert_eq!(info.option("perCredMgmtRO"), Some(true));
+    // No persistent token yet: nothing sealed under one.
+    assert_eq!(info.enc_identifier, None);
+    assert_eq!(info.enc_cred_store_state, None);
+    let path = std::path::Path::new("key.state");
+    let mut state = PersistentState {
+        identifier: Some([3; 16]),
+        ..PersistentState::default()
+    };
+    state.pin.persistent_token = Some(zeroize::Zeroizing::new([4; 32]));
+    let back = PersistentState::from_cbor(&state.to_cbor().unwrap(), path).unwrap();
+    assert_eq!(back.identifier, Some([3; 16]));
+    assert_eq!(
+        back.pin.persistent_token.as_deref().map(|t| t.to_vec()),
+        Some(vec![4; 32])
+    );
+    let bytes = state.to_cbor().unwrap();
+    let Value::Map(mut root) = cbor::from_slice(&bytes, &DecodeOptions::CTAP2).unwrap() else {
+        panic!("the state is a map");
+    };
+    root.retain(|(k, _)| k.as_text() != Some("identifier"));
+    for (k, v) in &mut root {
+        if k.as_text() == Some("pin")
+            && let Value::Map(pin) = v
+        {
+            pin.retain(|(k, _)| k.as_text() != Some("persistentToken"));
+        }
+    }
+    let old = PersistentState::from_cbor(&cbor::to_canonical_vec(&Value::Map(root)), path).unwrap();
+    assert_eq!(old.identifier, None);
+    assert!(old.pin.persistent_token.is_none());
+}
+
+/// CTAP 2.2 §12.9 thirdPartyPayment: listed in getInfo; true at
+/// registration marks the credential (output true) and the mark is kept in
+/// the state file; getAssertion asked for it answers the credential's mark
+/// (true for the marked one, false for another), and says nothing unasked;
+/// a non-boolean input is CBOR_UNEXPECTED_TYPE. ES256 and ML-DSA-65.
+#[test]
+fn third_party_payment_marks_credentials_and_is_reported_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("key.state");
+    let config = || Config {
+        state: virtual_authenticator::StateStore::File(state.clone()),
+        ..Config::default()
+    };
+    let mut k = key(config());
+    assert!(
+        get_info(&mut k)
+            .extensions
+            .iter()
+            .any(|e| e == "thirdPartyPayment")
+    );
+    let payment = Value::map([(Value::text("thirdPartyPayment"), Value::Bool(true))]);
+    let mut marked = Vec::new();
+    let mut plain = Vec::new();
+    for alg in [CoseAlgorithm::ES256, CoseAlgorithm::ML_DSA_65] {
+        let mut req = mc(&[alg], false);
+        req.extensions = Some(payment.clone());
+        let (resp, _) = k.make_credential(&req).unwrap();
+        let att = resp.to_attestation_object().unwrap();
+        assert_eq!(
+            att.auth_data
+                .extensions
+                .as_ref()
+                .and_then(|e| e.get_text("thirdPartyPayment"))
+                .and_then(Value::as_bool),
+            Some(true),
+            "{alg:?}"
+        );
+        marked.push(att.auth_data.attested_credential.unwrap().credential_id);
+        let (resp, _) = k.make_credential(&mc(&[alg], false)).unwrap();
+        let att = resp.to_attestation_object().unwrap();
+        assert!(att.auth_data.extensions.is_none());
+        plain.push(att.auth_data.attested_credential.unwrap().credential_id);
+    }
+    let mut bad = mc(&[CoseAlgorithm::ES256], false);
+    bad.extensions = Some(Value::map([(
+        Value::text("thirdPartyPayment"),
+        Value::int(1),
+    )]));
+    assert_eq!(
+        k.make_credential(&bad).unwrap_err(),
+        StatusCode::CBOR_UNEXPECTED_TYPE
+    );
+    // Restarted on the same file: the marks are still there.
+    drop(k);
+    let mut k = key(config());
+    let output = |k: &mut Key, id: &[u8], ask: bool| {
+        let mut req = ga(vec![id.to_vec()]);
+        if ask {
+            req.extensions = Some(payment.clone());
+        }
+        let a = k.get_assertion(&req).unwrap();
+        a.parsed_auth_data()
+            .unwrap()
+            .extensions
+            .and_then(|e| e.get_text("thirdPartyPayment").cloned())
+    };
+    for (m, p) in marked.iter().zip(&plain) {
+        assert_eq!(output(&mut k, m, true), Some(Value::Bool(true)));
+        assert_eq!(output(&mut k, p, true), Some(Value::Bool(false)));
+        assert_eq!(output(&mut k, m, false), None, "not asked, not told");
+    }
+}

@@ -48,14 +48,18 @@ impl Permissions {
     pub const LARGE_BLOB_WRITE: u64 = 0x10;
     /// authenticatorConfig.
     pub const AUTHENTICATOR_CONFIG: u64 = 0x20;
+    /// persistentCredentialManagementReadOnly (CTAP 2.2): a persistent
+    /// token for read-only credential management.
+    pub const PERSISTENT_CREDENTIAL_MANAGEMENT_READ_ONLY: u64 = 0x40;
 
-    const NAMES: [(u64, &'static str); 6] = [
+    const NAMES: [(u64, &'static str); 7] = [
         (Self::MAKE_CREDENTIAL, "mc"),
         (Self::GET_ASSERTION, "ga"),
         (Self::CREDENTIAL_MANAGEMENT, "cm"),
         (Self::BIO_ENROLLMENT, "be"),
         (Self::LARGE_BLOB_WRITE, "lbw"),
         (Self::AUTHENTICATOR_CONFIG, "acfg"),
+        (Self::PERSISTENT_CREDENTIAL_MANAGEMENT_READ_ONLY, "pcmr"),
     ];
 
     /// Whether every bit of `bits` is granted.

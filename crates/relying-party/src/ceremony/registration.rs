@@ -81,6 +81,12 @@ pub struct RegistrationOutcome {
     pub extensions: Option<Value>,
     /// What the extension outputs were checked to mean (step 28).
     pub extension_verdicts: Vec<extensions::ExtensionVerdict>,
+    /// An enterprise attestation: the options asked for "enterprise" and
+    /// the statement that verified carries an attestation certificate
+    /// (which may identify the one device; whether an anchor vouches for it
+    /// is [`Self::trust`]). Set by [`crate::RelyingParty::finish_registration`],
+    /// which knows what the options asked; false from the bare ceremony.
+    pub enterprise_attestation: bool,
 }
 
 /// Runs §7.1 steps 3 and 5-28. `is_registered` answers step 26 ("not yet
@@ -462,5 +468,6 @@ pub fn verify_registration_observed<O: StepObserver>(
         user_verified: flags.user_verified(),
         extensions: auth_data.extensions.clone(),
         extension_verdicts,
+        enterprise_attestation: false,
     })
 }

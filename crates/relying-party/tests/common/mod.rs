@@ -40,6 +40,8 @@ pub struct Client {
     pub key: Authenticator,
     pub origin: String,
     pub rp_id: String,
+    /// makeCredential's enterpriseAttestation parameter.
+    pub enterprise_attestation: Option<u64>,
 }
 
 impl Client {
@@ -52,6 +54,7 @@ impl Client {
             .unwrap(),
             origin: ORIGIN.into(),
             rp_id: RP_ID.into(),
+            enterprise_attestation: None,
         }
     }
 
@@ -95,7 +98,7 @@ impl Client {
             },
             pin_uv_auth_param: None,
             pin_uv_auth_protocol: None,
-            enterprise_attestation: None,
+            enterprise_attestation: self.enterprise_attestation,
             attestation_formats_preference: vec![],
         };
         let body = self.call(command::MAKE_CREDENTIAL, &req.to_value());
