@@ -135,29 +135,8 @@ fn open_storage(config: &ServerConfig) -> Result<Arc<dyn Storage>, StartError> {
             Arc::new(store)
         }
     };
-    let remote = match &config.storage {
-        StorageChoice::Local | StorageChoice::Files => return Ok(local),
-        StorageChoice::Gcs {
-            bucket,
-            service_account_key,
-        } => session_store::RemoteConfig::Gcs {
-            bucket: bucket.clone(),
-            service_account_key: service_account_key.clone(),
-        },
-        StorageChoice::S3 {
-            bucket,
-            region,
-            endpoint,
-        } => session_store::RemoteConfig::S3 {
-            bucket: bucket.clone(),
-            region: region.clone(),
-            endpoint: endpoint.clone(),
-            access_key_id: None,
-            secret_access_key: None,
-            allow_http: endpoint
-                .as_deref()
-                .is_some_and(|e| e.starts_with("http://")),
-        },
+    let Some(remote) = config.storage.remote_config() else {
+        return Ok(local);
     };
     let primary: Arc<dyn Storage> = Arc::new(session_store::ObjectStorage::connect(
         remote,
