@@ -5,7 +5,7 @@
 //! themselves), no keyring daemon (the session bus address names nothing)
 //! against a real gnome-keyring in a private D-Bus session, an unreachable
 //! bucket (a closed loopback port) against a reachable one (moto's S3
-//! server), and the port already taken. Each asserts the status and the
+//! server), the port already taken, and no PC/SC service. Each asserts the status and the
 //! advice.
 
 #![allow(
@@ -382,4 +382,28 @@ fn a_port_in_use_fails_with_how_to_find_its_holder() {
         "{c}"
     );
     assert_eq!(out.status.code(), Some(1));
+}
+
+/// A PC/SC socket nobody serves: "no service", told apart from "no readers"
+/// (the reader case runs with a private pcscd in keybench-tests' nfc_pcsc).
+#[test]
+fn no_pcsc_service_warns_with_how_to_start_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = keybench();
+    cmd.env("PCSCLITE_CSOCK_NAME", dir.path().join("no-pcscd.comm"))
+        .args(["--log", "off"]);
+    let (_, report, _) = doctor_with(
+        &mut cmd,
+        &["--data-dir", dir.path().to_str().unwrap(), "--no-keyring"],
+    );
+    let c = check(&report, "pcsc");
+    assert_eq!(c["status"], "warn", "{c}");
+    assert_eq!(
+        evidence(c),
+        "no PC/SC service answers (pcscd is not running)"
+    );
+    assert_eq!(
+        fix(c),
+        "sudo apt install pcscd && sudo systemctl enable --now pcscd.socket (only needed for keys on smart-card or NFC readers)"
+    );
 }

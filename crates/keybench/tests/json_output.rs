@@ -132,3 +132,62 @@ fn serve_json_starts_with_one_object_naming_its_url() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// The subcommands a `--help` text lists (its "Commands:" section).
+fn subcommands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Every command (every leaf of the command tree, as `--help` lists it)
+/// takes `--json`.
+#[test]
+fn every_command_takes_json() {
+    let mut todo: Vec<Vec<String>> = subcommands(&keybench(&["--help"]).1)
+        .into_iter()
+        .map(|c| vec![c])
+        .collect();
+    let mut leaves = Vec::new();
+    while let Some(path) = todo.pop() {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        let (status, help, err) = keybench(&args);
+        assert_eq!(status, 0, "{path:?}: {err}");
+        let children = subcommands(&help);
+        if children.is_empty() {
+            assert!(
+                help.contains("--json"),
+                "keybench {} has no --json",
+                path.join(" ")
+            );
+            leaves.push(path.join(" "));
+        } else {
+            todo.extend(children.into_iter().map(|c| {
+                let mut p = path.clone();
+                p.push(c);
+                p
+            }));
+        }
+    }
+    leaves.sort();
+    println!("commands with --json: {}", leaves.join(", "));
+    for expected in [
+        "decode",
+        "doctor",
+        "serve",
+        "virtual-key serve",
+        "mds verify",
+        "wink",
+    ] {
+        assert!(
+            leaves.iter().any(|l| l == expected),
+            "{expected} in {leaves:?}"
+        );
+    }
+}
