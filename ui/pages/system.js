@@ -33,11 +33,11 @@ export async function render(root, { alive } = { alive: () => true }) {
       const report = await invoke('system_doctor');
       if (!alive()) return;
       mount(summary, 'Overall: ', badge(report.overall, KINDS[report.overall]));
-      mount(out, table(['Status', 'Check', 'What it saw', 'Fix'], report.checks.map((c) => h('tr', { dataset: { check: c.id } },
+      mount(out, table(['Status', 'Check', 'What it saw, and the fix'], report.checks.map((c) => h('tr', { dataset: { check: c.id } },
         h('td', {}, badge(c.status, KINDS[c.status])),
         h('td', {}, h('strong', {}, c.title), h('div', { class: 'muted' }, h('code', {}, c.id), c.subject ? ` ${c.subject}` : '')),
-        h('td', {}, h('ul', { class: 'plain' }, c.evidence.map((e) => h('li', {}, e)))),
-        h('td', {}, c.fix ? [h('pre', { class: 'code' }, c.fix), copyButton(c.fix, 'Copy')] : '—'))),
+        h('td', {}, h('ul', { class: 'plain' }, c.evidence.map((e) => h('li', {}, e))),
+          c.fix ? h('div', { class: 'fix' }, h('strong', {}, 'Fix: '), h('pre', { class: 'code' }, c.fix), copyButton(c.fix, 'Copy the fix')) : null))),
       { caption: 'System checks' }));
     } catch (e) {
       if (alive()) mount(out, notice('error', e.message));

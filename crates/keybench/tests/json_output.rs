@@ -113,6 +113,7 @@ fn virtual_key_serve_json_starts_with_one_object_naming_its_address() {
 #[test]
 fn serve_json_starts_with_one_object_naming_its_url() {
     let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
     let (mut child, line) = first_line(&[
         "serve",
         "--listen",
@@ -120,8 +121,12 @@ fn serve_json_starts_with_one_object_naming_its_url() {
         "--no-keyring",
         "--json",
         "--data-dir",
-        dir.path().to_str().unwrap(),
+        data.to_str().unwrap(),
     ]);
+    // The data directory it created is owner-only (it holds the key file).
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&data).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o700, "{mode:o}");
     let started: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
     let addr: std::net::SocketAddr = started["address"].as_str().unwrap().parse().unwrap();
     let url = started["url"].as_str().unwrap();
