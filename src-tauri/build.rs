@@ -27,6 +27,7 @@ const COMMANDS: &[&str] = &[
     "lab_compare",
     "lab_export",
     "key_probe",
+    "system_doctor",
 ];
 
 fn main() {

@@ -5,7 +5,8 @@
 //! an ML-DSA-65 credential with the page's buttons, probes the key (the
 //! key lab's checks, live), watches a bound
 //! challenge appear and then be consumed on the live dashboard, runs the
-//! key lab's comparison on the Compare page and saves its report, checks the
+//! key lab's comparison on the Compare page and saves its report, shows the
+//! System page's checks (the keyring found holding the key), checks the
 //! session and the secret-key source "OS keyring", takes screenshots into
 //! docs/screenshots/desktop-*.png, and prints start-up and memory figures.
 //!
@@ -507,6 +508,30 @@ fn desktop_app_end_to_end() {
     let page = std::fs::read_to_string(saved_to.as_str().unwrap()).unwrap();
     assert!(page.contains("<svg") && page.contains("ML-DSA-87"));
     eprintln!("compare: six charts in the window, report saved to {saved_to}");
+
+    // The System page: `keybench doctor`'s checks for this app; the keyring
+    // is the session's gnome-keyring, holding the key the app stored there.
+    s.exec("location.hash = '#/system'; return true;", json!([]));
+    let keyring = s.wait(
+        "the system checks",
+        "(() => { const r = document.querySelector('#system-checks tr[data-check=\"keyring\"]'); return r && r.innerText; })()",
+    );
+    let keyring = keyring.as_str().unwrap();
+    assert!(
+        keyring.contains("Secret Service") && keyring.contains("holds the session key"),
+        "{keyring}"
+    );
+    let port = s.exec(
+        "return document.querySelector('#system-checks tr[data-check=\"port\"]').innerText",
+        json!([]),
+    );
+    assert!(
+        port.as_str()
+            .unwrap()
+            .contains("this app serves on 127.0.0.1:"),
+        "{port}"
+    );
+    s.screenshot("system");
 
     // The command surface. The page's CSP (from the server) refuses inline
     // script in the window too.

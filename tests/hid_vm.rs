@@ -220,4 +220,52 @@ fn independent_clients_drive_the_virtual_key_over_real_hidraw() {
         removed < 1.0 && added < 1.0,
         "removed {removed} s, added {added} s"
     );
+
+    // keybench doctor: root opens the key's hidraw node; uid 65534, with the
+    // node at mode 0600, may not, and is told the udev rule that fixes it.
+    let doctor = |who: &str| -> serde_json::Value {
+        let path = work.join(format!("out/doctor-{who}.json"));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        println!("doctor as {who}:\n{text}");
+        serde_json::from_str(&text).unwrap()
+    };
+    let hidraw = |report: &serde_json::Value| -> serde_json::Value {
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "hidraw")
+            .cloned()
+            .unwrap()
+    };
+    let root_check = hidraw(&doctor("root"));
+    assert_eq!(root_check["status"], "ok", "{root_check}");
+    assert!(
+        root_check["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("/dev/hidraw")
+    );
+    assert!(
+        console.contains("guest: doctor as uid 65534 exit=1"),
+        "doctor as uid 65534 exits 1"
+    );
+    let user_check = hidraw(&doctor("nobody"));
+    assert_eq!(user_check["status"], "fail", "{user_check}");
+    let evidence = user_check["evidence"].to_string();
+    assert!(
+        evidence.contains("mode 0600, owner uid 0 gid 0; this process runs as uid 65534")
+            && evidence.contains("Permission denied"),
+        "{evidence}"
+    );
+    let fix = user_check["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("Install Keybench's udev rule for FIDO keys")
+            && fix.contains(
+                "sudo install -m 0644 '/tmp/kb-doctor-nobody/70-keybench-fido.rules' /etc/udev/rules.d/70-keybench-fido.rules"
+            )
+            && fix.contains("udevadm trigger --subsystem-match=hidraw"),
+        "{fix}"
+    );
 }

@@ -267,6 +267,38 @@ fn keybench_client_over_pcsc_satisfies_python_fido2_server() {
     assert_eq!(listed["transport"], "pcsc");
     assert_eq!(listed["fido"], "FIDO_2_0");
     assert_eq!(listed["openAs"], reader);
+    // keybench doctor finds the service running and names the card.
+    let doctor = {
+        let data = tempfile::tempdir().unwrap();
+        let mut command = Command::new(&keybench);
+        command
+            .args([
+                "doctor",
+                "--json",
+                "--no-keyring",
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+            ])
+            .arg(data.path())
+            .env("PCSCLITE_CSOCK_NAME", service.socket());
+        let out = output_within(&mut command, DEADLINE).unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let pcsc = doctor["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "pcsc")
+        .unwrap();
+    assert_eq!(pcsc["status"], "ok", "{pcsc}");
+    assert!(
+        pcsc["evidence"].to_string().contains(&format!(
+            "{}: a FIDO card (FIDO_2_0)",
+            service.reader_name(1)
+        )),
+        "{pcsc}"
+    );
 
     let info: serde_json::Value = serde_json::from_str(&kb(&["info", "--json"], None)).unwrap();
     assert!(

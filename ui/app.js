@@ -14,11 +14,12 @@ import * as metadata from './pages/metadata.js';
 import * as verify from './pages/verify.js';
 import * as keys from './pages/keys.js';
 import * as compare from './pages/compare.js';
+import * as system from './pages/system.js';
 
 const desktop = typeof window.__TAURI__ !== 'undefined';
 
 const routes = { register, authenticate, credentials, dashboard, decoder, verify, metadata };
-if (desktop) { routes.keys = keys; routes.compare = compare; }
+if (desktop) { routes.keys = keys; routes.compare = compare; routes.system = system; }
 
 let cleanup = null;
 let generation = 0;
@@ -89,6 +90,7 @@ function boot() {
   if (desktop) {
     document.getElementById('nav-keys').hidden = false;
     document.getElementById('nav-compare').hidden = false;
+    document.getElementById('nav-system').hidden = false;
   }
   onSessionChange(renderWho);
   session().then(renderWho, () => renderWho(null));

@@ -8,7 +8,8 @@
 //! Modules: [`keys`] (the keys panel's operations, below Tauri), [`lab`]
 //! (the key lab's comparison and report export, below Tauri),
 //! [`virtual_key`] (virtual keys served over loopback UDP), [`platform`]
-//! (display detection, USB access per OS, the udev rule), [`error`] (the
+//! (display detection, data and log places, USB access per OS), [`system`]
+//! (the System page's checks, as `keybench doctor`), [`error`] (the
 //! `{code, message}` error), `shell` (Tauri: command registration, events,
 //! the window).
 //!
@@ -22,6 +23,7 @@ pub mod keys;
 pub mod lab;
 pub mod platform;
 mod shell;
+pub mod system;
 pub mod virtual_key;
 
 use std::net::SocketAddr;

@@ -203,6 +203,15 @@ async fn key_probe(
     blocking(&keys, move |k| k.probe(&key, destructive, pin.as_deref())).await
 }
 
+/// The System page: every `keybench doctor` check for this app.
+#[tauri::command]
+async fn system_doctor(keys: Ks<'_>) -> Result<key_ops::doctor::DoctorReport, CommandError> {
+    blocking(&keys, |k| {
+        Ok(crate::system::doctor(k.origin(), k.data_dir()))
+    })
+    .await
+}
+
 /// Cancels `key`'s ceremony, or every one when no key is named.
 #[tauri::command]
 async fn ceremony_cancel(keys: Ks<'_>, key: Option<String>) -> Result<bool, CommandError> {
@@ -232,6 +241,7 @@ const PERMISSIONS: &[&str] = &[
     "allow-lab-compare",
     "allow-lab-export",
     "allow-key-probe",
+    "allow-system-doctor",
 ];
 
 /// The page's origin (`http://localhost:PORT`) as Tauri matches remote
@@ -304,6 +314,7 @@ pub fn run_window(
             lab_compare,
             lab_export,
             key_probe,
+            system_doctor,
         ])
         .setup(move |app| {
             let _ = notify.0.set(app.handle().clone());

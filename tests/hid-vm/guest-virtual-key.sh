@@ -5,7 +5,8 @@
 # then python-fido2 (every algorithm, verified by its Fido2Server), then
 # Keybench's own client through hidapi (devices, info, wink, PIN,
 # ML-DSA-87 registration near the 7,609-byte limit, authentication,
-# credential management, the key lab's comparison of the five algorithms and its probe).
+# credential management, the key lab's comparison of the five algorithms and its probe),
+# and `keybench doctor` as root and as a user the hidraw node's mode shuts out.
 # Paths come from the environment file the test writes next to this script.
 set -u
 . "$(dirname "$0")/guest.env"
@@ -80,6 +81,17 @@ echo "guest: node t=$(t)"
 sleep 1.5
 pkill -f "devices --watch"
 sed 's/^/watch: /' "$OUT/kb-watch.txt"
+echo "--- keybench doctor: as root, then as uid 65534 with $HR mode 0600"
+ip link set lo up 2>/dev/null  # the port check binds 127.0.0.1
+"$KB_BIN" doctor --json --data-dir /tmp/kb-doctor-root > "$OUT/doctor-root.json"
+echo "guest: doctor as root exit=$?"
+chmod 600 "$HR"
+# uid 65534 can neither enter the work directory nor write $OUT: its copy of
+# the binary and its data directory are on the guest's /tmp.
+cp "$KB_BIN" /tmp/kb-nobody && chmod 755 /tmp/kb-nobody
+mkdir -m 700 /tmp/kb-doctor-nobody && chown 65534:65534 /tmp/kb-doctor-nobody
+setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp /tmp/kb-nobody doctor --json --data-dir /tmp/kb-doctor-nobody > "$OUT/doctor-nobody.json"
+echo "guest: doctor as uid 65534 exit=$?"
 echo "guest: done t=$(t) fail=$fail"
 kill $KEY 2>/dev/null
 exit $fail

@@ -12,13 +12,17 @@
 //! serialisable results), [`options`] (ceremony options: parsing a relying
 //! party's, or making Keybench's own), [`algorithms`] and
 //! [`virtual_key`] (the virtual key's settings), [`error`] (one error with
-//! a stable code per cause).
+//! a stable code per cause), [`doctor`] (the system checks: key access,
+//! uhid, PC/SC, keyring, data directory, bucket, web view, port) and
+//! [`usb_access`] (why a USB key cannot be opened, per OS, and the udev
+//! rule that fixes it on Linux).
 
 #![forbid(unsafe_code)]
 
 pub mod algorithms;
 pub mod config;
 pub mod devices;
+pub mod doctor;
 pub mod error;
 pub mod files;
 pub mod large_blobs;
@@ -26,6 +30,7 @@ pub mod metadata;
 pub mod open;
 pub mod ops;
 pub mod options;
+pub mod usb_access;
 pub mod views;
 pub mod virtual_key;
 

@@ -38,6 +38,39 @@ pub enum StorageChoice {
     },
 }
 
+impl StorageChoice {
+    /// The bucket's client settings, for GCS and S3 (`None` for local
+    /// storage): credentials from the configuration or the standard
+    /// environment variables, plain HTTP only towards an explicit
+    /// `http://` endpoint (an emulator).
+    pub fn remote_config(&self) -> Option<session_store::RemoteConfig> {
+        match self {
+            StorageChoice::Local | StorageChoice::Files => None,
+            StorageChoice::Gcs {
+                bucket,
+                service_account_key,
+            } => Some(session_store::RemoteConfig::Gcs {
+                bucket: bucket.clone(),
+                service_account_key: service_account_key.clone(),
+            }),
+            StorageChoice::S3 {
+                bucket,
+                region,
+                endpoint,
+            } => Some(session_store::RemoteConfig::S3 {
+                bucket: bucket.clone(),
+                region: region.clone(),
+                endpoint: endpoint.clone(),
+                access_key_id: None,
+                secret_access_key: None,
+                allow_http: endpoint
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with("http://")),
+            }),
+        }
+    }
+}
+
 /// Cleanup's default budgets: 50,000 sessions, 256 MiB of session items.
 /// Past the count an emergency sweep removes the oldest unauthenticated
 /// sessions first; every sweep keeps the bytes under their budget.

@@ -116,6 +116,17 @@ fn random_secret() -> Result<String, StartError> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
 }
 
+/// Creates the data directory (and missing parents) owner-only: it holds
+/// the session key file and the accounts. An existing one keeps its mode
+/// (`keybench doctor` reports a wider one).
+fn create_data_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
 fn open_storage(config: &ServerConfig) -> Result<Arc<dyn Storage>, StartError> {
     // The embedded store (one file, group commit) unless files were asked
     // for: see session_store::embedded for why not one file per item.
@@ -136,29 +147,8 @@ fn open_storage(config: &ServerConfig) -> Result<Arc<dyn Storage>, StartError> {
             Arc::new(store)
         }
     };
-    let remote = match &config.storage {
-        StorageChoice::Local | StorageChoice::Files => return Ok(local),
-        StorageChoice::Gcs {
-            bucket,
-            service_account_key,
-        } => session_store::RemoteConfig::Gcs {
-            bucket: bucket.clone(),
-            service_account_key: service_account_key.clone(),
-        },
-        StorageChoice::S3 {
-            bucket,
-            region,
-            endpoint,
-        } => session_store::RemoteConfig::S3 {
-            bucket: bucket.clone(),
-            region: region.clone(),
-            endpoint: endpoint.clone(),
-            access_key_id: None,
-            secret_access_key: None,
-            allow_http: endpoint
-                .as_deref()
-                .is_some_and(|e| e.starts_with("http://")),
-        },
+    let Some(remote) = config.storage.remote_config() else {
+        return Ok(local);
     };
     let primary: Arc<dyn Storage> = Arc::new(session_store::ObjectStorage::connect(
         remote,
@@ -328,7 +318,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
     let (store, engine, trust, metadata) = {
         let config = config.clone();
         tokio::task::spawn_blocking(move || -> Result<_, StartError> {
-            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            create_data_dir(&config.data_dir).map_err(|e| {
                 StartError::Config(format!("data directory {}: {e}", config.data_dir.display()))
             })?;
             // Metadata before the storage: a refused --mds file stops

@@ -180,7 +180,87 @@ enum Command {
         kind: DecodeKind,
         /// The input; read from standard input when absent.
         input: Option<String>,
+        /// Print the annotated JSON tree (every field with its name, raw
+        /// value and meaning, as the web UI's decoder shows it) instead of text.
+        #[arg(long)]
+        json: bool,
     },
+    /// Check this machine for what Keybench needs: access to each FIDO
+    /// key's /dev/hidraw node (and the udev rule that grants it), /dev/uhid
+    /// for virtual keys, the PC/SC service and its readers, the OS keyring,
+    /// the data directory (0700, writable, free space), the storage bucket
+    /// (credentials, writable, clock skew), the desktop's web view
+    /// (WebKitGTK) and the port. Each check prints its status (ok, warn,
+    /// fail, skip), what it saw and the command that fixes it. Exits 1 when
+    /// a check failed.
+    Doctor(DoctorArgs),
+}
+
+/// `keybench doctor`'s settings: those `keybench serve` would run with.
+#[derive(Debug, clap::Args)]
+struct DoctorArgs {
+    /// The address `keybench serve` would listen on.
+    #[arg(long, default_value = "127.0.0.1:8765")]
+    listen: std::net::SocketAddr,
+    /// The data directory (default: the one `keybench serve` uses).
+    #[arg(long)]
+    data_dir: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    storage: StorageArgs,
+    /// Leave the OS keyring out (as `keybench serve --no-keyring`).
+    #[arg(long)]
+    no_keyring: bool,
+    /// Print the checks as JSON instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Where sessions and accounts are stored (`serve`, `doctor`).
+#[derive(Debug, clap::Args)]
+struct StorageArgs {
+    /// Storage backend.
+    #[arg(long, value_enum, default_value_t = StorageKind::Local)]
+    storage: StorageKind,
+    /// Bucket (gcs, s3).
+    #[arg(long, required_if_eq_any([("storage", "gcs"), ("storage", "s3")]))]
+    bucket: Option<String>,
+    /// GCS service-account key file (JSON); default: the file named by
+    /// GOOGLE_APPLICATION_CREDENTIALS, else the machine's default credentials.
+    #[arg(long = "gcs-key")]
+    gcs_key: Option<std::path::PathBuf>,
+    /// S3 region.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// S3-compatible endpoint URL (plain http:// only for such an explicit
+    /// endpoint, e.g. a local MinIO or moto).
+    #[arg(long)]
+    endpoint: Option<String>,
+}
+
+impl StorageArgs {
+    /// The server's storage choice.
+    fn choice(self) -> Result<keybench_server::StorageChoice> {
+        let StorageArgs {
+            storage,
+            bucket,
+            gcs_key,
+            region,
+            endpoint,
+        } = self;
+        Ok(match storage {
+            StorageKind::Local => keybench_server::StorageChoice::Local,
+            StorageKind::Files => keybench_server::StorageChoice::Files,
+            StorageKind::Gcs => keybench_server::StorageChoice::Gcs {
+                bucket: bucket.unwrap_or_default(),
+                service_account_key: gcs_service_account_key(gcs_key)?,
+            },
+            StorageKind::S3 => keybench_server::StorageChoice::S3 {
+                bucket: bucket.unwrap_or_default(),
+                region,
+                endpoint,
+            },
+        })
+    }
 }
 
 /// `keybench mds` subcommands.
@@ -343,23 +423,8 @@ struct ServeArgs {
     /// A proxy whose X-Forwarded-Proto is believed (repeatable).
     #[arg(long = "trusted-proxy")]
     trusted_proxies: Vec<std::net::IpAddr>,
-    /// Storage backend.
-    #[arg(long, value_enum, default_value_t = StorageKind::Local)]
-    storage: StorageKind,
-    /// Bucket (gcs, s3).
-    #[arg(long, required_if_eq_any([("storage", "gcs"), ("storage", "s3")]))]
-    bucket: Option<String>,
-    /// GCS service-account key file (JSON); default: the file named by
-    /// GOOGLE_APPLICATION_CREDENTIALS, else the machine's default credentials.
-    #[arg(long = "gcs-key")]
-    gcs_key: Option<std::path::PathBuf>,
-    /// S3 region.
-    #[arg(long, default_value = "us-east-1")]
-    region: String,
-    /// S3-compatible endpoint URL (plain http:// only for such an explicit
-    /// endpoint, e.g. a local MinIO or moto).
-    #[arg(long)]
-    endpoint: Option<String>,
+    #[command(flatten)]
+    storage: StorageArgs,
     /// With a bucket: seconds the local fallback serves after an outage
     /// before the bucket is tried again.
     #[arg(long, default_value_t = 60)]
@@ -393,6 +458,9 @@ struct ServeArgs {
     /// and a download that does not verify never replaces the cache.
     #[arg(long, num_args = 0..=1, default_missing_value = relying_party::mds::MDS3_URL)]
     mds_refresh: Option<String>,
+    /// Print the start-up line as one JSON object ({"url", "address"}).
+    #[arg(long)]
+    json: bool,
 }
 
 /// Which key, and how to record its traffic.
@@ -505,6 +573,10 @@ enum VirtualKeyCommand {
         /// repeatable; kept in the state file.
         #[arg(long = "enterprise-rp", value_name = "RP_ID")]
         enterprise_rp: Vec<String>,
+        /// Print the start-up line as one JSON object (transport, address,
+        /// attestation root) and presence requests as JSON lines.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -584,9 +656,13 @@ pub fn run(args: Args) -> Result<()> {
             algorithms(json);
             Ok(())
         }
-        Some(Command::Decode { kind, input }) => decode(kind, input),
+        Some(Command::Decode { kind, input, json }) => decode(kind, input, json),
+        Some(Command::Doctor(args)) => doctor(args),
         Some(Command::Verify(args)) => crate::verify::run(&args),
-        Some(Command::Serve(args)) => serve(server_config(args)?),
+        Some(Command::Serve(args)) => {
+            let json = args.json;
+            serve(server_config(args)?, json)
+        }
         Some(Command::Devices { json, watch }) => crate::keys::devices(json, watch),
         Some(Command::Info {
             key,
@@ -671,6 +747,7 @@ pub fn run(args: Args) -> Result<()> {
                     attestation,
                     state,
                     enterprise_rp,
+                    json,
                 },
         }) => serve_virtual_key(
             match (uhid, pcsc) {
@@ -696,6 +773,7 @@ pub fn run(args: Args) -> Result<()> {
             attestation,
             state,
             enterprise_rp,
+            json,
         ),
     }
 }
@@ -832,10 +910,6 @@ fn server_config(args: ServeArgs) -> Result<keybench_server::ServerConfig> {
         origins,
         trusted_proxies,
         storage,
-        bucket,
-        gcs_key,
-        region,
-        endpoint,
         storage_retry_secs,
         trust_anchors,
         crls,
@@ -845,6 +919,7 @@ fn server_config(args: ServeArgs) -> Result<keybench_server::ServerConfig> {
         mds_root,
         mds_signer,
         mds_refresh,
+        json: _,
     } = args;
     let data_dir = match data_dir {
         Some(d) => d,
@@ -856,19 +931,7 @@ fn server_config(args: ServeArgs) -> Result<keybench_server::ServerConfig> {
     config.trusted_proxies = trusted_proxies;
     config.no_keyring = no_keyring;
     config.storage_retry = std::time::Duration::from_secs(storage_retry_secs);
-    config.storage = match storage {
-        StorageKind::Local => keybench_server::StorageChoice::Local,
-        StorageKind::Files => keybench_server::StorageChoice::Files,
-        StorageKind::Gcs => keybench_server::StorageChoice::Gcs {
-            bucket: bucket.unwrap_or_default(),
-            service_account_key: gcs_service_account_key(gcs_key)?,
-        },
-        StorageKind::S3 => keybench_server::StorageChoice::S3 {
-            bucket: bucket.unwrap_or_default(),
-            region,
-            endpoint,
-        },
-    };
+    config.storage = storage.choice()?;
     config.mds = keybench_server::metadata::MdsSettings {
         file: mds,
         crl_files: mds_crls,
@@ -928,15 +991,24 @@ fn gcs_service_account_key(flag: Option<std::path::PathBuf>) -> Result<Option<St
 
 /// `keybench serve`: runs until Ctrl-C or SIGTERM, then shuts down
 /// gracefully (requests in flight finish their storage writes).
-fn serve(config: keybench_server::ServerConfig) -> Result<()> {
+fn serve(config: keybench_server::ServerConfig, json: bool) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
         let running = keybench_server::start(config).await?;
-        println!("Keybench is running: open {}", running.url);
-        println!("(the address carries this launch's secret for the session-security dashboard)");
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({ "url": running.url, "address": running.addr.to_string() })
+            );
+        } else {
+            println!("Keybench is running: open {}", running.url);
+            println!(
+                "(the address carries this launch's secret for the session-security dashboard)"
+            );
+        }
         let stop = async {
             #[cfg(unix)]
             {
@@ -1016,6 +1088,7 @@ fn serve_virtual_key(
     attestation: Attestation,
     state: Option<std::path::PathBuf>,
     enterprise_rp_ids: Vec<String>,
+    json: bool,
 ) -> Result<()> {
     use virtual_authenticator::{AttestationMode, StateStore};
     let algorithms = algorithms
@@ -1035,25 +1108,53 @@ fn serve_virtual_key(
     };
     let authenticator = key_ops::virtual_key::build_with_enterprise_rp_ids(
         algorithms,
-        presence.policy(terminal_prompt),
+        presence.policy(move || terminal_prompt(json)),
         attestation,
         state.map_or(StateStore::Memory, StateStore::File),
         enterprise_rp_ids,
     )?;
-    if let Some(root) = authenticator.attestation_root() {
-        println!(
-            "attestation root (install as a trust anchor to trust this key):\n{}",
-            pem("CERTIFICATE", root)
-        );
+    let root = authenticator
+        .attestation_root()
+        .map(|root| pem("CERTIFICATE", root));
+    if let (Some(root), false) = (&root, json) {
+        println!("attestation root (install as a trust anchor to trust this key):\n{root}");
     }
-    if let Some(root) = authenticator.enterprise_attestation_root() {
-        println!(
-            "enterprise attestation root (this device's own chain):\n{}",
-            pem("CERTIFICATE", root)
-        );
+    let enterprise_root = authenticator
+        .enterprise_attestation_root()
+        .map(|root| pem("CERTIFICATE", root));
+    if let (Some(root), false) = (&enterprise_root, json) {
+        println!("enterprise attestation root (this device's own chain):\n{root}");
     }
+    // Under --json the start-up line is one object: where the key is and
+    // its attestation root.
+    let started = |fields: serde_json::Value| {
+        let mut line = fields;
+        if let Some(obj) = line.as_object_mut() {
+            obj.insert("attestationRoot".into(), serde_json::json!(root));
+            obj.insert(
+                "enterpriseAttestationRoot".into(),
+                serde_json::json!(enterprise_root),
+            );
+        }
+        println!("{line}");
+    };
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let transport: Box<dyn ctaphid::ReportTransport> = match listen {
+        Listen::Pcsc(reader, options) if json => {
+            started(serde_json::json!({
+                "transport": "pcsc",
+                "vpcd": reader.to_string(),
+                "shortApdusOnly": options.short_only,
+                "maxResponse": options.max_response,
+            }));
+            virtual_authenticator::nfc::serve_vpcd(
+                reader,
+                virtual_authenticator::SharedAuthenticator::new(authenticator),
+                options,
+                stop,
+            )?;
+            return Ok(());
+        }
         Listen::Pcsc(reader, options) => {
             println!(
                 "virtual key on the virtual smart-card reader at {reader} (vpcd): a contactless \
@@ -1081,14 +1182,32 @@ fn serve_virtual_key(
             let transport = ctaphid::UdpReports::listen_with_idle(udp, idle)
                 .with_context(|| format!("listening on udp {udp}"))?;
             let addr = transport.local_addr()?;
-            println!(
-                "virtual key listening on udp {addr} (one datagram = one 64-byte CTAPHID report; \
-                 one client at a time, released after {} s idle)",
-                idle.as_secs()
-            );
+            if json {
+                started(serde_json::json!({
+                    "transport": "udp",
+                    "address": addr.to_string(),
+                    "clientIdleSecs": idle.as_secs(),
+                }));
+            } else {
+                println!(
+                    "virtual key listening on udp {addr} (one datagram = one 64-byte CTAPHID report; \
+                     one client at a time, released after {} s idle)",
+                    idle.as_secs()
+                );
+            }
             Box::new(transport)
         }
-        Listen::Uhid => uhid_transport()?,
+        Listen::Uhid => {
+            let transport = uhid_transport()?;
+            if json {
+                started(serde_json::json!({ "transport": "uhid", "device": "/dev/uhid" }));
+            } else {
+                println!(
+                    "virtual key created through /dev/uhid: it appears as a /dev/hidraw device"
+                );
+            }
+            transport
+        }
     };
     ctaphid::serve::serve(
         transport,
@@ -1099,23 +1218,34 @@ fn serve_virtual_key(
     Ok(())
 }
 
-/// A presence prompt on this terminal: each request is printed, and the next
-/// line typed answers it (y touches).
-fn terminal_prompt() -> std::sync::Arc<dyn virtual_authenticator::PresencePrompt> {
+/// A presence prompt on this terminal: each request is printed (a JSON
+/// line under `--json`), and the next line typed answers it (y touches).
+fn terminal_prompt(json: bool) -> std::sync::Arc<dyn virtual_authenticator::PresencePrompt> {
     use virtual_authenticator::{PresenceRequest, PresenceResponder};
     let (tx, rx) = std::sync::mpsc::channel::<(PresenceRequest, PresenceResponder)>();
     std::thread::spawn(move || {
         let stdin = std::io::stdin();
         for (request, responder) in rx {
-            println!(
-                "touch requested for {}{} — type y and Enter to touch, anything else to refuse",
-                request.operation,
-                request
-                    .rp_id
-                    .as_deref()
-                    .map(|rp| format!(" by {rp}"))
-                    .unwrap_or_default()
-            );
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "event": "touchRequested",
+                        "operation": request.operation,
+                        "rpId": request.rp_id,
+                    })
+                );
+            } else {
+                println!(
+                    "touch requested for {}{} — type y and Enter to touch, anything else to refuse",
+                    request.operation,
+                    request
+                        .rp_id
+                        .as_deref()
+                        .map(|rp| format!(" by {rp}"))
+                        .unwrap_or_default()
+                );
+            }
             let mut line = String::new();
             let touched =
                 stdin.read_line(&mut line).is_ok() && line.trim().eq_ignore_ascii_case("y");
@@ -1141,7 +1271,6 @@ fn pem(label: &str, der: &[u8]) -> String {
 fn uhid_transport() -> Result<Box<dyn ctaphid::ReportTransport>> {
     use virtual_authenticator::uhid::{UhidDevice, UhidIdentity};
     let device = UhidDevice::create(std::path::Path::new("/dev/uhid"), &UhidIdentity::default())?;
-    println!("virtual key created through /dev/uhid: it appears as a /dev/hidraw device");
     Ok(Box::new(device))
 }
 
@@ -1180,8 +1309,62 @@ fn read_input(input: Option<String>) -> Result<Vec<u8>> {
     }
 }
 
-fn decode(kind: DecodeKind, input: Option<String>) -> Result<()> {
-    let bytes = read_input(input)?;
+/// `keybench doctor`: every check, as a table or JSON; exit status 1 when
+/// one failed (the report is printed either way).
+fn doctor(args: DoctorArgs) -> Result<()> {
+    let DoctorArgs {
+        listen,
+        data_dir,
+        storage,
+        no_keyring,
+        json,
+    } = args;
+    let data_dir = data_dir.map_or_else(default_data_dir, Ok)?;
+    let settings = key_ops::doctor::DoctorSettings::new(
+        data_dir,
+        key_ops::doctor::PortTarget::Listen(listen),
+        storage.choice()?.remote_config(),
+        no_keyring,
+    );
+    let report = key_ops::doctor::run(&settings);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", key_ops::doctor::table(&report));
+    }
+    if report.failed() {
+        let failed: Vec<&str> = report
+            .checks
+            .iter()
+            .filter(|c| c.status == key_ops::doctor::Status::Fail)
+            .map(|c| c.id)
+            .collect();
+        return Err(crate::failure::Coded::check(
+            "doctor_failed",
+            format!("a check failed: {}", failed.join(", ")),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+fn decode(kind: DecodeKind, input: Option<String>, json: bool) -> Result<()> {
+    let bytes = read_input(input)
+        .map_err(|e| crate::failure::Coded::input("undecodable", format!("{e:#}")))?;
+    if json {
+        use relying_party::decoder::InputKind;
+        let kind = match kind {
+            DecodeKind::Cbor => InputKind::Cbor,
+            DecodeKind::AttestationObject => InputKind::AttestationObject,
+            DecodeKind::AuthData => InputKind::AuthenticatorData,
+            DecodeKind::ClientData => InputKind::ClientDataJson,
+        };
+        // The same tree, and the same error code, as the API's /api/decode.
+        let tree = relying_party::decoder::decode(kind, &bytes)
+            .map_err(|e| crate::failure::Coded::input("undecodable", e.to_string()))?;
+        println!("{tree}");
+        return Ok(());
+    }
     match kind {
         DecodeKind::Cbor => {
             let value = cbor::from_slice(&bytes, &DecodeOptions::GENERAL)?;

@@ -54,7 +54,7 @@ impl Coded {
 }
 
 /// What `keybench --help` says about exit statuses.
-pub const EXIT_STATUSES: &str = "Exit status: 0 done; 1 a check failed (probe, verify, mds verify) or another error; \
+pub const EXIT_STATUSES: &str = "Exit status: 0 done; 1 a check failed (probe, verify, mds verify, doctor) or another error; \
 2 the command line or an input file is not usable; 3 the key (not found, busy, refused, a CTAP status); \
 4 the relying party refused (--server); 5 FIDO metadata refused. With --json, an error is one JSON object \
 on standard error: {\"error\": {\"code\", \"message\"}}, with the stable codes of docs/API.md and the key \

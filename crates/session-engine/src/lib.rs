@@ -48,7 +48,7 @@ pub use policy::{
     CookieLifetime, CookiePolicy, EndpointClass, PolicyConfig, RequestContext, Scheme, SecureBasis,
 };
 pub use secret::{
-    DEFAULT_PREVIOUS_KEY_GRACE, KeyManager, KeySource, KeyStatus, KeyringChoice, SecretKey,
-    SecretKeyConfig, SecretKeyError,
+    DEFAULT_PREVIOUS_KEY_GRACE, KeyManager, KeySource, KeyStatus, KeyringChoice, KeyringProbe,
+    KeyringState, SecretKey, SecretKeyConfig, SecretKeyError, probe_keyring,
 };
 pub use session::{Session, SessionRecord, Touched};

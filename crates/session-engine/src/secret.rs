@@ -962,9 +962,86 @@ impl KeyManager {
     }
 }
 
+/// What the keyring holds for the session key, as looked up without
+/// creating, reading out or changing anything: the probe a diagnosis runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "state", content = "detail")]
+#[non_exhaustive]
+pub enum KeyringState {
+    /// The configuration skips the keyring.
+    Disabled,
+    /// No usable keyring (no session bus, no daemon, locked, no store),
+    /// with the reason.
+    Unavailable(String),
+    /// The keyring answers and holds no session key yet (the first start
+    /// puts one there).
+    Empty,
+    /// The keyring answers and holds the session key.
+    HoldsKey,
+    /// The keyring answered with another error.
+    Failed(String),
+}
+
+/// The keyring probe's answer: which backend answered and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyringProbe {
+    /// The keyring store's vendor (e.g. the Secret Service store), when one
+    /// could be opened.
+    pub backend: Option<String>,
+    /// What it holds.
+    pub state: KeyringState,
+}
+
+/// Looks up the session key's keyring entry the way
+/// [`KeyManager::resolve`] would, without taking the secret out of the
+/// keyring and without creating or changing any entry.
+pub fn probe_keyring(config: &SecretKeyConfig) -> KeyringProbe {
+    if matches!(config.keyring, KeyringChoice::Disabled) {
+        return KeyringProbe {
+            backend: None,
+            state: KeyringState::Disabled,
+        };
+    }
+    let store = match open_store(&config.keyring) {
+        Ok(store) => store,
+        Err(problem) => {
+            return KeyringProbe {
+                backend: None,
+                state: KeyringState::Unavailable(problem.describe()),
+            };
+        }
+    };
+    let backend = Some(store.vendor());
+    // get_credential finds the item (the Secret Service searches by its
+    // attributes) without fetching the secret.
+    let state = match Entry::new_in_store(&store, &config.keyring_service, &config.keyring_user)
+        .and_then(|entry| entry.get_credential())
+    {
+        Ok(_) => KeyringState::HoldsKey,
+        Err(e) => match KeyringProblem::classify(&e) {
+            KeyringProblem::NoEntry => KeyringState::Empty,
+            p if p.is_unavailable() => KeyringState::Unavailable(p.describe()),
+            p => KeyringState::Failed(p.describe()),
+        },
+    };
+    KeyringProbe { backend, state }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_keyring_probe_of_a_disabled_keyring_opens_nothing() {
+        let probe = probe_keyring(&SecretKeyConfig::new(KeyringChoice::Disabled, None));
+        assert_eq!(
+            probe,
+            KeyringProbe {
+                backend: None,
+                state: KeyringState::Disabled
+            }
+        );
+    }
 
     #[test]
     fn key_text_forms() {

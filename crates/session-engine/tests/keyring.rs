@@ -37,6 +37,16 @@ fn keyring_inside_dbus_session() {
     let file = dir.path().join("session-secret.key");
     let clock = Arc::new(ManualClock::at_2025());
     let events = EventLog::default();
+    // The diagnosis probe finds the keyring empty and leaves it so.
+    for _ in 0..2 {
+        let probe = session_engine::probe_keyring(&config(file.clone()));
+        assert_eq!(
+            probe.state,
+            session_engine::KeyringState::Empty,
+            "{probe:?}"
+        );
+        assert!(probe.backend.unwrap().starts_with("Secret Service store"));
+    }
     // First start: generated and stored in the keyring, not in the file.
     let first = KeyManager::resolve(&config(file.clone()), clock.clone(), &events).unwrap();
     let s1 = first.status();
@@ -59,6 +69,10 @@ fn keyring_inside_dbus_session() {
     )
     .unwrap();
     assert_eq!(entry.get_secret().unwrap().len(), 43);
+    assert_eq!(
+        session_engine::probe_keyring(&config(file.clone())).state,
+        session_engine::KeyringState::HoldsKey
+    );
     // Second start: the same key, read back.
     let s2 = KeyManager::resolve(&config(file.clone()), clock.clone(), &events)
         .unwrap()

@@ -57,7 +57,7 @@ pub use embedded::{EmbeddedOptions, EmbeddedStore};
 pub use fallback::FallbackStore;
 pub use local::{LocalOptions, LocalStore};
 pub use name::{ItemName, Kind, MAX_NAME_LEN, NameError, OwnerId, Scope};
-pub use object::{ObjectStorage, ObjectStoreOptions, RemoteConfig};
+pub use object::{BucketProbe, ObjectStorage, ObjectStoreOptions, RemoteConfig};
 pub use storage::{
     BackendState, BackendStatus, Created, DEFAULT_MAX_ITEM_BYTES, ItemMeta, Storage, StoreError,
     Swapped, is_out_of_space,

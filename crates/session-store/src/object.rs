@@ -310,6 +310,53 @@ impl ObjectStorage {
             .map_err(|_| unavailable(backend, "the I/O task stopped"))?
     }
 
+    /// Where the items live (`s3://bucket/prefix`, `gs://bucket/prefix`).
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// Checks the bucket as a diagnosis does: writes a small probe object
+    /// under `<prefix>/probe/`, reads its metadata back (the service's
+    /// Last-Modified: its clock) and deletes it. Nothing else is touched.
+    /// An error says whether the credentials were refused
+    /// ([`StoreError::Denied`]) or the service could not be reached or
+    /// refused otherwise ([`StoreError::Unavailable`]).
+    pub fn probe(&self) -> Result<BucketProbe, StoreError> {
+        let mut nonce = [0u8; 8];
+        aws_lc_rs::rand::fill(&mut nonce)
+            .map_err(|_| unavailable(self.backend, "no randomness for the probe's name"))?;
+        let name: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+        let mut parts: Vec<&str> = self.prefix.iter().map(String::as_str).collect();
+        parts.push("probe");
+        let probe_name = format!("doctor-{name}");
+        parts.push(&probe_name);
+        let path = Path::from_iter(parts);
+        let (store, backend) = (self.store.clone(), self.backend);
+        let object = path.to_string();
+        self.run(async move {
+            let sent = SystemTime::now();
+            store
+                .put(&path, PutPayload::from_static(b"keybench doctor probe"))
+                .await
+                .map_err(|e| classify(backend, e))?;
+            let answered = SystemTime::now();
+            let head = store.head(&path).await;
+            // Deleted whatever the head said, so no probe object stays.
+            let deleted = store.delete(&path).await;
+            let meta = head.map_err(|e| classify(backend, e))?;
+            deleted.map_err(|e| classify(backend, e))?;
+            let server_ms = meta.last_modified.timestamp_millis();
+            Ok(BucketProbe {
+                object,
+                server_time: u64::try_from(server_ms)
+                    .ok()
+                    .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms)),
+                sent,
+                answered,
+            })
+        })
+    }
+
     fn scope_path(&self, kind: &Kind, owner: Option<&OwnerId>) -> Path {
         let mut parts: Vec<&str> = self.prefix.iter().map(String::as_str).collect();
         parts.push(kind.as_str());
@@ -566,6 +613,50 @@ impl Backend for ObjectStorage {
 /// has no OAuth at all (`disable_oauth: true`), so no signed token request
 /// ever travels in clear. Anything else — the real service, even with a key
 /// file naming an `http://` token URI — goes over HTTPS only.
+/// What [`ObjectStorage::probe`] saw: the probe object written, read back
+/// and deleted, and the service's clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketProbe {
+    /// The probe object's name (deleted again).
+    pub object: String,
+    /// The service's time when it stored the object (its Last-Modified,
+    /// whole seconds on S3 and GCS), when it gave a usable one.
+    pub server_time: Option<SystemTime>,
+    /// Local time the write was sent.
+    pub sent: SystemTime,
+    /// Local time its answer arrived.
+    pub answered: SystemTime,
+}
+
+impl BucketProbe {
+    /// How far the service's clock is from this machine's, in seconds
+    /// (positive: the service is ahead): zero when its time falls within
+    /// the write's round trip, widened by one second for Last-Modified's
+    /// whole seconds. `None` without a server time.
+    pub fn clock_skew_secs(&self) -> Option<i64> {
+        let server = secs_f64(self.server_time?);
+        let (sent, answered) = (secs_f64(self.sent), secs_f64(self.answered));
+        // Last-Modified truncates to the second: the true time is in
+        // [server, server + 1).
+        let skew = if server + 1.0 < sent {
+            server + 1.0 - sent
+        } else if server > answered {
+            server - answered
+        } else {
+            0.0
+        };
+        // Whole seconds; float-to-int saturates, never panics.
+        Some(skew.trunc() as i64)
+    }
+}
+
+fn secs_f64(t: SystemTime) -> f64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => d.as_secs_f64(),
+        Err(e) => -e.duration().as_secs_f64(),
+    }
+}
+
 fn gcs_emulator_over_http(service_account_key: Option<&str>) -> bool {
     service_account_key
         .and_then(|k| serde_json::from_str::<serde_json::Value>(k).ok())
@@ -601,5 +692,33 @@ mod gcs_http_tests {
         assert!(!http(Some(
             r#"{"gcs_base_url": "http://10.0.0.5:4443", "private_key": "-----BEGIN PRIVATE KEY-----"}"#
         )));
+    }
+}
+
+#[cfg(test)]
+mod probe_tests {
+    use super::BucketProbe;
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn clock_skew_is_zero_inside_the_round_trip_and_signed_outside() {
+        let at = |s: u64, ms: u64| {
+            SystemTime::UNIX_EPOCH + Duration::from_secs(s) + Duration::from_millis(ms)
+        };
+        let probe = |server: SystemTime| BucketProbe {
+            object: "p".into(),
+            server_time: Some(server),
+            sent: at(1000, 400),
+            answered: at(1000, 900),
+        };
+        // Whole seconds: 1000 s covers [1000, 1001), within the round trip.
+        assert_eq!(probe(at(1000, 0)).clock_skew_secs(), Some(0));
+        assert_eq!(probe(at(1090, 0)).clock_skew_secs(), Some(89));
+        assert_eq!(probe(at(900, 0)).clock_skew_secs(), Some(-99));
+        let none = BucketProbe {
+            server_time: None,
+            ..probe(at(1000, 0))
+        };
+        assert_eq!(none.clock_skew_secs(), None);
     }
 }

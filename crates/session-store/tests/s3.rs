@@ -111,3 +111,25 @@ fn s3_down_falls_back_to_local_visibly() {
         Some(&b"local"[..])
     );
 }
+
+/// The diagnosis probe: its object written, read back (the service's
+/// Last-Modified gives its clock: moto's is this machine's) and deleted.
+#[test]
+fn s3_probe_writes_reads_back_and_deletes_its_object() {
+    if skip() {
+        return;
+    }
+    let server = start();
+    let store = connect(server.port, "keybench/probe-test");
+    let probe = store.probe().unwrap();
+    assert!(
+        probe
+            .object
+            .starts_with("keybench/probe-test/probe/doctor-"),
+        "{}",
+        probe.object
+    );
+    assert!(probe.server_time.is_some());
+    assert_eq!(probe.clock_skew_secs(), Some(0));
+    assert_eq!(store.location(), "s3://keybench-test/keybench/probe-test");
+}
