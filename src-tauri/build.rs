@@ -28,6 +28,7 @@ const COMMANDS: &[&str] = &[
     "lab_export",
     "key_probe",
     "system_doctor",
+    "mds_install",
 ];
 
 fn main() {

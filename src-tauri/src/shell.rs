@@ -242,6 +242,7 @@ const PERMISSIONS: &[&str] = &[
     "allow-lab-export",
     "allow-key-probe",
     "allow-system-doctor",
+    "allow-mds-install",
 ];
 
 /// The page's origin (`http://localhost:PORT`) as Tauri matches remote
@@ -345,6 +346,34 @@ pub fn run_window(
 mod tests {
     use super::*;
     use tauri::utils::acl::RemoteUrlPattern;
+
+    /// Every command the window can call is in build.rs's list (so an
+    /// `allow-…` permission exists) and granted to the app's own origin;
+    /// a command registered without both is refused at run time.
+    #[test]
+    fn every_registered_command_is_built_and_granted() {
+        let source = include_str!("shell.rs");
+        let start = source.find("generate_handler![").unwrap();
+        let end = start + source[start..].find("])").unwrap();
+        let registered: Vec<&str> = source[start + "generate_handler![".len()..end]
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        assert!(registered.len() > 10, "{registered:?}");
+        let build = include_str!("../build.rs");
+        for command in registered {
+            assert!(
+                build.contains(&format!("\"{command}\"")),
+                "{command} is not in build.rs's COMMANDS"
+            );
+            let permission = format!("allow-{}", command.replace('_', "-"));
+            assert!(
+                PERMISSIONS.contains(&permission.as_str()),
+                "{permission} is not granted in PERMISSIONS"
+            );
+        }
+    }
 
     #[test]
     fn the_capability_matches_this_launchs_origin_only() {
