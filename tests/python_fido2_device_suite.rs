@@ -59,18 +59,6 @@ const ALLOWED_SKIPS: &[(&str, &str)] = &[
         "built-in UV and bioEnroll (test_bioenroll.py)",
     ),
     (
-        "Enterprise Attestation not supported",
-        "ep (test_config.py::test_ep_platform)",
-    ),
-    (
-        "Persistent PUAT not supported",
-        "perCredMgmtRO (test_credman.py::test_read_only_management)",
-    ),
-    (
-        "thirdPartyPayment not supported by authenticator",
-        "the thirdPartyPayment extension (test_payment.py)",
-    ),
-    (
         "previewSign not supported by authenticator",
         "the previewSign (sign) extension (test_preview_sign.py, test_sign_extension_v4.py)",
     ),
@@ -93,6 +81,9 @@ const MUST_PASS: &[&str] = &[
     "tests/device/test_largeblobs.py::test_size_bounds[PinProtocolV2]",
     "tests/device/test_largeblobs.py::test_large_blob_key[PinProtocolV1]",
     "tests/device/test_prf.py::test_prf_mc[PinProtocolV2]",
+    "tests/device/test_config.py::test_ep_platform",
+    "tests/device/test_credman.py::test_read_only_management[PinProtocolV1]",
+    "tests/device/test_payment.py::test_payment_extension[PinProtocolV2]",
 ];
 
 /// The algorithms the key offers by default, as python-fido2 names them: a

@@ -26,8 +26,10 @@ PORT=8765
 # suite share CPU 0 and the key runs at a real-time priority: each report
 # written wakes the key's reader at once, as the endpoint's flow control
 # would pace it. The count of dropped reports is printed at the end.
+# Batch (packed basic) attestation, as keys of the field ship: the suite's
+# enterprise test compares the enterprise certificate with the ordinary one.
 "$KB_PYTHON" -I "$KB_CONTROLLER" "127.0.0.1:$PORT" 1 "$OUT" -- \
-    taskset -c 0 chrt -f 10 "$KB_BIN" virtual-key serve --uhid --presence approve --state "$STATE" \
+    taskset -c 0 chrt -f 10 "$KB_BIN" virtual-key serve --uhid --presence approve --attestation packed-basic --state "$STATE" \
     > "$OUT/controller.out" 2> "$OUT/controller.log" &
 CONTROLLER=$!
 for i in $(seq 300); do grep -q "^controller: ready" "$OUT/controller.out" 2>/dev/null && break; sleep 0.1; done

@@ -29,6 +29,9 @@ pub struct StoredCredential {
     pub has_large_blob_key: bool,
     /// Its largeBlobKey, as enumerateCredentials returned it (§6.8.3).
     pub large_blob_key: Option<crate::large_blobs::LargeBlobKey>,
+    /// Whether it was made for payments (CTAP 2.2 thirdPartyPayment), when
+    /// the key says.
+    pub third_party_payment: Option<bool>,
 }
 
 /// getCredsMetadata.
@@ -142,6 +145,7 @@ impl Device {
                     cred_protect: r.cred_protect,
                     has_large_blob_key: r.large_blob_key.is_some(),
                     large_blob_key: r.large_blob_key.map(crate::large_blobs::LargeBlobKey::new),
+                    third_party_payment: r.third_party_payment,
                 });
             }
             if (out.len() as u64) < total {

@@ -2308,3 +2308,46 @@ fn payment_extension_maps_to_third_party_payment() {
         }
     }
 }
+
+/// CTAP 2.2 §6.8.4: enumerateCredentials names each credential's
+/// thirdPartyPayment mark (found by python-fido2's device suite, whose
+/// test_payment reads it), for a payment credential and an ordinary one.
+#[test]
+fn credential_management_reports_the_payment_mark() {
+    let mut k = key(Config::default());
+    k.device.set_pin("1234").unwrap();
+    let payment: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(r#"{"payment": {"isPayment": true}}"#).unwrap();
+    let mut paying = creation(
+        &[CoseAlgorithm::ML_DSA_65],
+        true,
+        UserVerificationRequirement::Required,
+    );
+    paying.extensions = Some(payment);
+    let paid = webauthn::register(&mut k.device, &paying, &mut with_pin("1234")).unwrap();
+    let mut plain = creation(
+        &[CoseAlgorithm::ES256],
+        true,
+        UserVerificationRequirement::Required,
+    );
+    plain.user.id = fido_wire::webauthn::Base64UrlBytes(b"another user".to_vec());
+    let ordinary = webauthn::register(&mut k.device, &plain, &mut with_pin("1234")).unwrap();
+    let cm = k
+        .device
+        .pin_token(
+            "1234",
+            Permissions(Permissions::CREDENTIAL_MANAGEMENT),
+            None,
+        )
+        .unwrap();
+    let (rp, hash) = k.device.relying_parties(&cm).unwrap().remove(0);
+    let listed = k.device.credentials(&cm, &rp, &hash).unwrap();
+    let mark = |id: &[u8]| {
+        listed
+            .iter()
+            .find(|c| c.id == id)
+            .and_then(|c| c.third_party_payment)
+    };
+    assert_eq!(mark(&paid.raw_id.0), Some(true));
+    assert_eq!(mark(&ordinary.raw_id.0), Some(false));
+}

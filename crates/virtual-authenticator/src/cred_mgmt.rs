@@ -21,6 +21,9 @@ fn credential_response(c: &Credential, total: Option<u64>) -> CredMgmtResponse {
         total_credentials: total,
         cred_protect: Some(u64::from(c.cred_protect)),
         large_blob_key: c.large_blob_key.map(|k| k.to_vec()),
+        // CTAP 2.2 §6.8.4: thirdPartyPayment for every credential when the
+        // key supports the extension.
+        third_party_payment: Some(c.third_party_payment),
         ..CredMgmtResponse::default()
     }
 }

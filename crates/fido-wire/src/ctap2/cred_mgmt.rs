@@ -195,6 +195,9 @@ pub struct CredMgmtResponse {
     pub cred_protect: Option<u64>,
     /// 0x0B largeBlobKey.
     pub large_blob_key: Option<Vec<u8>>,
+    /// 0x0C thirdPartyPayment (CTAP 2.2): whether the credential was made
+    /// for payments.
+    pub third_party_payment: Option<bool>,
 }
 
 impl CredMgmtResponse {
@@ -248,6 +251,7 @@ impl CredMgmtResponse {
             )?,
             cred_protect: m.opt(0x0a, "credProtect", "an unsigned integer", Value::as_u64)?,
             large_blob_key: m.opt(0x0b, "largeBlobKey", "a byte string", bytes)?,
+            third_party_payment: m.opt(0x0c, "thirdPartyPayment", "a boolean", Value::as_bool)?,
         })
     }
 
@@ -273,6 +277,7 @@ impl CredMgmtResponse {
                 (0x09, self.total_credentials.map(Value::int)),
                 (0x0a, self.cred_protect.map(Value::int)),
                 (0x0b, self.large_blob_key.clone().map(Value::bytes)),
+                (0x0c, self.third_party_payment.map(Value::Bool)),
             ],
             &[],
         )
