@@ -78,8 +78,9 @@ DESKTOP_PACKAGES=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-de
 # so they are always set up. pcscd and vsmartcard-vpcd (a virtual reader
 # driver) let the NFC tests run a private PC/SC service with the virtual key
 # as a contactless card; swig builds pyscard (python-fido2's PC/SC transport)
-# where no wheel fits.
-TEST_PACKAGES=(python3 python3-venv gnome-keyring dbus chromium xvfb xauth dbus-x11 webkit2gtk-driver imagemagick pcscd vsmartcard-vpcd swig)
+# where no wheel fits. rpm gives `rpm -qlp`, which the package test lists the
+# .rpm with (the .rpm itself is made without it).
+TEST_PACKAGES=(python3 python3-venv gnome-keyring dbus chromium xvfb xauth dbus-x11 webkit2gtk-driver imagemagick pcscd vsmartcard-vpcd swig rpm)
 
 # setup_platform "cargo args for the help text" PKG... : checks the platform
 # and installs the listed Debian packages where it can.
