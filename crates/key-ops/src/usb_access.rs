@@ -52,6 +52,28 @@ pub fn udev_install_command(rule: &Path) -> String {
     )
 }
 
+/// Where udev reads rules from (the packages install into the first).
+pub const UDEV_RULE_DIRS: &[&str] = &["/usr/lib/udev/rules.d", "/etc/udev/rules.d"];
+
+/// Keybench's rule as installed in one of `dirs`, if it is.
+pub fn installed_udev_rule(dirs: &[&str]) -> Option<PathBuf> {
+    dirs.iter()
+        .map(|d| Path::new(d).join(UDEV_RULE_NAME))
+        .find(|p| p.is_file())
+}
+
+/// What fixes the access: the install command, or, when the rule is
+/// installed already (by a package, or by hand), applying it.
+pub fn udev_fix(data_dir: &Path, dirs: &[&str]) -> String {
+    match installed_udev_rule(dirs) {
+        Some(installed) => format!(
+            "the rule is installed ({}); apply it and re-plug the key: sudo udevadm control --reload-rules && sudo udevadm trigger --subsystem-match=hidraw",
+            installed.display()
+        ),
+        None => udev_install_command(&udev_rule_for_command(data_dir)),
+    }
+}
+
 /// The rule's path in `data_dir`, written there when possible (so the
 /// command names a real file), else where it would be.
 pub fn udev_rule_for_command(data_dir: &Path) -> PathBuf {
@@ -71,7 +93,7 @@ pub fn permission_denied_advice(path: &str, data_dir: &Path) -> String {
         format!(
             "permission denied opening {path}: your user may not read this hidraw device. \
              Install Keybench's udev rule for FIDO keys, then unplug and re-plug the key:\n{}",
-            udev_install_command(&udev_rule_for_command(data_dir))
+            udev_fix(data_dir, UDEV_RULE_DIRS)
         )
     } else {
         format!(
@@ -170,5 +192,22 @@ mod tests {
         assert!(is_permission_denied("Permission denied (os error 13)"));
         assert!(is_permission_denied("hid_open_path: Access is denied."));
         assert!(!is_permission_denied("No such file or directory"));
+    }
+
+    /// A rule a package installed is applied, not installed a second time.
+    #[test]
+    fn an_installed_rule_is_applied_not_installed_again() {
+        let data = tempfile::tempdir().unwrap();
+        let lib = tempfile::tempdir().unwrap();
+        let dirs = [lib.path().to_str().unwrap()];
+        assert!(udev_fix(data.path(), &dirs).starts_with("sudo install -m 0644"));
+        std::fs::write(lib.path().join(UDEV_RULE_NAME), UDEV_RULE).unwrap();
+        let fix = udev_fix(data.path(), &dirs);
+        assert!(fix.starts_with("the rule is installed ("), "{fix}");
+        assert!(
+            fix.contains("udevadm trigger --subsystem-match=hidraw"),
+            "{fix}"
+        );
+        assert!(!fix.contains("sudo install"), "{fix}");
     }
 }
