@@ -117,18 +117,9 @@ pub enum TransportIdentity {
     },
 }
 
-/// The AAGUID as a UUID (`6b627669-7274-…`).
+/// The AAGUID as a UUID (`6b627669-7274-…`), as the decoder writes it.
 pub fn uuid(aaguid: &[u8; 16]) -> String {
-    let hex = key_ops::hex(aaguid);
-    let part = |a: usize, b: usize| hex.get(a..b).unwrap_or_default().to_owned();
-    format!(
-        "{}-{}-{}-{}-{}",
-        part(0, 8),
-        part(8, 12),
-        part(12, 16),
-        part(16, 20),
-        part(20, 32)
-    )
+    relying_party::decoder::uuid_string(aaguid)
 }
 
 /// The model name Keybench knows without metadata: its own virtual key.
