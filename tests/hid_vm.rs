@@ -109,6 +109,17 @@ fn independent_clients_drive_the_virtual_key_over_real_hidraw() {
         "keybench info"
     );
     assert!(console.contains("PIN retries left: 8"), "keybench pin");
+    // A credential's large blob written, listed, read back and deleted, and
+    // enterprise attestation enabled, by the CLI over hidraw.
+    assert!(
+        console.contains("$ keybench large-blobs read") && console.contains("\nhello over hidraw"),
+        "keybench large-blobs over hidraw"
+    );
+    assert!(
+        console.contains("\"enterpriseAttestation\": true")
+            || console.contains("\"enterpriseAttestation\":true"),
+        "keybench config over hidraw"
+    );
     assert!(
         console.contains("registered: credential") && console.contains("(ML-DSA-87), fmt packed"),
         "keybench register ML-DSA-87 over hidraw"

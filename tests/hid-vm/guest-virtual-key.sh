@@ -66,6 +66,25 @@ grep -q "localhost" "$OUT/token-Lr.txt" || fail=53
 "$KB_BIN" pin retries
 echo "--- the key lab over $HR: keybench compare, five algorithms"
 "$KB_BIN" compare "$HR" --rounds 10 --report "$OUT/kb-compare.html" 2> "$OUT/kb-compare.log" | tee "$OUT/kb-compare.txt" || fail=60
+echo "--- keybench large-blobs and config over $HR"
+export KEYBENCH_PIN=13579246
+cat > "$OUT/lb-options.json" <<'JSON'
+{"challenge": "a2V5YmVuY2gtdm0tbGFyZ2UtYmxvYi1jaGFsbGVuZ2U", "rp": {"id": "localhost", "name": "Keybench VM"},
+ "user": {"id": "dm0tYmxvYi11c2Vy", "name": "blob", "displayName": "Blob"},
+ "pubKeyCredParams": [{"type": "public-key", "alg": -49}],
+ "authenticatorSelection": {"residentKey": "required", "userVerification": "required"},
+ "extensions": {"largeBlob": {"support": "required"}}}
+JSON
+"$KB_BIN" register --options "$OUT/lb-options.json" > "$OUT/kb-lb-register.json" || fail=61
+CRED=$("$KB_PYTHON" -I -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$OUT/kb-lb-register.json")
+kb large-blobs write --id "$CRED" --data "hello over hidraw" || fail=62
+kb large-blobs list --json | tee "$OUT/kb-lb-list.json" || fail=63
+kb large-blobs read --id "$CRED" | tee "$OUT/kb-lb-read.txt" || fail=64
+grep -qx "hello over hidraw" "$OUT/kb-lb-read.txt" || fail=65
+kb large-blobs delete --id "$CRED" || fail=66
+kb config enable-enterprise-attestation --json | tee "$OUT/kb-config.json" || fail=67
+grep -q '"enterpriseAttestation": *true' "$OUT/kb-config.json" || fail=68
+unset KEYBENCH_PIN
 echo "--- hot-plug: keybench devices --watch while the key is pulled out and plugged in"
 "$KB_BIN" devices --watch --json 2>/dev/null | while read -r line; do echo "$(t) $line"; done > "$OUT/kb-watch.txt" &
 sleep 1
