@@ -29,19 +29,7 @@ use std::time::{Duration, Instant};
 use support::Remote;
 
 fn keybench_binary() -> PathBuf {
-    // target/<profile>/deps/faults-… → target/<profile>/keybench
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .unwrap()
-        .join("keybench");
-    assert!(
-        bin.exists(),
-        "{} is not built: run `cargo build -p keybench` (cargo test --workspace builds it)",
-        bin.display()
-    );
-    bin
+    keybench_tests::keybench_binary().unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// `keybench serve` on `data`: the process and its base URL.

@@ -93,18 +93,4 @@ impl Harness {
     }
 }
 
-/// The `keybench` binary `cargo test` built beside this test.
-pub fn keybench_binary() -> Result<PathBuf, String> {
-    // target/<profile>/deps/<test>-… → target/<profile>/keybench
-    let bin = std::env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.parent()?.join("keybench")))
-        .unwrap_or_default();
-    if !bin.exists() {
-        return Err(format!(
-            "{} is not built: run `cargo build -p keybench` (cargo test --workspace builds it)",
-            bin.display()
-        ));
-    }
-    Ok(bin)
-}
+pub use crate::keybench_binary;

@@ -110,19 +110,7 @@ fn wait_for_card(service: &PrivatePcscd, slot: u16) {
 }
 
 fn keybench_binary() -> PathBuf {
-    // target/<profile>/deps/nfc_pcsc-… → target/<profile>/keybench
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .unwrap()
-        .join("keybench");
-    assert!(
-        bin.exists(),
-        "{} is not built: run `cargo build -p keybench` (cargo test --workspace builds it)",
-        bin.display()
-    );
-    bin
+    keybench_tests::keybench_binary().unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn python_fido2_over_pcsc(

@@ -322,13 +322,14 @@ impl PinSession {
         Ok(ClientPinResponse::default())
     }
 
-    fn get_token(
+    /// The PIN checked (retries, power-cycle rule), then a fresh token
+    /// value and its encryption for the platform; the caller keeps it as
+    /// the ordinary or the persistent token.
+    fn new_token_for_pin(
         &mut self,
         req: &ClientPinRequest,
         record: &mut PinRecord,
-        permissions: Permissions,
-        rp_id: Option<String>,
-    ) -> CtapResult<ClientPinResponse> {
+    ) -> CtapResult<(Zeroizing<[u8; 32]>, Vec<u8>)> {
         let pin_hash_enc = req
             .pin_hash_enc
             .as_ref()
@@ -341,11 +342,22 @@ impl PinSession {
         if record.force_change {
             return Err(StatusCode::PIN_INVALID);
         }
-        // Every earlier token is invalidated by a new one.
         let value = random32()?;
         let encrypted = shared
             .encrypt(value.as_ref())
             .map_err(|_| StatusCode::OTHER)?;
+        Ok((value, encrypted))
+    }
+
+    fn get_token(
+        &mut self,
+        req: &ClientPinRequest,
+        record: &mut PinRecord,
+        permissions: Permissions,
+        rp_id: Option<String>,
+    ) -> CtapResult<ClientPinResponse> {
+        let (value, encrypted) = self.new_token_for_pin(req, record)?;
+        // Every earlier token is invalidated by a new one.
         self.token = Some(Token {
             value,
             permissions,
@@ -366,19 +378,7 @@ impl PinSession {
         req: &ClientPinRequest,
         record: &mut PinRecord,
     ) -> CtapResult<ClientPinResponse> {
-        let pin_hash_enc = req
-            .pin_hash_enc
-            .as_ref()
-            .ok_or(StatusCode::MISSING_PARAMETER)?;
-        let shared = self.shared_secret(req)?;
-        self.check_pin_hash(&shared, pin_hash_enc, record)?;
-        if record.force_change {
-            return Err(StatusCode::PIN_INVALID);
-        }
-        let value = random32()?;
-        let encrypted = shared
-            .encrypt(value.as_ref())
-            .map_err(|_| StatusCode::OTHER)?;
+        let (value, encrypted) = self.new_token_for_pin(req, record)?;
         record.persistent_token = Some(value);
         Ok(ClientPinResponse {
             pin_uv_auth_token: Some(Encrypted(encrypted)),
