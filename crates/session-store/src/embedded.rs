@@ -25,8 +25,8 @@ use crate::local::{io_err, private_dir};
 use crate::name::{ItemName, Kind, OwnerId, Scope};
 use crate::storage::Backend;
 use crate::storage::{
-    BackendState, BackendStatus, Created, DEFAULT_MAX_ITEM_BYTES, ItemMeta, Storage, StoreError,
-    Swapped, check_size,
+    BackendState, BackendStatus, BatchOutcome, BatchRefusal, BatchWrite, Created,
+    DEFAULT_MAX_ITEM_BYTES, ItemMeta, Storage, StoreError, Swapped, check_batch, check_size,
 };
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::fs::OpenOptions;
@@ -97,6 +97,9 @@ enum Write {
         key: String,
         value: Vec<u8>,
     },
+    /// Conditional writes (each a Create, Swap or MoveScope) made all or
+    /// none.
+    Batch(Vec<Write>),
 }
 
 impl Write {
@@ -108,6 +111,7 @@ impl Write {
             | Write::Swap { value, .. }
             | Write::MoveScope { value, .. } => value.len(),
             Write::Delete { .. } | Write::RemoveScope { .. } | Write::RemoveScopes { .. } => 0,
+            Write::Batch(writes) => writes.iter().map(Write::value_len).sum(),
         }
     }
 }
@@ -120,6 +124,7 @@ enum Done {
     Swapped(Swapped),
     Removed(usize),
     RemovedEach(Vec<usize>),
+    Batch(BatchOutcome),
 }
 
 struct Job {
@@ -549,92 +554,149 @@ fn commit_group(db: &Database, group: &[Job]) -> Result<Vec<Done>, CommitFailure
     {
         let mut table = txn.open_table(ITEMS).map_err(fail)?;
         for job in group {
-            let done = match &job.write {
-                Write::Put { key, value } => {
-                    table.insert(key.as_str(), value.as_slice()).map_err(fail)?;
-                    Done::Written
-                }
-                Write::Create { key, value } => {
-                    let exists = table.get(key.as_str()).map_err(fail)?.is_some();
-                    if exists {
-                        Done::Created(Created::AlreadyExists)
-                    } else {
-                        table.insert(key.as_str(), value.as_slice()).map_err(fail)?;
-                        Done::Created(Created::Created)
-                    }
-                }
-                Write::Swap {
-                    key,
-                    expected,
-                    value,
-                } => {
-                    // Compared and written in the same transaction.
-                    let current = table
-                        .get(key.as_str())
-                        .map_err(fail)?
-                        .map(|v| unstamp(v.value()).map(|(_, b)| b == expected.as_slice()));
-                    let swapped = match current {
-                        None => Swapped::Missing,
-                        Some(Some(true)) => Swapped::Swapped,
-                        Some(_) => Swapped::Changed,
-                    };
-                    if swapped == Swapped::Swapped {
-                        table.insert(key.as_str(), value.as_slice()).map_err(fail)?;
-                    }
-                    Done::Swapped(swapped)
-                }
-                Write::Delete { key } => {
-                    table.remove(key.as_str()).map_err(fail)?;
-                    Done::Written
-                }
-                Write::RemoveScope { prefix } => Done::Removed(remove_prefix(&mut table, prefix)?),
-                Write::RemoveScopes { prefixes } => Done::RemovedEach(
-                    prefixes
-                        .iter()
-                        .map(|p| remove_prefix(&mut table, p))
-                        .collect::<Result<_, _>>()?,
-                ),
-                Write::MoveScope {
-                    from,
-                    to,
-                    key,
-                    value,
-                } => {
-                    // The item moves from `from` to `to` under the same name.
-                    let source = key
-                        .strip_prefix(to.as_str())
-                        .map(|name| format!("{from}{name}"))
-                        .unwrap_or_default();
-                    if table.get(key.as_str()).map_err(fail)?.is_some() {
-                        Done::Created(Created::AlreadyExists)
-                    } else if table.get(source.as_str()).map_err(fail)?.is_none() {
-                        Done::Gone
-                    } else {
-                        let end = prefix_end(from);
-                        let mut moved = Vec::new();
-                        table
-                            .retain_in(from.as_str()..end.as_str(), |k, v| {
-                                if let Some(name) = k.strip_prefix(from.as_str()) {
-                                    moved.push((format!("{to}{name}"), v.to_vec()));
-                                }
-                                false
-                            })
-                            .map_err(fail)?;
-                        for (k, v) in &moved {
-                            if *k != *key {
-                                table.insert(k.as_str(), v.as_slice()).map_err(fail)?;
-                            }
-                        }
-                        table.insert(key.as_str(), value.as_slice()).map_err(fail)?;
-                        Done::Created(Created::Created)
-                    }
-                }
-            };
-            results.push(done);
+            results.push(apply(&mut table, &job.write)?);
         }
     }
     txn.commit().map_err(fail)?;
     Ok(results)
+}
+
+/// The key a scope move reads its item from: `key` (in `to`) moved to `from`.
+fn move_source(from: &str, to: &str, key: &str) -> String {
+    key.strip_prefix(to)
+        .map(|name| format!("{from}{name}"))
+        .unwrap_or_default()
+}
+
+/// Why a batch's conditional write would be refused now, if it would.
+fn refusal(
+    table: &redb::Table<&str, &[u8]>,
+    write: &Write,
+) -> Result<Option<BatchRefusal>, CommitFailure> {
+    let exists =
+        |key: &str| -> Result<bool, CommitFailure> { Ok(table.get(key).map_err(fail)?.is_some()) };
+    Ok(match write {
+        Write::Create { key, .. } => exists(key)?.then_some(BatchRefusal::Exists),
+        Write::Swap { key, expected, .. } => match table.get(key.as_str()).map_err(fail)? {
+            None => Some(BatchRefusal::Missing),
+            Some(v) => match unstamp(v.value()) {
+                Some((_, bytes)) if bytes == expected.as_slice() => None,
+                _ => Some(BatchRefusal::Changed),
+            },
+        },
+        Write::MoveScope { from, to, key, .. } => {
+            if exists(key)? {
+                Some(BatchRefusal::Exists)
+            } else if !exists(&move_source(from, to, key))? {
+                Some(BatchRefusal::ScopeGone)
+            } else {
+                None
+            }
+        }
+        // Not conditional: never in a batch (see `raw_commit_batch`).
+        Write::Put { .. }
+        | Write::Delete { .. }
+        | Write::RemoveScope { .. }
+        | Write::RemoveScopes { .. }
+        | Write::Batch(_) => None,
+    })
+}
+
+/// Makes one write inside the group's transaction.
+fn apply(table: &mut redb::Table<&str, &[u8]>, write: &Write) -> Result<Done, CommitFailure> {
+    Ok(match write {
+        Write::Put { key, value } => {
+            table.insert(key.as_str(), value.as_slice()).map_err(fail)?;
+            Done::Written
+        }
+        Write::Create { key, value } => {
+            let exists = table.get(key.as_str()).map_err(fail)?.is_some();
+            if exists {
+                Done::Created(Created::AlreadyExists)
+            } else {
+                table.insert(key.as_str(), value.as_slice()).map_err(fail)?;
+                Done::Created(Created::Created)
+            }
+        }
+        Write::Swap {
+            key,
+            expected,
+            value,
+        } => {
+            // Compared and written in the same transaction.
+            let current = table
+                .get(key.as_str())
+                .map_err(fail)?
+                .map(|v| unstamp(v.value()).map(|(_, b)| b == expected.as_slice()));
+            let swapped = match current {
+                None => Swapped::Missing,
+                Some(Some(true)) => Swapped::Swapped,
+                Some(_) => Swapped::Changed,
+            };
+            if swapped == Swapped::Swapped {
+                table.insert(key.as_str(), value.as_slice()).map_err(fail)?;
+            }
+            Done::Swapped(swapped)
+        }
+        Write::Delete { key } => {
+            table.remove(key.as_str()).map_err(fail)?;
+            Done::Written
+        }
+        Write::RemoveScope { prefix } => Done::Removed(remove_prefix(table, prefix)?),
+        Write::RemoveScopes { prefixes } => Done::RemovedEach(
+            prefixes
+                .iter()
+                .map(|p| remove_prefix(table, p))
+                .collect::<Result<_, _>>()?,
+        ),
+        Write::MoveScope {
+            from,
+            to,
+            key,
+            value,
+        } => {
+            // The item moves from `from` to `to` under the same name.
+            let source = move_source(from, to, key);
+            if table.get(key.as_str()).map_err(fail)?.is_some() {
+                Done::Created(Created::AlreadyExists)
+            } else if table.get(source.as_str()).map_err(fail)?.is_none() {
+                Done::Gone
+            } else {
+                let end = prefix_end(from);
+                let mut moved = Vec::new();
+                table
+                    .retain_in(from.as_str()..end.as_str(), |k, v| {
+                        if let Some(name) = k.strip_prefix(from.as_str()) {
+                            moved.push((format!("{to}{name}"), v.to_vec()));
+                        }
+                        false
+                    })
+                    .map_err(fail)?;
+                for (k, v) in &moved {
+                    if *k != *key {
+                        table.insert(k.as_str(), v.as_slice()).map_err(fail)?;
+                    }
+                }
+                table.insert(key.as_str(), value.as_slice()).map_err(fail)?;
+                Done::Created(Created::Created)
+            }
+        }
+        Write::Batch(writes) => {
+            // Every condition is checked before anything is written, so a
+            // refused batch leaves the transaction (shared with the rest of
+            // the group) untouched. Sound because the writes touch distinct
+            // scopes (`check_batch`): none changes what another checks.
+            for (index, write) in writes.iter().enumerate() {
+                if let Some(why) = refusal(table, write)? {
+                    return Ok(Done::Batch(BatchOutcome::Refused { index, why }));
+                }
+            }
+            for write in writes {
+                apply(table, write)?;
+            }
+            Done::Batch(BatchOutcome::Committed)
+        }
+    })
 }
 
 /// The calls as the backend makes them; [`Storage`] redacts their errors.
@@ -676,7 +738,8 @@ impl Backend for EmbeddedStore {
             | Done::Written
             | Done::Swapped(_)
             | Done::Removed(_)
-            | Done::RemovedEach(_) => Err(self.mismatched()),
+            | Done::RemovedEach(_)
+            | Done::Batch(_) => Err(self.mismatched()),
         }
     }
 
@@ -698,7 +761,8 @@ impl Backend for EmbeddedStore {
             | Done::Written
             | Done::Created(_)
             | Done::Removed(_)
-            | Done::RemovedEach(_) => Err(self.mismatched()),
+            | Done::RemovedEach(_)
+            | Done::Batch(_) => Err(self.mismatched()),
         }
     }
 
@@ -772,7 +836,8 @@ impl Backend for EmbeddedStore {
             | Done::Written
             | Done::Created(_)
             | Done::Swapped(_)
-            | Done::RemovedEach(_) => Err(self.mismatched()),
+            | Done::RemovedEach(_)
+            | Done::Batch(_) => Err(self.mismatched()),
         }
     }
 
@@ -813,9 +878,60 @@ impl Backend for EmbeddedStore {
             })? {
                 Done::Created(c) => Ok(c),
                 Done::Gone => Err(StoreError::ScopeGone),
-                Done::Written | Done::Swapped(_) | Done::Removed(_) | Done::RemovedEach(_) => {
-                    Err(self.mismatched())
-                }
+                Done::Written
+                | Done::Swapped(_)
+                | Done::Removed(_)
+                | Done::RemovedEach(_)
+                | Done::Batch(_) => Err(self.mismatched()),
+            }
+        };
+        Some(in_one())
+    }
+
+    fn raw_commit_batch(
+        &self,
+        writes: &[BatchWrite<'_>],
+    ) -> Option<Result<BatchOutcome, StoreError>> {
+        let in_one = || -> Result<BatchOutcome, StoreError> {
+            check_batch(writes, self.options.max_item_bytes)?;
+            let writes = writes
+                .iter()
+                .map(|w| match *w {
+                    BatchWrite::Create { scope, item, value } => Write::Create {
+                        key: key(scope, item),
+                        value: stamped(value),
+                    },
+                    BatchWrite::Swap {
+                        scope,
+                        item,
+                        expected,
+                        value,
+                    } => Write::Swap {
+                        key: key(scope, item),
+                        expected: expected.to_vec(),
+                        value: stamped(value),
+                    },
+                    BatchWrite::MoveScope {
+                        from,
+                        to,
+                        item,
+                        value,
+                    } => Write::MoveScope {
+                        from: scope_prefix(from),
+                        to: scope_prefix(to),
+                        key: key(to, item),
+                        value: stamped(value),
+                    },
+                })
+                .collect();
+            match self.write(Write::Batch(writes))? {
+                Done::Batch(outcome) => Ok(outcome),
+                Done::Gone
+                | Done::Written
+                | Done::Created(_)
+                | Done::Swapped(_)
+                | Done::Removed(_)
+                | Done::RemovedEach(_) => Err(self.mismatched()),
             }
         };
         Some(in_one())

@@ -59,6 +59,6 @@ pub use local::{LocalOptions, LocalStore};
 pub use name::{ItemName, Kind, MAX_NAME_LEN, NameError, OwnerId, Scope};
 pub use object::{BucketProbe, ObjectStorage, ObjectStoreOptions, RemoteConfig};
 pub use storage::{
-    BackendState, BackendStatus, Created, DEFAULT_MAX_ITEM_BYTES, ItemMeta, Storage, StoreError,
-    Swapped, is_out_of_space,
+    BackendState, BackendStatus, BatchOutcome, BatchRefusal, BatchWrite, Created,
+    DEFAULT_MAX_ITEM_BYTES, ItemMeta, Storage, StoreError, Swapped, is_out_of_space,
 };

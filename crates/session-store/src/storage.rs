@@ -187,6 +187,153 @@ pub enum Swapped {
     Missing,
 }
 
+/// One write of a [`Storage::commit_batch`], with the condition it needs.
+#[derive(Debug, Clone, Copy)]
+pub enum BatchWrite<'a> {
+    /// Writes `value` only if `item` does not exist (a single-use
+    /// consumption's mark).
+    Create {
+        /// The item's scope.
+        scope: &'a Scope,
+        /// The item.
+        item: &'a ItemName,
+        /// Its value.
+        value: &'a [u8],
+    },
+    /// Replaces `item` only if it holds exactly `expected`.
+    Swap {
+        /// The item's scope.
+        scope: &'a Scope,
+        /// The item.
+        item: &'a ItemName,
+        /// The bytes it must hold.
+        expected: &'a [u8],
+        /// Its new value.
+        value: &'a [u8],
+    },
+    /// Moves scope `from` to `to`, as [`Storage::move_scope`] does.
+    MoveScope {
+        /// The scope that goes.
+        from: &'a Scope,
+        /// Its new owner.
+        to: &'a Scope,
+        /// The item written to `to` with `value`.
+        item: &'a ItemName,
+        /// Its value.
+        value: &'a [u8],
+    },
+}
+
+impl BatchWrite<'_> {
+    /// The scopes the write touches.
+    fn scopes(&self) -> impl Iterator<Item = &Scope> {
+        let (first, second) = match self {
+            BatchWrite::Create { scope, .. } | BatchWrite::Swap { scope, .. } => (*scope, None),
+            BatchWrite::MoveScope { from, to, .. } => (*from, Some(*to)),
+        };
+        std::iter::once(first).chain(second)
+    }
+
+    /// The value's length, for the size limit.
+    pub(crate) fn value_len(&self) -> usize {
+        match self {
+            BatchWrite::Create { value, .. }
+            | BatchWrite::Swap { value, .. }
+            | BatchWrite::MoveScope { value, .. } => value.len(),
+        }
+    }
+}
+
+/// Why a batch's write could not be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchRefusal {
+    /// A create's item, or a move's item in the new scope, exists already.
+    Exists,
+    /// A swap's item holds another value.
+    Changed,
+    /// A swap's item does not exist.
+    Missing,
+    /// A move's scope was removed meanwhile.
+    ScopeGone,
+}
+
+/// Result of a [`Storage::commit_batch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum BatchOutcome {
+    /// Every write was made.
+    Committed,
+    /// The write at `index` could not be made (see [`Storage::commit_batch`]
+    /// for what happened to the others).
+    Refused {
+        /// Its position in the batch.
+        index: usize,
+        /// Why.
+        why: BatchRefusal,
+    },
+}
+
+/// Refuses a batch whose writes share a scope (their conditions are checked
+/// against the state before the batch, which is only sound when no write
+/// changes what another checks), or holding a value over `max`.
+pub(crate) fn check_batch(writes: &[BatchWrite<'_>], max: usize) -> Result<(), StoreError> {
+    let mut seen: Vec<&Scope> = Vec::new();
+    for w in writes {
+        check_size(w.value_len(), max)?;
+        for scope in w.scopes() {
+            if seen.contains(&scope) {
+                return Err(StoreError::Unsupported {
+                    backend: "batch",
+                    reason: "the writes of one batch must touch distinct scopes".to_owned(),
+                });
+            }
+            seen.push(scope);
+        }
+    }
+    Ok(())
+}
+
+/// [`Storage::commit_batch`] one write at a time, for backends without
+/// transactions: stops at the first refused write, the earlier ones stay.
+fn commit_batch_in_steps<S: Storage + ?Sized>(
+    store: &S,
+    writes: &[BatchWrite<'_>],
+) -> Result<BatchOutcome, StoreError> {
+    check_batch(writes, usize::MAX)?;
+    for (index, write) in writes.iter().enumerate() {
+        let refused = match *write {
+            BatchWrite::Create { scope, item, value } => (store.create(scope, item, value)?
+                == Created::AlreadyExists)
+                .then_some(BatchRefusal::Exists),
+            BatchWrite::Swap {
+                scope,
+                item,
+                expected,
+                value,
+            } => match store.compare_and_swap(scope, item, expected, value)? {
+                Swapped::Swapped => None,
+                Swapped::Changed => Some(BatchRefusal::Changed),
+                Swapped::Missing => Some(BatchRefusal::Missing),
+            },
+            BatchWrite::MoveScope {
+                from,
+                to,
+                item,
+                value,
+            } => match store.move_scope(from, to, item, value) {
+                Ok(Created::Created) => None,
+                Ok(Created::AlreadyExists) => Some(BatchRefusal::Exists),
+                Err(StoreError::ScopeGone) => Some(BatchRefusal::ScopeGone),
+                Err(e) => return Err(e),
+            },
+        };
+        if let Some(why) = refused {
+            return Ok(BatchOutcome::Refused { index, why });
+        }
+    }
+    Ok(BatchOutcome::Committed)
+}
+
 /// One item as a listing reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemMeta {
@@ -310,6 +457,21 @@ pub trait Storage: Send + Sync + fmt::Debug {
     ) -> Result<Created, StoreError> {
         move_scope_in_steps(self, from, to, item, value)
     }
+
+    /// Makes several conditional writes as one: a completed ceremony's
+    /// challenge consumption, counter update and session rotation. The
+    /// writes must touch distinct scopes (else [`StoreError::Unsupported`]).
+    ///
+    /// Backends with transactions (the embedded store) check every write's
+    /// condition and make all of them, or none, in one durable commit; the
+    /// answer then names the first write whose condition failed. This
+    /// default makes them one by one, in order, and stops at the first
+    /// refused one: the writes before it stay. Either way a refused write
+    /// was not made, so putting the deciding write first (a single-use
+    /// consumption) keeps it decisive on every backend.
+    fn commit_batch(&self, writes: &[BatchWrite<'_>]) -> Result<BatchOutcome, StoreError> {
+        commit_batch_in_steps(self, writes)
+    }
 }
 
 /// [`Storage::move_scope`] in steps, for backends without transactions.
@@ -371,6 +533,14 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
 
     /// Many scopes at once, when the backend has a transaction for it.
     fn raw_remove_scopes(&self, _scopes: &[Scope]) -> Option<Vec<Result<usize, StoreError>>> {
+        None
+    }
+
+    /// A batch in one transaction, when the backend has one.
+    fn raw_commit_batch(
+        &self,
+        _writes: &[BatchWrite<'_>],
+    ) -> Option<Result<BatchOutcome, StoreError>> {
         None
     }
 
@@ -451,6 +621,16 @@ impl<B: Backend> Storage for B {
         match self.raw_move_scope(from, to, item, value) {
             Some(r) => r.redact(from).redact(to),
             None => move_scope_in_steps(self, from, to, item, value),
+        }
+    }
+
+    fn commit_batch(&self, writes: &[BatchWrite<'_>]) -> Result<BatchOutcome, StoreError> {
+        match self.raw_commit_batch(writes) {
+            Some(r) => writes
+                .iter()
+                .flat_map(BatchWrite::scopes)
+                .fold(r, |r, scope| r.redact(scope)),
+            None => commit_batch_in_steps(self, writes),
         }
     }
 }

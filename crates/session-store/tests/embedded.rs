@@ -274,3 +274,10 @@ fn errors_never_show_a_session_id() {
     let e = store.put(&s, &item("x"), &[0; 2 << 20]).unwrap_err();
     common::assert_id_not_shown(&e, common::SESSION_ID);
 }
+
+#[test]
+fn a_batch_is_made_all_or_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path().join("store")).unwrap();
+    common::batch_semantics(&store, common::BatchKind::AllOrNone);
+}

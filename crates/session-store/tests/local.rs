@@ -281,3 +281,10 @@ fn remote_errors_never_show_a_session_id() {
         common::assert_id_not_shown(&e, common::SESSION_ID);
     }
 }
+
+#[test]
+fn a_batch_is_made_in_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path().join("store")).unwrap();
+    common::batch_semantics(&store, common::BatchKind::InSteps);
+}

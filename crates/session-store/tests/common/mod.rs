@@ -302,3 +302,166 @@ pub fn assert_id_not_shown(err: &dyn std::error::Error, id: &str) {
     assert!(!shown.contains(id), "the id is in: {shown}");
     assert!(!shown.contains(&id[..20]), "half the id is in: {shown}");
 }
+
+/// Whether a backend makes a batch all or none, or in steps.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum BatchKind {
+    /// One transaction: a refused write leaves every other unmade.
+    AllOrNone,
+    /// One write after another: the writes before a refused one stay.
+    InSteps,
+}
+
+/// `commit_batch` as a completed sign-in uses it: a consumption mark, a
+/// counter swap and a session move, made together; each refusal named.
+pub fn batch_semantics(store: &dyn Storage, kind: BatchKind) {
+    use session_store::{BatchOutcome, BatchRefusal, BatchWrite, StoreError};
+    let challenge = scope(Kind::challenges(), "batch-challenge");
+    let account = scope(Kind::accounts(), "batch-user");
+    let old = scope(Kind::sessions(), "batch-session-old");
+    let new = scope(Kind::sessions(), "batch-session-new");
+    let (consumed, cred, rec) = (item("consumed"), item("cred"), item("record"));
+    store.put(&account, &cred, b"count=1").unwrap();
+    store.put(&old, &rec, b"anonymous").unwrap();
+    store.put(&old, &item("cart"), b"kept").unwrap();
+    let sign_in = |challenge: &Scope, expected: &'static [u8], new: &Scope| {
+        let writes = [
+            BatchWrite::Create {
+                scope: challenge,
+                item: &consumed,
+                value: b"now",
+            },
+            BatchWrite::Swap {
+                scope: &account,
+                item: &cred,
+                expected,
+                value: b"count=2",
+            },
+            BatchWrite::MoveScope {
+                from: &old,
+                to: new,
+                item: &rec,
+                value: b"signed-in",
+            },
+        ];
+        store.commit_batch(&writes).unwrap()
+    };
+
+    assert_eq!(
+        sign_in(&challenge, b"count=1", &new),
+        BatchOutcome::Committed
+    );
+    assert_eq!(
+        store.get(&challenge, &consumed).unwrap().as_deref(),
+        Some(&b"now"[..])
+    );
+    assert_eq!(
+        store.get(&account, &cred).unwrap().as_deref(),
+        Some(&b"count=2"[..])
+    );
+    assert_eq!(
+        store.get(&new, &rec).unwrap().as_deref(),
+        Some(&b"signed-in"[..])
+    );
+    assert_eq!(
+        store.get(&new, &item("cart")).unwrap().as_deref(),
+        Some(&b"kept"[..])
+    );
+    assert!(store.list(&old).unwrap().is_empty());
+
+    // The same challenge again: refused at the consumption, nothing made.
+    let newer = scope(Kind::sessions(), "batch-session-newer");
+    assert_eq!(
+        sign_in(&challenge, b"count=2", &newer),
+        BatchOutcome::Refused {
+            index: 0,
+            why: BatchRefusal::Exists
+        }
+    );
+    assert_eq!(
+        store.get(&account, &cred).unwrap().as_deref(),
+        Some(&b"count=2"[..])
+    );
+    assert!(store.list(&newer).unwrap().is_empty());
+
+    // A stale counter: refused at the swap. All or none leaves the fresh
+    // challenge unconsumed; in steps its mark stays (it came first).
+    let fresh = scope(Kind::challenges(), "batch-challenge-2");
+    assert_eq!(
+        sign_in(&fresh, b"count=1", &newer),
+        BatchOutcome::Refused {
+            index: 1,
+            why: BatchRefusal::Changed
+        }
+    );
+    let mark = store.get(&fresh, &consumed).unwrap();
+    match kind {
+        BatchKind::AllOrNone => assert_eq!(mark, None),
+        BatchKind::InSteps => assert_eq!(mark.as_deref(), Some(&b"now"[..])),
+    }
+    assert_eq!(
+        store.get(&account, &cred).unwrap().as_deref(),
+        Some(&b"count=2"[..])
+    );
+
+    // The session was removed meanwhile (a logout): refused at the move.
+    let third = scope(Kind::challenges(), "batch-challenge-3");
+    assert_eq!(
+        sign_in(&third, b"count=2", &newer),
+        BatchOutcome::Refused {
+            index: 2,
+            why: BatchRefusal::ScopeGone
+        }
+    );
+    match kind {
+        BatchKind::AllOrNone => {
+            assert_eq!(store.get(&third, &consumed).unwrap(), None);
+            assert_eq!(
+                store.get(&account, &cred).unwrap().as_deref(),
+                Some(&b"count=2"[..])
+            );
+        }
+        // In steps the mark and the (same-value) swap before the move stay.
+        BatchKind::InSteps => assert!(store.get(&third, &consumed).unwrap().is_some()),
+    }
+    assert!(store.list(&newer).unwrap().is_empty());
+
+    // A missing item to swap.
+    let fourth = scope(Kind::challenges(), "batch-challenge-4");
+    assert_eq!(
+        store
+            .commit_batch(&[BatchWrite::Swap {
+                scope: &fourth,
+                item: &cred,
+                expected: b"x",
+                value: b"y"
+            }])
+            .unwrap(),
+        BatchOutcome::Refused {
+            index: 0,
+            why: BatchRefusal::Missing
+        }
+    );
+
+    // Two writes to one scope are refused before anything is written.
+    let err = store
+        .commit_batch(&[
+            BatchWrite::Create {
+                scope: &fourth,
+                item: &consumed,
+                value: b"a",
+            },
+            BatchWrite::Create {
+                scope: &fourth,
+                item: &item("other"),
+                value: b"b",
+            },
+        ])
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unsupported { .. }), "{err}");
+    assert!(store.list(&fourth).unwrap().is_empty());
+
+    for s in [&challenge, &fresh, &third, &account, &new] {
+        store.remove_scope(s).unwrap();
+    }
+}
