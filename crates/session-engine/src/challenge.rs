@@ -25,7 +25,7 @@ use crate::random;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use session_store::{Created, ItemName, Kind, OwnerId, Scope, Storage, StoreError};
+use session_store::{BatchWrite, Created, ItemName, Kind, OwnerId, Scope, Storage, StoreError};
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
@@ -242,15 +242,50 @@ pub fn issue(
     }
 }
 
-/// Checks a presented challenge against the expected binding and consumes
-/// it. The checks run in a fixed order: format, existence, session,
-/// ceremony, RP ID, origin, user, expiry, then the atomic consumption.
-pub fn consume(
+/// A presented challenge that matches its binding and was not consumed
+/// yet: what a completion verifies the ceremony against before consuming
+/// it, alone ([`consume_checked`]) or in one batch with the ceremony's other
+/// writes ([`crate::SessionEngine::sign_in`]).
+#[derive(Debug)]
+pub struct CheckedChallenge {
+    scope: Scope,
+    mark_item: ItemName,
+    mark: String,
+    consumed: Consumed,
+}
+
+impl CheckedChallenge {
+    /// What the challenge was issued with.
+    pub fn consumed(&self) -> &Consumed {
+        &self.consumed
+    }
+
+    /// The write that consumes it: a conditional create of the consumption
+    /// mark, which exactly one consumer wins.
+    pub(crate) fn consumption(&self) -> BatchWrite<'_> {
+        BatchWrite::Create {
+            scope: &self.scope,
+            item: &self.mark_item,
+            value: self.mark.as_bytes(),
+        }
+    }
+
+    pub(crate) fn into_consumed(self) -> Consumed {
+        self.consumed
+    }
+}
+
+/// Checks a presented challenge against the expected binding without
+/// consuming it. The checks run in a fixed order: format, existence,
+/// session, ceremony, RP ID, origin, user, expiry, consumption. An already consumed challenge is refused here, so a replay
+/// costs no verification; the consumption itself still decides (of two
+/// completions racing past this check, one consumes).
+pub fn check(
     store: &dyn Storage,
     presented: &[u8],
     expected: &Binding,
     now: SystemTime,
-) -> Result<Consumed, ChallengeRejection> {
+) -> Result<CheckedChallenge, ChallengeRejection> {
     if presented.len() != CHALLENGE_LEN {
         return Err(ChallengeRejection::Malformed(presented.len()));
     }
@@ -292,16 +327,44 @@ pub fn consume(
     if unix_ms(now) >= record.expires_ms {
         return Err(ChallengeRejection::Expired);
     }
-    let tombstone = unix_ms(now).to_string();
-    match store.create(&scope, &item(CONSUMED_ITEM)?, tombstone.as_bytes())? {
-        Created::Created => Ok(Consumed {
+    let mark_item = item(CONSUMED_ITEM)?;
+    if store.get(&scope, &mark_item)?.is_some() {
+        return Err(ChallengeRejection::Reused);
+    }
+    Ok(CheckedChallenge {
+        scope,
+        mark_item,
+        mark: unix_ms(now).to_string(),
+        consumed: Consumed {
             ceremony: record.ceremony,
             user: record.user,
             issued_at: from_unix_ms(record.issued_ms),
             context: record.context,
-        }),
+        },
+    })
+}
+
+/// Consumes a checked challenge on its own (a completion that failed, or
+/// one with no other write to make).
+pub fn consume_checked(
+    store: &dyn Storage,
+    checked: CheckedChallenge,
+) -> Result<Consumed, ChallengeRejection> {
+    match store.create(&checked.scope, &checked.mark_item, checked.mark.as_bytes())? {
+        Created::Created => Ok(checked.consumed),
         Created::AlreadyExists => Err(ChallengeRejection::Reused),
     }
+}
+
+/// Checks and consumes a presented challenge: single use, bound to
+/// `expected`.
+pub fn consume(
+    store: &dyn Storage,
+    presented: &[u8],
+    expected: &Binding,
+    now: SystemTime,
+) -> Result<Consumed, ChallengeRejection> {
+    consume_checked(store, check(store, presented, expected, now)?)
 }
 
 /// When a stored challenge may be swept: its expiry time, or `None` if the

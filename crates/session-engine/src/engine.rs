@@ -2,12 +2,15 @@
 //! cookie policy, challenges, CSRF checks, cleanup and the event log. Each
 //! method is one request-level operation and records its security events.
 
-use crate::challenge::{self, Binding, ChallengeRejection, Consumed, IssuedChallenge};
+use crate::challenge::{
+    self, Binding, ChallengeRejection, CheckedChallenge, Consumed, IssuedChallenge,
+};
 use crate::cleanup::{Cleaner, CleanupConfig, CleanupStatus, SweepReport, SweepTrigger};
 use crate::clock::{Clock, unix_ms};
 use crate::csrf::{self, CsrfRejection, OriginAllowList, OriginVerdict};
 use crate::events::{EventKind, EventLog, Severity};
 use crate::headers::{HeaderConfig, security_headers};
+use crate::id::SessionId;
 use crate::policy::{
     CookieLifetime, CookiePolicy, PolicyConfig, RequestContext, effective_scheme, find_cookie,
 };
@@ -15,7 +18,9 @@ use crate::seal::{self, OpenedWith};
 use crate::secret::{KeyManager, KeyStatus, SecretKey, SecretKeyConfig, SecretKeyError};
 use crate::session::{self, Session, SessionError, SessionItems, Touched};
 use http::{HeaderMap, Method};
-use session_store::{BackendState, BackendStatus, Storage, StoreError};
+use session_store::{
+    BackendState, BackendStatus, BatchOutcome, BatchRefusal, BatchWrite, Storage, StoreError,
+};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -70,6 +75,40 @@ pub enum EngineError {
     /// The secret key could not be resolved or rotated.
     #[error(transparent)]
     Key(#[from] SecretKeyError),
+}
+
+/// Why [`SessionEngine::sign_in`] made none of its writes.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// The challenge was consumed meanwhile (a replay racing this one).
+    #[error(transparent)]
+    Challenge(ChallengeRejection),
+    /// One of the application's writes was refused (its index among them,
+    /// and why); the challenge is consumed.
+    #[error("write {index} of the sign-in was refused: {why:?}")]
+    Refused {
+        /// Index into the application's writes.
+        index: usize,
+        /// Why.
+        why: BatchRefusal,
+    },
+    /// Storage or the session failed (a session removed meanwhile is
+    /// [`StoreError::ScopeGone`]).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// How a sign-in changes the session record.
+fn signed_in(
+    user: &str,
+    privileges: Vec<String>,
+    now: std::time::SystemTime,
+) -> impl FnOnce(&mut session::SessionRecord) {
+    move |r| {
+        r.user = Some(user.to_owned());
+        r.privileges = privileges;
+        r.authenticated_ms = Some(unix_ms(now));
+    }
 }
 
 /// A session opened for a request.
@@ -358,11 +397,95 @@ impl SessionEngine {
         privileges: Vec<String>,
     ) -> Result<Opened, EngineError> {
         let now = self.clock.now();
-        let rotated = session::rotate(&*self.store, session, now, |r| {
-            r.user = Some(user.to_owned());
-            r.privileges = privileges;
-            r.authenticated_ms = Some(unix_ms(now));
-        })?;
+        let rotated =
+            session::rotate(&*self.store, session, now, signed_in(user, privileges, now))?;
+        Ok(self.rotated_by_authentication(ctx, session, rotated))
+    }
+
+    /// A ceremony completed: consumes its `challenge` and authenticates the
+    /// session as `user` (as [`SessionEngine::authenticate`]), together with
+    /// the application's own writes `with` (a credential's counter), in one
+    /// [`Storage::commit_batch`]: one durable commit instead of one per
+    /// write. The consumption comes first, so on every backend it decides.
+    /// When another write is refused the challenge is still consumed (it
+    /// was presented once) and the refusal is returned.
+    pub fn sign_in(
+        &self,
+        ctx: &RequestContext<'_>,
+        challenge: CheckedChallenge,
+        session: &Session,
+        user: &str,
+        privileges: Vec<String>,
+        with: &[BatchWrite<'_>],
+    ) -> Result<(Consumed, Opened), SignInError> {
+        let now = self.clock.now();
+        let (rotated, record) = session::rotation(session, now, signed_in(user, privileges, now))
+            .map_err(EngineError::from)?;
+        let (from, to, record_item) = (
+            session.id.scope(),
+            rotated.id.scope(),
+            session::record_item(),
+        );
+        let mut writes = Vec::with_capacity(with.len() + 2);
+        writes.push(challenge.consumption());
+        writes.extend_from_slice(with);
+        writes.push(BatchWrite::MoveScope {
+            from: &from,
+            to: &to,
+            item: &record_item,
+            value: &record,
+        });
+        let outcome = self.store.commit_batch(&writes);
+        drop(writes);
+        let refused = match outcome {
+            Ok(BatchOutcome::Committed) => None,
+            Ok(BatchOutcome::Refused { index, why }) => Some((index, why)),
+            Err(e) => {
+                let rejection = ChallengeRejection::Storage(e.to_string());
+                self.challenge_event(&session.id, &Err(rejection));
+                return Err(SignInError::Engine(EngineError::Storage(e)));
+            }
+        };
+        match refused {
+            None => {
+                let consumed = challenge.into_consumed();
+                self.challenge_event(&session.id, &Ok(consumed.clone()));
+                Ok((
+                    consumed,
+                    self.rotated_by_authentication(ctx, session, rotated),
+                ))
+            }
+            Some((0, _)) => {
+                let rejection = ChallengeRejection::Reused;
+                self.challenge_event(&session.id, &Err(rejection.clone()));
+                Err(SignInError::Challenge(rejection))
+            }
+            Some((index, why)) => {
+                // Consumed anyway (a backend that writes in steps has
+                // already done it: then this answers Reused, which is fine).
+                let _ = self.consume_checked(challenge, &session.id);
+                // The consumption is write 0, then `with`, then the move.
+                if index > with.len() {
+                    Err(SignInError::Engine(EngineError::Storage(
+                        StoreError::ScopeGone,
+                    )))
+                } else {
+                    Err(SignInError::Refused {
+                        index: index - 1,
+                        why,
+                    })
+                }
+            }
+        }
+    }
+
+    /// The event and cookie of an id rotated by a sign-in.
+    fn rotated_by_authentication(
+        &self,
+        ctx: &RequestContext<'_>,
+        session: &Session,
+        rotated: Session,
+    ) -> Opened {
         self.event(
             EventKind::SessionRotated,
             Severity::Info,
@@ -375,12 +498,12 @@ impl SessionEngine {
             ),
         );
         let (policy, header) = self.issue_cookie(ctx, &rotated);
-        Ok(Opened {
+        Opened {
             session: rotated,
             set_cookie: Some(header),
             policy,
             created: false,
-        })
+        }
     }
 
     /// The session's privileges changed: the id rotates.
@@ -479,27 +602,55 @@ impl SessionEngine {
         presented: &[u8],
         expected: &Binding,
     ) -> Result<Consumed, ChallengeRejection> {
-        match challenge::consume(&*self.store, presented, expected, self.clock.now()) {
-            Ok(c) => {
-                self.event(
-                    EventKind::ChallengeConsumed,
-                    Severity::Info,
-                    Some(expected.session.redacted()),
-                    None,
-                    format!("{:?} challenge consumed", c.ceremony),
-                );
-                Ok(c)
-            }
-            Err(e) => {
-                self.event(
-                    EventKind::ChallengeRejected,
-                    Severity::Warning,
-                    Some(expected.session.redacted()),
-                    Some(e.code()),
-                    format!("challenge refused: {e}"),
-                );
-                Err(e)
-            }
+        let consumed = challenge::consume(&*self.store, presented, expected, self.clock.now());
+        self.challenge_event(&expected.session, &consumed);
+        consumed
+    }
+
+    /// Checks a presented challenge against its binding without consuming
+    /// it (see [`challenge::check`]); a refusal is a security event. The
+    /// caller then consumes it: with [`SessionEngine::sign_in`], or alone
+    /// with [`SessionEngine::consume_checked`].
+    pub fn check_challenge(
+        &self,
+        presented: &[u8],
+        expected: &Binding,
+    ) -> Result<CheckedChallenge, ChallengeRejection> {
+        let checked = challenge::check(&*self.store, presented, expected, self.clock.now());
+        if let Err(e) = &checked {
+            self.challenge_event(&expected.session, &Err(e.clone()));
+        }
+        checked
+    }
+
+    /// Consumes a checked challenge on its own write.
+    pub fn consume_checked(
+        &self,
+        checked: CheckedChallenge,
+        session: &SessionId,
+    ) -> Result<Consumed, ChallengeRejection> {
+        let consumed = challenge::consume_checked(&*self.store, checked);
+        self.challenge_event(session, &consumed);
+        consumed
+    }
+
+    /// The security event of a challenge's consumption or refusal.
+    fn challenge_event(&self, session: &SessionId, result: &Result<Consumed, ChallengeRejection>) {
+        match result {
+            Ok(c) => self.event(
+                EventKind::ChallengeConsumed,
+                Severity::Info,
+                Some(session.redacted()),
+                None,
+                format!("{:?} challenge consumed", c.ceremony),
+            ),
+            Err(e) => self.event(
+                EventKind::ChallengeRejected,
+                Severity::Warning,
+                Some(session.redacted()),
+                Some(e.code()),
+                format!("challenge refused: {e}"),
+            ),
         }
     }
 

@@ -37,11 +37,15 @@ pub mod seal;
 pub mod secret;
 pub mod session;
 
-pub use challenge::{Binding, Ceremony, ChallengeRejection, Consumed, IssuedChallenge};
+pub use challenge::{
+    Binding, Ceremony, ChallengeRejection, CheckedChallenge, Consumed, IssuedChallenge,
+};
 pub use cleanup::{CleanupConfig, CleanupStatus, SweepReport, SweepTrigger};
 pub use clock::{Clock, ManualClock, SlewedClock, SystemClock};
 pub use csrf::{CsrfRejection, OriginAllowList, OriginVerdict};
-pub use engine::{CleanupHandle, EngineConfig, EngineError, Opened, SessionEngine, StateChange};
+pub use engine::{
+    CleanupHandle, EngineConfig, EngineError, Opened, SessionEngine, SignInError, StateChange,
+};
 pub use events::{EventKind, EventLog, SecurityEvent, Severity};
 pub use id::{SessionId, SessionIdError};
 pub use policy::{

@@ -106,7 +106,7 @@ pub enum SessionError {
     ReservedItem,
 }
 
-fn record_item() -> ItemName {
+pub(crate) fn record_item() -> ItemName {
     // A constant, valid name.
     ItemName::new(RECORD_ITEM).unwrap_or_else(|_| record_item())
 }
@@ -215,20 +215,37 @@ pub fn rotate(
     now: SystemTime,
     change: impl FnOnce(&mut SessionRecord),
 ) -> Result<Session, SessionError> {
+    let (mut rotated, value) = rotation(old, now, change)?;
+    loop {
+        // A fresh 256-bit id never exists; the check makes sure of it.
+        if store.move_scope(&old.id.scope(), &rotated.id.scope(), &record_item(), &value)?
+            == Created::Created
+        {
+            return Ok(rotated);
+        }
+        rotated.id = SessionId::generate();
+    }
+}
+
+/// The session a rotation makes (a new id, the changed record with a new
+/// CSRF token) and the record's bytes, before anything is written.
+pub(crate) fn rotation(
+    old: &Session,
+    now: SystemTime,
+    change: impl FnOnce(&mut SessionRecord),
+) -> Result<(Session, Vec<u8>), SessionError> {
     let mut record = old.record.clone();
     change(&mut record);
     record.csrf_token = new_csrf_token();
     record.last_access_ms = unix_ms(now);
     let value = encode(&record)?;
-    loop {
-        let id = SessionId::generate();
-        // A fresh 256-bit id never exists; the check makes sure of it.
-        if store.move_scope(&old.id.scope(), &id.scope(), &record_item(), &value)?
-            == Created::Created
-        {
-            return Ok(Session { id, record });
-        }
-    }
+    Ok((
+        Session {
+            id: SessionId::generate(),
+            record,
+        },
+        value,
+    ))
 }
 
 /// Removes a session and its items.

@@ -930,3 +930,121 @@ fn a_sign_in_after_a_logout_does_not_resurrect_the_session() {
         "a session signed in as alice appeared: {left:?}"
     );
 }
+
+/// A completed sign-in's writes (the challenge's consumption, the
+/// application's counter, the id rotation) in one batch: all made, a
+/// replay refused, and a refused counter leaves the session as it was with
+/// the challenge consumed all the same.
+fn sign_in_with(store: Arc<dyn Storage>) {
+    use session_engine::{Binding, Ceremony, ChallengeRejection, SignInError};
+    use session_store::{BatchRefusal, BatchWrite, ItemName, Kind, OwnerId, Scope};
+    let engine = SessionEngine::with_key(
+        EngineConfig::default(),
+        store.clone(),
+        Arc::new(ManualClock::at_2025()),
+        SecretKey::generate(),
+    );
+    let empty = HeaderMap::new();
+    let c = ctx(&empty, Scheme::Https);
+    let opened = engine.create(&c).unwrap();
+    let binding = Binding {
+        session: opened.session.id.clone(),
+        ceremony: Ceremony::Authentication,
+        rp_id: "keybench.example".into(),
+        origin: "https://keybench.example".into(),
+        user: None,
+    };
+    let account = Scope::new(Kind::accounts(), OwnerId::new("alice").unwrap());
+    let cred = ItemName::new("cred-1").unwrap();
+    store.put(&account, &cred, b"count=1").unwrap();
+    let counter = |expected: &'static [u8]| BatchWrite::Swap {
+        scope: &account,
+        item: &cred,
+        expected,
+        value: b"count=2",
+    };
+
+    let issued = engine.issue_challenge(&binding).unwrap();
+    let checked = engine.check_challenge(&issued.bytes, &binding).unwrap();
+    // A second check before the consumption still passes: the batch decides.
+    let racer = engine.check_challenge(&issued.bytes, &binding).unwrap();
+    let (_, signed_in) = engine
+        .sign_in(
+            &c,
+            checked,
+            &opened.session,
+            "alice",
+            vec!["user".into()],
+            &[counter(b"count=1")],
+        )
+        .unwrap();
+    assert_ne!(signed_in.session.id, opened.session.id);
+    assert_eq!(signed_in.session.record.user.as_deref(), Some("alice"));
+    assert_eq!(
+        store.get(&account, &cred).unwrap().as_deref(),
+        Some(&b"count=2"[..])
+    );
+    assert!(store.list(&opened.session.id.scope()).unwrap().is_empty());
+    // The racer loses at the consumption; a later check is refused at once.
+    assert!(matches!(
+        engine.sign_in(
+            &c,
+            racer,
+            &signed_in.session,
+            "alice",
+            vec![],
+            &[counter(b"count=2")]
+        ),
+        Err(SignInError::Challenge(ChallengeRejection::Reused))
+    ));
+    assert_eq!(
+        engine.check_challenge(&issued.bytes, &binding).unwrap_err(),
+        ChallengeRejection::Reused
+    );
+
+    // A stale counter: refused, the session not rotated, the challenge used.
+    let binding = Binding {
+        session: signed_in.session.id.clone(),
+        ..binding
+    };
+    let issued = engine.issue_challenge(&binding).unwrap();
+    let checked = engine.check_challenge(&issued.bytes, &binding).unwrap();
+    assert!(matches!(
+        engine.sign_in(
+            &c,
+            checked,
+            &signed_in.session,
+            "alice",
+            vec![],
+            &[counter(b"count=1")]
+        ),
+        Err(SignInError::Refused {
+            index: 0,
+            why: BatchRefusal::Changed
+        })
+    ));
+    assert!(
+        !store
+            .list(&signed_in.session.id.scope())
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        engine.check_challenge(&issued.bytes, &binding).unwrap_err(),
+        ChallengeRejection::Reused
+    );
+}
+
+#[test]
+fn a_sign_in_is_one_batch_on_the_embedded_store() {
+    let dir = tempfile::tempdir().unwrap();
+    sign_in_with(Arc::new(
+        session_store::EmbeddedStore::open(dir.path()).unwrap(),
+    ));
+}
+
+#[test]
+fn a_sign_in_is_made_in_steps_on_the_file_store() {
+    let dir = tempfile::tempdir().unwrap();
+    sign_in_with(Arc::new(LocalStore::open(dir.path()).unwrap()));
+}
