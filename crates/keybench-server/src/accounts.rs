@@ -15,7 +15,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use relying_party::credential::{Credential, CredentialRecord, RecordError};
 use serde::{Deserialize, Serialize};
-use session_store::{Created, ItemName, Kind, OwnerId, Scope, Storage, StoreError, Swapped};
+use session_store::{
+    BatchRefusal, BatchWrite, Created, ItemName, Kind, OwnerId, Scope, Storage, StoreError, Swapped,
+};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -125,6 +127,36 @@ type KeyCache = HashMap<Vec<u8>, Credential>;
 /// Keys kept at most; the cache starts over when full (a server with more
 /// active credentials than this decodes some keys again, nothing worse).
 const KEY_CACHE_CAPACITY: usize = 10_000;
+
+/// A stored credential's update, checked and ready to be written: swapped
+/// from the exact bytes read.
+#[derive(Debug)]
+pub struct CredentialUpdate {
+    scope: Scope,
+    name: ItemName,
+    current: Vec<u8>,
+    value: Vec<u8>,
+}
+
+impl CredentialUpdate {
+    /// The write, for a [`session_store::Storage::commit_batch`].
+    pub fn write(&self) -> BatchWrite<'_> {
+        BatchWrite::Swap {
+            scope: &self.scope,
+            item: &self.name,
+            expected: &self.current,
+            value: &self.value,
+        }
+    }
+
+    /// What a refusal of the write means for the account.
+    pub fn refused(&self, why: BatchRefusal) -> AccountError {
+        match why {
+            BatchRefusal::Missing | BatchRefusal::ScopeGone => AccountError::CredentialDeleted,
+            BatchRefusal::Changed | BatchRefusal::Exists => AccountError::Conflict,
+        }
+    }
+}
 
 /// Accounts over a storage backend.
 #[derive(Debug, Clone)]
@@ -373,6 +405,28 @@ impl Accounts {
         read: &StoredCredential,
         updated: &StoredCredential,
     ) -> Result<(), AccountError> {
+        let update = self.prepare_update(username, read, updated)?;
+        match self.store.compare_and_swap(
+            &update.scope,
+            &update.name,
+            &update.current,
+            &update.value,
+        )? {
+            Swapped::Swapped => Ok(()),
+            Swapped::Changed => Err(update.refused(BatchRefusal::Changed)),
+            Swapped::Missing => Err(update.refused(BatchRefusal::Missing)),
+        }
+    }
+
+    /// [`Accounts::update_credential`]'s checks, and its write as a batch
+    /// carries it (a sign-in commits it with the challenge's consumption
+    /// and the session's rotation).
+    pub fn prepare_update(
+        &self,
+        username: &str,
+        read: &StoredCredential,
+        updated: &StoredCredential,
+    ) -> Result<CredentialUpdate, AccountError> {
         if read.record.id != updated.record.id {
             return Err(AccountError::Conflict);
         }
@@ -388,16 +442,14 @@ impl Accounts {
         if stored != *read {
             return Err(AccountError::Conflict);
         }
-        let bytes =
+        let value =
             serde_json::to_vec(updated).map_err(|e| AccountError::Corrupt(e.to_string()))?;
-        match self
-            .store
-            .compare_and_swap(&scope, &name, &current, &bytes)?
-        {
-            Swapped::Swapped => Ok(()),
-            Swapped::Changed => Err(AccountError::Conflict),
-            Swapped::Missing => Err(AccountError::CredentialDeleted),
-        }
+        Ok(CredentialUpdate {
+            scope,
+            name,
+            current,
+            value,
+        })
     }
 
     /// Every credential of `username`, oldest first.

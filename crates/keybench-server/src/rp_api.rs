@@ -27,7 +27,9 @@ use relying_party::mds;
 use relying_party::{TrustOutcome, TrustStore};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json, json};
-use session_engine::{Binding, Ceremony, EndpointClass, Opened, Session, StateChange};
+use session_engine::{
+    Binding, Ceremony, CheckedChallenge, EndpointClass, Opened, Session, SignInError, StateChange,
+};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -441,6 +443,21 @@ fn consume(
     ceremony: Ceremony,
     origin: &str,
 ) -> Result<Consumed, ApiError> {
+    let (checked, consumed) = check(app, session, client_data_json, ceremony, origin)?;
+    app.engine.consume_checked(checked, &session.id)?;
+    Ok(consumed)
+}
+
+/// Reads clientDataJSON's challenge and checks it against the expected
+/// binding without consuming it; returns it with the ceremony's pending
+/// options.
+fn check(
+    app: &App,
+    session: &Session,
+    client_data_json: &[u8],
+    ceremony: Ceremony,
+    origin: &str,
+) -> Result<(CheckedChallenge, Consumed), ApiError> {
     let cd = CollectedClientData::parse(client_data_json).map_err(|e| {
         ApiError::bad_request("invalid_client_data", format!("clientDataJSON: {e}"))
     })?;
@@ -458,22 +475,27 @@ fn consume(
         // The user the ceremony named is in the challenge's own record.
         user: None,
     };
-    let consumed = app.engine.consume_challenge(&challenge, &binding);
-    let consumed = consumed?;
-    let pending: PendingCeremony = consumed
+    let checked = app.engine.check_challenge(&challenge, &binding)?;
+    let issued = checked.consumed();
+    let pending: PendingCeremony = issued
         .context
-        .and_then(|c| serde_json::from_str(&c).ok())
+        .as_deref()
+        .and_then(|c| serde_json::from_str(c).ok())
         .ok_or_else(|| {
             ApiError::bad_request(
                 "challenge_unknown",
                 "no ceremony of this session used that challenge",
             )
         })?;
-    Ok(Consumed {
-        challenge,
-        username: consumed.user,
-        pending,
-    })
+    let username = issued.user.clone();
+    Ok((
+        checked,
+        Consumed {
+            challenge,
+            username,
+            pending,
+        },
+    ))
 }
 
 fn wrong_ceremony() -> ApiError {
@@ -785,23 +807,95 @@ pub fn advanced_authenticate_begin(app: &App, req: &RequestInfo) -> Result<Reply
     authenticate_begin_with(app, req, b)
 }
 
-/// `POST /api/authenticate/complete`.
+/// `POST /api/authenticate/complete`. The challenge is checked first and
+/// consumed last: with the credential's counter and the session's rotation
+/// in one durable commit when the assertion verifies, on its own when it
+/// does not (a failed attempt uses up its challenge too).
 pub fn authenticate_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiError> {
     let response: AuthenticationResponseJson =
         parse_response(req, "an AuthenticationResponseJSON")?;
-    let (
-        opened,
-        Consumed {
-            challenge,
-            username,
-            pending,
-        },
-    ) = completion(
+    let origin = request_origin(app, req)?;
+    let opened = existing_session(app, req, EndpointClass::Critical)?;
+    csrf(app, req, Some(&opened.session), StateChange::Ceremony)?;
+    let (checked, consumed) = check(
         app,
-        req,
+        &opened.session,
         &response.response.client_data_json.0,
         Ceremony::Authentication,
+        &origin,
     )?;
+    let verified = match verify_assertion(app, &response, consumed) {
+        Ok(verified) => verified,
+        Err(e) => {
+            // Already refused: the assertion's error is the answer.
+            let _ = app.engine.consume_checked(checked, &opened.session.id);
+            return Err(e);
+        }
+    };
+    let update =
+        match app
+            .accounts
+            .prepare_update(&verified.owner, &verified.read, &verified.stored)
+        {
+            Ok(update) => update,
+            Err(e) => {
+                let _ = app.engine.consume_checked(checked, &opened.session.id);
+                return Err(e.into());
+            }
+        };
+    let signed_in = app
+        .engine
+        .sign_in(
+            &req.context(EndpointClass::Critical),
+            checked,
+            &opened.session,
+            &verified.owner,
+            vec!["user".into()],
+            &[update.write()],
+        )
+        .map(|(_, signed_in)| signed_in)
+        .map_err(|e| match e {
+            SignInError::Challenge(rejection) => ApiError::from(rejection),
+            SignInError::Refused { why, .. } => update.refused(why).into(),
+            SignInError::Engine(e) => e.into(),
+        })?;
+    let outcome = &verified.outcome;
+    Ok(Reply::ok(json!({
+        "status": "ok",
+        "username": verified.username,
+        "credential": credential_view(&verified.stored, &app.metadata()),
+        "signCount": outcome.sign_count,
+        "userVerified": outcome.user_verified,
+        "extensions": outcome.extension_verdicts,
+        "counter": match outcome.counter {
+            relying_party::CounterCheck::NotUsed => "notUsed",
+            relying_party::CounterCheck::Advanced => "advanced",
+            relying_party::CounterCheck::Regressed { .. } => "regressed",
+        },
+    }))
+    .with_cookie(signed_in.set_cookie))
+}
+
+/// A verified assertion: whose credential, as read and as updated.
+struct VerifiedAssertion {
+    owner: String,
+    username: String,
+    read: StoredCredential,
+    stored: StoredCredential,
+    outcome: relying_party::AuthenticationOutcome,
+}
+
+/// Verifies an assertion against the ceremony its challenge was issued
+/// for and the stored credential; writes nothing.
+fn verify_assertion(
+    app: &App,
+    response: &AuthenticationResponseJson,
+    Consumed {
+        challenge,
+        username,
+        pending,
+    }: Consumed,
+) -> Result<VerifiedAssertion, ApiError> {
     let PendingCeremony::Authentication {
         uv_required,
         allow,
@@ -843,7 +937,7 @@ pub fn authenticate_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiE
         &challenge,
         username.as_ref().map(|_| handle.as_slice()),
         &allow_refs,
-        &response,
+        response,
         &credential,
     )?;
     if username.is_none()
@@ -862,27 +956,13 @@ pub fn authenticate_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiE
     credential.apply(&outcome);
     let read = stored.clone();
     stored.record = credential.record().clone();
-    app.accounts.update_credential(&owner, &read, &stored)?;
-    let signed_in = app.engine.authenticate(
-        &req.context(EndpointClass::Critical),
-        &opened.session,
-        &owner,
-        vec!["user".into()],
-    )?;
-    Ok(Reply::ok(json!({
-        "status": "ok",
-        "username": profile.username,
-        "credential": credential_view(&stored, &app.metadata()),
-        "signCount": outcome.sign_count,
-        "userVerified": outcome.user_verified,
-        "extensions": outcome.extension_verdicts,
-        "counter": match outcome.counter {
-            relying_party::CounterCheck::NotUsed => "notUsed",
-            relying_party::CounterCheck::Advanced => "advanced",
-            relying_party::CounterCheck::Regressed { .. } => "regressed",
-        },
-    }))
-    .with_cookie(signed_in.set_cookie))
+    Ok(VerifiedAssertion {
+        owner,
+        username: profile.username,
+        read,
+        stored,
+        outcome,
+    })
 }
 
 // ---- session, user, credentials, metadata, decoder, logout -----------------
