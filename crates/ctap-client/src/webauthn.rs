@@ -199,6 +199,31 @@ pub fn spki_der(key: &CoseKey) -> Option<Vec<u8>> {
         0x3d, 0x03, 0x01, 0x07,
     ];
     const ED25519: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70];
+    // id-ecPublicKey, then the named curve (secp384r1, secp521r1, secp256k1).
+    let ec = |curve: u8| {
+        vec![
+            0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04,
+            0x00, curve,
+        ]
+    };
+    // rsaEncryption with NULL parameters (also for PS256 keys, as platforms
+    // export them).
+    const RSA: &[u8] = &[
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+    ];
+    // A DER INTEGER from unsigned big-endian bytes.
+    let unsigned = |bytes: &[u8]| {
+        let trimmed = match bytes.iter().position(|&b| b != 0) {
+            Some(i) => bytes.get(i..).unwrap_or_default(),
+            None => &[0u8][..],
+        };
+        let body = if trimmed.first().is_some_and(|b| b & 0x80 != 0) {
+            [&[0u8][..], trimmed].concat()
+        } else {
+            trimmed.to_vec()
+        };
+        tlv(0x02, &body)
+    };
     let ml_dsa = |last: u8| {
         vec![
             0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, last,
@@ -208,6 +233,19 @@ pub fn spki_der(key: &CoseKey) -> Option<Vec<u8>> {
         (KeyParams::Ec2 { x, y, .. }, Some(CoseAlgorithm::ES256)) => {
             (EC_P256.to_vec(), [&[0x04u8][..], x, y].concat())
         }
+        (KeyParams::Ec2 { x, y, .. }, Some(alg)) => {
+            let curve = match alg {
+                CoseAlgorithm::ES384 => 0x22,
+                CoseAlgorithm::ES512 => 0x23,
+                CoseAlgorithm::ES256K => 0x0a,
+                _ => return None,
+            };
+            (ec(curve), [&[0x04u8][..], x, y].concat())
+        }
+        (KeyParams::Rsa { n, e }, Some(CoseAlgorithm::RS256 | CoseAlgorithm::PS256)) => (
+            RSA.to_vec(),
+            tlv(0x30, &[unsigned(n), unsigned(e)].concat()),
+        ),
         (KeyParams::Okp { x, .. }, Some(CoseAlgorithm::EDDSA | CoseAlgorithm::ED25519)) => {
             (ED25519.to_vec(), x.clone())
         }

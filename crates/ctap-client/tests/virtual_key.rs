@@ -131,12 +131,33 @@ fn with_pin(pin: &str) -> ClientContext<'_> {
 
 /// Verifies an assertion signature with the credential's COSE key.
 fn verify(key: &CoseKey, message: &[u8], signature: &[u8]) {
-    use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1, ED25519, UnparsedPublicKey};
+    use aws_lc_rs::signature::{
+        ECDSA_P256_SHA256_ASN1, ECDSA_P256K1_SHA256_ASN1, ECDSA_P384_SHA384_ASN1,
+        ECDSA_P521_SHA512_ASN1, ED25519, RSA_PKCS1_2048_8192_SHA256, RSA_PSS_2048_8192_SHA256,
+        RsaPublicKeyComponents, UnparsedPublicKey,
+    };
     use pqcrypto_traits::sign::{DetachedSignature as _, PublicKey as _};
     match (&key.params, key.alg.unwrap()) {
-        (KeyParams::Ec2 { x, y, .. }, CoseAlgorithm::ES256) => {
+        (KeyParams::Rsa { n, e }, alg) => {
+            let padding = match alg {
+                CoseAlgorithm::RS256 => &RSA_PKCS1_2048_8192_SHA256,
+                CoseAlgorithm::PS256 => &RSA_PSS_2048_8192_SHA256,
+                other => panic!("unexpected {other}"),
+            };
+            RsaPublicKeyComponents { n, e }
+                .verify(padding, message, signature)
+                .unwrap();
+        }
+        (KeyParams::Ec2 { x, y, .. }, alg) => {
             let point = [&[4u8][..], x, y].concat();
-            UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, point)
+            let algorithm = match alg {
+                CoseAlgorithm::ES256 => &ECDSA_P256_SHA256_ASN1,
+                CoseAlgorithm::ES384 => &ECDSA_P384_SHA384_ASN1,
+                CoseAlgorithm::ES512 => &ECDSA_P521_SHA512_ASN1,
+                CoseAlgorithm::ES256K => &ECDSA_P256K1_SHA256_ASN1,
+                other => panic!("unexpected {other}"),
+            };
+            UnparsedPublicKey::new(algorithm, point)
                 .verify(message, signature)
                 .unwrap();
         }
@@ -209,7 +230,12 @@ fn get_info_is_fully_decoded() {
             CoseAlgorithm::ML_DSA_65,
             CoseAlgorithm::ML_DSA_44,
             CoseAlgorithm::EDDSA,
-            CoseAlgorithm::ES256
+            CoseAlgorithm::ES256,
+            CoseAlgorithm::ES384,
+            CoseAlgorithm::ES512,
+            CoseAlgorithm::RS256,
+            CoseAlgorithm::PS256,
+            CoseAlgorithm::ES256K,
         ]
     );
     assert!(info.extensions.iter().any(|e| e == "hmac-secret"));
@@ -839,11 +865,11 @@ fn discoverable_login_and_get_next_assertion() {
     let err =
         webauthn::register(&mut k.device, &options, &mut ClientContext::new(ORIGIN)).unwrap_err();
     assert_eq!(err.status(), Some(StatusCode::CREDENTIAL_EXCLUDED));
-    // Unsupported algorithm.
+    // Unsupported algorithm (Ed448: the key does not offer it).
     let err = webauthn::register(
         &mut k.device,
         &creation(
-            &[CoseAlgorithm::RS256],
+            &[CoseAlgorithm::ED448],
             false,
             UserVerificationRequirement::Discouraged,
         ),

@@ -17,7 +17,7 @@ use pqcrypto_traits::sign::{DetachedSignature as _, PublicKey as _};
 use std::fmt;
 
 /// Every credential algorithm this relying party verifies, strongest post-quantum first.
-pub const SUPPORTED_ALGORITHMS: [CoseAlgorithm; 11] = [
+pub const SUPPORTED_ALGORITHMS: [CoseAlgorithm; 12] = [
     CoseAlgorithm::ML_DSA_87,
     CoseAlgorithm::ML_DSA_65,
     CoseAlgorithm::ML_DSA_44,
@@ -29,6 +29,7 @@ pub const SUPPORTED_ALGORITHMS: [CoseAlgorithm; 11] = [
     CoseAlgorithm::ES512,
     CoseAlgorithm::PS256,
     CoseAlgorithm::RS256,
+    CoseAlgorithm::ES256K,
 ];
 
 /// Why a public key cannot be turned into a verifier.
@@ -149,6 +150,7 @@ fn ec_algorithm(
         CoseAlgorithm::ES256 => (CoseCurve::P256, &sig::ECDSA_P256_SHA256_ASN1),
         CoseAlgorithm::ES384 => (CoseCurve::P384, &sig::ECDSA_P384_SHA384_ASN1),
         CoseAlgorithm::ES512 => (CoseCurve::P521, &sig::ECDSA_P521_SHA512_ASN1),
+        CoseAlgorithm::ES256K => (CoseCurve::SECP256K1, &sig::ECDSA_P256K1_SHA256_ASN1),
         _ => return None,
     })
 }

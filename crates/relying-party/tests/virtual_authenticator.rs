@@ -1,7 +1,7 @@
 //! Registrations and assertions made by the virtual authenticator (driven
-//! through CTAP2 CBOR like a real key) verify, for every algorithm it has
-//! (ES256, EdDSA, ML-DSA-44/65/87) and both attestation modes (none,
-//! packed self); the stored record survives serialisation and keeps
+//! through CTAP2 CBOR like a real key) verify, for every algorithm it offers
+//! (ML-DSA-44/65/87, EdDSA, ES256/384/512, ES256K, RS256, PS256) and both
+//! attestation modes (none, packed self); the stored record survives serialisation and keeps
 //! verifying; counters advance.
 
 #![allow(

@@ -1,5 +1,6 @@
 //! A virtual FIDO2 security key: a software CTAP 2.1 authenticator with
-//! ES256, EdDSA and ML-DSA-44/65/87 credentials.
+//! ML-DSA-44/65/87, EdDSA, ECDSA (ES256, ES384, ES512, ES256K) and RSA
+//! (RS256, PS256) credentials.
 //!
 //! [`Authenticator`] processes CTAP2 requests; it implements
 //! [`ctaphid::serve::RequestHandler`], so `ctaphid::serve::serve` runs it on

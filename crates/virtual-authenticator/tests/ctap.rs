@@ -139,11 +139,32 @@ macro_rules! ml_dsa_verify {
 }
 
 fn verify(key: &CoseKey, message: &[u8], signature: &[u8]) -> bool {
+    use aws_lc_rs::signature::{
+        ECDSA_P256K1_SHA256_ASN1, ECDSA_P384_SHA384_ASN1, ECDSA_P521_SHA512_ASN1,
+        RSA_PKCS1_2048_8192_SHA256, RSA_PSS_2048_8192_SHA256, RsaPublicKeyComponents,
+    };
     match (&key.params, key.alg) {
-        (KeyParams::Ec2 { x, y, .. }, Some(CoseAlgorithm::ES256)) => {
+        (KeyParams::Ec2 { x, y, .. }, Some(alg)) => {
             let point = [&[4u8][..], x, y].concat();
-            UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, point)
+            let algorithm = match alg {
+                CoseAlgorithm::ES256 => &ECDSA_P256_SHA256_ASN1,
+                CoseAlgorithm::ES384 => &ECDSA_P384_SHA384_ASN1,
+                CoseAlgorithm::ES512 => &ECDSA_P521_SHA512_ASN1,
+                CoseAlgorithm::ES256K => &ECDSA_P256K1_SHA256_ASN1,
+                other => panic!("unexpected EC2 algorithm {other}"),
+            };
+            UnparsedPublicKey::new(algorithm, point)
                 .verify(message, signature)
+                .is_ok()
+        }
+        (KeyParams::Rsa { n, e }, Some(alg)) => {
+            let padding = match alg {
+                CoseAlgorithm::RS256 => &RSA_PKCS1_2048_8192_SHA256,
+                CoseAlgorithm::PS256 => &RSA_PSS_2048_8192_SHA256,
+                other => panic!("unexpected RSA algorithm {other}"),
+            };
+            RsaPublicKeyComponents { n, e }
+                .verify(padding, message, signature)
                 .is_ok()
         }
         (KeyParams::Okp { x, .. }, Some(CoseAlgorithm::EDDSA)) => {
@@ -174,7 +195,7 @@ fn get_info_reports_the_ctap_2_1_shape() {
     assert_eq!(info.max_msg_size, Some(7609));
     assert_eq!(info.option("rk"), Some(true));
     let algs: Vec<i64> = info.algorithms.iter().map(|a| a.alg.0).collect();
-    assert_eq!(algs, [-50, -49, -48, -8, -7]);
+    assert_eq!(algs, [-50, -49, -48, -8, -7, -35, -36, -257, -37, -47]);
 }
 
 #[test]
@@ -184,13 +205,7 @@ fn every_algorithm_and_attestation_mode_registers_and_authenticates() {
             attestation,
             ..Config::default()
         });
-        for alg in [
-            CoseAlgorithm::ES256,
-            CoseAlgorithm::EDDSA,
-            CoseAlgorithm::ML_DSA_44,
-            CoseAlgorithm::ML_DSA_65,
-            CoseAlgorithm::ML_DSA_87,
-        ] {
+        for alg in virtual_authenticator::keys::SUPPORTED {
             let req = mc(&[alg], false);
             let (resp, len) = k.make_credential(&req).unwrap();
             let att = resp.to_attestation_object().unwrap();
@@ -252,7 +267,7 @@ fn algorithm_is_chosen_in_the_rp_order_and_unsupported_is_refused() {
     let (resp, _) = k
         .make_credential(&mc(
             &[
-                CoseAlgorithm(-257),
+                CoseAlgorithm::ED448,
                 CoseAlgorithm::ML_DSA_65,
                 CoseAlgorithm::ES256,
             ],
@@ -265,7 +280,7 @@ fn algorithm_is_chosen_in_the_rp_order_and_unsupported_is_refused() {
         Some(CoseAlgorithm::ML_DSA_65)
     );
     assert_eq!(
-        k.make_credential(&mc(&[CoseAlgorithm::RS256], false))
+        k.make_credential(&mc(&[CoseAlgorithm::ED448], false))
             .unwrap_err(),
         StatusCode::UNSUPPORTED_ALGORITHM
     );

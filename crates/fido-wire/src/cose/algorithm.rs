@@ -19,6 +19,8 @@ impl CoseAlgorithm {
     pub const ES384: CoseAlgorithm = CoseAlgorithm(-35);
     /// ECDSA with SHA-512 on P-521.
     pub const ES512: CoseAlgorithm = CoseAlgorithm(-36);
+    /// ECDSA with SHA-256 on secp256k1 (RFC 8812).
+    pub const ES256K: CoseAlgorithm = CoseAlgorithm(-47);
     /// EdDSA (in WebAuthn: Ed25519).
     pub const EDDSA: CoseAlgorithm = CoseAlgorithm(-8);
     /// Ed25519, fully specified (RFC 9864).
@@ -40,7 +42,7 @@ impl CoseAlgorithm {
     pub const ECDH_ES_HKDF_256: CoseAlgorithm = CoseAlgorithm(-25);
 
     /// Every algorithm this crate has a name for, strongest post-quantum first.
-    pub const KNOWN: [CoseAlgorithm; 11] = [
+    pub const KNOWN: [CoseAlgorithm; 12] = [
         Self::ML_DSA_87,
         Self::ML_DSA_65,
         Self::ML_DSA_44,
@@ -52,6 +54,7 @@ impl CoseAlgorithm {
         Self::ES512,
         Self::PS256,
         Self::RS256,
+        Self::ES256K,
     ];
 
     /// The registry name, if known.
@@ -60,6 +63,7 @@ impl CoseAlgorithm {
             Self::ES256 => "ES256",
             Self::ES384 => "ES384",
             Self::ES512 => "ES512",
+            Self::ES256K => "ES256K",
             Self::EDDSA => "EdDSA",
             Self::ED25519 => "Ed25519",
             Self::ED448 => "Ed448",
@@ -150,6 +154,8 @@ impl CoseCurve {
     pub const ED25519: CoseCurve = CoseCurve(6);
     /// Ed448 (OKP).
     pub const ED448: CoseCurve = CoseCurve(7);
+    /// secp256k1 (EC2, RFC 8812).
+    pub const SECP256K1: CoseCurve = CoseCurve(8);
 
     /// The registry name, if known.
     pub fn name(self) -> Option<&'static str> {
@@ -161,6 +167,7 @@ impl CoseCurve {
             Self::X448 => "X448",
             Self::ED25519 => "Ed25519",
             Self::ED448 => "Ed448",
+            Self::SECP256K1 => "secp256k1",
             _ => return None,
         })
     }
@@ -168,7 +175,7 @@ impl CoseCurve {
     /// Length in bytes of one coordinate (EC2) or of the public key (OKP), if known.
     pub fn coordinate_len(self) -> Option<usize> {
         Some(match self {
-            Self::P256 | Self::X25519 | Self::ED25519 => 32,
+            Self::P256 | Self::SECP256K1 | Self::X25519 | Self::ED25519 => 32,
             Self::P384 => 48,
             Self::P521 => 66,
             Self::X448 => 56,

@@ -21,13 +21,7 @@ pub const RP_ID: &str = "example.org";
 pub const ORIGIN: &str = "https://example.org";
 pub const USER: &[u8] = b"user-handle-alice";
 
-pub const ALGORITHMS: [CoseAlgorithm; 5] = [
-    CoseAlgorithm::ES256,
-    CoseAlgorithm::EDDSA,
-    CoseAlgorithm::ML_DSA_44,
-    CoseAlgorithm::ML_DSA_65,
-    CoseAlgorithm::ML_DSA_87,
-];
+pub const ALGORITHMS: [CoseAlgorithm; 10] = virtual_authenticator::keys::SUPPORTED;
 
 /// SHA-256 computed by the test with aws-lc-rs directly.
 pub fn sha256(data: &[u8]) -> Vec<u8> {
