@@ -558,7 +558,7 @@ enum VirtualKeyCommand {
         #[arg(
             long,
             value_delimiter = ',',
-            default_value = "ML-DSA-87,ML-DSA-65,ML-DSA-44,EdDSA,ES256"
+            default_value = "ML-DSA-87,ML-DSA-65,ML-DSA-44,EdDSA,ES256,ES384,ES512,RS256,PS256,ES256K"
         )]
         algorithms: Vec<String>,
         /// Attestation produced on registration.
