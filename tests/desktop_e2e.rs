@@ -3,7 +3,8 @@
 //! unlocked gnome-keyring (../shared/reference/setup-notes.md). Starts the
 //! app, starts a virtual key from the Keys page, registers and authenticates
 //! an ML-DSA-65 credential with the page's buttons, probes the key (the
-//! key lab's checks, live), watches a bound
+//! key lab's checks, live), writes a large blob from the large-blob viewer
+//! (after its PIN dialog) and reads it back decrypted, watches a bound
 //! challenge appear and then be consumed on the live dashboard, runs the
 //! key lab's comparison on the Compare page and saves its report, shows the
 //! System page's checks (the keyring found holding the key), checks the
@@ -458,6 +459,63 @@ fn desktop_app_end_to_end() {
     eprintln!(
         "dashboard: challenge issued then consumed, key source OS keyring, session of e2e-alice"
     );
+
+    // The large-blob viewer: a virtual key with a PIN and a credential made
+    // with the largeBlob extension; the page asks for the PIN in its
+    // dialog, a blob is written from the viewer and shown decrypted.
+    let blob_key = s.exec_async(
+        "const done = arguments[arguments.length - 1];
+         const invoke = window.__TAURI__.core.invoke;
+         (async () => {
+           const k = await invoke('virtual_key_start', {algorithms: ['ML-DSA-65'], presence: 'approve'});
+           await invoke('pin_set', {key: k.id, newPin: '246810'});
+           const r = await fetch('/api/advanced/register/begin', {method: 'POST', headers: {'Content-Type': 'application/json'},
+             body: JSON.stringify({username: 'e2e-blob', algorithms: [-49], residentKey: 'required', extensions: {largeBlob: {support: 'required'}}})});
+           const options = (await r.json()).publicKey;
+           const cred = await invoke('ceremony_register', {key: k.id, options, pin: '246810'});
+           if (!cred.clientExtensionResults.largeBlob.supported) throw new Error('no largeBlob support');
+           return k.id;
+         })().then(done, e => done({error: e.message || JSON.stringify(e)}));",
+        json!([]),
+    );
+    assert!(blob_key.is_string(), "{blob_key}");
+    s.exec("location.hash = '#/keys'; return true;", json!([]));
+    let radio = format!("#key-list tr[data-key-id={blob_key}] input[type=radio]");
+    s.click(&radio);
+    s.click("#key-large-blobs");
+    s.wait("the PIN dialog", "document.getElementById('pin-input')");
+    s.exec(
+        "document.getElementById('pin-input').value = '246810'; return true;",
+        json!([]),
+    );
+    s.click("#pin-ok");
+    s.wait(
+        "the large-blob viewer",
+        "document.querySelector('#lb-view tr[data-credential-id]')",
+    );
+    let note = "Recovery note for e2e-blob: kept on the key, encrypted with this credential's largeBlobKey";
+    s.exec(
+        "document.getElementById('lb-data').value = arguments[0]; return true;",
+        json!([note]),
+    );
+    s.click("#lb-write");
+    let shown = s.wait(
+        "the written blob, read back and decrypted",
+        "(() => { const t = document.querySelector('#lb-view .lb-text'); return t && t.textContent; })()",
+    );
+    assert_eq!(shown, note);
+    let view = s.exec(
+        "return document.getElementById('lb-view').innerText",
+        json!([]),
+    );
+    let view = view.as_str().unwrap();
+    assert!(view.contains("e2e-blob") && view.contains(&format!("{} bytes", note.len())), "{view}");
+    s.exec(
+        "document.getElementById('lb-view').scrollIntoView(); return true;",
+        json!([]),
+    );
+    s.screenshot("large-blobs");
+    eprintln!("large-blob viewer: {} bytes written and shown decrypted", note.len());
 
     // The Compare page: the key lab's comparison on a virtual key with all
     // five algorithms, its charts drawn in the window, the report saved.
