@@ -241,10 +241,7 @@ fn large_blobs_written_listed_decrypted_and_deleted() {
     );
     // The largeBlobKey itself is never part of the answer.
     assert!(!listed.to_string().contains("largeBlobKey"), "{listed}");
-    assert_eq!(
-        f.keys.large_blob_delete(&key.id, "123456", &id).unwrap(),
-        1
-    );
+    assert_eq!(f.keys.large_blob_delete(&key.id, "123456", &id).unwrap(), 1);
     let listed = wire(f.keys.large_blobs(&key.id, "123456").unwrap());
     assert_eq!(listed["credentials"][0]["blob"], Value::Null);
     assert_eq!(

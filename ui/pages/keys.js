@@ -64,8 +64,21 @@ export async function render(root, { alive } = { alive: () => true }) {
   const touch = h('div', { id: 'touch-prompt', hidden: true });
   const presence = h('div', { id: 'presence-prompt' });
   const traffic = trafficView();
+  // The large-blob viewer: a card of its own (a blob needs the width),
+  // shown once the chosen key's "Large blobs" button is pressed, hidden
+  // again when another key is chosen.
+  const blobsOut = h('div', { id: 'lb-out', 'aria-live': 'polite' });
+  const blobsCard = card('Large blobs on the chosen key', blobsOut);
+  blobsCard.id = 'lb-card';
+  blobsCard.hidden = true;
+  const openBlobs = () => guarded(selectedOut, async () => {
+    const key = needKey();
+    blobsCard.hidden = false;
+    await showLargeBlobs(key, blobsOut);
+  });
 
   const setSelected = (id) => {
+    if (id !== state.selected) { blobsCard.hidden = true; mount(blobsOut); }
     state.selected = id;
     if (id) sessionStorage.setItem('keybench.key', id); else sessionStorage.removeItem('keybench.key');
     drawKeys();
@@ -124,7 +137,8 @@ export async function render(root, { alive } = { alive: () => true }) {
     platformNotice(info),
     h('div', { class: 'grid-2' },
       card('Keys', keyList, virtualKeyForm(selectedOut, setSelected)),
-      card('The chosen key', keyActions(needKey, selectedOut), selectedOut)),
+      card('The chosen key', keyActions(needKey, selectedOut, openBlobs), selectedOut)),
+    blobsCard,
     card('Register and authenticate with the chosen key', ceremonyForm(needKey, touch, presence)),
     card('FIDO metadata', metadataPanel()),
     probe,
@@ -224,7 +238,7 @@ export async function withPin(fn, pin = null) {
   }
 }
 
-function keyActions(needKey, out) {
+function keyActions(needKey, out, openBlobs) {
   const btn = (label, fn, attrs = {}) => h('button', { type: 'button', class: 'small', ...attrs, onclick: fn }, label);
   return h('div', { class: 'actions' },
     btn('getInfo', () => guarded(out, () => invoke('key_info', { key: needKey() }), infoView), { id: 'key-info' }),
@@ -246,7 +260,7 @@ function keyActions(needKey, out) {
       await invoke('pin_change', { key, currentPin: current, newPin: next });
     }, () => notice('success', 'PIN changed.'))),
     btn('Credentials', () => showCredentials(needKey(), out)),
-    btn('Large blobs', () => showLargeBlobs(needKey(), out), { id: 'key-large-blobs' }),
+    btn('Large blobs', openBlobs, { id: 'key-large-blobs' }),
     btn('Reset…', () => guarded(out, async () => {
       const key = needKey();
       const ok = window.confirm('Reset deletes every credential on the key and its PIN.\n\n'
@@ -351,7 +365,7 @@ async function showLargeBlobs(key, out, knownPin = null) {
   }, knownPin), ({ r, pin }) => {
     const again = () => showLargeBlobs(key, out, pin);
     const status = h('div', { id: 'lb-status', 'aria-live': 'polite' });
-    const choice = select('lb-cred', r.credentials.map((c) => [c.credentialId, `${c.rpId} · ${c.userName || '?'} · ${short(c.credentialId, 12)}`]), r.credentials.length ? r.credentials[0].credentialId : '');
+    const choice = select('lb-cred', r.credentials.map((c) => [c.credentialId, `${c.rpId} · ${c.userName || '?'} · ${c.credentialId.slice(0, 12)}…`]), r.credentials.length ? r.credentials[0].credentialId : '');
     choice.id = 'lb-cred';
     const data = h('textarea', { id: 'lb-data', rows: 3, placeholder: 'The blob: text, or hex with the box below ticked' });
     const asHex = h('input', { type: 'checkbox', id: 'lb-hex' });

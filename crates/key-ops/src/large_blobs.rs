@@ -178,7 +178,12 @@ impl fmt::Display for CredentialBlobsView {
                 None => write!(f, "no blob")?,
                 Some(b) => match (&b.text, &b.hex) {
                     (Some(text), _) => write!(f, "{} bytes: {text}", b.size)?,
-                    (None, hex) => write!(f, "{} bytes (hex): {}", b.size, hex.as_deref().unwrap_or(""))?,
+                    (None, hex) => write!(
+                        f,
+                        "{} bytes (hex): {}",
+                        b.size,
+                        hex.as_deref().unwrap_or("")
+                    )?,
                 },
             }
         }
@@ -432,7 +437,10 @@ mod tests {
             .blob
             .clone()
             .unwrap();
-        assert_eq!((blob.size, blob.text, blob.hex.as_deref()), (3, None, Some("ff0010")));
+        assert_eq!(
+            (blob.size, blob.text, blob.hex.as_deref()),
+            (3, None, Some("ff0010"))
+        );
         // The CLI's read sees the same blob.
         assert_eq!(read(&mut device, PIN, &id).unwrap().size, 3);
 
