@@ -3,7 +3,8 @@
 //! unlocked gnome-keyring (../shared/reference/setup-notes.md). Starts the
 //! app, starts a virtual key from the Keys page, registers and authenticates
 //! an ML-DSA-65 credential with the page's buttons, probes the key (the
-//! key lab's checks, live), watches a bound
+//! key lab's checks, live), writes a large blob from the large-blob viewer
+//! (after its PIN dialog) and reads it back decrypted, watches a bound
 //! challenge appear and then be consumed on the live dashboard, runs the
 //! key lab's comparison on the Compare page and saves its report, shows the
 //! System page's checks (the keyring found holding the key), checks the
@@ -457,6 +458,86 @@ fn desktop_app_end_to_end() {
     s.screenshot("dashboard");
     eprintln!(
         "dashboard: challenge issued then consumed, key source OS keyring, session of e2e-alice"
+    );
+
+    // The large-blob viewer: a virtual key with a PIN and two credentials
+    // made with the largeBlob extension; the page asks for the PIN in its
+    // dialog, a text blob and a binary one (as hex) are written from the
+    // viewer, and both are shown decrypted from the key.
+    let made = s.exec_async(
+        "const done = arguments[arguments.length - 1];
+         const invoke = window.__TAURI__.core.invoke;
+         (async () => {
+           const k = await invoke('virtual_key_start', {algorithms: ['ML-DSA-65'], presence: 'approve'});
+           await invoke('pin_set', {key: k.id, newPin: '246810'});
+           const ids = [];
+           for (const username of ['e2e-blob', 'e2e-bin']) {
+             const r = await fetch('/api/advanced/register/begin', {method: 'POST', headers: {'Content-Type': 'application/json'},
+               body: JSON.stringify({username, algorithms: [-49], residentKey: 'required', extensions: {largeBlob: {support: 'required'}}})});
+             const options = (await r.json()).publicKey;
+             const cred = await invoke('ceremony_register', {key: k.id, options, pin: '246810'});
+             if (!cred.clientExtensionResults.largeBlob.supported) throw new Error('no largeBlob support');
+             ids.push(cred.id);
+           }
+           return {key: k.id, ids};
+         })().then(done, e => done({error: e.message || JSON.stringify(e)}));",
+        json!([]),
+    );
+    let blob_key = &made["key"];
+    assert!(blob_key.is_string(), "{made}");
+    s.exec("location.hash = '#/keys'; return true;", json!([]));
+    let radio = format!("#key-list tr[data-key-id={blob_key}] input[type=radio]");
+    s.click(&radio);
+    s.click("#key-large-blobs");
+    s.wait("the PIN dialog", "document.getElementById('pin-input')");
+    s.exec(
+        "document.getElementById('pin-input').value = '246810'; return true;",
+        json!([]),
+    );
+    s.click("#pin-ok");
+    s.wait(
+        "the large-blob viewer",
+        "document.querySelectorAll('#lb-view tr[data-credential-id]').length === 2",
+    );
+    let note = "Recovery note for e2e-blob: kept on the key, encrypted with this credential's largeBlobKey";
+    let write = |credential: &Value, data: &str, hex: bool| {
+        s.exec(
+            "document.getElementById('lb-cred').value = arguments[0]; document.getElementById('lb-data').value = arguments[1]; document.getElementById('lb-hex').checked = arguments[2]; return true;",
+            json!([credential, data, hex]),
+        );
+        s.click("#lb-write");
+    };
+    write(&made["ids"][0], note, false);
+    let shown = s.wait(
+        "the written blob, read back and decrypted",
+        "(() => { const t = document.querySelector('#lb-view .lb-text'); return t && t.textContent; })()",
+    );
+    assert_eq!(shown, note);
+    write(&made["ids"][1], "00 ff 10 80 c3 28", true);
+    let hex = s.wait(
+        "the binary blob, shown as hex",
+        "(() => { const t = document.querySelector('#lb-view .lb-hex'); return t && t.textContent; })()",
+    );
+    assert_eq!(hex, "00ff1080c328");
+    let view = s.exec(
+        "return document.getElementById('lb-view').innerText",
+        json!([]),
+    );
+    let view = view.as_str().unwrap();
+    assert!(
+        view.contains("e2e-blob")
+            && view.contains(&format!("{} bytes", note.len()))
+            && view.contains("6 bytes · hex (not UTF-8)"),
+        "{view}"
+    );
+    s.exec(
+        "document.getElementById('lb-card').scrollIntoView(); window.scrollBy(0, -56); return true;",
+        json!([]),
+    );
+    s.screenshot("large-blobs");
+    eprintln!(
+        "large-blob viewer: {} bytes of text and 6 bytes shown as hex, decrypted from the key",
+        note.len()
     );
 
     // The Compare page: the key lab's comparison on a virtual key with all

@@ -1,6 +1,6 @@
 //! The keys panel, written once below Tauri: plugged USB keys (hot-plug),
 //! virtual keys started for demos, and one operation per library call —
-//! getInfo, wink, PIN, credential management, reset, the WebAuthn
+//! getInfo, wink, PIN, credential management, large blobs, reset, the WebAuthn
 //! client role for ceremonies, and the key lab's probe. The shell (`shell.rs`) registers each method
 //! as a Tauri command and forwards [`Notify`] events to the window; tests
 //! call the methods directly.
@@ -430,6 +430,51 @@ impl Keys {
     ) -> Result<(), CommandError> {
         let (_busy, mut device) = self.open(id)?;
         Ok(ops::delete_credential(&mut device, pin, credential_id)?)
+    }
+
+    /// Every credential that can hold a large blob, with its blob
+    /// decrypted (needs the PIN).
+    pub fn large_blobs(
+        &self,
+        id: &str,
+        pin: &str,
+    ) -> Result<key_ops::large_blobs::CredentialBlobsView, CommandError> {
+        let (_busy, mut device) = self.open(id)?;
+        Ok(key_ops::large_blobs::by_credential(&mut device, pin)?)
+    }
+
+    /// Stores `blob` as the large blob of `credential_id`, replacing its
+    /// old one (needs the PIN).
+    pub fn large_blob_write(
+        &self,
+        id: &str,
+        pin: &str,
+        credential_id: &str,
+        blob: &[u8],
+    ) -> Result<(), CommandError> {
+        let (_busy, mut device) = self.open(id)?;
+        Ok(key_ops::large_blobs::write(
+            &mut device,
+            pin,
+            credential_id,
+            blob,
+        )?)
+    }
+
+    /// Deletes the large blob of `credential_id`; answers how many entries
+    /// went (0: it had none).
+    pub fn large_blob_delete(
+        &self,
+        id: &str,
+        pin: &str,
+        credential_id: &str,
+    ) -> Result<usize, CommandError> {
+        let (_busy, mut device) = self.open(id)?;
+        Ok(key_ops::large_blobs::delete(
+            &mut device,
+            pin,
+            credential_id,
+        )?)
     }
 
     /// Resets the key. Keys accept it only within about 10 seconds of

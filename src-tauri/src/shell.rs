@@ -115,6 +115,42 @@ async fn credential_delete(
 }
 
 #[tauri::command]
+async fn large_blobs_list(
+    keys: Ks<'_>,
+    key: String,
+    pin: String,
+) -> Result<key_ops::large_blobs::CredentialBlobsView, CommandError> {
+    blocking(&keys, move |k| k.large_blobs(&key, &pin)).await
+}
+
+#[tauri::command]
+async fn large_blob_write(
+    keys: Ks<'_>,
+    key: String,
+    pin: String,
+    credential_id: String,
+    blob: Vec<u8>,
+) -> Result<(), CommandError> {
+    blocking(&keys, move |k| {
+        k.large_blob_write(&key, &pin, &credential_id, &blob)
+    })
+    .await
+}
+
+#[tauri::command]
+async fn large_blob_delete(
+    keys: Ks<'_>,
+    key: String,
+    pin: String,
+    credential_id: String,
+) -> Result<usize, CommandError> {
+    blocking(&keys, move |k| {
+        k.large_blob_delete(&key, &pin, &credential_id)
+    })
+    .await
+}
+
+#[tauri::command]
 async fn key_reset(keys: Ks<'_>, key: String) -> Result<(), CommandError> {
     blocking(&keys, move |k| k.reset(&key)).await
 }
@@ -231,6 +267,9 @@ const PERMISSIONS: &[&str] = &[
     "allow-pin-change",
     "allow-credentials-list",
     "allow-credential-delete",
+    "allow-large-blobs-list",
+    "allow-large-blob-write",
+    "allow-large-blob-delete",
     "allow-key-reset",
     "allow-virtual-key-start",
     "allow-virtual-key-stop",
@@ -305,6 +344,9 @@ pub fn run_window(
             pin_change,
             credentials_list,
             credential_delete,
+            large_blobs_list,
+            large_blob_write,
+            large_blob_delete,
             key_reset,
             virtual_key_start,
             virtual_key_stop,

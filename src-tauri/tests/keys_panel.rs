@@ -1,6 +1,6 @@
 //! The keys panel's commands without Tauri (as GitButler tests its
 //! commands below the shell): a virtual key started through the panel,
-//! getInfo, PIN, credential management, ceremonies against the real
+//! getInfo, PIN, credential management, large blobs, ceremonies against the real
 //! in-process server over HTTP, the "touch your key" event only on
 //! UP_NEEDED, Cancel, and presence "ask" answered like the UI does.
 #![allow(
@@ -200,6 +200,57 @@ fn pin_set_change_retries_and_credential_management() {
         0
     );
     f.keys.wink(&key.id).unwrap();
+}
+
+#[test]
+fn large_blobs_written_listed_decrypted_and_deleted() {
+    let f = fixture();
+    let key = f
+        .keys
+        .start_virtual(&["ML-DSA-65".into()], "approve")
+        .unwrap();
+    f.keys.pin_set(&key.id, "123456").unwrap();
+    let options = f.post(
+        "/api/advanced/register/begin",
+        &json!({"username": "carol", "algorithms": [-49], "residentKey": "required",
+                "extensions": {"largeBlob": {"support": "required"}}}),
+    );
+    let response = f.keys.register(&key.id, &options, Some("123456")).unwrap();
+    assert_eq!(
+        response["clientExtensionResults"]["largeBlob"]["supported"],
+        true
+    );
+    f.post("/api/register/complete", &response);
+    let id = response["id"].as_str().unwrap().to_owned();
+
+    let missing = f.keys.large_blobs(&key.id, "000000").unwrap_err();
+    assert_eq!(missing.code, "ctap_pin_invalid");
+    // As the window receives it: the credential, no blob yet.
+    let listed = wire(f.keys.large_blobs(&key.id, "123456").unwrap());
+    assert_eq!(listed["credentials"][0]["credentialId"], id.as_str());
+    assert_eq!(listed["credentials"][0]["userName"], "carol");
+    assert_eq!(listed["credentials"][0]["blob"], Value::Null);
+
+    f.keys
+        .large_blob_write(&key.id, "123456", &id, b"a note kept on the key")
+        .unwrap();
+    let listed = wire(f.keys.large_blobs(&key.id, "123456").unwrap());
+    assert_eq!(
+        listed["credentials"][0]["blob"],
+        json!({"size": 22, "text": "a note kept on the key", "hex": null})
+    );
+    // The largeBlobKey itself is never part of the answer.
+    assert!(!listed.to_string().contains("largeBlobKey"), "{listed}");
+    assert_eq!(f.keys.large_blob_delete(&key.id, "123456", &id).unwrap(), 1);
+    let listed = wire(f.keys.large_blobs(&key.id, "123456").unwrap());
+    assert_eq!(listed["credentials"][0]["blob"], Value::Null);
+    assert_eq!(
+        f.keys
+            .large_blob_delete(&key.id, "123456", "not base64url!")
+            .unwrap_err()
+            .code,
+        "bad_credential_id"
+    );
 }
 
 #[test]

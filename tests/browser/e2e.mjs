@@ -193,6 +193,9 @@ async function main() {
       await page.click('#pane-simple button[type=submit]');
       const text = await successText(page);
       assert.match(text, new RegExp(`Registered ${user}`));
+      // The verdict says whether an enterprise attestation was given (the
+      // simple page asks for "direct").
+      assert.match(text, /Enterprise attestation\s*no\s*not asked for/);
       await page.locator('#who', { hasText: user }).waitFor();
       const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
       assert.equal(credentials.length, 1, 'one credential on the virtual authenticator');

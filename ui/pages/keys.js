@@ -1,6 +1,7 @@
 // Keys (desktop app only): shown only when window.__TAURI__ exists.
 // Plugged USB keys and virtual keys listed live (Tauri events), getInfo,
-// wink, PIN, credential management, reset, "start a virtual key", and
+// wink, PIN, credential management, the large-blob viewer (each
+// credential's blob decrypted, written, deleted), reset, "start a virtual key", and
 // ceremonies run by Keybench's own CTAP client against this app's relying
 // party (begin and complete over this page's HTTP API, so the dashboard
 // shows this session), with a PIN dialog, a "touch your key" prompt only
@@ -63,8 +64,21 @@ export async function render(root, { alive } = { alive: () => true }) {
   const touch = h('div', { id: 'touch-prompt', hidden: true });
   const presence = h('div', { id: 'presence-prompt' });
   const traffic = trafficView();
+  // The large-blob viewer: a card of its own (a blob needs the width),
+  // shown once the chosen key's "Large blobs" button is pressed, hidden
+  // again when another key is chosen.
+  const blobsOut = h('div', { id: 'lb-out', 'aria-live': 'polite' });
+  const blobsCard = card('Large blobs on the chosen key', blobsOut);
+  blobsCard.id = 'lb-card';
+  blobsCard.hidden = true;
+  const openBlobs = () => guarded(selectedOut, async () => {
+    const key = needKey();
+    blobsCard.hidden = false;
+    await showLargeBlobs(key, blobsOut);
+  });
 
   const setSelected = (id) => {
+    if (id !== state.selected) { blobsCard.hidden = true; mount(blobsOut); }
     state.selected = id;
     if (id) sessionStorage.setItem('keybench.key', id); else sessionStorage.removeItem('keybench.key');
     drawKeys();
@@ -123,7 +137,8 @@ export async function render(root, { alive } = { alive: () => true }) {
     platformNotice(info),
     h('div', { class: 'grid-2' },
       card('Keys', keyList, virtualKeyForm(selectedOut, setSelected)),
-      card('The chosen key', keyActions(needKey, selectedOut), selectedOut)),
+      card('The chosen key', keyActions(needKey, selectedOut, openBlobs), selectedOut)),
+    blobsCard,
     card('Register and authenticate with the chosen key', ceremonyForm(needKey, touch, presence)),
     card('FIDO metadata', metadataPanel()),
     probe,
@@ -223,7 +238,7 @@ export async function withPin(fn, pin = null) {
   }
 }
 
-function keyActions(needKey, out) {
+function keyActions(needKey, out, openBlobs) {
   const btn = (label, fn, attrs = {}) => h('button', { type: 'button', class: 'small', ...attrs, onclick: fn }, label);
   return h('div', { class: 'actions' },
     btn('getInfo', () => guarded(out, () => invoke('key_info', { key: needKey() }), infoView), { id: 'key-info' }),
@@ -245,6 +260,7 @@ function keyActions(needKey, out) {
       await invoke('pin_change', { key, currentPin: current, newPin: next });
     }, () => notice('success', 'PIN changed.'))),
     btn('Credentials', () => showCredentials(needKey(), out)),
+    btn('Large blobs', openBlobs, { id: 'key-large-blobs' }),
     btn('Reset…', () => guarded(out, async () => {
       const key = needKey();
       const ok = window.confirm('Reset deletes every credential on the key and its PIN.\n\n'
@@ -317,6 +333,65 @@ async function showCredentials(key, out) {
         showCredentials(key, out);
       } }, 'Delete')))),
     { empty: 'No discoverable credentials on this key.' })));
+}
+
+/** "68 65 6c 6c 6f" or "68656c6c6f" → bytes, or an error naming the problem. */
+function hexBytes(text) {
+  const clean = text.replace(/\s+/g, '');
+  if (clean.length % 2 || /[^0-9a-f]/i.test(clean)) {
+    const e = new Error('Hex needs pairs of 0-9 and a-f digits (spaces allowed).');
+    e.title = 'Not hex';
+    throw e;
+  }
+  return Array.from({ length: clean.length / 2 }, (_, i) => parseInt(clean.slice(2 * i, 2 * i + 2), 16));
+}
+
+/** The blob as the viewer shows it: text, or hex when it is not UTF-8. */
+function blobCell(b) {
+  if (!b) return h('span', { class: 'muted' }, 'no blob');
+  return h('div', { class: 'lb-blob' },
+    b.text !== null && b.text !== undefined ? h('pre', { class: 'code lb-text' }, b.text) : h('pre', { class: 'code lb-hex' }, b.hex),
+    h('div', { class: 'muted' }, `${b.size} bytes`, b.text !== null && b.text !== undefined ? ' · UTF-8 text' : ' · hex (not UTF-8)'));
+}
+
+/** The large-blob viewer (CTAP 2.1 §6.10): every discoverable credential
+ * with a largeBlobKey and its blob, decrypted by the app (the key itself
+ * never leaves it); write replaces a credential's blob, delete removes it.
+ * The PIN is asked once and kept for this view's writes and deletes. */
+async function showLargeBlobs(key, out, knownPin = null) {
+  await guarded(out, () => withPin((pin) => {
+    if (pin === null) { const e = new Error('Reading large blobs needs the PIN (credential management finds each credential\'s key).'); e.code = 'pin_required'; throw e; }
+    return invoke('large_blobs_list', { key, pin }).then((r) => ({ r, pin }));
+  }, knownPin), ({ r, pin }) => {
+    const again = () => showLargeBlobs(key, out, pin);
+    const status = h('div', { id: 'lb-status', 'aria-live': 'polite' });
+    const choice = select('lb-cred', r.credentials.map((c) => [c.credentialId, `${c.rpId} · ${c.userName || '?'} · ${c.credentialId.slice(0, 12)}…`]), r.credentials.length ? r.credentials[0].credentialId : '');
+    choice.id = 'lb-cred';
+    const data = h('textarea', { id: 'lb-data', rows: 3, placeholder: 'The blob: text, or hex with the box below ticked' });
+    const asHex = h('input', { type: 'checkbox', id: 'lb-hex' });
+    const write = h('button', { type: 'button', id: 'lb-write', class: 'small', onclick: () => guarded(status, async () => {
+      const blob = asHex.checked ? hexBytes(data.value) : Array.from(new TextEncoder().encode(data.value));
+      await invoke('large_blob_write', { key, pin, credentialId: choice.value, blob });
+      await again();
+    }) }, 'Write');
+    return h('div', { id: 'lb-view' },
+      h('p', {}, `${r.credentials.length} discoverable credential${r.credentials.length === 1 ? '' : 's'} can hold a large blob · ${r.serializedBytes} of ${r.maxSerializedBytes ?? '?'} bytes of the key's large-blob store used`,
+        r.unopenedEntries ? ` · ${r.unopenedEntries} entr${r.unopenedEntries === 1 ? 'y' : 'ies'} no credential on this key opens` : ''),
+      table(['Relying party', 'User', 'Credential', 'Large blob', ''], r.credentials.map((c) => h('tr', { dataset: { credentialId: c.credentialId } },
+        h('td', {}, c.rpId), h('td', {}, c.userName || '—'), h('td', {}, short(c.credentialId, 16)),
+        h('td', {}, blobCell(c.blob)),
+        h('td', {}, c.blob ? h('button', { type: 'button', class: 'small danger', onclick: async () => {
+          if (!window.confirm(`Delete the large blob of ${c.userName || '?'} at ${c.rpId}?`)) return;
+          await guarded(status, () => invoke('large_blob_delete', { key, pin, credentialId: c.credentialId }));
+          again();
+        } }, 'Delete') : null))),
+      { caption: 'Large blobs', empty: 'No discoverable credential on this key has a largeBlobKey (register one with the largeBlob extension).' }),
+      r.credentials.length ? h('div', { class: 'stack' },
+        field('Credential', choice), field('New blob (replaces its old one)', data),
+        h('label', { class: 'check' }, asHex, ' The blob is hex'),
+        h('div', { class: 'actions' }, write)) : null,
+      status);
+  });
 }
 
 function ceremonyForm(needKey, touch, presence) {

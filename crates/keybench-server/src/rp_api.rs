@@ -69,6 +69,10 @@ enum PendingCeremony {
         /// The client extension inputs sent, judged against the outputs.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         extensions: Option<Map<String, Json>>,
+        /// The attestation conveyance the options asked for (absent in
+        /// contexts written before this member: "direct", what they sent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attestation: Option<AttestationConveyance>,
     },
     /// An authentication: its requirement and the allowCredentials sent.
     Authentication {
@@ -342,6 +346,9 @@ fn register_begin_with(
         Some(opened) => opened,
         None => create_session(app, req, EndpointClass::Normal)?,
     };
+    let attestation = b
+        .attestation
+        .map_or(AttestationConveyance::Direct, |Known(a)| a);
     let pending = PendingCeremony::Registration {
         target,
         user_handle: handle.clone().into(),
@@ -349,6 +356,7 @@ fn register_begin_with(
         uv_required,
         algorithms: rp.algorithms().to_vec(),
         extensions: b.extensions.clone(),
+        attestation: Some(attestation.clone()),
     };
     let issued = app.engine.issue_challenge_with(
         &Binding {
@@ -379,10 +387,7 @@ fn register_begin_with(
         sel.user_verification = Some(uv);
         sel.authenticator_attachment = b.authenticator_attachment.map(|Known(a)| a);
     }
-    options.attestation = Some(
-        b.attestation
-            .map_or(AttestationConveyance::Direct, |Known(a)| a),
-    );
+    options.attestation = Some(attestation);
     options.extensions = b.extensions;
     options.hints = hints(b.hints);
     options.timeout = timeout(b.timeout).or(options.timeout);
@@ -652,10 +657,12 @@ pub fn register_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiError
         uv_required,
         algorithms,
         extensions,
+        attestation,
     } = pending
     else {
         return Err(wrong_ceremony());
     };
+    let attestation = attestation.unwrap_or(AttestationConveyance::Direct);
     // A registration's binding always names its user.
     let username = username.ok_or_else(|| {
         ApiError::bad_request(
@@ -667,7 +674,8 @@ pub fn register_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiError
     let rp = app
         .relying_party(uv_required, &algorithms)
         .with_trust(session_trust(app, &opened.session))
-        .with_requested_extensions(extensions);
+        .with_requested_extensions(extensions)
+        .with_requested_attestation(attestation.clone());
     let accounts = &app.accounts;
     let outcome = rp.finish_registration(&challenge, user_handle.as_slice(), &response, &|id| {
         accounts.is_registered(id).unwrap_or(true)
@@ -716,8 +724,37 @@ pub fn register_complete(app: &App, req: &RequestInfo) -> Result<Reply, ApiError
         "username": profile.username,
         "credential": credential_view(&stored, &app.metadata()),
         "extensions": outcome.extension_verdicts,
+        "enterpriseAttestation": outcome.enterprise_attestation,
+        "enterpriseAttestationBasis": enterprise_attestation_basis(&attestation, &outcome),
     }))
     .with_cookie(signed_in.set_cookie))
+}
+
+/// What a registration verdict's `enterpriseAttestation` rests on, for
+/// people: what the options asked for and what the key's statement
+/// carried. CTAP's epAtt stays between key and client, so the relying
+/// party's evidence is a verified certificate-backed statement given when
+/// it asked for "enterprise" (WebAuthn L3 §5.4.7).
+fn enterprise_attestation_basis(
+    asked: &AttestationConveyance,
+    outcome: &relying_party::RegistrationOutcome,
+) -> String {
+    let format = outcome.statement.format.identifier();
+    let chain = outcome.statement.trust_path.len();
+    if *asked != AttestationConveyance::Enterprise {
+        format!(
+            "not asked for: the options asked for \"{}\" attestation",
+            asked.as_str()
+        )
+    } else if outcome.enterprise_attestation {
+        format!(
+            "asked for \"enterprise\", and the key answered a verified {format} attestation statement with a {chain}-certificate chain (x5c), which may identify this one device"
+        )
+    } else {
+        format!(
+            "asked for \"enterprise\", but the key answered a {format} attestation statement with no certificate chain: no enterprise attestation was given"
+        )
+    }
 }
 
 // ---- authentication --------------------------------------------------------
@@ -1279,6 +1316,7 @@ mod tests {
             uv_required: true,
             algorithms: vec![CoseAlgorithm::ML_DSA_65, CoseAlgorithm(-7)],
             extensions: None,
+            attestation: None,
         };
         let text = serde_json::to_string(&registration).unwrap();
         assert_eq!(
@@ -1289,6 +1327,25 @@ mod tests {
             serde_json::from_str(&text).unwrap(),
             PendingCeremony::Registration {
                 uv_required: true,
+                ..
+            }
+        ));
+        // The attestation asked for travels with the challenge.
+        let enterprise = PendingCeremony::Registration {
+            target: RegistrationTarget::NewAccount,
+            user_handle: vec![1].into(),
+            display_name: "Alice".into(),
+            uv_required: false,
+            algorithms: vec![CoseAlgorithm(-7)],
+            extensions: None,
+            attestation: Some(AttestationConveyance::Enterprise),
+        };
+        let text = serde_json::to_string(&enterprise).unwrap();
+        assert!(text.ends_with(r#","attestation":"enterprise"}"#), "{text}");
+        assert!(matches!(
+            serde_json::from_str(&text).unwrap(),
+            PendingCeremony::Registration {
+                attestation: Some(AttestationConveyance::Enterprise),
                 ..
             }
         ));
