@@ -241,7 +241,10 @@ mod tests {
         ]));
         let ext = Value::map([(
             Value::text(NAME),
-            Value::map([(Value::int(3), Value::int(-9)), (Value::int(4), Value::int(1))]),
+            Value::map([
+                (Value::int(3), Value::int(-9)),
+                (Value::int(4), Value::int(1)),
+            ]),
         )]);
         let unsigned = Value::map([(
             Value::text(NAME),
@@ -279,6 +282,9 @@ mod tests {
         assert_eq!(signature(Some(&ext)), Ok(Some(vec![3, 4])));
         assert_eq!(signature(None), Ok(None));
         let empty = Value::map([(Value::text(NAME), Value::Map(vec![]))]);
-        assert_eq!(signature(Some(&empty)), Err(SignOutputError::MissingSignature));
+        assert_eq!(
+            signature(Some(&empty)),
+            Err(SignOutputError::MissingSignature)
+        );
     }
 }

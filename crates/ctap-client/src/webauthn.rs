@@ -737,9 +737,8 @@ fn sign_by_credential(
             .map(|v| json_bytes(v, &format!("previewSign.signByCredential.{name}")))
             .transpose()
     };
-    let missing = |name: &str| {
-        CtapError::Options(format!("previewSign.signByCredential needs {name}"))
-    };
+    let missing =
+        |name: &str| CtapError::Options(format!("previewSign.signByCredential needs {name}"));
     Ok(Some(preview_sign::SignInput {
         key_handle: field("keyHandle")?.ok_or_else(|| missing("keyHandle"))?,
         tbs: field("tbs")?.ok_or_else(|| missing("tbs"))?,

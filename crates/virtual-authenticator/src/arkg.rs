@@ -240,10 +240,9 @@ impl ArkgPublicSeed {
 
         let tau = bl_prf(keys.shared.as_ref(), &ctx_bl)?;
         // BL-Blind-Public-Key: pk' = pk_bl + tau * G.
-        let blinded = ProjectivePoint::from(*self.blinding.as_affine())
-            + ProjectivePoint::GENERATOR * tau;
-        let public =
-            PublicKey::from_affine(blinded.to_affine()).map_err(|_| ArkgError::ZeroKey)?;
+        let blinded =
+            ProjectivePoint::from(*self.blinding.as_affine()) + ProjectivePoint::GENERATOR * tau;
+        let public = PublicKey::from_affine(blinded.to_affine()).map_err(|_| ArkgError::ZeroKey)?;
         Ok((public, key_handle))
     }
 }
@@ -301,7 +300,10 @@ mod tests {
     #[test]
     fn wrong_context_seed_or_tag_fails() {
         let seed = seed();
-        let (_, kh) = seed.public().derive_public_key(b"ikm", b"ctx").expect("derive");
+        let (_, kh) = seed
+            .public()
+            .derive_public_key(b"ikm", b"ctx")
+            .expect("derive");
         assert_eq!(
             seed.derive_secret_key(&kh, b"other").err(),
             Some(ArkgError::WrongKeyHandle)
@@ -326,7 +328,8 @@ mod tests {
     fn malformed_inputs_are_refused() {
         let seed = seed();
         assert_eq!(
-            seed.derive_secret_key(&[0u8; KEY_HANDLE_LEN], &[0u8; 65]).err(),
+            seed.derive_secret_key(&[0u8; KEY_HANDLE_LEN], &[0u8; 65])
+                .err(),
             Some(ArkgError::ContextTooLong)
         );
         assert!(seed.derive_secret_key(&[0u8; 64], &[0u8; 64]).is_err());

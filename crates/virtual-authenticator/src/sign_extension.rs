@@ -504,10 +504,7 @@ impl KeyAttestation<'_> {
                 key.key_handle.clone(),
                 key.cose_public_key(),
             )),
-            extensions: Some(Value::map([(
-                Value::text(NAME),
-                key.registration_output(),
-            )])),
+            extensions: Some(Value::map([(Value::text(NAME), key.registration_output())])),
         }
         .to_bytes();
         let (fmt, att_stmt) = match self.identity {

@@ -56,7 +56,10 @@ fn call(k: &mut Authenticator, cmd: u8, params: &Value) -> Result<Value, StatusC
 
 fn generate_input(algorithms: &[i64], flags: u64) -> Value {
     Value::map([
-        (Value::int(3), Value::Array(algorithms.iter().map(|a| Value::int(*a)).collect())),
+        (
+            Value::int(3),
+            Value::Array(algorithms.iter().map(|a| Value::int(*a)).collect()),
+        ),
         (Value::int(4), Value::int(flags)),
     ])
 }
@@ -200,10 +203,12 @@ fn verify_esp256(point: &[u8], message: &[u8], signature: &[u8]) -> bool {
     let by_message = UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, point)
         .verify(message, signature)
         .is_ok();
-    let by_digest = VerifyingKey::from_sec1_bytes(point).unwrap().verify_prehash(
-        &sha256(message),
-        &DerSignature::try_from(signature).unwrap(),
-    );
+    let by_digest = VerifyingKey::from_sec1_bytes(point)
+        .unwrap()
+        .verify_prehash(
+            &sha256(message),
+            &DerSignature::try_from(signature).unwrap(),
+        );
     assert_eq!(by_message, by_digest.is_ok());
     by_message
 }
@@ -405,7 +410,10 @@ fn assertion_inputs_are_checked() {
         Some(StatusCode::INVALID_CREDENTIAL)
     );
     assert_eq!(
-        status(&mut k, ga(id, sign_input(kh, Some(b"not a digest"), None), false)),
+        status(
+            &mut k,
+            ga(id, sign_input(kh, Some(b"not a digest"), None), false)
+        ),
         Some(StatusCode::INVALID_LENGTH)
     );
     assert_eq!(
