@@ -615,3 +615,61 @@ impl SignRequest {
         )]))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lc_rs::rand::SystemRandom;
+
+    /// The state file keeps every kind of key: what `to_value` writes,
+    /// `from_value` reads back to the same public key and policy.
+    #[test]
+    fn keys_round_trip_through_the_state_file_form() {
+        let rng = SystemRandom::new();
+        for algorithm in SignAlgorithm::ALL {
+            let key = SignKey::generate(algorithm, SignFlags(SignFlags::UP), &rng).unwrap();
+            let again = SignKey::from_value(&key.to_value().unwrap()).unwrap();
+            assert_eq!(again.algorithm, algorithm);
+            assert_eq!(again.flags, key.flags);
+            assert_eq!(again.key_handle, key.key_handle);
+            assert_eq!(again.cose_public_key(), key.cose_public_key());
+        }
+        let mut v = SignKey::generate(SignAlgorithm::Esp256Split, SignFlags(0), &rng)
+            .unwrap()
+            .to_value()
+            .unwrap();
+        if let Value::Map(entries) = &mut v {
+            entries.retain(|(k, _)| k.as_text() != Some("key"));
+        }
+        assert_eq!(SignKey::from_value(&v).err(), Some("previewSign key"));
+    }
+
+    /// Debug output names the algorithm and policy, never key material.
+    #[test]
+    fn debug_output_holds_no_private_key() {
+        let rng = SystemRandom::new();
+        for algorithm in [SignAlgorithm::Esp256Split, SignAlgorithm::Esp256SplitArkg] {
+            let key = SignKey::generate(algorithm, SignFlags(0), &rng).unwrap();
+            let debug = format!("{key:?}");
+            let private = key.to_value().unwrap();
+            let private = private.get_text("key").and_then(Value::as_bytes).unwrap();
+            let hex: String = private.iter().map(|b| format!("{b:02x}")).collect();
+            assert!(!debug.contains(&hex), "{debug}");
+            assert!(!debug.contains(&format!("{private:?}")), "{debug}");
+            assert!(debug.starts_with("SignKey {"), "{debug}");
+        }
+    }
+
+    /// The flags values the extension defines are 0b000, 0b001 and 0b101;
+    /// any other is INVALID_OPTION (the suite's test_register_invalid_flags).
+    #[test]
+    fn only_three_flags_values_are_valid() {
+        let valid: Vec<u64> = (0..=255).filter(|f| SignFlags::parse(*f).is_ok()).collect();
+        assert_eq!(valid, vec![0, 1, 5]);
+        assert_eq!(SignFlags::parse(2).err(), Some(StatusCode::INVALID_OPTION));
+        assert_eq!(
+            SignFlags::parse(1 << 40).err(),
+            Some(StatusCode::INVALID_OPTION)
+        );
+    }
+}

@@ -1,4 +1,5 @@
-//! What the virtual key remembers across power cycles — credentials, the
+//! What the virtual key remembers across power cycles — credentials (with
+//! previewSign's signing keys), the
 //! PIN record, authenticatorConfig settings, the attestation identity,
 //! enterprise attestation's setting, RP IDs and device identity, and the
 //! large-blob array —
