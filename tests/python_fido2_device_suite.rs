@@ -51,10 +51,6 @@ const ALLOWED_SKIPS: &[(&str, &str)] = &[
         "BioEnrollment not supported by authenticator",
         "built-in UV and bioEnroll (test_bioenroll.py)",
     ),
-    (
-        "previewSign not supported by authenticator",
-        "the previewSign (sign) extension (test_preview_sign.py, test_sign_extension_v4.py)",
-    ),
 ];
 
 /// Tests that must have run and passed (not been skipped): a sample of
@@ -77,6 +73,22 @@ const MUST_PASS: &[&str] = &[
     "tests/device/test_config.py::test_ep_platform",
     "tests/device/test_credman.py::test_read_only_management[PinProtocolV1]",
     "tests/device/test_payment.py::test_payment_extension[PinProtocolV2]",
+    // previewSign (the sign extension), each algorithm and refusal kind:
+    "tests/device/test_preview_sign.py::test_client_arkg_p256",
+    "tests/device/test_sign_extension_v4.py::test_esp256",
+    "tests/device/test_sign_extension_v4.py::test_es256",
+    "tests/device/test_sign_extension_v4.py::test_esp256_split",
+    "tests/device/test_sign_extension_v4.py::test_esp256_split_arkg",
+    "tests/device/test_sign_extension_v4.py::test_two_keys_different_alg",
+    "tests/device/test_sign_extension_v4.py::test_register_unsupported_alg",
+    "tests/device/test_sign_extension_v4.py::test_register_invalid_flags[6]",
+    "tests/device/test_sign_extension_v4.py::test_register_invalid_flags[5]",
+    "tests/device/test_sign_extension_v4.py::test_assert_empty_allow_list",
+    "tests/device/test_sign_extension_v4.py::test_assert_missing_required_parameter[6]",
+    "tests/device/test_sign_extension_v4.py::test_assert_missing_args_alg",
+    "tests/device/test_sign_extension_v4.py::test_assert_unknown_args",
+    "tests/device/test_sign_extension_v4.py::test_assert_up_required",
+    "tests/device/test_sign_extension_v4.py::test_assert_uv_required",
 ];
 
 /// The algorithms the key offers by default, as python-fido2 names them: a

@@ -12,7 +12,8 @@
 //! (authenticatorLargeBlobs: fragmented reads and writes of the large-blob
 //! array, and one credential's encrypted blob in it), [`webauthn`] (the WebAuthn
 //! client role with extension mapping: credProtect, hmac-secret and prf,
-//! credBlob, largeBlobKey, minPinLength, credProps) and [`recorder`] (the
+//! credBlob, largeBlobKey, minPinLength, credProps, previewSign with its
+//! typed inputs and outputs in [`preview_sign`]) and [`recorder`] (the
 //! traffic recorder) with [`redact`] (which members of each message are
 //! secret) and [`meter`] (what each exchange cost in reports, bytes and
 //! time).
@@ -34,6 +35,7 @@ pub mod nfc;
 #[cfg(feature = "pcsc")]
 pub mod pcsc;
 mod pin;
+pub mod preview_sign;
 pub mod recorder;
 pub mod redact;
 pub mod webauthn;

@@ -7,6 +7,7 @@
 use crate::device::Device;
 use crate::error::CtapError;
 use crate::pin::PinToken;
+use crate::preview_sign;
 use aws_lc_rs::digest::{SHA256, digest};
 use ctaphid::{CancelToken, KeepaliveStatus, Transaction};
 use fido_wire::cbor::{self, Value};
@@ -338,6 +339,7 @@ pub fn register_as(
         None
     };
     extensions.prf_at_creation(&inputs, device)?;
+    extensions.preview_sign(&inputs, device, &uv)?;
     let enterprise_attestation = platform.enterprise_attestation(
         options.attestation.as_ref(),
         device.info().option("ep"),
@@ -417,6 +419,8 @@ struct CreationExtensions {
     large_blob: bool,
     /// prf.eval's salts sent through hmac-secret-mc.
     hmac_mc: Option<HmacSecretRequest>,
+    /// previewSign's generateKey was sent.
+    preview_sign: bool,
 }
 
 impl CreationExtensions {
@@ -482,7 +486,54 @@ impl CreationExtensions {
             wants_prf,
             large_blob,
             hmac_mc: None,
+            preview_sign: false,
         })
+    }
+
+    /// previewSign.generateKey (the sign extension): the algorithms go to
+    /// the key as they are; the key's policy asks for user verification
+    /// when the RP requires it, for presence otherwise (as python-fido2's
+    /// client does).
+    fn preview_sign(
+        &mut self,
+        inputs: &Map<String, Json>,
+        device: &Device,
+        uv: &UserVerificationRequirement,
+    ) -> Result<(), CtapError> {
+        let Some(generate) = inputs
+            .get(preview_sign::NAME)
+            .and_then(|s| s.get("generateKey"))
+        else {
+            return Ok(());
+        };
+        let algorithms = generate
+            .get("algorithms")
+            .and_then(Json::as_array)
+            .ok_or_else(|| {
+                CtapError::Options("previewSign.generateKey.algorithms must be a list".into())
+            })?
+            .iter()
+            .map(|a| {
+                a.as_i64().ok_or_else(|| {
+                    CtapError::Options(
+                        "previewSign.generateKey.algorithms holds COSE numbers".into(),
+                    )
+                })
+            })
+            .collect::<Result<Vec<i64>, CtapError>>()?;
+        if !has_ext(device, preview_sign::NAME) {
+            return Ok(());
+        }
+        let flags = if *uv == UserVerificationRequirement::Required {
+            preview_sign::FLAG_UP | preview_sign::FLAG_UV
+        } else {
+            preview_sign::FLAG_UP
+        };
+        let input = preview_sign::GenerateKeyInput { algorithms, flags };
+        self.inputs
+            .push((Value::text(preview_sign::NAME), input.to_value()));
+        self.preview_sign = true;
+        Ok(())
     }
 
     /// prf.eval at creation (WebAuthn L3 §10.1.4) through CTAP 2.2's
@@ -545,6 +596,23 @@ impl CreationExtensions {
             outputs.insert(
                 "largeBlob".into(),
                 json!({ "supported": response.large_blob_key.is_some() }),
+            );
+        }
+        if self.preview_sign
+            && let Some(key) = preview_sign::GeneratedKey::from_outputs(
+                ext,
+                response.unsigned_extension_outputs.as_ref(),
+            )
+            .map_err(|e| CtapError::Options(e.to_string()))?
+        {
+            outputs.insert(
+                preview_sign::NAME.into(),
+                json!({ "generatedKey": {
+                    "keyHandle": base64url::encode(&key.key_handle),
+                    "publicKey": base64url::encode(&key.public_key_cbor),
+                    "algorithm": key.algorithm,
+                    "attestationObject": base64url::encode(&key.attestation_object),
+                }}),
             );
         }
         Ok(outputs)
@@ -677,6 +745,45 @@ fn hmac_results(state: &HmacSecretRequest, enc: &[u8]) -> Result<HmacResults, Ct
     Ok(HmacResults { prf, legacy })
 }
 
+/// previewSign.signByCredential (the sign extension): the inputs for the
+/// one credential of allowCredentials — the key signs with the credential
+/// it picks, so the client names exactly one.
+fn sign_by_credential(
+    inputs: &Map<String, Json>,
+    options: &RequestOptionsJson,
+) -> Result<Option<preview_sign::SignInput>, CtapError> {
+    let Some(by_credential) = inputs
+        .get(preview_sign::NAME)
+        .and_then(|s| s.get("signByCredential"))
+    else {
+        return Ok(None);
+    };
+    let [allowed] = options.allow_credentials.as_slice() else {
+        return Err(CtapError::Options(
+            "previewSign.signByCredential needs exactly one credential in allowCredentials".into(),
+        ));
+    };
+    let id = base64url::encode(&allowed.id.0);
+    let entry = by_credential.get(&id).ok_or_else(|| {
+        CtapError::Options(format!(
+            "previewSign.signByCredential has no entry for the allowed credential {id}"
+        ))
+    })?;
+    let field = |name: &str| -> Result<Option<Vec<u8>>, CtapError> {
+        entry
+            .get(name)
+            .map(|v| json_bytes(v, &format!("previewSign.signByCredential.{name}")))
+            .transpose()
+    };
+    let missing =
+        |name: &str| CtapError::Options(format!("previewSign.signByCredential needs {name}"));
+    Ok(Some(preview_sign::SignInput {
+        key_handle: field("keyHandle")?.ok_or_else(|| missing("keyHandle"))?,
+        tbs: field("tbs")?.ok_or_else(|| missing("tbs"))?,
+        additional_args: field("additionalArgs")?,
+    }))
+}
+
 fn json_bytes(v: &Json, what: &str) -> Result<Vec<u8>, CtapError> {
     v.as_str()
         .ok_or_else(|| CtapError::Options(format!("{what} must be a base64url string")))
@@ -740,6 +847,12 @@ pub fn authenticate(
     if is_payment(&inputs) && has(device, "thirdPartyPayment") {
         ext.push((Value::text("thirdPartyPayment"), Value::Bool(true)));
     }
+    let sign = sign_by_credential(&inputs, options)?;
+    if let Some(input) = &sign
+        && has(device, preview_sign::NAME)
+    {
+        ext.push((Value::text(preview_sign::NAME), input.to_value()));
+    }
 
     let token = if needs_token(device, &uv, None)? {
         Some(token(device, ctx, Permissions::GET_ASSERTION, &rp_id)?)
@@ -788,6 +901,15 @@ pub fn authenticate(
             .and_then(Value::as_bytes)
             .unwrap_or_default();
         outputs.insert("getCredBlob".into(), Json::String(base64url::encode(blob)));
+    }
+    if sign.is_some()
+        && let Some(signature) = preview_sign::signature(auth_data.extensions.as_ref())
+            .map_err(|e| CtapError::Options(e.to_string()))?
+    {
+        outputs.insert(
+            preview_sign::NAME.into(),
+            json!({ "signature": base64url::encode(&signature) }),
+        );
     }
     let id = response
         .credential_id

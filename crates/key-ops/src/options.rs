@@ -101,6 +101,77 @@ pub fn request(
     })
 }
 
+/// The signing algorithms previewSign (the sign extension) can ask for,
+/// by name: ESP256, ES256, ESP256-split (-300), ESP256-split-ARKG (the
+/// draft's placeholder -65539), ML-DSA-44/65/87; or a COSE number.
+pub fn sign_algorithm(name: &str) -> Result<i64, KeyOpError> {
+    const NAMES: [(&str, i64); 7] = [
+        ("ESP256", -9),
+        ("ES256", -7),
+        ("ESP256-split", -300),
+        ("ESP256-split-ARKG", -65539),
+        ("ML-DSA-44", -48),
+        ("ML-DSA-65", -49),
+        ("ML-DSA-87", -50),
+    ];
+    NAMES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, alg)| *alg)
+        .or_else(|| name.parse().ok())
+        .ok_or_else(|| KeyOpError::UnknownAlgorithm(name.to_owned()))
+}
+
+fn extensions_of(
+    extensions: &mut Option<serde_json::Map<String, serde_json::Value>>,
+) -> &mut serde_json::Map<String, serde_json::Value> {
+    extensions.get_or_insert_with(serde_json::Map::new)
+}
+
+/// Adds previewSign's generateKey to registration options (a relying
+/// party's or Keybench's own): the key makes a signing key for the first
+/// of `algorithms` it offers, reported in the response's client extension
+/// results.
+pub fn request_sign_key(options: &mut CreationOptionsJson, algorithms: &[i64]) {
+    extensions_of(&mut options.extensions).insert(
+        "previewSign".into(),
+        serde_json::json!({ "generateKey": { "algorithms": algorithms } }),
+    );
+}
+
+/// Adds previewSign's signByCredential to authentication options that
+/// allow exactly one credential: the key signs `tbs` (a SHA-256 digest
+/// for the split algorithms) with the signing key `key_handle` names,
+/// with the algorithm's `additional_args` (ARKG's COSE_Sign_Args, CBOR).
+pub fn request_signature(
+    options: &mut RequestOptionsJson,
+    key_handle: &[u8],
+    tbs: &[u8],
+    additional_args: Option<&[u8]>,
+) -> Result<(), KeyOpError> {
+    let [credential] = options.allow_credentials.as_slice() else {
+        return Err(KeyOpError::BadOptions(
+            "signing needs exactly one allowed credential (--credential)".into(),
+        ));
+    };
+    let mut entry = serde_json::json!({
+        "keyHandle": base64url::encode(key_handle),
+        "tbs": base64url::encode(tbs),
+    });
+    if let (Some(args), Some(map)) = (additional_args, entry.as_object_mut()) {
+        map.insert(
+            "additionalArgs".into(),
+            serde_json::Value::String(base64url::encode(args)),
+        );
+    }
+    let id = base64url::encode(&credential.id.0);
+    extensions_of(&mut options.extensions).insert(
+        "previewSign".into(),
+        serde_json::json!({ "signByCredential": { id: entry } }),
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,5 +218,41 @@ mod tests {
                 .code(),
             "bad_credential_id"
         );
+    }
+
+    #[test]
+    fn sign_extension_inputs_go_into_the_options() {
+        assert_eq!(sign_algorithm("esp256-split-arkg").unwrap(), -65539);
+        assert_eq!(sign_algorithm("-300").unwrap(), -300);
+        assert_eq!(
+            sign_algorithm("RSA").unwrap_err().code(),
+            KeyOpError::UnknownAlgorithm(String::new()).code()
+        );
+        let mut c = creation(
+            "localhost",
+            "alice",
+            &[CoseAlgorithm::ES256],
+            false,
+            "preferred",
+        )
+        .unwrap();
+        request_sign_key(&mut c, &[-9, -7]);
+        assert_eq!(
+            c.extensions.unwrap()["previewSign"]["generateKey"]["algorithms"],
+            serde_json::json!([-9, -7])
+        );
+        let mut r = request("localhost", None, "preferred").unwrap();
+        assert_eq!(
+            request_signature(&mut r, b"kh", b"tbs", None)
+                .unwrap_err()
+                .code(),
+            "bad_options"
+        );
+        let mut r = request("localhost", Some("AQID"), "preferred").unwrap();
+        request_signature(&mut r, b"kh", b"tbs", Some(b"args")).unwrap();
+        let entry = &r.extensions.unwrap()["previewSign"]["signByCredential"]["AQID"];
+        assert_eq!(entry["keyHandle"], "a2g");
+        assert_eq!(entry["tbs"], "dGJz");
+        assert_eq!(entry["additionalArgs"], "YXJncw");
     }
 }

@@ -353,6 +353,13 @@ struct RegisterArgs {
     /// Make a discoverable credential.
     #[arg(long)]
     resident_key: bool,
+    /// Also ask for a previewSign signing key (the sign extension) for the
+    /// first of these the key offers: ESP256, ES256, ESP256-split,
+    /// ESP256-split-ARKG, ML-DSA-44/65/87 or COSE numbers. The response's
+    /// clientExtensionResults.previewSign.generatedKey holds its key handle
+    /// and public key.
+    #[arg(long, value_delimiter = ',', conflicts_with = "server")]
+    sign_algorithms: Vec<String>,
 }
 
 /// `keybench authenticate`'s arguments.
@@ -368,6 +375,20 @@ struct AuthenticateArgs {
     /// With --server: the user to sign in (without it, a discoverable login).
     #[arg(long)]
     user: Option<String>,
+    /// previewSign (the sign extension): sign --sign-data with the signing
+    /// key this key handle (base64url, from the registration) names; needs
+    /// --credential. The signature is in the response's
+    /// clientExtensionResults.previewSign.signature.
+    #[arg(long, requires_all = ["sign_data", "credential"], conflicts_with = "server")]
+    sign_key_handle: Option<String>,
+    /// previewSign: the data to sign, base64url (a SHA-256 digest for the
+    /// split algorithms).
+    #[arg(long, requires = "sign_key_handle")]
+    sign_data: Option<String>,
+    /// previewSign: the algorithm's additional arguments, base64url CBOR
+    /// (ESP256-split-ARKG's COSE_Sign_Args).
+    #[arg(long, requires = "sign_key_handle")]
+    sign_args: Option<String>,
 }
 
 /// `keybench compare`'s arguments.
@@ -802,6 +823,7 @@ fn register(args: RegisterArgs) -> Result<()> {
         user,
         algorithms,
         resident_key,
+        sign_algorithms,
     } = args;
     if let Some(server) = &ceremony.server {
         return crate::keys::with_server(
@@ -813,7 +835,7 @@ fn register(args: RegisterArgs) -> Result<()> {
         );
     }
     let algorithms = parse_algorithms(&algorithms)?;
-    let options = crate::keys::creation_options(
+    let mut options = crate::keys::creation_options(
         ceremony.options.as_deref(),
         &ceremony.rp_id,
         &user,
@@ -821,6 +843,13 @@ fn register(args: RegisterArgs) -> Result<()> {
         resident_key,
         &ceremony.uv,
     )?;
+    if !sign_algorithms.is_empty() {
+        let sign_algorithms = sign_algorithms
+            .iter()
+            .map(|a| key_ops::options::sign_algorithm(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        key_ops::options::request_sign_key(&mut options, &sign_algorithms);
+    }
     crate::keys::register(
         &mut open_key(&key)?,
         &options,
@@ -836,6 +865,9 @@ fn authenticate(args: AuthenticateArgs) -> Result<()> {
         ceremony,
         credential,
         user,
+        sign_key_handle,
+        sign_data,
+        sign_args,
     } = args;
     if let Some(server) = &ceremony.server {
         return crate::keys::with_server(
@@ -846,12 +878,28 @@ fn authenticate(args: AuthenticateArgs) -> Result<()> {
             key.pin.clone(),
         );
     }
-    let options = crate::keys::request_options(
+    let mut options = crate::keys::request_options(
         ceremony.options.as_deref(),
         &ceremony.rp_id,
         credential.as_deref(),
         &ceremony.uv,
     )?;
+    if let (Some(key_handle), Some(data)) = (&sign_key_handle, &sign_data) {
+        let decode = |what: &str, v: &str| {
+            fido_wire::webauthn::base64url::decode(v)
+                .map_err(|e| anyhow::anyhow!("{what} is not base64url: {e}"))
+        };
+        let args = sign_args
+            .as_deref()
+            .map(|a| decode("--sign-args", a))
+            .transpose()?;
+        key_ops::options::request_signature(
+            &mut options,
+            &decode("--sign-key-handle", key_handle)?,
+            &decode("--sign-data", data)?,
+            args.as_deref(),
+        )?;
+    }
     crate::keys::authenticate(
         &mut open_key(&key)?,
         &options,

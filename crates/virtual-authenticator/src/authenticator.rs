@@ -634,11 +634,13 @@ impl Authenticator {
             cred_blob: None,
             large_blob_key: None,
             third_party_payment: false,
+            sign_key: None,
         };
         let outputs = extensions.apply(&mut credential, &self.state.pin, &self.rng, uv)?;
+        let flags = Flags(Flags::UP | if uv { Flags::UV } else { 0 });
         let auth_data = AuthenticatorData {
             rp_id_hash: sha256(req.rp_id.as_bytes()),
-            flags: Flags(Flags::UP | if uv { Flags::UV } else { 0 }),
+            flags,
             sign_count: 0,
             attested_credential: Some(AttestedCredentialData::new(
                 self.config.aaguid,
@@ -700,7 +702,24 @@ impl Authenticator {
             att_stmt,
             enterprise_attestation: enterprise.then_some(true),
             large_blob_key: credential.large_blob_key.map(|k| k.to_vec()),
-            unsigned_extension_outputs: None,
+            // previewSign's key attestation (only a new credential has a key).
+            unsigned_extension_outputs: credential
+                .sign_key
+                .as_ref()
+                .map(|key| {
+                    crate::sign_extension::KeyAttestation {
+                        aaguid: self.config.aaguid,
+                        rp_id_hash: sha256(req.rp_id.as_bytes()),
+                        flags,
+                        client_data_hash: &req.client_data_hash,
+                        identity: match self.config.attestation {
+                            AttestationMode::PackedBasic => self.state.attestation.as_ref(),
+                            _ => None,
+                        },
+                    }
+                    .unsigned_outputs(key)
+                })
+                .transpose()?,
         }
         .to_value();
         // Encoded (and refused if too large) before the credential is kept.
@@ -771,8 +790,20 @@ impl Authenticator {
             // Most recently created first, as CTAP 2.1 §6.2.2 step 12 orders them.
             .rev()
             .collect();
-        let extensions = AssertionExtensions::parse(req.extensions.as_ref(), &self.pin)?;
+        let mut extensions = AssertionExtensions::parse(req.extensions.as_ref(), &self.pin)?;
+        extensions.sign =
+            crate::sign_extension::SignRequest::parse(req.extensions.as_ref(), by_allow_list)?;
         let up = req.options.up != Some(false);
+        // previewSign's key policy is checked before the touch.
+        if let (Some(sign), Some(first)) = (&extensions.sign, found.first()) {
+            let key = self
+                .state
+                .credentials
+                .iter()
+                .find(|c| &c.id == first)
+                .and_then(|c| c.sign_key.as_ref());
+            sign.authorize(key, up, uv)?;
+        }
         if up {
             self.presence("getAssertion", Some(&req.rp_id), ctx)?;
             self.pin.clear_permissions_except_lbw();
@@ -851,7 +882,7 @@ impl Authenticator {
         if stuck_counter {
             cred.sign_count = 1;
         }
-        let outputs = extensions.outputs(cred, user_verified)?;
+        let outputs = extensions.outputs(cred, user_present, user_verified)?;
         let mut flags = 0;
         if user_present {
             flags |= Flags::UP;

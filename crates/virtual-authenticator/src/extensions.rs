@@ -1,12 +1,14 @@
 //! Authenticator extensions (CTAP 2.1 §12): credProtect, hmac-secret,
 //! credBlob, largeBlobKey and minPinLength, and CTAP 2.2's hmac-secret-mc
 //! (hmac-secret's outputs at creation) and thirdPartyPayment (a credential
-//! marked at creation for payments another party starts, §12.9) — what
+//! marked at creation for payments another party starts, §12.9), and
+//! previewSign (its keys and signatures in `sign_extension`) — what
 //! each reads from a request,
 //! keeps with the credential, and writes into authenticator data.
 
 use crate::authenticator::CtapResult;
 use crate::pin::{PinRecord, PinSession};
+use crate::sign_extension::{self, GenerateKeyRequest, SignRequest};
 use crate::state::Credential;
 use aws_lc_rs::hmac;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
@@ -17,13 +19,14 @@ use pin_uv_auth::{Protocol, SharedSecret};
 use zeroize::Zeroizing;
 
 /// The extensions getInfo lists.
-pub const SUPPORTED: [&str; 7] = [
+pub const SUPPORTED: [&str; 8] = [
     "credBlob",
     "credProtect",
     "hmac-secret",
     "hmac-secret-mc",
     "largeBlobKey",
     "minPinLength",
+    "previewSign",
     "thirdPartyPayment",
 ];
 
@@ -57,6 +60,8 @@ pub struct RegistrationExtensions {
     large_blob_key: bool,
     min_pin_length: bool,
     third_party_payment: bool,
+    /// previewSign's generateKey (the `sign_extension` module).
+    sign: Option<GenerateKeyRequest>,
 }
 
 impl RegistrationExtensions {
@@ -114,6 +119,9 @@ impl RegistrationExtensions {
             min_pin_length: flag("minPinLength")?,
             // CTAP 2.2 §12.9: true marks the credential; false is no request.
             third_party_payment: flag("thirdPartyPayment")?,
+            sign: input(extensions, sign_extension::NAME)
+                .map(GenerateKeyRequest::parse)
+                .transpose()?,
         })
     }
 
@@ -162,6 +170,11 @@ impl RegistrationExtensions {
         if self.third_party_payment {
             credential.third_party_payment = true;
             out.push((Value::text("thirdPartyPayment"), Value::Bool(true)));
+        }
+        if let Some(request) = &self.sign {
+            let key = request.generate(rng)?;
+            out.push((Value::text(sign_extension::NAME), key.registration_output()));
+            credential.sign_key = Some(key);
         }
         Ok(output_map(out))
     }
@@ -236,6 +249,9 @@ pub struct AssertionExtensions {
     /// largeBlobKey was requested.
     pub large_blob_key: bool,
     third_party_payment: bool,
+    /// previewSign's signing request, read by the caller (it depends on
+    /// the allow list: `SignRequest::parse`).
+    pub sign: Option<SignRequest>,
 }
 
 impl AssertionExtensions {
@@ -262,6 +278,7 @@ impl AssertionExtensions {
             cred_blob: flag("credBlob")?,
             large_blob_key: flag("largeBlobKey")?,
             third_party_payment: flag("thirdPartyPayment")?,
+            sign: None,
         })
     }
 
@@ -269,6 +286,7 @@ impl AssertionExtensions {
     pub fn outputs(
         &self,
         credential: &Credential,
+        user_present: bool,
         user_verified: bool,
     ) -> CtapResult<Option<Value>> {
         let mut out = Vec::new();
@@ -289,6 +307,12 @@ impl AssertionExtensions {
             out.push((
                 Value::text("thirdPartyPayment"),
                 Value::Bool(credential.third_party_payment),
+            ));
+        }
+        if let Some(request) = &self.sign {
+            out.push((
+                Value::text(sign_extension::NAME),
+                request.output(credential.sign_key.as_ref(), user_present, user_verified)?,
             ));
         }
         Ok(output_map(out))

@@ -10,7 +10,8 @@
 //! on vsmartcard's virtual reader (`ctap_nfc`'s applet over PC/SC).
 //!
 //! Modules: [`keys`] (credential key pairs), `pin` (clientPIN and the
-//! pinUvAuthToken), `extensions`, `cred_mgmt` (credentialManagement and
+//! pinUvAuthToken), `extensions`, `sign_extension` (previewSign's signing
+//! keys, with `arkg` for ARKG-P256), `cred_mgmt` (credentialManagement and
 //! authenticatorConfig), `large_blobs` (authenticatorLargeBlobs), [`attestation`] (the packed basic certificate
 //! chain), [`enterprise`] (enterprise attestation), [`presence`] (the user-presence policy) and [`state`] (the
 //! persistent state and its file). With the `fault-injection` feature (tests
@@ -18,6 +19,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod arkg;
 pub mod attestation;
 mod authenticator;
 mod cred_mgmt;
@@ -29,6 +31,7 @@ mod large_blobs;
 pub mod nfc;
 mod pin;
 pub mod presence;
+mod sign_extension;
 pub mod state;
 #[cfg(target_os = "linux")]
 pub mod uhid;

@@ -1,4 +1,5 @@
-//! What the virtual key remembers across power cycles — credentials, the
+//! What the virtual key remembers across power cycles — credentials (with
+//! previewSign's signing keys), the
 //! PIN record, authenticatorConfig settings, the attestation identity,
 //! enterprise attestation's setting, RP IDs and device identity, and the
 //! large-blob array —
@@ -108,6 +109,8 @@ pub struct Credential {
     pub large_blob_key: Option<[u8; 32]>,
     /// Made with thirdPartyPayment (CTAP 2.2 §12.9).
     pub third_party_payment: bool,
+    /// previewSign's signing key, when one was generated with the credential.
+    pub sign_key: Option<crate::sign_extension::SignKey>,
 }
 
 impl fmt::Debug for Credential {
@@ -213,6 +216,15 @@ impl PersistentState {
                         .map_or(Value::Null, |k| Value::bytes(k.to_vec())),
                 ),
                 (t("thirdPartyPayment"), Value::Bool(c.third_party_payment)),
+                (
+                    t("previewSign"),
+                    match &c.sign_key {
+                        None => Value::Null,
+                        Some(k) => k
+                            .to_value()
+                            .map_err(|_| crate::keys::CryptoError("previewSign key export"))?,
+                    },
+                ),
             ]));
         }
         let p = &self.pin;
@@ -347,6 +359,14 @@ impl PersistentState {
                 third_party_payment: match c.get_text("thirdPartyPayment") {
                     None => false,
                     Some(v) => v.as_bool().ok_or_else(|| bad("thirdPartyPayment"))?,
+                },
+                // Credentials written before previewSign existed: no key.
+                sign_key: match c.get_text("previewSign") {
+                    None | Some(Value::Null) => None,
+                    Some(v) => Some(
+                        crate::sign_extension::SignKey::from_value(v)
+                            .map_err(|what| corrupt(format!("a credential's {what}")))?,
+                    ),
                 },
             });
         }
