@@ -3,7 +3,7 @@
 //! python-fido2 2.2.1 source distribution, unmodified (scripts/test
 //! downloads it with its SHA-256 pinned and extracts it into the harness),
 //! run unattended inside the HID VM (tests/hid-vm) against
-//! `keybench virtual-key serve --uhid --presence approve --state FILE`
+//! `keybench virtual-key serve --uhid --presence approve --fingerprint --state FILE`
 //! through the real /dev/hidraw node.
 //!
 //! The suite drives a key's power and touch through a hardware controller;
@@ -55,10 +55,6 @@ const ALLOWED_SKIPS: &[(&str, &str)] = &[
     ("Algorithm ES256K not supported", "not offered by the key"),
     // Features the key does not advertise yet (CTAP 2.1/2.2 define them):
     (
-        "BioEnrollment not supported by authenticator",
-        "built-in UV and bioEnroll (test_bioenroll.py)",
-    ),
-    (
         "previewSign not supported by authenticator",
         "the previewSign (sign) extension (test_preview_sign.py, test_sign_extension_v4.py)",
     ),
@@ -84,6 +80,11 @@ const MUST_PASS: &[&str] = &[
     "tests/device/test_config.py::test_ep_platform",
     "tests/device/test_credman.py::test_read_only_management[PinProtocolV1]",
     "tests/device/test_payment.py::test_payment_extension[PinProtocolV2]",
+    // The fingerprint sensor (--fingerprint): sensor info, then enrol,
+    // name, make a credential with built-in UV, delete, over both protocols.
+    "tests/device/test_bioenroll.py::test_get_sensor_info",
+    "tests/device/test_bioenroll.py::test_enroll_use_delete[PinProtocolV1]",
+    "tests/device/test_bioenroll.py::test_enroll_use_delete[PinProtocolV2]",
 ];
 
 /// The algorithms the key offers by default, as python-fido2 names them: a

@@ -10,7 +10,8 @@
 //!
 //! Modules: [`keys`] (credential key pairs), `pin` (clientPIN and the
 //! pinUvAuthToken), `extensions`, `cred_mgmt` (credentialManagement and
-//! authenticatorConfig), `large_blobs` (authenticatorLargeBlobs), [`attestation`] (the packed basic certificate
+//! authenticatorConfig), `large_blobs` (authenticatorLargeBlobs), `bio` (the
+//! virtual fingerprint sensor: bioEnrollment and built-in UV), [`attestation`] (the packed basic certificate
 //! chain), [`enterprise`] (enterprise attestation), [`presence`] (the user-presence policy) and [`state`] (the
 //! persistent state and its file). With the `fault-injection` feature (tests
 //! only), a [`fault::Fault`] makes it break one chosen rule on purpose.
@@ -19,6 +20,7 @@
 
 pub mod attestation;
 mod authenticator;
+pub mod bio;
 mod cred_mgmt;
 pub mod enterprise;
 mod extensions;
@@ -34,5 +36,7 @@ pub mod uhid;
 
 pub use authenticator::{AttestationMode, Authenticator, Config, OpenError, SharedAuthenticator};
 pub use large_blobs::MAX_SERIALIZED_LARGE_BLOB_ARRAY;
-pub use presence::{PresencePolicy, PresencePrompt, PresenceRequest, PresenceResponder};
+pub use presence::{
+    FingerprintRequest, PresencePolicy, PresencePrompt, PresenceRequest, PresenceResponder,
+};
 pub use state::{StateError, StateStore};
