@@ -22,7 +22,7 @@ use fido_wire::webauthn::json::{
     RelyingPartyEntity, ResidentKeyRequirement, UserEntity as JsonUser,
     UserVerificationRequirement,
 };
-use fido_wire::webauthn::{AttestationObject, AuthenticatorData};
+use fido_wire::webauthn::AttestationObject;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use virtual_authenticator::{
@@ -113,9 +113,9 @@ fn creation(alg: CoseAlgorithm) -> CreationOptionsJson {
 }
 
 fn user_verified(response: &RegistrationResponseJson) -> bool {
-    let att = AttestationObject::from_cbor(&response.response.attestation_object.0).unwrap();
-    AuthenticatorData::parse(&att.auth_data)
+    AttestationObject::from_cbor(&response.response.attestation_object.0)
         .unwrap()
+        .auth_data
         .flags
         .user_verified()
 }
