@@ -154,7 +154,7 @@ fn needs_token(
     );
     if *uv == UserVerificationRequirement::Required && !protected {
         return Err(CtapError::Options(
-            "the relying party requires user verification and this key has neither a PIN (keybench pin set) nor an enrolled finger (keybench bio enroll)".into(),
+            "the relying party requires user verification and this key has no PIN set (keybench pin set) and no enrolled finger (keybench bio enroll)".into(),
         ));
     }
     let key_demands = match discoverable_registration {
