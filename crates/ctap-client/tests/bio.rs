@@ -16,13 +16,13 @@ use ctap_client::{CtapError, Device, Recorder, SampleReport};
 use ctaphid::pipe;
 use fido_wire::cose::CoseAlgorithm;
 use fido_wire::ctap2::{Permissions, SampleStatus, StatusCode};
+use fido_wire::webauthn::AttestationObject;
 use fido_wire::webauthn::base64url::Base64UrlBytes;
 use fido_wire::webauthn::json::{
     AuthenticatorSelection, CreationOptionsJson, CredentialParameters, RegistrationResponseJson,
     RelyingPartyEntity, ResidentKeyRequirement, UserEntity as JsonUser,
     UserVerificationRequirement,
 };
-use fido_wire::webauthn::AttestationObject;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use virtual_authenticator::{

@@ -1091,6 +1091,8 @@ enum Listen {
     ),
 }
 
+// The `virtual-key serve` options, one argument each, as clap parsed them.
+#[allow(clippy::too_many_arguments)]
 fn serve_virtual_key(
     listen: Listen,
     presence: Presence,
