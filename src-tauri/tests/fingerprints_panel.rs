@@ -55,8 +55,11 @@ fn a_finger_is_enrolled_sample_by_sample_listed_renamed_and_deleted() {
         .unwrap();
     assert!(key.label.contains("fingerprint sensor"), "{}", key.label);
     keys.pin_set(&key.id, PIN).unwrap();
-    let done = serde_json::to_value(keys.fingerprint_enroll(&key.id, PIN, Some("thumb")).unwrap())
-        .unwrap();
+    let done = serde_json::to_value(
+        keys.fingerprint_enroll(&key.id, PIN, Some("thumb"))
+            .unwrap(),
+    )
+    .unwrap();
     let samples: Vec<Value> = events
         .try_iter()
         .filter(|(n, _)| n == FINGERPRINT_SAMPLE)
@@ -69,7 +72,10 @@ fn a_finger_is_enrolled_sample_by_sample_listed_renamed_and_deleted() {
     assert_eq!(remaining, vec![3, 2, 1, 0]);
     assert!(samples.iter().all(|s| s["key"] == key.id.as_str()));
     assert_eq!(done["samples"].as_array().unwrap().len(), 4);
-    let id = done["fingerprint"]["templateId"].as_str().unwrap().to_owned();
+    let id = done["fingerprint"]["templateId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let list = serde_json::to_value(keys.fingerprints(&key.id, PIN).unwrap()).unwrap();
     assert_eq!(list["fingerprints"][0]["name"], "thumb");
