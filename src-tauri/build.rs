@@ -32,6 +32,10 @@ const COMMANDS: &[&str] = &[
     "key_probe",
     "system_doctor",
     "mds_install",
+    "fingerprints_list",
+    "fingerprint_enroll",
+    "fingerprint_rename",
+    "fingerprint_delete",
 ];
 
 fn main() {

@@ -57,7 +57,7 @@ fn independent_clients_drive_the_virtual_key_over_real_hidraw() {
     let out = Command::new("bash")
         .arg(root.join("tests/hid-vm/run-harness.sh"))
         .arg(work.join("keybench-guest.sh"))
-        .arg("240")
+        .arg("300")
         .env("HARNESS_WORK", &work)
         .output()
         .unwrap();
@@ -119,6 +119,31 @@ fn independent_clients_drive_the_virtual_key_over_real_hidraw() {
         console.contains("\"enterpriseAttestation\": true")
             || console.contains("\"enterpriseAttestation\":true"),
         "keybench config over hidraw"
+    );
+    // A finger enrolled (each sample reported), listed, renamed and
+    // deleted by the CLI on a key with a fingerprint sensor, and a
+    // registration whose UV came from the finger alone (no PIN given).
+    assert!(
+        console.contains("$ keybench bio enroll")
+            && console.contains("\"status\": \"FP_GOOD\"")
+            && console.contains("\"remaining\": 0"),
+        "keybench bio enroll over hidraw"
+    );
+    assert!(
+        console.contains("right thumb") && console.contains("\"left index\""),
+        "keybench bio list and rename over hidraw"
+    );
+    assert!(
+        console.contains("$ keybench bio delete") && console.contains("deleted finger"),
+        "keybench bio delete over hidraw"
+    );
+    assert!(
+        console.contains("guest: registered with UV by the finger alone, no PIN given"),
+        "keybench register with built-in UV over hidraw"
+    );
+    assert!(
+        console.contains("\"fingerprints\": []"),
+        "no finger left after keybench bio delete"
     );
     assert!(
         console.contains("registered: credential") && console.contains("(ML-DSA-87), fmt packed"),

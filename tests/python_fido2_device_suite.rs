@@ -3,7 +3,7 @@
 //! python-fido2 2.2.1 source distribution, unmodified (scripts/test
 //! downloads it with its SHA-256 pinned and extracts it into the harness),
 //! run unattended inside the HID VM (tests/hid-vm) against
-//! `keybench virtual-key serve --uhid --presence approve --state FILE`
+//! `keybench virtual-key serve --uhid --presence approve --fingerprint --state FILE`
 //! through the real /dev/hidraw node.
 //!
 //! The suite drives a key's power and touch through a hardware controller;
@@ -46,11 +46,7 @@ const DESELECTED: &[(&str, &str)] = &[(
 /// Why the suite may skip a test by itself: it asks getInfo, and skips what
 /// the key does not advertise. Any other skip fails this test.
 const ALLOWED_SKIPS: &[(&str, &str)] = &[
-    // Features the key does not advertise yet (CTAP 2.1/2.2 define them):
-    (
-        "BioEnrollment not supported by authenticator",
-        "built-in UV and bioEnroll (test_bioenroll.py)",
-    ),
+    // None: the key advertises every feature and algorithm the suite tests.
 ];
 
 /// Tests that must have run and passed (not been skipped): a sample of
@@ -89,6 +85,11 @@ const MUST_PASS: &[&str] = &[
     "tests/device/test_sign_extension_v4.py::test_assert_unknown_args",
     "tests/device/test_sign_extension_v4.py::test_assert_up_required",
     "tests/device/test_sign_extension_v4.py::test_assert_uv_required",
+    // The fingerprint sensor (--fingerprint): sensor info, then enrol,
+    // name, make a credential with built-in UV, delete, over both protocols.
+    "tests/device/test_bioenroll.py::test_get_sensor_info",
+    "tests/device/test_bioenroll.py::test_enroll_use_delete[PinProtocolV1]",
+    "tests/device/test_bioenroll.py::test_enroll_use_delete[PinProtocolV2]",
 ];
 
 /// The algorithms the key offers by default, as python-fido2 names them: a

@@ -328,7 +328,7 @@ impl Keys {
     /// Only keys this app listed (plugged-in USB keys it discovered, virtual
     /// keys it started) are opened: a command naming any other `udp:` or
     /// `hid:` address is refused before anything is sent there.
-    fn open(&self, id: &str) -> Result<(BusyGuard<'_>, AnyDevice), CommandError> {
+    pub(crate) fn open(&self, id: &str) -> Result<(BusyGuard<'_>, AnyDevice), CommandError> {
         self.open_with(id, self.recorder.clone())
     }
 
@@ -525,6 +525,11 @@ impl Keys {
         serde_json::to_value(&report).map_err(|e| CommandError::new("internal", e.to_string()))
     }
 
+    /// Where events for the window go.
+    pub(crate) fn notifier(&self) -> Arc<dyn Notify> {
+        self.notify.clone()
+    }
+
     pub(crate) fn begin_ceremony(&self, id: &str) -> CancelToken {
         let token = CancelToken::new();
         self.lock().ceremonies.insert(id.to_owned(), token.clone());
@@ -610,12 +615,23 @@ impl Keys {
         algorithms: &[String],
         presence: &str,
     ) -> Result<KeyEntry, CommandError> {
+        self.start_virtual_key(algorithms, presence, false)
+    }
+
+    /// [`Keys::start_virtual`], with a fingerprint sensor when `fingerprint`
+    /// (its samples and matches answered by the presence policy).
+    pub fn start_virtual_key(
+        &self,
+        algorithms: &[String],
+        presence: &str,
+        fingerprint: bool,
+    ) -> Result<KeyEntry, CommandError> {
         let algorithms = algorithms
             .iter()
             .map(|a| key_ops::algorithms::virtual_key_algorithm(a))
             .collect::<Result<Vec<_>, _>>()?;
         let presence: Presence = presence.parse()?;
-        let key = VirtualKey::start(algorithms, presence, self.notify.clone())?;
+        let key = VirtualKey::start(algorithms, presence, fingerprint, self.notify.clone())?;
         let entry = key.entry.clone();
         self.lock().virtual_keys.insert(entry.id.clone(), key);
         self.keys_changed();

@@ -5,7 +5,8 @@
 //! the same web UI a browser shows, plus the Keys page, which only the
 //! desktop window has.
 //!
-//! Modules: [`keys`] (the keys panel's operations, below Tauri), [`lab`]
+//! Modules: [`keys`] (the keys panel's operations, below Tauri),
+//! [`fingerprints`] (its fingerprint operations), [`lab`]
 //! (the key lab's comparison and report export, below Tauri),
 //! [`virtual_key`] (virtual keys served over loopback UDP), [`platform`]
 //! (display detection, data and log places, USB access per OS), [`system`]
@@ -19,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod fingerprints;
 pub mod keys;
 pub mod lab;
 pub mod platform;

@@ -7,6 +7,7 @@
 use crate::error::CommandError;
 use crate::keys::{KeyEntry, Keys, Notify};
 use crate::lab::{ComparisonView, ExportedReport, Lab};
+use key_ops::bio::{EnrolledView, FingerprintsView};
 use key_ops::views::{CredentialsView, InfoView, PinRetriesView};
 use serde_json::{Value, json};
 use std::sync::{Arc, OnceLock};
@@ -160,8 +161,61 @@ async fn virtual_key_start(
     keys: Ks<'_>,
     algorithms: Vec<String>,
     presence: String,
+    fingerprint: Option<bool>,
 ) -> Result<KeyEntry, CommandError> {
-    blocking(&keys, move |k| k.start_virtual(&algorithms, &presence)).await
+    blocking(&keys, move |k| {
+        k.start_virtual_key(&algorithms, &presence, fingerprint.unwrap_or(false))
+    })
+    .await
+}
+
+#[tauri::command]
+async fn fingerprints_list(
+    keys: Ks<'_>,
+    key: String,
+    pin: String,
+) -> Result<FingerprintsView, CommandError> {
+    blocking(&keys, move |k| k.fingerprints(&key, &pin)).await
+}
+
+#[tauri::command]
+async fn fingerprint_enroll(
+    keys: Ks<'_>,
+    key: String,
+    pin: String,
+    name: Option<String>,
+) -> Result<EnrolledView, CommandError> {
+    blocking(&keys, move |k| {
+        k.fingerprint_enroll(&key, &pin, name.as_deref())
+    })
+    .await
+}
+
+#[tauri::command]
+async fn fingerprint_rename(
+    keys: Ks<'_>,
+    key: String,
+    pin: String,
+    template_id: String,
+    name: String,
+) -> Result<(), CommandError> {
+    blocking(&keys, move |k| {
+        k.fingerprint_rename(&key, &pin, &template_id, &name)
+    })
+    .await
+}
+
+#[tauri::command]
+async fn fingerprint_delete(
+    keys: Ks<'_>,
+    key: String,
+    pin: String,
+    template_id: String,
+) -> Result<(), CommandError> {
+    blocking(&keys, move |k| {
+        k.fingerprint_delete(&key, &pin, &template_id)
+    })
+    .await
 }
 
 #[tauri::command]
@@ -282,6 +336,10 @@ const PERMISSIONS: &[&str] = &[
     "allow-key-probe",
     "allow-system-doctor",
     "allow-mds-install",
+    "allow-fingerprints-list",
+    "allow-fingerprint-enroll",
+    "allow-fingerprint-rename",
+    "allow-fingerprint-delete",
 ];
 
 /// The page's origin (`http://localhost:PORT`) as Tauri matches remote
@@ -358,6 +416,10 @@ pub fn run_window(
             lab_export,
             key_probe,
             system_doctor,
+            fingerprints_list,
+            fingerprint_enroll,
+            fingerprint_rename,
+            fingerprint_delete,
         ])
         .setup(move |app| {
             let _ = notify.0.set(app.handle().clone());

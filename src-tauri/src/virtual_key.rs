@@ -2,7 +2,8 @@
 //! over CTAPHID on a loopback UDP port (the same framing a USB key speaks),
 //! so the app's client reaches it at `udp:127.0.0.1:PORT` exactly as it
 //! reaches a plugged key. Presence "ask" turns each touch request into a
-//! `presence-request` event that the UI answers.
+//! `presence-request` event that the UI answers; with a fingerprint sensor
+//! the event says which finger ("Touch with finger N").
 
 use crate::error::CommandError;
 use crate::keys::{KeyEntry, Notify, events};
@@ -29,6 +30,7 @@ impl VirtualKey {
     pub fn start(
         algorithms: Vec<CoseAlgorithm>,
         presence: Presence,
+        fingerprint: bool,
         notify: Arc<dyn Notify>,
     ) -> Result<VirtualKey, CommandError> {
         let pending: Pending = Arc::default();
@@ -44,12 +46,13 @@ impl VirtualKey {
             .map(|a| key_ops::algorithms::algorithm_name(*a))
             .collect();
         let policy = presence.policy(|| ask_prompt(id.clone(), pending.clone(), notify));
-        let authenticator = key_ops::virtual_key::build(
+        let mut authenticator = key_ops::virtual_key::build(
             algorithms,
             policy,
             AttestationMode::PackedSelf,
             StateStore::Memory,
         )?;
+        authenticator.set_fingerprint_sensor(fingerprint);
         let stop = Arc::new(AtomicBool::new(false));
         let stop_serve = stop.clone();
         std::thread::Builder::new()
@@ -67,7 +70,15 @@ impl VirtualKey {
             .map_err(|e| CommandError::new("virtual_key", e.to_string()))?;
         Ok(VirtualKey {
             entry: KeyEntry {
-                label: format!("Virtual key ({}) on {addr}", names.join(", ")),
+                label: format!(
+                    "Virtual key ({}){} on {addr}",
+                    names.join(", "),
+                    if fingerprint {
+                        " with a fingerprint sensor"
+                    } else {
+                        ""
+                    }
+                ),
                 id,
                 kind: "virtual",
                 vendor_id: None,
@@ -124,7 +135,13 @@ fn ask_prompt(
                 .insert(id, responder);
             notify.emit(
                 events::PRESENCE_REQUEST,
-                json!({"promptId": id, "key": key, "operation": request.operation, "rpId": request.rp_id}),
+                json!({
+                    "promptId": id,
+                    "key": key,
+                    "operation": request.operation,
+                    "rpId": request.rp_id,
+                    "fingerprint": request.fingerprint.map(|f| f.instruction()),
+                }),
             );
         }
     });

@@ -28,8 +28,11 @@ PORT=8765
 # would pace it. The count of dropped reports is printed at the end.
 # Batch (packed basic) attestation, as keys of the field ship: the suite's
 # enterprise test compares the enterprise certificate with the ordinary one.
+# A fingerprint sensor (--fingerprint, no finger enrolled: the suite refuses
+# a key with UV configured), its samples and matches answered by the
+# presence policy: test_bioenroll.py enrols, uses and deletes a finger.
 "$KB_PYTHON" -I "$KB_CONTROLLER" "127.0.0.1:$PORT" 1 "$OUT" -- \
-    taskset -c 0 chrt -f 10 "$KB_BIN" virtual-key serve --uhid --presence approve --attestation packed-basic --state "$STATE" \
+    taskset -c 0 chrt -f 10 "$KB_BIN" virtual-key serve --uhid --presence approve --fingerprint --attestation packed-basic --state "$STATE" \
     > "$OUT/controller.out" 2> "$OUT/controller.log" &
 CONTROLLER=$!
 for i in $(seq 300); do grep -q "^controller: ready" "$OUT/controller.out" 2>/dev/null && break; sleep 0.1; done

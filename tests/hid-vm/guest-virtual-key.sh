@@ -6,7 +6,9 @@
 # Keybench's own client through hidapi (devices, info, wink, PIN,
 # ML-DSA-87 registration near the 7,609-byte limit, authentication,
 # credential management, the key lab's comparison of the five algorithms and its probe),
-# and `keybench doctor` as root and as a user the hidraw node's mode shuts out.
+# `keybench doctor` as root and as a user the hidraw node's mode shuts out,
+# and `keybench bio` (enrol, list, rename, delete a finger, and a
+# registration verified by the finger alone) on a key with a sensor.
 # Paths come from the environment file the test writes next to this script.
 set -u
 . "$(dirname "$0")/guest.env"
@@ -111,6 +113,31 @@ cp "$KB_BIN" /tmp/kb-nobody && chmod 755 /tmp/kb-nobody
 mkdir -m 700 /tmp/kb-doctor-nobody && chown 65534:65534 /tmp/kb-doctor-nobody
 setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp /tmp/kb-nobody doctor --json --data-dir /tmp/kb-doctor-nobody > "$OUT/doctor-nobody.json"
 echo "guest: doctor as uid 65534 exit=$?"
+echo "--- keybench bio over hidraw: a key with a fingerprint sensor (its presence policy is the finger)"
+kill $KEY; wait $KEY 2>/dev/null
+for i in $(seq 200); do [ -e "$HR" ] || break; sleep 0.01; done
+"$KB_BIN" virtual-key serve --uhid --fingerprint --state "$OUT/bio-key.state" > "$OUT/virtual-key-bio.log" 2>&1 &
+KEY=$!
+for i in $(seq 200); do [ -e "$HR" ] && break; sleep 0.01; done
+kb pin set --new-pin 97531864 || fail=70
+export KEYBENCH_PIN=97531864
+kb bio enroll --name "right thumb" --json | tee "$OUT/kb-bio-enroll.jsonl" || fail=71
+BIO_ID=$("$KB_PYTHON" -I -c 'import json,sys; l=open(sys.argv[1]).read().split("\n"); print(json.loads("\n".join(l[l.index("{"):]))["fingerprint"]["templateId"])' "$OUT/kb-bio-enroll.jsonl") || fail=72
+kb bio list | tee "$OUT/kb-bio-list.txt" || fail=73
+grep -q "right thumb" "$OUT/kb-bio-list.txt" || fail=74
+kb bio rename --id "$BIO_ID" --name "left index" || fail=75
+kb bio list --json | tee "$OUT/kb-bio-list.json" || fail=76
+grep -q '"left index"' "$OUT/kb-bio-list.json" || fail=77
+# Built-in UV before the PIN: no PIN given, none to be read (stdin empty),
+# so the registration's token can only come from the finger.
+unset KEYBENCH_PIN
+kb register --resident-key --uv required --algorithms ML-DSA-65 < /dev/null > "$OUT/kb-bio-register.json" 2> "$OUT/kb-bio-register.err" || fail=78
+cat "$OUT/kb-bio-register.err"
+grep -q "^registered: credential" "$OUT/kb-bio-register.err" && echo "guest: registered with UV by the finger alone, no PIN given" || fail=81
+export KEYBENCH_PIN=97531864
+kb bio delete --id "$BIO_ID" || fail=79
+kb bio list --json | tee "$OUT/kb-bio-list-after.json" || fail=80
+unset KEYBENCH_PIN
 echo "guest: done t=$(t) fail=$fail"
 kill $KEY 2>/dev/null
 exit $fail

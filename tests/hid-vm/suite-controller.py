@@ -12,7 +12,8 @@ This is that controller for the Keybench virtual key inside the HID VM:
   power-up (new key agreement key, no token, reset allowed for 10 s); the
   answer comes as soon as it runs, and the suite waits for the node;
 - touch on|off: acknowledged only. The key's presence policy (approve) is
-  its finger: every request for presence is answered at once.
+  its finger: every request for presence is answered at once, and so is
+  every fingerprint sample and match of its sensor (--fingerprint).
 
 Usage: suite-controller.py HOST:PORT USB_PORT LOG_DIR -- COMMAND...
 It powers the key on, prints "controller: ready URL" and serves until killed.

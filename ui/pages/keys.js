@@ -6,7 +6,8 @@
 // party (begin and complete over this page's HTTP API, so the dashboard
 // shows this session), with a PIN dialog, a "touch your key" prompt only
 // when the key reports UP_NEEDED, Cancel, the live CTAP traffic, and the
-// key lab's probe with live progress (pages/probe.js).
+// key lab's probe with live progress (pages/probe.js), and the chosen key's
+// fingerprints (pages/fingerprints.js).
 // The commands are in src-tauri/src/shell.rs (listed in src-tauri/README.md).
 
 import { h, card, notice, mount, errorBox, table, badge, field, select, short, copyButton } from '../dom.js';
@@ -15,6 +16,7 @@ import { steps, run, resultView, jsonEditor } from './ceremony.js';
 import { algName } from '../webauthn.js';
 import { modelCard } from './model.js';
 import { probeCard } from './probe.js';
+import { fingerprintsCard } from './fingerprints.js';
 
 export const title = 'Keys';
 
@@ -115,10 +117,16 @@ export async function render(root, { alive } = { alive: () => true }) {
       mount(presence);
       invoke('presence_answer', { key: p.key, promptId: p.promptId, touched }).catch((e) => mount(presence, errorBox(e)));
     };
-    mount(presence, notice('warn', h('strong', {}, 'The virtual key asks for a touch'),
-      ` (${p.operation}${p.rpId ? ` by ${p.rpId}` : ''}). `,
-      h('button', { type: 'button', id: 'presence-touch', onclick: () => answer(true) }, 'Touch'), ' ',
-      h('button', { type: 'button', class: 'secondary', onclick: () => answer(false) }, 'Refuse')));
+    // The fingerprint sensor says which finger: "Touch with finger N".
+    mount(presence, p.fingerprint
+      ? notice('warn', h('strong', { id: 'presence-finger' }, p.fingerprint),
+        ` — the virtual key's fingerprint sensor (${p.operation}${p.rpId ? ` by ${p.rpId}` : ''}). `,
+        h('button', { type: 'button', id: 'presence-touch', onclick: () => answer(true) }, 'Touch with this finger'), ' ',
+        h('button', { type: 'button', class: 'secondary', onclick: () => answer(false) }, 'Wrong finger'))
+      : notice('warn', h('strong', {}, 'The virtual key asks for a touch'),
+        ` (${p.operation}${p.rpId ? ` by ${p.rpId}` : ''}). `,
+        h('button', { type: 'button', id: 'presence-touch', onclick: () => answer(true) }, 'Touch'), ' ',
+        h('button', { type: 'button', class: 'secondary', onclick: () => answer(false) }, 'Refuse')));
   });
   state.keys = await invoke('keys_list').catch(() => []);
   if (!alive()) { state.unlisten.forEach((un) => un()); return null; }
@@ -129,6 +137,8 @@ export async function render(root, { alive } = { alive: () => true }) {
     return state.selected;
   };
   const probe = await probeCard({ needKey, invoke, listen });
+  if (!alive()) { state.unlisten.forEach((un) => un()); return null; }
+  const fingerprints = await fingerprintsCard({ needKey, invoke, listen });
   if (!alive()) { state.unlisten.forEach((un) => un()); return null; }
 
   // ---- the page -----------------------------------------------------------
@@ -142,6 +152,7 @@ export async function render(root, { alive } = { alive: () => true }) {
     card('Register and authenticate with the chosen key', ceremonyForm(needKey, touch, presence)),
     card('FIDO metadata', metadataPanel()),
     probe,
+    fingerprints,
     card('CTAP traffic', traffic.el));
 
   return () => {
@@ -181,9 +192,10 @@ function virtualKeyForm(out, setSelected) {
     ['ask', 'ask me (a Touch button here)'], ['deny', 'refuse every touch'],
   ], 'approve');
   presence.id = 'vk-presence';
+  const fingerprint = h('input', { type: 'checkbox', id: 'vk-fingerprint' });
   const start = h('button', { type: 'button', id: 'vk-start', onclick: async () => {
     const chosen = [...document.querySelectorAll('input[name="vk-alg"]:checked')].map((c) => c.value);
-    const key = await guarded(out, () => invoke('virtual_key_start', { algorithms: chosen, presence: presence.value }),
+    const key = await guarded(out, () => invoke('virtual_key_start', { algorithms: chosen, presence: presence.value, fingerprint: fingerprint.checked }),
       (k) => notice('success', h('strong', {}, 'Virtual key started: '), k.label));
     if (key) setSelected(key.id);
   } }, 'Start a virtual key');
@@ -191,6 +203,7 @@ function virtualKeyForm(out, setSelected) {
     h('summary', {}, 'Start a virtual key (for demos without hardware)'),
     h('div', { class: 'field' }, h('span', {}, 'Algorithms'), h('div', { class: 'checks' }, algs)),
     field('Presence', presence, 'How the virtual user answers when the key asks for a touch.'),
+    h('label', { class: 'check' }, fingerprint, ' a fingerprint sensor (each sample and match is answered as a touch; "ask" shows "Touch with finger N")'),
     h('div', { class: 'actions' }, start));
 }
 

@@ -67,6 +67,15 @@ pub enum CtapError {
     /// A large-blob array or blob could not be used (CTAP 2.1 §6.10.3).
     #[error(transparent)]
     LargeBlob(crate::large_blobs::LargeBlobError),
+    /// A fingerprint enrolment was given up after too many poor samples
+    /// (the key was told to cancel it).
+    #[error(
+        "fingerprint enrolment abandoned after too many poor samples (last: {last_status}); lift the finger and place it again, covering the sensor"
+    )]
+    EnrollmentAbandoned {
+        /// The last sample's status name.
+        last_status: &'static str,
+    },
     /// The relying party's options cannot be used.
     #[error("invalid options: {0}")]
     Options(String),

@@ -8,7 +8,8 @@
 //! Modules: `device` (getInfo, makeCredential, getAssertion,
 //! getNextAssertion, reset, selection, wink; maxMsgSize enforced before
 //! sending), `pin` (clientPIN protocols 1 and 2, [`PinToken`]), `manage`
-//! (credentialManagement, authenticatorConfig), `large_blobs`
+//! (credentialManagement, authenticatorConfig), `bio` (authenticatorBioEnrollment:
+//! enrol, list, rename and remove fingers), `large_blobs`
 //! (authenticatorLargeBlobs: fragmented reads and writes of the large-blob
 //! array, and one credential's encrypted blob in it), [`webauthn`] (the WebAuthn
 //! client role with extension mapping: credProtect, hmac-secret and prf,
@@ -23,6 +24,7 @@
 
 #![forbid(unsafe_code)]
 
+mod bio;
 mod device;
 mod error;
 #[cfg(feature = "hidapi")]
@@ -40,6 +42,7 @@ pub mod recorder;
 pub mod redact;
 pub mod webauthn;
 
+pub use bio::{Fingerprint, SampleReport, SensorInfo};
 pub use device::{Device, command_name};
 pub use error::CtapError;
 pub use large_blobs::{LargeBlobArray, LargeBlobError, LargeBlobKey, MAX_BLOB_SIZE};

@@ -1,6 +1,7 @@
 //! The platform's side of authenticatorClientPIN (CTAP 2.1 §6.5): retries,
 //! key agreement, setPIN, changePIN, getPinToken and
-//! getPinUvAuthTokenUsingPinWithPermissions, getUVRetries — and the
+//! getPinUvAuthTokenUsingPinWithPermissions, getUVRetries,
+//! getPinUvAuthTokenUsingUvWithPermissions (built-in UV) — and the
 //! [`PinToken`] they yield, which authenticates later requests.
 
 use crate::device::Device;
@@ -87,6 +88,14 @@ impl Device {
 
     fn client_pin(&mut self, req: &ClientPinRequest) -> Result<ClientPinResponse, CtapError> {
         let tx = Transaction::with_timeout(self.timeout);
+        self.client_pin_tx(req, tx)
+    }
+
+    fn client_pin_tx(
+        &mut self,
+        req: &ClientPinRequest,
+        tx: Transaction<'_>,
+    ) -> Result<ClientPinResponse, CtapError> {
         let body = self.call(command::CLIENT_PIN, Some(&req.to_value()), tx)?;
         ClientPinResponse::from_value(&body.unwrap_or(Value::Map(Vec::new()))).map_err(|source| {
             CtapError::Response {
@@ -197,6 +206,52 @@ impl Device {
         )
     }
 
+    /// Whether built-in user verification is configured (getInfo `uv`
+    /// true: a finger enrolled) and can issue tokens (`pinUvAuthToken`).
+    pub fn built_in_uv_ready(&self) -> bool {
+        self.info().option("uv") == Some(true) && self.info().option("pinUvAuthToken") == Some(true)
+    }
+
+    /// getPinUvAuthTokenUsingUvWithPermissions (CTAP 2.1 §6.5.5.7.3): a
+    /// token from built-in user verification. The key waits for the
+    /// user's finger, so `tx` carries the keepalive callback and the
+    /// cancel; UV_INVALID (no match) and UV_BLOCKED come back as statuses.
+    pub fn uv_token(
+        &mut self,
+        permissions: Permissions,
+        rp_id: Option<&str>,
+        tx: Transaction<'_>,
+    ) -> Result<PinToken, CtapError> {
+        if !self.built_in_uv_ready() {
+            return Err(CtapError::Unsupported("built-in user verification"));
+        }
+        let protocol = self.pin_protocol()?;
+        let (platform_key, shared) = self.key_agreement(protocol)?;
+        let mut req = ClientPinRequest::new(Some(protocol.id()), PinSubCommand::GET_TOKEN_USING_UV);
+        req.key_agreement = Some(platform_key);
+        req.permissions = Some(permissions);
+        req.rp_id = rp_id.map(str::to_owned);
+        let r = self.client_pin_tx(&req, tx)?;
+        Self::open_token(protocol, &shared, r)
+    }
+
+    fn open_token(
+        protocol: Protocol,
+        shared: &SharedSecret,
+        r: ClientPinResponse,
+    ) -> Result<PinToken, CtapError> {
+        let encrypted = r.pin_uv_auth_token.ok_or(missing(
+            "getPinUvAuthToken response",
+            2,
+            "pinUvAuthToken",
+        ))?;
+        let token = shared.decrypt(&encrypted.0)?;
+        Ok(PinToken {
+            protocol,
+            token: Zeroizing::new(token.to_vec()),
+        })
+    }
+
     /// The CTAP 2.0 getPinToken (no permissions: the token may make and get
     /// credentials for any RP). [`Device::pin_token`] uses it by itself on
     /// keys without the pinUvAuthToken option.
@@ -224,15 +279,6 @@ impl Device {
         req.key_agreement = Some(platform_key);
         req.pin_hash_enc = Some(Encrypted(pin_hash_enc));
         let r = self.client_pin(&req)?;
-        let encrypted = r.pin_uv_auth_token.ok_or(missing(
-            "getPinUvAuthToken response",
-            2,
-            "pinUvAuthToken",
-        ))?;
-        let token = shared.decrypt(&encrypted.0)?;
-        Ok(PinToken {
-            protocol,
-            token: Zeroizing::new(token.to_vec()),
-        })
+        Self::open_token(protocol, &shared, r)
     }
 }

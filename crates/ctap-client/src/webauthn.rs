@@ -14,7 +14,7 @@ use fido_wire::cbor::{self, Value};
 use fido_wire::cose::{CoseAlgorithm, CoseKey, KeyParams};
 use fido_wire::ctap2::{
     Descriptor, GetAssertionRequest, MakeCredentialRequest, MakeCredentialResponse, Permissions,
-    RequestOptions,
+    RequestOptions, StatusCode,
 };
 use fido_wire::webauthn::base64url::{self, Base64UrlBytes};
 use fido_wire::webauthn::json::{
@@ -146,32 +146,64 @@ fn needs_token(
     discoverable_registration: Option<bool>,
 ) -> Result<bool, CtapError> {
     let info = device.info();
-    let pin_set = info.option("clientPin") == Some(true);
+    // Protected by some form of UV: a PIN, or an enrolled finger.
+    let protected = info.option("clientPin") == Some(true) || info.option("uv") == Some(true);
     let always_uv = info.option("alwaysUv") == Some(true);
     let wanted = matches!(
         uv,
         UserVerificationRequirement::Required | UserVerificationRequirement::Preferred
     );
-    if *uv == UserVerificationRequirement::Required && !pin_set {
+    if *uv == UserVerificationRequirement::Required && !protected {
         return Err(CtapError::Options(
-            "the relying party requires user verification and this key has no PIN set (keybench pin set)".into(),
+            "the relying party requires user verification and this key has no PIN set (keybench pin set) and no enrolled finger (keybench bio enroll)".into(),
         ));
     }
     let key_demands = match discoverable_registration {
         // makeCredential: without makeCredUvNotRqd every credential needs UV
-        // once a PIN is set; with it, discoverable ones still do.
-        Some(rk) => pin_set && (rk || info.option("makeCredUvNotRqd") != Some(true)),
+        // once the key is protected; with it, discoverable ones still do.
+        Some(rk) => protected && (rk || info.option("makeCredUvNotRqd") != Some(true)),
         None => false,
     };
-    Ok(pin_set && (wanted || key_demands || always_uv))
+    Ok(protected && (wanted || key_demands || always_uv))
 }
 
+/// The pinUvAuthToken for a ceremony, as browsers get it: built-in UV
+/// first when the key has it configured (up to its
+/// preferredPlatformUvAttempts matches), then the PIN — when UV is
+/// blocked, keeps failing, or the key has none.
 fn token(
     device: &mut Device,
-    ctx: &ClientContext<'_>,
+    ctx: &mut ClientContext<'_>,
     permission: u64,
     rp_id: &str,
+    timeout_ms: Option<u32>,
 ) -> Result<PinToken, CtapError> {
+    if device.built_in_uv_ready() {
+        let attempts = device
+            .info()
+            .preferred_platform_uv_attempts
+            .unwrap_or(1)
+            .clamp(1, 5);
+        let mut failure = None;
+        for _ in 0..attempts {
+            let tx = ctx.transaction(timeout_ms);
+            match device.uv_token(Permissions(permission), Some(rp_id), tx) {
+                Ok(token) => return Ok(token),
+                Err(e) if e.status() == Some(StatusCode::UV_INVALID) => failure = Some(e),
+                Err(e) if e.status() == Some(StatusCode::UV_BLOCKED) => {
+                    failure = Some(e);
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        // No PIN to fall back on: the finger's failure is the answer.
+        if device.info().option("clientPin") != Some(true)
+            && let Some(failure) = failure
+        {
+            return Err(failure);
+        }
+    }
     let pin = ctx.pin.ok_or(CtapError::PinRequired)?;
     device.pin_token(pin, Permissions(permission), Some(rp_id))
 }
@@ -334,7 +366,13 @@ pub fn register_as(
     let inputs = options.extensions.clone().unwrap_or_default();
     let mut extensions = CreationExtensions::from_inputs(&inputs, device, rk)?;
     let token = if needs_token(device, &uv, Some(rk))? {
-        Some(token(device, ctx, Permissions::MAKE_CREDENTIAL, &rp_id)?)
+        Some(token(
+            device,
+            ctx,
+            Permissions::MAKE_CREDENTIAL,
+            &rp_id,
+            options.timeout,
+        )?)
     } else {
         None
     };
@@ -855,7 +893,13 @@ pub fn authenticate(
     }
 
     let token = if needs_token(device, &uv, None)? {
-        Some(token(device, ctx, Permissions::GET_ASSERTION, &rp_id)?)
+        Some(token(
+            device,
+            ctx,
+            Permissions::GET_ASSERTION,
+            &rp_id,
+            options.timeout,
+        )?)
     } else {
         None
     };

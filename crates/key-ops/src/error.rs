@@ -86,6 +86,20 @@ pub enum KeyOpError {
     /// The credential has no blob in the large-blob array.
     #[error("credential {0} has no large blob")]
     NoLargeBlob(String),
+    /// A fingerprint template id that is not hex.
+    #[error("the fingerprint id must be hex, as `keybench bio list` shows it")]
+    BadTemplateId,
+    /// No enrolled finger has that template id.
+    #[error("no enrolled finger {0} on this key (see `keybench bio list`)")]
+    NoSuchFingerprint(String),
+    /// A friendly name longer than the key keeps.
+    #[error("the name is {len} bytes; this key keeps at most {max}")]
+    FingerprintNameTooLong {
+        /// The name's length in bytes of UTF-8.
+        len: usize,
+        /// maxTemplateFriendlyName.
+        max: u64,
+    },
     /// The OS gave no randomness (a challenge of zeros would be predictable).
     #[error("the OS gave no randomness for a challenge")]
     NoRandomness,
@@ -132,6 +146,7 @@ impl KeyOpError {
                         CtapError::PinUvAuth(_) => "pin_rule",
                         CtapError::Unsupported(_) => "unsupported",
                         CtapError::Options(_) => "bad_options",
+                        CtapError::EnrollmentAbandoned { .. } => "enrollment_abandoned",
                         _ => "ctap",
                     }
                     .to_owned(),
@@ -160,6 +175,9 @@ impl KeyOpError {
             KeyOpError::BadCredentialId => "bad_credential_id",
             KeyOpError::NoLargeBlobKey(_) => "no_large_blob_key",
             KeyOpError::NoLargeBlob(_) => "no_large_blob",
+            KeyOpError::BadTemplateId => "bad_template_id",
+            KeyOpError::NoSuchFingerprint(_) => "no_such_fingerprint",
+            KeyOpError::FingerprintNameTooLong { .. } => "fingerprint_name_too_long",
             KeyOpError::NoRandomness => "no_randomness",
             KeyOpError::BadFile { .. } => "bad_file",
             KeyOpError::Metadata { code, .. } => code,

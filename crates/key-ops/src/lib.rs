@@ -8,6 +8,7 @@
 //! [`open`] (a key by the name a person gives it, over hidapi, PC/SC or
 //! UDP), [`ops`] (getInfo, PIN, credential management), [`config`]
 //! (authenticatorConfig), [`large_blobs`] (each credential's large blob),
+//! [`bio`] (fingerprints: enrol, list, rename, delete),
 //! [`views`] (the
 //! serialisable results), [`options`] (ceremony options: parsing a relying
 //! party's, or making Keybench's own), [`algorithms`] and
@@ -20,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 pub mod algorithms;
+pub mod bio;
 pub mod config;
 pub mod devices;
 pub mod doctor;

@@ -146,6 +146,8 @@ enum Command {
     },
     /// Each discoverable credential's large blob: list, read, write, delete.
     LargeBlobs(crate::large_blobs::LargeBlobsArgs),
+    /// The key's fingerprints (bioEnrollment): enroll, list, rename, delete.
+    Bio(crate::bio::BioArgs),
     /// Reset a key: deletes every credential and the PIN. Keys allow it only
     /// within about 10 seconds of being plugged in, and need a touch.
     Reset {
@@ -594,6 +596,11 @@ enum VirtualKeyCommand {
         /// repeatable; kept in the state file.
         #[arg(long = "enterprise-rp", value_name = "RP_ID")]
         enterprise_rp: Vec<String>,
+        /// Give the key a fingerprint sensor (built-in user verification,
+        /// bioEnrollment): each sample and each match is answered by the
+        /// presence policy. Enrolled fingers are kept in the state file.
+        #[arg(long)]
+        fingerprint: bool,
         /// Print the start-up line as one JSON object (transport, address,
         /// attestation root) and presence requests as JSON lines.
         #[arg(long)]
@@ -750,6 +757,7 @@ pub fn run(args: Args) -> Result<()> {
         ),
         Some(Command::Config { command }) => crate::config::run(command),
         Some(Command::LargeBlobs(args)) => crate::large_blobs::run(args),
+        Some(Command::Bio(args)) => crate::bio::run(args),
         Some(Command::Reset { key, json }) => crate::keys::reset(&mut open_key(&key)?, json),
         Some(Command::Register(args)) => register(args),
         Some(Command::Authenticate(args)) => authenticate(args),
@@ -768,6 +776,7 @@ pub fn run(args: Args) -> Result<()> {
                     attestation,
                     state,
                     enterprise_rp,
+                    fingerprint,
                     json,
                 },
         }) => serve_virtual_key(
@@ -794,6 +803,7 @@ pub fn run(args: Args) -> Result<()> {
             attestation,
             state,
             enterprise_rp,
+            fingerprint,
             json,
         ),
     }
@@ -1129,6 +1139,8 @@ enum Listen {
     ),
 }
 
+// The `virtual-key serve` options, one argument each, as clap parsed them.
+#[allow(clippy::too_many_arguments)]
 fn serve_virtual_key(
     listen: Listen,
     presence: Presence,
@@ -1136,6 +1148,7 @@ fn serve_virtual_key(
     attestation: Attestation,
     state: Option<std::path::PathBuf>,
     enterprise_rp_ids: Vec<String>,
+    fingerprint: bool,
     json: bool,
 ) -> Result<()> {
     use virtual_authenticator::{AttestationMode, StateStore};
@@ -1154,13 +1167,14 @@ fn serve_virtual_key(
         Attestation::PackedSelf => AttestationMode::PackedSelf,
         Attestation::PackedBasic => AttestationMode::PackedBasic,
     };
-    let authenticator = key_ops::virtual_key::build_with_enterprise_rp_ids(
+    let mut authenticator = key_ops::virtual_key::build_with_enterprise_rp_ids(
         algorithms,
         presence.policy(move || terminal_prompt(json)),
         attestation,
         state.map_or(StateStore::Memory, StateStore::File),
         enterprise_rp_ids,
     )?;
+    authenticator.set_fingerprint_sensor(fingerprint);
     let root = authenticator
         .attestation_root()
         .map(|root| pem("CERTIFICATE", root));
@@ -1281,7 +1295,14 @@ fn terminal_prompt(json: bool) -> std::sync::Arc<dyn virtual_authenticator::Pres
                         "event": "touchRequested",
                         "operation": request.operation,
                         "rpId": request.rp_id,
+                        "fingerprint": request.fingerprint.map(|f| f.instruction()),
                     })
+                );
+            } else if let Some(finger) = request.fingerprint {
+                println!(
+                    "{} for {} — type y and Enter to touch, anything else to refuse",
+                    finger.instruction(),
+                    request.operation
                 );
             } else {
                 println!(

@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+mod bio;
 mod cli;
 mod config;
 mod failure;

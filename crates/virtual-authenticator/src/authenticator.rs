@@ -1,7 +1,8 @@
 //! The authenticator's CTAP2 command processing (CTAP 2.1 §6): getInfo,
 //! makeCredential, getAssertion, getNextAssertion, clientPIN, selection,
-//! reset, credentialManagement, authenticatorConfig and
-//! authenticatorLargeBlobs, with user presence
+//! reset, credentialManagement, authenticatorConfig,
+//! authenticatorLargeBlobs and (with the fingerprint sensor)
+//! authenticatorBioEnrollment, with user presence
 //! through a [`PresencePolicy`] and state through a [`StateStore`].
 //!
 //! Requests are decoded with the strict CTAP2 profile; every failure maps to
@@ -21,9 +22,9 @@ use ctaphid::{Command, MAX_MESSAGE_LEN, Message};
 use fido_wire::cbor::{self, DecodeError, DecodeOptions, Value};
 use fido_wire::cose::CoseAlgorithm;
 use fido_wire::ctap2::{
-    AlgorithmEntry, ClientPinRequest, ConfigRequest, CredMgmtRequest, Ctap2Error,
-    GetAssertionRequest, GetAssertionResponse, GetInfo, LargeBlobsRequest, MakeCredentialRequest,
-    MakeCredentialResponse, Permissions, StatusCode, UserEntity, command,
+    AlgorithmEntry, BioEnrollmentRequest, ClientPinRequest, ConfigRequest, CredMgmtRequest,
+    Ctap2Error, GetAssertionRequest, GetAssertionResponse, GetInfo, LargeBlobsRequest,
+    MakeCredentialRequest, MakeCredentialResponse, Permissions, StatusCode, UserEntity, command,
 };
 use fido_wire::webauthn::{AttestedCredentialData, AuthenticatorData, Flags};
 use std::time::{Duration, Instant};
@@ -69,6 +70,9 @@ pub struct Config {
     /// vendor's list): `Some` replaces the list the state file holds,
     /// `None` keeps it.
     pub enterprise_rp_ids: Option<Vec<String>>,
+    /// A built-in fingerprint sensor (built-in UV and bioEnrollment, see
+    /// `bio`), its samples and matches answered by the presence policy.
+    pub fingerprint_sensor: bool,
     /// A deliberate fault (tests of tools that judge keys only).
     #[cfg(feature = "fault-injection")]
     pub fault: Option<crate::fault::Fault>,
@@ -89,10 +93,20 @@ impl Default for Config {
             max_discoverable: 100,
             max_msg_size: MAX_MESSAGE_LEN,
             enterprise_rp_ids: None,
+            fingerprint_sensor: false,
             #[cfg(feature = "fault-injection")]
             fault: None,
         }
     }
+}
+
+/// How makeCredential and getAssertion verified the user, and whether
+/// that already collected the user's presence (a finger on the sensor,
+/// or a token from built-in UV whose touch is unused).
+#[derive(Debug, Clone, Copy)]
+struct UserVerified {
+    verified: bool,
+    present: bool,
 }
 
 /// Assertions left for getNextAssertion (CTAP 2.1 §6.3).
@@ -120,6 +134,7 @@ pub struct Authenticator {
     pending: Option<PendingAssertions>,
     pub(crate) enumeration: Option<Enumeration>,
     pub(crate) large_blob_write: Option<crate::large_blobs::PendingWrite>,
+    pub(crate) enrollment: Option<crate::bio::Enrollment>,
     powered_up: Instant,
     rng: SystemRandom,
 }
@@ -202,6 +217,7 @@ impl Authenticator {
             pending: None,
             enumeration: None,
             large_blob_write: None,
+            enrollment: None,
             powered_up: Instant::now(),
             rng: SystemRandom::new(),
         })
@@ -209,7 +225,7 @@ impl Authenticator {
 
     /// The deliberate fault switched on, if any (never without the
     /// `fault-injection` feature).
-    fn fault(&self) -> Option<&crate::fault::Fault> {
+    pub(crate) fn fault(&self) -> Option<&crate::fault::Fault> {
         #[cfg(feature = "fault-injection")]
         return self.config.fault.as_ref();
         #[cfg(not(feature = "fault-injection"))]
@@ -249,7 +265,7 @@ impl Authenticator {
     pub fn info(&self) -> GetInfo {
         let pin_set = self.state.pin.hash.is_some();
         let (enc_identifier, enc_cred_store_state) = self.sealed_info_members();
-        GetInfo {
+        let mut info = GetInfo {
             versions: vec!["FIDO_2_0".into(), "FIDO_2_1".into()],
             extensions: crate::extensions::SUPPORTED
                 .iter()
@@ -306,7 +322,9 @@ impl Authenticator {
                     .saturating_sub(self.discoverable_count()) as u64,
             ),
             ..GetInfo::default()
-        }
+        };
+        self.add_sensor_info(&mut info);
+        info
     }
 
     /// What changes whenever the discoverable credentials do (CTAP 2.2
@@ -399,6 +417,9 @@ impl Authenticator {
         {
             self.enumeration = None;
         }
+        if cmd != command::BIO_ENROLLMENT && cmd != command::PROTOTYPE_BIO_ENROLLMENT {
+            self.enrollment = None;
+        }
         match cmd {
             command::GET_INFO => Self::encode_ok(Some(&self.info().to_value())),
             command::MAKE_CREDENTIAL => {
@@ -421,6 +442,9 @@ impl Authenticator {
             command::CLIENT_PIN => {
                 let req = ClientPinRequest::from_value(&Self::params(params)?)
                     .map_err(|e| field_error(&e))?;
+                if let Some(result) = self.sensor_client_pin(&req, ctx) {
+                    return Self::encode_ok(Some(&result?.to_value()));
+                }
                 let before = self.state.pin.clone();
                 let result = self.pin.process(&req, &mut self.state.pin);
                 if self.fault() == Some(&crate::fault::Fault::PinRetriesNotDecremented)
@@ -441,7 +465,9 @@ impl Authenticator {
                     }
                     return Err(e);
                 }
-                Self::encode_ok(Some(&result?.to_value()))
+                let result = result?;
+                self.pin_entered(req.sub_command)?;
+                Self::encode_ok(Some(&result.to_value()))
             }
             command::CREDENTIAL_MANAGEMENT | command::PROTOTYPE_CREDENTIAL_MANAGEMENT => {
                 let req = CredMgmtRequest::from_value(&Self::params(params)?)
@@ -460,6 +486,12 @@ impl Authenticator {
                     .map_err(|e| field_error(&e))?;
                 let response = self.large_blobs(&req)?;
                 Self::encode_ok(response.map(|r| r.to_value()).as_ref())
+            }
+            command::BIO_ENROLLMENT | command::PROTOTYPE_BIO_ENROLLMENT => {
+                let req = BioEnrollmentRequest::from_value(&Self::params(params)?)
+                    .map_err(|e| field_error(&e))?;
+                let response = self.bio_enrollment(&req, ctx)?;
+                Self::encode_ok(Some(&response.to_value()))
             }
             command::SELECTION => self
                 .presence("selection", None, ctx)
@@ -480,6 +512,7 @@ impl Authenticator {
             PresenceRequest {
                 operation,
                 rp_id: rp_id.map(str::to_owned),
+                fingerprint: None,
             },
             ctx,
             self.fault() != Some(&crate::fault::Fault::IgnoreCancel),
@@ -512,12 +545,13 @@ impl Authenticator {
     }
 
     /// The UV decision for makeCredential and getAssertion: verifies a
-    /// pinUvAuthParam over the clientDataHash, or decides whether going
-    /// without one is allowed. Returns whether the user was verified.
+    /// pinUvAuthParam over the clientDataHash, matches a finger for the
+    /// `uv` option, or decides whether going without either is allowed.
     // The arguments are the request members both commands share, by name.
     #[allow(clippy::too_many_arguments)]
     fn user_verification(
         &mut self,
+        operation: &'static str,
         param: Option<&[u8]>,
         protocol: Option<u64>,
         client_data_hash: &[u8],
@@ -525,7 +559,8 @@ impl Authenticator {
         permission: u64,
         rp_id: &str,
         uv_optional: bool,
-    ) -> CtapResult<bool> {
+        ctx: &RequestContext,
+    ) -> CtapResult<UserVerified> {
         match param {
             Some(param) => {
                 self.pin.verify_token(
@@ -535,17 +570,37 @@ impl Authenticator {
                     permission,
                     Some(rp_id),
                 )?;
-                Ok(true)
+                Ok(UserVerified {
+                    verified: true,
+                    // getUserPresentFlagValue: a token from built-in UV
+                    // carries the touch that matched.
+                    present: self.pin.token_user_present(),
+                })
             }
             None => {
-                // No built-in UV method on this key.
                 if uv_option == Some(true) {
-                    return Err(StatusCode::INVALID_OPTION);
+                    // §6.1.2 step 5 / §6.2.2 step 5: no built-in UV, or
+                    // none configured, is INVALID_OPTION; otherwise the
+                    // finger is matched (step 11 / step 6), and that touch
+                    // is the user's presence too.
+                    if !self.built_in_uv_configured() {
+                        return Err(StatusCode::INVALID_OPTION);
+                    }
+                    self.perform_built_in_uv(operation, Some(rp_id), ctx)?;
+                    return Ok(UserVerified {
+                        verified: true,
+                        present: true,
+                    });
                 }
-                if self.state.always_uv || (self.state.pin.hash.is_some() && !uv_optional) {
+                // Protected by some form of UV: a PIN or an enrolled finger.
+                let protected = self.state.pin.hash.is_some() || self.built_in_uv_configured();
+                if self.state.always_uv || (protected && !uv_optional) {
                     return Err(StatusCode::PUAT_REQUIRED);
                 }
-                Ok(false)
+                Ok(UserVerified {
+                    verified: false,
+                    present: false,
+                })
             }
         }
     }
@@ -580,7 +635,8 @@ impl Authenticator {
             .decide(req.enterprise_attestation, &req.rp_id)?;
         let discoverable = req.options.rk == Some(true);
         // Step 6 (makeCredUvNotRqd): non-discoverable credentials need no UV.
-        let uv = self.user_verification(
+        let verified = self.user_verification(
+            "makeCredential",
             req.pin_uv_auth_param.as_ref().map(|p| p.0.as_slice()),
             req.pin_uv_auth_protocol,
             &req.client_data_hash,
@@ -588,7 +644,9 @@ impl Authenticator {
             Permissions::MAKE_CREDENTIAL,
             &req.rp_id,
             !discoverable,
+            ctx,
         )?;
+        let uv = verified.verified;
         let extensions =
             RegistrationExtensions::parse(req.extensions.as_ref(), discoverable, &self.pin)?;
         // Step 12: an excluded credential still needs a touch before the
@@ -601,7 +659,9 @@ impl Authenticator {
                 .any(|c| c.rp_id == req.rp_id && c.id == d.id && (c.cred_protect < 3 || uv))
         });
         if excluded {
-            self.presence("makeCredential", Some(&req.rp_id), ctx)?;
+            if !verified.present {
+                self.presence("makeCredential", Some(&req.rp_id), ctx)?;
+            }
             return Err(StatusCode::CREDENTIAL_EXCLUDED);
         }
         if self.state.credentials.len() >= MAX_CREDENTIALS
@@ -609,7 +669,9 @@ impl Authenticator {
         {
             return Err(StatusCode::KEY_STORE_FULL);
         }
-        self.presence("makeCredential", Some(&req.rp_id), ctx)?;
+        if !verified.present {
+            self.presence("makeCredential", Some(&req.rp_id), ctx)?;
+        }
         self.pin.clear_permissions_except_lbw();
 
         let key = CredentialKey::generate(alg)
@@ -757,7 +819,8 @@ impl Authenticator {
         {
             return Err(self.selection_probe("getAssertion", ctx));
         }
-        let uv = self.user_verification(
+        let verified = self.user_verification(
+            "getAssertion",
             req.pin_uv_auth_param.as_ref().map(|p| p.0.as_slice()),
             req.pin_uv_auth_protocol,
             &req.client_data_hash,
@@ -765,7 +828,9 @@ impl Authenticator {
             Permissions::GET_ASSERTION,
             &req.rp_id,
             true,
+            ctx,
         )?;
+        let uv = verified.verified;
         let by_allow_list = !req.allow_list.is_empty();
         let found: Vec<Vec<u8>> = self
             .state
@@ -805,7 +870,9 @@ impl Authenticator {
             sign.authorize(key, up, uv)?;
         }
         if up {
-            self.presence("getAssertion", Some(&req.rp_id), ctx)?;
+            if !verified.present {
+                self.presence("getAssertion", Some(&req.rp_id), ctx)?;
+            }
             self.pin.clear_permissions_except_lbw();
         }
         let (first, rest) = found.split_first().ok_or(StatusCode::NO_CREDENTIALS)?;
@@ -966,6 +1033,7 @@ impl Authenticator {
         self.pin = PinSession::power_up(self.config.token_lifetime)?;
         self.pending = None;
         self.large_blob_write = None;
+        self.enrollment = None;
         Ok(())
     }
 
@@ -977,6 +1045,7 @@ impl Authenticator {
         self.pending = None;
         self.enumeration = None;
         self.large_blob_write = None;
+        self.enrollment = None;
         self.pin = PinSession::power_up(self.config.token_lifetime)?;
         Ok(())
     }
@@ -989,6 +1058,22 @@ impl Authenticator {
     /// Whether a PIN is set.
     pub fn has_pin(&self) -> bool {
         self.state.pin.hash.is_some()
+    }
+
+    /// Adds or removes the fingerprint sensor (as [`Config::fingerprint_sensor`]).
+    pub fn set_fingerprint_sensor(&mut self, present: bool) {
+        self.config.fingerprint_sensor = present;
+        self.enrollment = None;
+    }
+
+    /// Changes how the virtual user answers presence (and the sensor).
+    pub fn set_presence(&mut self, policy: PresencePolicy) {
+        self.config.presence = policy;
+    }
+
+    /// How many fingers are enrolled.
+    pub fn enrolled_fingers(&self) -> usize {
+        self.state.bio.templates.len()
     }
 }
 

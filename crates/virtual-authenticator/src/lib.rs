@@ -12,7 +12,8 @@
 //! Modules: [`keys`] (credential key pairs), `pin` (clientPIN and the
 //! pinUvAuthToken), `extensions`, `sign_extension` (previewSign's signing
 //! keys, with `arkg` for ARKG-P256), `cred_mgmt` (credentialManagement and
-//! authenticatorConfig), `large_blobs` (authenticatorLargeBlobs), [`attestation`] (the packed basic certificate
+//! authenticatorConfig), `large_blobs` (authenticatorLargeBlobs), `bio` (the
+//! virtual fingerprint sensor: bioEnrollment and built-in UV), [`attestation`] (the packed basic certificate
 //! chain), [`enterprise`] (enterprise attestation), [`presence`] (the user-presence policy) and [`state`] (the
 //! persistent state and its file). With the `fault-injection` feature (tests
 //! only), a [`fault::Fault`] makes it break one chosen rule on purpose.
@@ -22,6 +23,7 @@
 pub mod arkg;
 pub mod attestation;
 mod authenticator;
+pub mod bio;
 mod cred_mgmt;
 pub mod enterprise;
 mod extensions;
@@ -38,5 +40,7 @@ pub mod uhid;
 
 pub use authenticator::{AttestationMode, Authenticator, Config, OpenError, SharedAuthenticator};
 pub use large_blobs::MAX_SERIALIZED_LARGE_BLOB_ARRAY;
-pub use presence::{PresencePolicy, PresencePrompt, PresenceRequest, PresenceResponder};
+pub use presence::{
+    FingerprintRequest, PresencePolicy, PresencePrompt, PresenceRequest, PresenceResponder,
+};
 pub use state::{StateError, StateStore};

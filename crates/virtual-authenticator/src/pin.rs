@@ -72,6 +72,9 @@ struct Token {
     permissions: Permissions,
     rp_id: Option<String>,
     expires: Instant,
+    /// userPresent (CTAP 2.1 §6.5.2.2): true when built-in UV collected
+    /// presence as it issued the token; cleared once used.
+    user_present: bool,
 }
 
 /// The volatile PIN state of one power-up.
@@ -185,10 +188,12 @@ impl PinSession {
                     }
                     return self.get_persistent_token(req, record);
                 }
-                // No bio enrollment on this key.
+                // be is refused before this on a key without the
+                // fingerprint sensor (see `bio`).
                 let supported = Permissions::MAKE_CREDENTIAL
                     | Permissions::GET_ASSERTION
                     | Permissions::CREDENTIAL_MANAGEMENT
+                    | Permissions::BIO_ENROLLMENT
                     | Permissions::LARGE_BLOB_WRITE
                     | Permissions::AUTHENTICATOR_CONFIG;
                 if permissions.0 & !supported != 0 {
@@ -199,7 +204,8 @@ impl PinSession {
                 }
                 self.get_token(req, record, permissions, req.rp_id.clone())
             }
-            // No built-in user verification on this key.
+            // Built-in user verification is answered before this (see
+            // `bio`) on a key with the fingerprint sensor.
             PinSubCommand::GET_TOKEN_USING_UV | PinSubCommand::GET_UV_RETRIES => {
                 Err(StatusCode::INVALID_SUBCOMMAND)
             }
@@ -363,11 +369,52 @@ impl PinSession {
             permissions,
             rp_id,
             expires: Instant::now() + self.token_lifetime,
+            user_present: false,
         });
         Ok(ClientPinResponse {
             pin_uv_auth_token: Some(Encrypted(encrypted)),
             ..ClientPinResponse::default()
         })
+    }
+
+    /// The token getPinUvAuthTokenUsingUvWithPermissions issues once
+    /// built-in UV has matched (CTAP 2.1 §6.5.5.7.3): a fresh value,
+    /// userPresent set (the finger on the sensor was a touch), encrypted
+    /// for the platform under the request's key agreement.
+    pub fn grant_token_for_uv(
+        &mut self,
+        req: &ClientPinRequest,
+        permissions: Permissions,
+    ) -> CtapResult<ClientPinResponse> {
+        let shared = self.shared_secret(req)?;
+        let value = random32()?;
+        let encrypted = shared
+            .encrypt(value.as_ref())
+            .map_err(|_| StatusCode::OTHER)?;
+        self.token = Some(Token {
+            value,
+            permissions,
+            rp_id: req.rp_id.clone(),
+            expires: Instant::now() + self.token_lifetime,
+            user_present: true,
+        });
+        Ok(ClientPinResponse {
+            pin_uv_auth_token: Some(Encrypted(encrypted)),
+            ..ClientPinResponse::default()
+        })
+    }
+
+    /// Checks what getPinUvAuthTokenUsingUvWithPermissions needs before
+    /// the finger is asked for (§6.5.5.7.3 steps 1-2): a supported
+    /// protocol and a usable key agreement.
+    pub fn check_key_agreement(&self, req: &ClientPinRequest) -> CtapResult<()> {
+        self.shared_secret(req).map(|_| ())
+    }
+
+    /// getUserPresentFlagValue (§6.5.2.2): whether the current token
+    /// carries a touch not yet used.
+    pub fn token_user_present(&self) -> bool {
+        self.token.as_ref().is_some_and(|t| t.user_present)
     }
 
     /// getPinUvAuthTokenUsingPinWithPermissions with pcmr alone: the PIN
@@ -423,6 +470,8 @@ impl PinSession {
     pub fn clear_permissions_except_lbw(&mut self) {
         if let Some(token) = &mut self.token {
             token.permissions.0 &= Permissions::LARGE_BLOB_WRITE;
+            // clearUserPresentFlag: the touch has been used.
+            token.user_present = false;
         }
     }
 

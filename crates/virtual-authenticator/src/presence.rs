@@ -1,4 +1,7 @@
-//! User presence: how the virtual user answers "touch your key".
+//! User presence: how the virtual user answers "touch your key" — and, on
+//! a key with the fingerprint sensor, "touch with finger N" (an enrolment
+//! sample or a match: approve is a good sample or a match, deny a poor
+//! sample or no match).
 //!
 //! A policy approves, denies, answers after a delay, or asks someone (a UI,
 //! a terminal) through [`PresencePrompt`]. While it waits the key reports
@@ -22,6 +25,43 @@ pub struct PresenceRequest {
     pub operation: &'static str,
     /// The relying party, when the operation has one.
     pub rp_id: Option<String>,
+    /// What the fingerprint sensor wants, when it is a finger it asks for.
+    pub fingerprint: Option<FingerprintRequest>,
+}
+
+/// What the virtual fingerprint sensor asks the user to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FingerprintRequest {
+    /// One enrolment sample of finger `finger` (numbered from 1 in the
+    /// order fingers are enrolled); `remaining` samples are still needed,
+    /// this one included.
+    Sample {
+        /// Which finger is being enrolled.
+        finger: usize,
+        /// Samples still needed, this one included.
+        remaining: u64,
+    },
+    /// A match against the enrolled fingers (user verification).
+    Match {
+        /// How many fingers are enrolled.
+        enrolled: usize,
+    },
+}
+
+impl FingerprintRequest {
+    /// What to tell the person: "Touch with finger 2 (3 samples to go)".
+    pub fn instruction(&self) -> String {
+        match self {
+            FingerprintRequest::Sample { finger, remaining } => format!(
+                "Touch with finger {finger} ({remaining} sample{} to go)",
+                if *remaining == 1 { "" } else { "s" }
+            ),
+            FingerprintRequest::Match { enrolled: 1 } => "Touch with finger 1".to_owned(),
+            FingerprintRequest::Match { enrolled } => {
+                format!("Touch with an enrolled finger (1 to {enrolled})")
+            }
+        }
+    }
 }
 
 /// The answer to a prompt: `true` is a touch, `false` a refusal. Dropping it

@@ -2,7 +2,7 @@
 //! previewSign's signing keys), the
 //! PIN record, authenticatorConfig settings, the attestation identity,
 //! enterprise attestation's setting, RP IDs and device identity, and the
-//! large-blob array —
+//! large-blob array, the fingerprint sensor's templates and uvRetries —
 //! and its state file.
 //!
 //! The file is CTAP2-canonical CBOR under explicit limits, written
@@ -144,6 +144,8 @@ pub struct PersistentState {
     /// The device identifier getInfo's encIdentifier carries (CTAP 2.2):
     /// random, made at first start and anew by every reset.
     pub identifier: Option<[u8; 16]>,
+    /// The fingerprint sensor's enrolled fingers and uvRetries.
+    pub bio: crate::bio::BioState,
 }
 
 impl Default for PersistentState {
@@ -156,6 +158,7 @@ impl Default for PersistentState {
             large_blob_array: INITIAL_LARGE_BLOB_ARRAY.to_vec(),
             enterprise: EnterpriseState::default(),
             identifier: None,
+            bio: crate::bio::BioState::default(),
         }
     }
 }
@@ -258,8 +261,27 @@ impl PersistentState {
             ),
             (t("identity"), identity_value(e.identity.as_ref())),
         ]);
+        let bio = Value::map([
+            (
+                t("templates"),
+                Value::Array(
+                    self.bio
+                        .templates
+                        .iter()
+                        .map(|tpl| {
+                            Value::map([
+                                (t("id"), Value::bytes(tpl.id.clone())),
+                                (t("name"), Value::text(tpl.name.clone())),
+                            ])
+                        })
+                        .collect(),
+                ),
+            ),
+            (t("uvRetries"), Value::int(self.bio.uv_retries)),
+        ]);
         let root = Value::map([
             (t("version"), Value::int(STATE_VERSION)),
+            (t("bio"), bio),
             (t("credentials"), Value::Array(creds)),
             (t("pin"), pin),
             (t("alwaysUv"), Value::Bool(self.always_uv)),
@@ -464,7 +486,44 @@ impl PersistentState {
                 Some(b) => Some(<[u8; 16]>::try_from(b.as_slice()).map_err(|_| bad("identifier"))?),
             },
         };
+        // Files written before the fingerprint sensor existed: no finger.
+        let bio = match root.get_text("bio") {
+            None => crate::bio::BioState::default(),
+            Some(b) => {
+                let mut templates = Vec::new();
+                for tpl in field(b, "templates")?
+                    .as_array()
+                    .ok_or_else(|| bad("templates"))?
+                {
+                    templates.push(crate::bio::Template {
+                        id: field(tpl, "id")?
+                            .as_bytes()
+                            .ok_or_else(|| bad("template id"))?
+                            .to_vec(),
+                        name: field(tpl, "name")?
+                            .as_text()
+                            .ok_or_else(|| bad("template name"))?
+                            .to_owned(),
+                    });
+                }
+                if templates.len() > crate::bio::MAX_TEMPLATES {
+                    return Err(corrupt(format!(
+                        "{} fingerprint templates, more than the {} the sensor holds",
+                        templates.len(),
+                        crate::bio::MAX_TEMPLATES
+                    )));
+                }
+                crate::bio::BioState {
+                    templates,
+                    uv_retries: field(b, "uvRetries")?
+                        .as_u64()
+                        .ok_or_else(|| bad("uvRetries"))?
+                        .min(crate::bio::MAX_UV_RETRIES),
+                }
+            }
+        };
         Ok(PersistentState {
+            bio,
             large_blob_array,
             enterprise,
             identifier,

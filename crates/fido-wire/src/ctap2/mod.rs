@@ -1,12 +1,13 @@
 //! CTAP2 messages as both ends write and read them: command bytes, status
 //! codes, and the request and response maps (CTAP 2.1 §6, CTAP 2.2):
 //! makeCredential, getAssertion, getInfo, clientPIN, credentialManagement
-//! authenticatorConfig and authenticatorLargeBlobs.
+//! authenticatorConfig, authenticatorLargeBlobs and authenticatorBioEnrollment.
 //!
 //! Responses are decoded in any key order (real authenticators do not all
 //! sort) but under the CTAP limits; what this crate encodes is always
 //! CTAP2 canonical.
 
+mod bio_enrollment;
 mod client_pin;
 mod cred_mgmt;
 mod fields;
@@ -16,6 +17,10 @@ mod requests;
 mod responses;
 mod status;
 
+pub use bio_enrollment::{
+    BioEnrollmentRequest, BioEnrollmentResponse, BioParams, BioSubCommand, FINGERPRINT_KIND_TOUCH,
+    MODALITY_FINGERPRINT, SampleStatus, TemplateInfo,
+};
 pub use client_pin::{ClientPinRequest, ClientPinResponse, Encrypted, Permissions, PinSubCommand};
 pub use cred_mgmt::{
     ConfigRequest, ConfigSubCommand, CredMgmtParams, CredMgmtRequest, CredMgmtResponse,

@@ -17,6 +17,8 @@ fuzz_target!(|data: &[u8]| {
             Authenticator::new(Config {
                 // Cheap algorithms keep the fuzzer fast; ML-DSA is exercised by the tests.
                 algorithms: vec![CoseAlgorithm::EDDSA, CoseAlgorithm::ES256],
+                // The fingerprint sensor, so bioEnrollment and built-in UV are reached.
+                fingerprint_sensor: true,
                 ..Config::default()
             })
             .expect("an in-memory key starts"),
