@@ -531,3 +531,82 @@ fn a_bucket_outage_under_load_is_served_locally_and_recovered() {
         println!("bucket outage | {phase}: {n} answered {status} {code} | lost 0");
     }
 }
+
+/// While the bucket is down its accounts read as absent, so a user who has
+/// an account there is told the storage is unavailable (503) instead of
+/// the decoy allow list meant for names without an account (which their
+/// key would answer with "no credentials"); once the bucket is back they
+/// sign in.
+#[test]
+fn a_name_with_an_account_gets_503_not_decoys_while_the_bucket_is_down() {
+    if fake_gcs::skip() {
+        return;
+    }
+    let mut gcs = fake_gcs::start();
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("gcs-key.json");
+    std::fs::write(&key_file, fake_gcs::key_json(gcs.port)).unwrap();
+    let (mut server, remote, _secret) = serve_with(
+        &dir.path().join("data"),
+        &[
+            "--storage",
+            "gcs",
+            "--bucket",
+            fake_gcs::TEST_BUCKET,
+            "--gcs-key",
+            key_file.to_str().unwrap(),
+            "--storage-retry-secs",
+            "1",
+        ],
+    );
+    let (mut key, _key_stop) = support::virtual_key();
+    let (s, v, _) = remote
+        .try_register(&client(), &mut key, "outage-alice")
+        .unwrap();
+    assert_eq!(s, 200, "{v}");
+    // A name without an account gets decoys (the decoy key is now in memory).
+    let begin = |name: &str| {
+        remote
+            .try_post(
+                &client(),
+                "/api/authenticate/begin",
+                &serde_json::json!({ "username": name }),
+            )
+            .unwrap()
+    };
+    let (s, v) = begin("nobody-here");
+    assert_eq!(s, 200, "{v}");
+    assert!(
+        !v["publicKey"]["allowCredentials"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    gcs.stop();
+    for _ in 0..3 {
+        let (s, v) = begin("outage-alice");
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (503, Some("storage_unavailable")),
+            "{v}"
+        );
+    }
+    gcs.restart();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (s, v, _) = remote
+            .try_login(&client(), &mut key, Some("outage-alice"))
+            .unwrap();
+        if s == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no sign-in after the bucket returned: {s} {v}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

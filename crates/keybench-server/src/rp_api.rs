@@ -30,6 +30,7 @@ use serde_json::{Map, Value as Json, json};
 use session_engine::{
     Binding, Ceremony, CheckedChallenge, EndpointClass, Opened, Session, SignInError, StateChange,
 };
+use session_store::BackendState;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -777,12 +778,25 @@ fn authenticate_begin_with(
     // request, so the answer does not tell who has an account.
     let allow: Vec<Vec<u8>> = match &username {
         Some(u) => {
+            // While a remote store is unreachable its accounts read as
+            // empty: only a list read on the primary store (before and
+            // after) may say "no account" and earn the name a decoy list.
+            let on_primary =
+                || matches!(app.engine.storage().status().state, BackendState::Primary);
+            let primary_before = on_primary();
             let ids: Vec<Vec<u8>> = app
                 .accounts
                 .credentials(u)?
                 .into_iter()
                 .map(|c| c.record.id.0)
                 .collect();
+            if ids.is_empty() && !(primary_before && on_primary()) {
+                return Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_unavailable",
+                    "the accounts' storage is unreachable: sign-in is possible again once it is back",
+                ));
+            }
             if ids.is_empty() {
                 app.decoys
                     .credential_ids(app.engine.storage().as_ref(), u)?
