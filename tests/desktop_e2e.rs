@@ -8,7 +8,8 @@
 //! challenge appear and then be consumed on the live dashboard, runs the
 //! key lab's comparison on the Compare page and saves its report, shows the
 //! System page's checks (the keyring found holding the key), checks the
-//! session and the secret-key source "OS keyring", takes screenshots into
+//! session and the secret-key source "OS keyring", enrols a finger on a
+//! virtual fingerprint sensor, takes screenshots into
 //! docs/screenshots/desktop-*.png, and prints start-up and memory figures.
 //!
 //! It needs a display server, WebKitGTK and tauri-driver, and takes about a
@@ -539,6 +540,67 @@ fn desktop_app_end_to_end() {
         "large-blob viewer: {} bytes of text and 6 bytes shown as hex, decrypted from the key",
         note.len()
     );
+
+    // Fingerprints: a virtual key with a fingerprint sensor and presence
+    // "ask"; a finger enrolled from the Keys page's Fingerprints card, each
+    // sample asked for in the presence prompt ("Touch with finger 1").
+    let fp_key = s.exec_async(
+        "const done = arguments[arguments.length - 1];
+         const invoke = window.__TAURI__.core.invoke;
+         (async () => {
+           const k = await invoke('virtual_key_start', {algorithms: ['ML-DSA-65'], presence: 'ask', fingerprint: true});
+           await invoke('pin_set', {key: k.id, newPin: '135790'});
+           return k.id;
+         })().then(done, e => done({error: e.message || JSON.stringify(e)}));",
+        json!([]),
+    );
+    assert!(fp_key.is_string(), "{fp_key}");
+    s.exec("location.hash = '#/keys'; return true;", json!([]));
+    s.click(&format!(
+        "#key-list tr[data-key-id={fp_key}] input[type=radio]"
+    ));
+    s.wait("the Fingerprints card", "document.getElementById('fp-pin')");
+    s.exec(
+        "document.getElementById('fp-pin').value = '135790'; document.getElementById('fp-name').value = 'right thumb'; return true;",
+        json!([]),
+    );
+    s.click("#fp-enroll");
+    let asked = s.wait(
+        "the fingerprint prompt",
+        "(() => { const f = document.getElementById('presence-finger'); return f && f.textContent; })()",
+    );
+    assert!(
+        asked.as_str().unwrap_or_default().contains("finger 1"),
+        "{asked}"
+    );
+    s.exec(
+        "document.getElementById('presence-finger').scrollIntoView({block: 'center'}); return true;",
+        json!([]),
+    );
+    s.screenshot("fingerprint");
+    // Each sample is one touch with the finger, until the key says enrolled.
+    let mut touches = 0;
+    loop {
+        let next = s.wait(
+            "the next sample's prompt or the enrolled finger",
+            "(() => { if (document.querySelector('#fp-list tr[data-template-id]')) return 'enrolled'; return document.getElementById('presence-touch') ? 'touch' : null; })()",
+        );
+        if next == json!("enrolled") {
+            break;
+        }
+        assert!(touches < 8, "more samples than the sensor asks for");
+        s.click("#presence-touch");
+        touches += 1;
+    }
+    let fingers = s.exec(
+        "return document.getElementById('fp-list').innerText",
+        json!([]),
+    );
+    assert!(
+        fingers.as_str().unwrap_or_default().contains("right thumb"),
+        "{fingers}"
+    );
+    eprintln!("fingerprint dialog: finger enrolled with {touches} touches, named right thumb");
 
     // The Compare page: the key lab's comparison on a virtual key with all
     // five algorithms, its charts drawn in the window, the report saved.
