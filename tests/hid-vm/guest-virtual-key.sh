@@ -115,10 +115,17 @@ setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp /tmp/kb-nobody 
 echo "guest: doctor as uid 65534 exit=$?"
 echo "--- keybench bio over hidraw: a key with a fingerprint sensor (its presence policy is the finger)"
 kill $KEY; wait $KEY 2>/dev/null
-for i in $(seq 200); do [ -e "$HR" ] || break; sleep 0.01; done
+# The old key's node must be gone before the new one is looked for (under
+# emulation its removal can take seconds): else the first command would
+# reach the old key.
+for i in $(seq 1000); do [ -e "$HR" ] || break; sleep 0.01; done
+[ -e "$HR" ] && { echo "guest: the old key's $HR is still there"; fail=69; }
+# A new key each run: the work directory outlives the run, and a state file
+# left by the last one would already hold this PIN.
+rm -f "$OUT/bio-key.state"
 "$KB_BIN" virtual-key serve --uhid --fingerprint --state "$OUT/bio-key.state" > "$OUT/virtual-key-bio.log" 2>&1 &
 KEY=$!
-for i in $(seq 200); do [ -e "$HR" ] && break; sleep 0.01; done
+for i in $(seq 1000); do [ -e "$HR" ] && break; sleep 0.01; done
 kb pin set --new-pin 97531864 || fail=70
 export KEYBENCH_PIN=97531864
 kb bio enroll --name "right thumb" --json | tee "$OUT/kb-bio-enroll.jsonl" || fail=71
