@@ -146,15 +146,18 @@ fn check_after_restart(remote: &Remote, acked: &mut Acknowledged) -> usize {
     let users = std::mem::take(&mut acked.users);
     for (name, mut key) in users {
         // A refusal with a code may be a passing hiccup of the backend (the
-        // emulator under load): asked again, twice, before it counts.
+        // emulator under load): a hiccup puts the store on its fallback,
+        // where accounts answer 503 until the next probe of the bucket
+        // (--storage-retry-secs 1), so it is asked again for longer than
+        // that before it counts.
         let mut attempt = 0;
         let (status, v) = loop {
             let (status, v, _) = remote.try_login(&client(), &mut key, Some(&name)).unwrap();
             attempt += 1;
-            if status == 200 || attempt == 3 {
+            if status == 200 || attempt == 6 {
                 break (status, v);
             }
-            std::thread::sleep(Duration::from_millis(200));
+            std::thread::sleep(Duration::from_millis(500));
         };
         if status != 200 {
             lost += 1;
