@@ -422,21 +422,15 @@ fn outage_client(
     acked.lock().unwrap().users.push((name, key));
 }
 
-/// The bucket (fake-gcs-server) stopped in the middle of load and started
-/// again: requests keep being answered from the local fallback (shown on
-/// the dashboard), nothing acknowledged is lost, an accepted response is
-/// never accepted again across either switch, and the server goes back to
-/// the bucket by itself.
-#[test]
-fn a_bucket_outage_under_load_is_served_locally_and_recovered() {
-    if fake_gcs::skip() {
-        return;
-    }
-    let mut gcs = fake_gcs::start();
+/// A `keybench serve` on a fresh fake-gcs-server bucket (probing it again
+/// every second while on the fallback): the emulator, the data directory
+/// to keep alive, the server, its address and its dashboard secret.
+fn serve_on_gcs() -> (fake_gcs::FakeGcs, tempfile::TempDir, Child, Remote, String) {
+    let gcs = fake_gcs::start();
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("gcs-key.json");
     std::fs::write(&key_file, fake_gcs::key_json(gcs.port)).unwrap();
-    let (mut server, remote, secret) = serve_with(
+    let (server, remote, secret) = serve_with(
         &dir.path().join("data"),
         &[
             "--storage",
@@ -449,6 +443,20 @@ fn a_bucket_outage_under_load_is_served_locally_and_recovered() {
             "1",
         ],
     );
+    (gcs, dir, server, remote, secret)
+}
+
+/// The bucket (fake-gcs-server) stopped in the middle of load and started
+/// again: requests keep being answered from the local fallback (shown on
+/// the dashboard), nothing acknowledged is lost, an accepted response is
+/// never accepted again across either switch, and the server goes back to
+/// the bucket by itself.
+#[test]
+fn a_bucket_outage_under_load_is_served_locally_and_recovered() {
+    if fake_gcs::skip() {
+        return;
+    }
+    let (mut gcs, _dir, mut server, remote, secret) = serve_on_gcs();
     let acked = Arc::new(Mutex::new(Acknowledged::default()));
     let answers: Answers = Arc::default();
     let phase = Arc::new(Mutex::new("before the outage".to_owned()));
@@ -545,23 +553,7 @@ fn a_name_with_an_account_gets_503_not_decoys_while_the_bucket_is_down() {
     if fake_gcs::skip() {
         return;
     }
-    let mut gcs = fake_gcs::start();
-    let dir = tempfile::tempdir().unwrap();
-    let key_file = dir.path().join("gcs-key.json");
-    std::fs::write(&key_file, fake_gcs::key_json(gcs.port)).unwrap();
-    let (mut server, remote, _secret) = serve_with(
-        &dir.path().join("data"),
-        &[
-            "--storage",
-            "gcs",
-            "--bucket",
-            fake_gcs::TEST_BUCKET,
-            "--gcs-key",
-            key_file.to_str().unwrap(),
-            "--storage-retry-secs",
-            "1",
-        ],
-    );
+    let (mut gcs, _dir, mut server, remote, _secret) = serve_on_gcs();
     let (mut key, _key_stop) = support::virtual_key();
     let (s, v, _) = remote
         .try_register(&client(), &mut key, "outage-alice")
